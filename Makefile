@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# directmap: the repository's entry points.
+#
+#   make check   build the test kernel, run every suite, print "N passed, N failed"
+#   make demo    boot directmap=off and on, run one memfd_secret workload, compare
+#
+# The kernel is Debian's linux-source-6.12 with patches/series applied and the
+# overlay (mm/ include/ arch/ Documentation/ samples/) copied in, built once
+# under build/ with ccache.
+
+SHELL     := /bin/bash
+REPO      := $(CURDIR)
+BUILD     := $(REPO)/build
+TREE      := $(BUILD)/linux
+KOBJ      := $(BUILD)/kernel
+JOBS      ?= $(shell nproc)
+T         := $(REPO)/tools/testing/directmap
+BZIMAGE   := $(KOBJ)/arch/x86/boot/bzImage
+
+export CCACHE_DIR      ?= $(HOME)/.cache/ccache
+export CCACHE_BASEDIR  := $(REPO)
+export CCACHE_MAXSIZE  ?= 5G
+export KBUILD_BUILD_TIMESTAMP := directmap
+export KBUILD_BUILD_USER := directmap
+export KBUILD_BUILD_HOST := directmap
+
+KUNIT_QEMU := -cpu max -smp 2 -m 4G \
+	-object memory-backend-ram,id=m0,size=2G \
+	-object memory-backend-ram,id=m1,size=2G \
+	-numa node,nodeid=0,cpus=0,memdev=m0 \
+	-numa node,nodeid=1,cpus=1,memdev=m1
+
+KUNIT := cd $(TREE) && python3 tools/testing/kunit/kunit.py
+KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
+	--kunitconfig=mm/directmap/.kunitconfig \
+	--make_options CC="ccache gcc"
+
+.PHONY: all deps tree kernel check harness kunit integration demo clean
+
+all: check
+
+deps:
+	@$(T)/install-deps.sh
+
+tree: deps
+	@$(T)/prepare-tree.sh $(REPO) $(TREE)
+
+kernel: tree
+	@mkdir -p $(BUILD)/logs
+	$(KUNIT) build $(KUNIT_ARGS) --jobs=$(JOBS) > $(BUILD)/logs/kernel-build.log 2>&1 || \
+		{ tail -50 $(BUILD)/logs/kernel-build.log; exit 1; }
+	@echo "  KERNEL  $(BZIMAGE)"
+
+harness: deps
+	@$(MAKE) -s -C $(T)/harness run
+
+kunit: kernel
+	@mkdir -p $(BUILD)/logs
+	-$(KUNIT) exec $(KUNIT_ARGS) --timeout=900 \
+		--qemu_args="$(KUNIT_QEMU)" 2>&1 | tee $(BUILD)/logs/kunit.log
+	@$(T)/tap-summary.py kunit $(BUILD)/logs/kunit.log > $(BUILD)/logs/kunit.sum
+
+integration: kernel
+	@$(T)/integration.py $(BZIMAGE) $(BUILD) 2>&1 | tee $(BUILD)/logs/integration.out; \
+		[ $${PIPESTATUS[0]} -le 1 ] || echo "not ok 99 integration.py crashed" >> $(BUILD)/logs/integration.out
+	@$(T)/tap-summary.py integration $(BUILD)/logs/integration.out > $(BUILD)/logs/integration.sum
+
+check: deps
+	@rm -f $(BUILD)/logs/*.sum
+	@$(MAKE) -s harness-sum
+	@$(MAKE) -s kunit
+	@$(MAKE) -s integration
+	@$(T)/tap-summary.py total $(BUILD)/logs/*.sum
+
+.PHONY: harness-sum
+harness-sum:
+	@mkdir -p $(BUILD)/logs
+	@$(MAKE) -s -C $(T)/harness run > $(BUILD)/logs/harness.out 2>&1 || \
+		echo "not ok 99 harness exited with an error" >> $(BUILD)/logs/harness.out
+	@cat $(BUILD)/logs/harness.out
+	@$(T)/tap-summary.py harness $(BUILD)/logs/harness.out > $(BUILD)/logs/harness.sum
+
+demo: kernel
+	@$(T)/demo.py $(BZIMAGE) $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+	@$(MAKE) -s -C $(T)/harness clean

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x86 mechanics for directmap: remove a 2M region from the direct map as
+ * one unit and put it back, and wipe pages while they are unmapped.
+ *
+ * A region that a 2M entry maps becomes one not-present PMD: no split.  A
+ * region under a 1G entry needs that entry split to 2M first; the PMD table
+ * for it is allocated before anything changes, so an unmap either completes
+ * or fails with the mapping as it was, and the restore, which only sets the
+ * present bit again on entries that exist, cannot fail.
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/directmap.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/set_memory.h>
+#include <linux/vmalloc.h>
+#include <asm/tlbflush.h>
+
+/*
+ * Per-CPU kernel address used to wipe a page that has no direct map: only
+ * its own CPU ever maps it, with interrupts off, so a local INVLPG is the
+ * only flush it needs.
+ */
+static DEFINE_PER_CPU(pte_t *, dmap_clear_pte);
+static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
+
+/**
+ * arch_directmap_unmap_region - remove a 2M region from the direct map
+ * @page:	first page of a PMD-aligned, PMD-sized block
+ *
+ * Context: process context, may sleep.
+ * Return: 0 with the whole region not present and the TLBs flushed once, or
+ * a negative errno with the mapping as it was.
+ */
+int arch_directmap_unmap_region(struct page *page)
+{
+	unsigned long addr = (unsigned long)page_address(page);
+	unsigned int level;
+	struct page *pt;
+	pte_t *kpte;
+	int err;
+
+	if (WARN_ON_ONCE(!IS_ALIGNED(addr, PMD_SIZE)))
+		return -EINVAL;
+
+	kpte = lookup_address(addr, &level);
+	if (WARN_ON_ONCE(!kpte || !pte_present(*kpte)))
+		return -EFAULT;
+
+	if (level == PG_LEVEL_1G) {
+		pt = directmap_alloc_pgtable();
+		if (!pt)
+			return -ENOMEM;
+		/* Someone split it meanwhile: the table is not needed */
+		if (set_direct_map_split_pud(addr, pt))
+			__free_page(pt);
+	}
+
+	/* Covers the whole PMD: CPA clears its present bit in place */
+	err = set_memory_np(addr, PTRS_PER_PMD);
+	WARN_ONCE(err, "directmap: unmap of %#lx failed with nothing to allocate: %d\n",
+		  addr, err);
+	return err;
+}
+
+/**
+ * arch_directmap_restore_region - put a 2M region back into the direct map
+ * @page:	first page of a region unmapped by arch_directmap_unmap_region()
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_restore_region(struct page *page)
+{
+	unsigned long addr = (unsigned long)page_address(page);
+
+	/* Every entry it touches exists already: nothing to allocate */
+	WARN_ON_ONCE(set_memory_p(addr, PTRS_PER_PMD));
+}
+
+/**
+ * arch_directmap_clear_page - zero a page that has no direct map
+ * @page:	the page
+ *
+ * Maps @page at this CPU's private address, zeroes it and unmaps it again;
+ * the direct map is never touched.
+ */
+void arch_directmap_clear_page(struct page *page)
+{
+	unsigned long flags, addr;
+	pte_t *ptep;
+
+	local_irq_save(flags);
+	ptep = this_cpu_read(dmap_clear_pte);
+	addr = this_cpu_read(dmap_clear_addr);
+	set_pte(ptep, mk_pte(page, PAGE_KERNEL));
+	clear_page((void *)addr);
+	pte_clear(&init_mm, addr, ptep);
+	flush_tlb_one_kernel(addr);
+	local_irq_restore(flags);
+}
+
+static int dmap_clear_pte_collect(pte_t *pte, unsigned long addr, void *data)
+{
+	unsigned long start = (unsigned long)data;
+	unsigned int cpu = (addr - start) >> PAGE_SHIFT;
+
+	per_cpu(dmap_clear_pte, cpu) = pte;
+	per_cpu(dmap_clear_addr, cpu) = addr;
+	return 0;
+}
+
+/**
+ * arch_directmap_init - set up the per-CPU addresses that wipe pages
+ *
+ * Return: 0, or -ENOMEM.
+ */
+int __init arch_directmap_init(void)
+{
+	unsigned long size = (unsigned long)nr_cpu_ids << PAGE_SHIFT;
+	struct vm_struct *area;
+	unsigned long start;
+	int err;
+
+	area = get_vm_area(size, VM_IOREMAP);
+	if (!area)
+		return -ENOMEM;
+
+	start = (unsigned long)area->addr;
+	/* Allocates the page tables now, so that a wipe never needs memory */
+	err = apply_to_page_range(&init_mm, start, size, dmap_clear_pte_collect,
+				  (void *)start);
+	if (err)
+		free_vm_area(area);
+	return err;
+}

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * directmap region cache: the policy.
+ *
+ * Each node keeps 2M regions that are absent from the direct map, on three
+ * lists by how many of their 4K slots are free.  Allocations fill the
+ * regions that are already in use before they touch an empty one, so that
+ * frees drain whole regions, which then go back to the buddy allocator once
+ * more than @high of them are empty.
+ *
+ * This file knows nothing of struct page or page tables: the kernel
+ * (page.c) and the userspace simulator provide the dmap_env_*() hooks.
+ */
+#include <linux/errno.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+/**
+ * dmap_node_init - set up the region cache of one node
+ * @dn:		the cache
+ * @nid:	its node
+ * @high:	empty regions to keep before giving them back
+ */
+void dmap_node_init(struct dmap_node *dn, int nid, unsigned long high)
+{
+	memset(dn, 0, sizeof(*dn));
+	spin_lock_init(&dn->lock);
+	dn->nid = nid;
+	dn->high = high;
+	INIT_LIST_HEAD(&dn->partial);
+	INIT_LIST_HEAD(&dn->full);
+	INIT_LIST_HEAD(&dn->empty);
+}
+
+/* Take a naturally aligned run of 2^order free slots from @r */
+static bool dmap_region_take(struct dmap_region *r, unsigned int order,
+			     unsigned long *pfn)
+{
+	unsigned long nr = 1UL << order;
+	unsigned long slot;
+
+	if (r->nr_free < nr)
+		return false;
+
+	slot = bitmap_find_next_zero_area(r->used, DMAP_REGION_PAGES, 0, nr,
+					  nr - 1);
+	if (slot >= DMAP_REGION_PAGES)
+		return false;
+
+	bitmap_set(r->used, slot, nr);
+	__set_bit(slot, r->head);
+	r->nr_free -= nr;
+	*pfn = r->pfn + slot;
+	return true;
+}
+
+/**
+ * dmap_cache_take - take 2^order contiguous pages from a node's regions
+ * @dn:		the cache
+ * @order:	allocation order, at most DMAP_REGION_ORDER
+ * @pfn:	first page frame of the allocation, on success
+ *
+ * Partially used regions are filled first, most recently filled first;
+ * an empty region is started only when none of them has room.
+ *
+ * Return: 0, or -ENOMEM when no cached region has room (refill and retry).
+ */
+int dmap_cache_take(struct dmap_node *dn, unsigned int order,
+		    unsigned long *pfn)
+{
+	struct dmap_region *r, *found = NULL;
+
+	spin_lock(&dn->lock);
+	list_for_each_entry(r, &dn->partial, list) {
+		if (dmap_region_take(r, order, pfn)) {
+			found = r;
+			break;
+		}
+	}
+	if (!found && !list_empty(&dn->empty)) {
+		r = list_first_entry(&dn->empty, struct dmap_region, list);
+		if (dmap_region_take(r, order, pfn)) {
+			found = r;
+			dn->nr_empty--;
+			list_move(&r->list, &dn->partial);
+		}
+	}
+	if (found) {
+		if (!found->nr_free)
+			list_move(&found->list, &dn->full);
+		dn->nr_free -= 1UL << order;
+		dn->nr_used += 1UL << order;
+		dn->stats.allocs++;
+	}
+	spin_unlock(&dn->lock);
+
+	return found ? 0 : -ENOMEM;
+}
+
+/*
+ * Is [slot, slot + 2^order) exactly one allocation that is out and was not
+ * returned yet?
+ */
+static bool dmap_region_is_out(struct dmap_region *r, unsigned long slot,
+			       unsigned int order)
+{
+	unsigned long end = slot + (1UL << order);
+
+	if (end > DMAP_REGION_PAGES || !test_bit(slot, r->head))
+		return false;
+	/* no other allocation starts inside, and it does not go on past end */
+	if (find_next_bit(r->head, end, slot + 1) < end)
+		return false;
+	if (end < DMAP_REGION_PAGES && test_bit(end, r->used) &&
+	    !test_bit(end, r->head))
+		return false;
+	if (find_next_zero_bit(r->used, end, slot) < end)
+		return false;
+	return find_next_bit(r->pending, end, slot) >= end;
+}
+
+/**
+ * dmap_cache_mark_returned - record that the owner gave an allocation back
+ * @dn:		the cache of @r's node
+ * @r:		the region that holds @pfn
+ * @pfn:	first page frame of the allocation
+ * @order:	its order, as allocated
+ *
+ * The slots stay in use until dmap_cache_put(), once the last reference
+ * to the pages is gone.
+ *
+ * Return: 0, or -EINVAL (and nothing changed) when @pfn, @order is not an
+ * allocation that is out: a foreign page, a double free or a wrong order.
+ */
+int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
+			     unsigned long pfn, unsigned int order)
+{
+	unsigned long slot = pfn - r->pfn;
+	int ret = -EINVAL;
+
+	spin_lock(&dn->lock);
+	if (pfn >= r->pfn && order <= DMAP_REGION_ORDER &&
+	    dmap_region_is_out(r, slot, order)) {
+		bitmap_set(r->pending, slot, 1UL << order);
+		ret = 0;
+	} else {
+		dn->stats.misuse++;
+	}
+	spin_unlock(&dn->lock);
+
+	return ret;
+}
+
+/**
+ * dmap_cache_put - return the slots of a returned allocation to its region
+ * @dn:		the cache of @r's node
+ * @r:		the region
+ * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
+ * @order:	its order
+ *
+ * Return: @r if it became empty while @dn already keeps @high empty
+ * regions; the caller must then dmap_cache_release() it.  NULL otherwise.
+ */
+struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
+				   unsigned long pfn, unsigned int order)
+{
+	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
+	struct dmap_region *release = NULL;
+	bool was_full;
+
+	spin_lock(&dn->lock);
+	was_full = !r->nr_free;
+	bitmap_clear(r->used, slot, nr);
+	bitmap_clear(r->pending, slot, nr);
+	__clear_bit(slot, r->head);
+	r->nr_free += nr;
+	dn->nr_free += nr;
+	dn->nr_used -= nr;
+	dn->stats.frees++;
+
+	if (r->nr_free == DMAP_REGION_PAGES) {
+		if (dn->nr_empty >= dn->high) {
+			list_del_init(&r->list);
+			dn->nr_regions--;
+			dn->nr_free -= DMAP_REGION_PAGES;
+			dn->stats.releases++;
+			release = r;
+		} else {
+			list_move(&r->list, &dn->empty);
+			dn->nr_empty++;
+		}
+	} else if (was_full) {
+		/* nearly full: fill it again before the emptier ones */
+		list_move(&r->list, &dn->partial);
+	}
+	spin_unlock(&dn->lock);
+
+	return release;
+}
+
+/**
+ * dmap_cache_refill - add one region to a node's cache
+ * @dn:		the cache
+ *
+ * Takes a 2M block from the buddy allocator and removes it from the direct
+ * map as one unit.  Every step is undone if a later one fails.
+ *
+ * Return: 0, or a negative errno with nothing changed.
+ */
+int dmap_cache_refill(struct dmap_node *dn)
+{
+	struct dmap_region *r;
+	unsigned long pfn;
+	int err;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r) {
+		err = -ENOMEM;
+		goto fail;
+	}
+
+	err = dmap_env_block_alloc(dn->nid, &pfn);
+	if (err)
+		goto free_region;
+
+	INIT_LIST_HEAD(&r->list);
+	r->pfn = pfn;
+	r->nid = dn->nid;
+	r->nr_free = DMAP_REGION_PAGES;
+	err = dmap_env_region_register(r);
+	if (err)
+		goto free_block;
+
+	err = dmap_env_block_unmap(pfn);
+	if (err) {
+		dmap_env_region_unregister(r);
+		dmap_env_block_free(pfn);
+		goto fail;
+	}
+
+	spin_lock(&dn->lock);
+	list_add(&r->list, &dn->empty);
+	dn->nr_regions++;
+	dn->nr_empty++;
+	dn->nr_free += DMAP_REGION_PAGES;
+	dn->stats.refills++;
+	spin_unlock(&dn->lock);
+	return 0;
+
+free_block:
+	dmap_env_block_free(pfn);
+free_region:
+	kfree(r);
+fail:
+	spin_lock(&dn->lock);
+	dn->stats.refill_failures++;
+	spin_unlock(&dn->lock);
+	return err;
+}
+
+/**
+ * dmap_cache_release - give an empty region back to the buddy allocator
+ * @r:		a region taken off its node's lists
+ *
+ * Its direct map is restored before the block is freed; the restore cannot
+ * fail because the unmap left every page-table page it needs in place.
+ */
+void dmap_cache_release(struct dmap_region *r)
+{
+	unsigned long pfn = r->pfn;
+
+	dmap_env_block_restore(pfn);
+	dmap_env_region_unregister(r);
+	dmap_env_block_free(pfn);
+}
+
+/**
+ * dmap_cache_shrink - release empty regions of a node
+ * @dn:		the cache
+ * @nr_regions:	release at most this many
+ * @keep:	leave this many empty regions cached
+ *
+ * Return: the number of regions released.
+ */
+unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
+				unsigned long keep)
+{
+	struct dmap_region *r, *next;
+	unsigned long done = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&dn->lock);
+	while (done < nr_regions && dn->nr_empty > keep) {
+		r = list_last_entry(&dn->empty, struct dmap_region, list);
+		list_move(&r->list, &list);
+		dn->nr_empty--;
+		dn->nr_regions--;
+		dn->nr_free -= DMAP_REGION_PAGES;
+		dn->stats.releases++;
+		done++;
+	}
+	spin_unlock(&dn->lock);
+
+	list_for_each_entry_safe(r, next, &list, list) {
+		list_del_init(&r->list);
+		dmap_cache_release(r);
+	}
+	return done;
+}

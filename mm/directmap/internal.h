@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * directmap policy: per-node caches of 2M regions that are absent from the
+ * direct map.  Everything here is arch-independent and free of struct page,
+ * so that tools/testing/directmap compiles it in userspace against a
+ * simulated direct map.
+ */
+#ifndef _MM_DIRECTMAP_INTERNAL_H
+#define _MM_DIRECTMAP_INTERNAL_H
+
+#include <linux/bitmap.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+/* A region is one PMD-mapped 2M block: order 9 with 4K pages */
+#define DMAP_REGION_ORDER	9
+#define DMAP_REGION_PAGES	(1UL << DMAP_REGION_ORDER)
+
+/**
+ * struct dmap_region - a 2M block of memory that is absent from the direct map
+ * @list:	on its node's partial, full or empty list
+ * @pfn:	first page frame, DMAP_REGION_PAGES aligned
+ * @nid:	NUMA node of the block
+ * @nr_free:	slots that can be handed out
+ * @used:	slots handed out, or returned but still referenced
+ * @head:	first slot of each allocation, to check the order of a free
+ * @pending:	slots returned by their owner, waiting for the last reference
+ * @rcu:	frees the region after lockless lookups are done with it
+ */
+struct dmap_region {
+	struct list_head	list;
+	unsigned long		pfn;
+	int			nid;
+	unsigned int		nr_free;
+	DECLARE_BITMAP(used, DMAP_REGION_PAGES);
+	DECLARE_BITMAP(head, DMAP_REGION_PAGES);
+	DECLARE_BITMAP(pending, DMAP_REGION_PAGES);
+	struct rcu_head		rcu;
+};
+
+/* Event counters of one node; read without the lock, so only ever added to */
+struct dmap_stats {
+	unsigned long	refills;	/* regions taken from the buddy allocator */
+	unsigned long	refill_failures;/* refills that found no 2M block or failed */
+	unsigned long	releases;	/* regions given back to the buddy allocator */
+	unsigned long	allocs;		/* allocations served from regions */
+	unsigned long	frees;		/* allocations returned to regions */
+	unsigned long	misuse;		/* frees of pages directmap did not hand out */
+};
+
+/**
+ * struct dmap_node - the region cache of one NUMA node
+ * @lock:	protects everything below and the bitmaps of the regions
+ * @nid:	the node
+ * @partial:	regions with some slots free, most recently filled first
+ * @full:	regions with no slot free
+ * @empty:	regions with every slot free
+ * @nr_regions:	regions on the three lists
+ * @nr_empty:	regions on @empty
+ * @nr_free:	free slots over all regions
+ * @nr_used:	slots handed out or pending
+ * @high:	empty regions kept before they go back to the buddy allocator
+ * @stats:	event counters
+ */
+struct dmap_node {
+	spinlock_t		lock;
+	int			nid;
+	struct list_head	partial;
+	struct list_head	full;
+	struct list_head	empty;
+	unsigned long		nr_regions;
+	unsigned long		nr_empty;
+	unsigned long		nr_free;
+	unsigned long		nr_used;
+	unsigned long		high;
+	struct dmap_stats	stats;
+};
+
+void dmap_node_init(struct dmap_node *dn, int nid, unsigned long high);
+int dmap_cache_take(struct dmap_node *dn, unsigned int order,
+		    unsigned long *pfn);
+int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
+			     unsigned long pfn, unsigned int order);
+struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
+				   unsigned long pfn, unsigned int order);
+int dmap_cache_refill(struct dmap_node *dn);
+void dmap_cache_release(struct dmap_region *r);
+unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
+				unsigned long keep);
+
+/*
+ * The environment the policy runs in: mm/directmap/page.c in the kernel,
+ * the simulator in tools/testing/directmap.
+ */
+int dmap_env_block_alloc(int nid, unsigned long *pfn);
+void dmap_env_block_free(unsigned long pfn);
+int dmap_env_block_unmap(unsigned long pfn);
+void dmap_env_block_restore(unsigned long pfn);
+int dmap_env_region_register(struct dmap_region *r);
+/* Unregister and free @r once lockless lookups cannot see it any more */
+void dmap_env_region_unregister(struct dmap_region *r);
+
+#endif /* _MM_DIRECTMAP_INTERNAL_H */

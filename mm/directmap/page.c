@@ -1,0 +1,642 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * directmap: pages that are absent from the direct map.
+ *
+ * The region cache (cache.c) decides which 2M region a page comes from.
+ * This file turns its slots into struct pages: it takes 2M blocks from the
+ * buddy allocator, keeps a reference on every page it hands out so that a
+ * page returns to its region only after its last user is gone, wipes pages
+ * while they stay unmapped, and falls back to unmapping single pages when
+ * no 2M block can be had, so that a fault never fails because the cache is
+ * dry.
+ *
+ * Page states:
+ *   free slot		refcount 0 (frozen), zeroed, in a region
+ *   handed out		refcount >= 2: the owner's and directmap's
+ *   returned		on a node's pending list until only directmap's
+ *			reference is left, then frozen and back in its slot
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/directmap.h>
+#include <linux/gfp.h>
+#include <linux/init.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/nodemask.h>
+#include <linux/page_ref.h>
+#include <linux/seq_file.h>
+#include <linux/set_memory.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <kunit/static_stub.h>
+#include <asm/tlbflush.h>
+
+#include "internal.h"
+
+/* Empty regions each node keeps before giving them back */
+#define DMAP_HIGH_DEFAULT	2
+
+/* 2M blocks are nice to have: fail fast and fall back to single pages */
+#define DMAP_REFILL_GFP	(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | \
+			 __GFP_NOWARN | __GFP_ZERO)
+
+/**
+ * struct dmap_pnode - a node's region cache and the pages around it
+ * @cache:		the policy's view: regions and slots
+ * @refill_lock:	one refill per node at a time
+ * @pending:		returned pages still referenced by others, on page->lru,
+ *			under @cache.lock
+ * @nr_pending:		pages on @pending
+ * @nr_singles:		single pages handed out by the fallback path
+ * @fallbacks:		allocations served by the fallback path
+ * @fallback_failures:	allocations the fallback path could not serve either
+ */
+struct dmap_pnode {
+	struct dmap_node	cache;
+	struct mutex		refill_lock;
+	struct list_head	pending;
+	unsigned long		nr_pending;
+	atomic_long_t		nr_singles;
+	atomic_long_t		fallbacks;
+	atomic_long_t		fallback_failures;
+};
+
+static bool directmap_on __ro_after_init = true;
+static bool directmap_ready __read_mostly;
+static struct dmap_pnode *dmap_pnodes[MAX_NUMNODES];
+
+/* Regions by pfn >> DMAP_REGION_ORDER; single fallback pages by pfn */
+static DEFINE_XARRAY(dmap_regions);
+static DEFINE_XARRAY(dmap_singles);
+
+static void dmap_reclaim_workfn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
+
+static int __init directmap_setup(char *str)
+{
+	return kstrtobool(str, &directmap_on);
+}
+early_param("directmap", directmap_setup);
+
+/**
+ * directmap_enabled - is directmap in charge of pages without a direct map?
+ *
+ * False when booted with directmap=off: users such as secretmem then keep
+ * their stock path.
+ *
+ * Return: true if directmap_alloc_pages() can be used.
+ */
+bool directmap_enabled(void)
+{
+	return READ_ONCE(directmap_ready);
+}
+EXPORT_SYMBOL_GPL(directmap_enabled);
+
+/* ---- the environment of the region cache ---- */
+
+int dmap_env_block_alloc(int nid, unsigned long *pfn)
+{
+	struct page *page;
+
+	KUNIT_STATIC_STUB_REDIRECT(dmap_env_block_alloc, nid, pfn);
+	page = alloc_pages_node(nid, DMAP_REFILL_GFP, DMAP_REGION_ORDER);
+	if (!page)
+		return -ENOMEM;
+
+	/* Free slots are frozen: speculative references fail on them */
+	set_page_count(page, 0);
+	*pfn = page_to_pfn(page);
+	return 0;
+}
+
+void dmap_env_block_free(unsigned long pfn)
+{
+	struct page *page = pfn_to_page(pfn);
+
+	set_page_count(page, 1);
+	__free_pages(page, DMAP_REGION_ORDER);
+}
+
+int dmap_env_block_unmap(unsigned long pfn)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dmap_env_block_unmap, pfn);
+	return arch_directmap_unmap_region(pfn_to_page(pfn));
+}
+
+void dmap_env_block_restore(unsigned long pfn)
+{
+	arch_directmap_restore_region(pfn_to_page(pfn));
+}
+
+int dmap_env_region_register(struct dmap_region *r)
+{
+	return xa_err(xa_store(&dmap_regions, r->pfn >> DMAP_REGION_ORDER, r,
+			       GFP_KERNEL));
+}
+
+void dmap_env_region_unregister(struct dmap_region *r)
+{
+	xa_erase(&dmap_regions, r->pfn >> DMAP_REGION_ORDER);
+	kfree_rcu(r, rcu);
+}
+
+/**
+ * directmap_alloc_pgtable - allocate a page-table page for the direct map
+ *
+ * The architecture code takes the page tables that an unmap needs from
+ * here, before it changes anything.  KUnit replaces it to inject failures.
+ *
+ * Return: a page, or NULL.
+ */
+struct page *directmap_alloc_pgtable(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(directmap_alloc_pgtable);
+	return alloc_page(GFP_KERNEL);
+}
+
+/* ---- pages ---- */
+
+static struct dmap_region *dmap_region_of(unsigned long pfn)
+{
+	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
+}
+
+/* Make a frozen slot look like a page fresh from the page allocator */
+static struct page *dmap_page_prep(unsigned long pfn)
+{
+	struct page *page = pfn_to_page(pfn);
+
+	/* The owner's reference and directmap's own */
+	set_page_count(page, 2);
+	return page;
+}
+
+/* Undo what a page-cache owner left behind; the page is frozen */
+static void dmap_page_reset(struct page *page)
+{
+	mem_cgroup_uncharge(page_folio(page));
+	page->mapping = NULL;
+	set_page_private(page, 0);
+	page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+}
+
+static void dmap_clear_pages(struct page *page, unsigned int order)
+{
+	unsigned int i;
+
+	for (i = 0; i < (1U << order); i++)
+		arch_directmap_clear_page(page + i);
+}
+
+/*
+ * Put a returned page back into its slot if directmap's reference is the
+ * only one left.  The order of the allocation is kept in page->private.
+ */
+static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
+{
+	unsigned int order = page_private(page);
+	struct dmap_region *r, *release;
+
+	if (!page_ref_freeze(page, 1))
+		return false;
+
+	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
+	dmap_page_reset(page);
+	r = dmap_region_of(page_to_pfn(page));
+	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order);
+	if (release)
+		dmap_cache_release(release);
+	return true;
+}
+
+/* Reclaim the returned pages of @pn that nobody references any more */
+static void dmap_reclaim_pending(struct dmap_pnode *pn)
+{
+	struct page *page, *next;
+	unsigned long left = 0;
+	LIST_HEAD(list);
+	LIST_HEAD(keep);
+
+	spin_lock(&pn->cache.lock);
+	list_splice_init(&pn->pending, &list);
+	pn->nr_pending = 0;
+	spin_unlock(&pn->cache.lock);
+
+	list_for_each_entry_safe(page, next, &list, lru) {
+		list_del_init(&page->lru);
+		if (!dmap_reclaim_page(pn, page)) {
+			list_add_tail(&page->lru, &keep);
+			left++;
+		}
+	}
+	if (!left)
+		return;
+
+	spin_lock(&pn->cache.lock);
+	list_splice_tail(&keep, &pn->pending);
+	pn->nr_pending += left;
+	spin_unlock(&pn->cache.lock);
+}
+
+static void dmap_reclaim_workfn(struct work_struct *work)
+{
+	bool again = false;
+	int nid;
+
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+
+		if (!pn || !READ_ONCE(pn->nr_pending))
+			continue;
+		dmap_reclaim_pending(pn);
+		again |= READ_ONCE(pn->nr_pending) != 0;
+	}
+	/* Someone still holds a reference: look again later */
+	if (again)
+		schedule_delayed_work(&dmap_reclaim_work, HZ / 10);
+}
+
+static int dmap_take(struct dmap_pnode *pn, unsigned int order,
+		     unsigned long *pfn)
+{
+	int err;
+
+	if (!dmap_cache_take(&pn->cache, order, pfn))
+		return 0;
+
+	if (READ_ONCE(pn->nr_pending)) {
+		dmap_reclaim_pending(pn);
+		if (!dmap_cache_take(&pn->cache, order, pfn))
+			return 0;
+	}
+
+	mutex_lock(&pn->refill_lock);
+	err = dmap_cache_take(&pn->cache, order, pfn);
+	if (err) {
+		err = dmap_cache_refill(&pn->cache);
+		if (!err)
+			err = dmap_cache_take(&pn->cache, order, pfn);
+	}
+	mutex_unlock(&pn->refill_lock);
+	return err;
+}
+
+/*
+ * No 2M block to be had: unmap single pages as the stock kernel does (this
+ * splits the direct map, and is counted), rather than fail the caller.
+ */
+static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
+				      unsigned int flags)
+{
+	gfp_t gfp = GFP_KERNEL | __GFP_NOWARN;
+	unsigned long addr;
+	struct page *page;
+	unsigned int i;
+	int err = 0;
+
+	if (!(flags & DIRECTMAP_NOZERO))
+		gfp |= __GFP_ZERO;
+	page = alloc_pages_node(pn->cache.nid, gfp, order);
+	if (!page)
+		goto fail;
+
+	for (i = 0; i < (1U << order); i++) {
+		err = set_direct_map_invalid_noflush(page + i);
+		if (err)
+			break;
+	}
+	if (!err)
+		err = xa_err(xa_store(&dmap_singles, page_to_pfn(page),
+				      xa_mk_value(order), GFP_KERNEL));
+	if (err) {
+		/* The pages unmapped so far were split already: cannot fail */
+		while (i--)
+			WARN_ON_ONCE(set_direct_map_default_noflush(page + i));
+		__free_pages(page, order);
+		goto fail;
+	}
+
+	addr = (unsigned long)page_address(page);
+	flush_tlb_kernel_range(addr, addr + (PAGE_SIZE << order));
+	atomic_long_inc(&pn->nr_singles);
+	atomic_long_inc(&pn->fallbacks);
+	return page;
+
+fail:
+	atomic_long_inc(&pn->fallback_failures);
+	return NULL;
+}
+
+/**
+ * directmap_alloc_pages - allocate pages that are absent from the direct map
+ * @nid:	preferred node, or NUMA_NO_NODE for the local one
+ * @order:	allocation order, at most DIRECTMAP_MAX_ORDER
+ * @flags:	DIRECTMAP_NOZERO if the caller does not need zeroed pages
+ *
+ * The pages come from a 2M region of @nid that was removed from the direct
+ * map as a whole, so no direct-map page is split.  Only if no 2M block can
+ * be had are single pages unmapped instead, from @nid or near it.  The
+ * pages are zeroed unless @flags says otherwise; they are not compound.
+ *
+ * Context: process context, may sleep.
+ * Return: the first page, with one reference for the caller, or NULL.
+ */
+struct page *directmap_alloc_pages(int nid, unsigned int order,
+				   unsigned int flags)
+{
+	struct dmap_pnode *pn;
+	unsigned long pfn;
+
+	might_sleep();
+	if (WARN_ONCE(order > DIRECTMAP_MAX_ORDER,
+		      "directmap: order %u is too large\n", order))
+		return NULL;
+	if (WARN_ONCE(flags & ~DIRECTMAP_NOZERO,
+		      "directmap: unknown flags %#x\n", flags))
+		return NULL;
+	if (!directmap_enabled())
+		return NULL;
+
+	if (nid == NUMA_NO_NODE)
+		nid = numa_mem_id();
+	if (WARN_ONCE(nid < 0 || nid >= MAX_NUMNODES || !node_online(nid),
+		      "directmap: bad node %d\n", nid))
+		return NULL;
+
+	pn = dmap_pnodes[nid];
+	if (!dmap_take(pn, order, &pfn))
+		return dmap_page_prep(pfn);
+
+	return dmap_alloc_single(pn, order, flags);
+}
+EXPORT_SYMBOL_GPL(directmap_alloc_pages);
+
+static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
+				  unsigned int order, bool put_owner)
+{
+	struct dmap_pnode *pn = dmap_pnodes[r->nid];
+	unsigned long pfn = page_to_pfn(page);
+	int err;
+
+	err = dmap_cache_mark_returned(&pn->cache, r, pfn, order);
+	if (WARN_ONCE(err, "directmap: pfn %#lx order %u is not out\n",
+		      pfn, order))
+		return err;
+
+	/* Wipe the old contents now, through an alias: the map stays gone */
+	dmap_clear_pages(page, order);
+	set_page_private(page, order);
+
+	if (put_owner) {
+		VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < 2, page);
+		page_ref_dec(page);
+	}
+	if (dmap_reclaim_page(pn, page))
+		return 0;
+
+	spin_lock(&pn->cache.lock);
+	list_add_tail(&page->lru, &pn->pending);
+	pn->nr_pending++;
+	spin_unlock(&pn->cache.lock);
+	schedule_delayed_work(&dmap_reclaim_work, 1);
+	return 0;
+}
+
+static int dmap_free_single(struct page *page, unsigned int order,
+			    bool put_owner)
+{
+	unsigned long pfn = page_to_pfn(page);
+	void *entry = xa_mk_value(order);
+	struct dmap_pnode *pn;
+	unsigned int i;
+
+	if (WARN_ONCE(xa_cmpxchg(&dmap_singles, pfn, entry, NULL, 0) != entry,
+		      "directmap: pfn %#lx order %u is not out\n", pfn, order))
+		return -EINVAL;
+
+	/* unmapping split what was needed: putting the map back cannot fail */
+	for (i = 0; i < (1U << order); i++)
+		WARN_ON_ONCE(set_direct_map_default_noflush(page + i));
+	for (i = 0; i < (1U << order); i++)
+		clear_highpage(page + i);
+
+	pn = dmap_pnodes[page_to_nid(page)];
+	atomic_long_dec(&pn->nr_singles);
+	/* A page-cache owner's last put frees it to the buddy allocator */
+	if (put_owner)
+		__free_pages(page, order);
+	return 0;
+}
+
+static int __directmap_free(struct page *page, unsigned int order,
+			    bool put_owner)
+{
+	struct dmap_region *r;
+
+	if (WARN_ONCE(!page, "directmap: free of NULL\n"))
+		return -EINVAL;
+	if (WARN_ONCE(order > DIRECTMAP_MAX_ORDER,
+		      "directmap: order %u is too large\n", order))
+		return -EINVAL;
+	if (WARN_ONCE(PageTail(page), "directmap: free of a tail page\n"))
+		return -EINVAL;
+
+	r = dmap_region_of(page_to_pfn(page));
+	if (r)
+		return dmap_free_region_pages(r, page, order, put_owner);
+	return dmap_free_single(page, order, put_owner);
+}
+
+/**
+ * directmap_free_pages - give pages back to directmap
+ * @page:	first page, as returned by directmap_alloc_pages()
+ * @order:	the order they were allocated with
+ *
+ * Drops the caller's reference.  The pages are wiped at once and stay
+ * absent from the direct map; directmap reuses them after every other
+ * reference is gone.
+ *
+ * Return: 0, or -EINVAL (with a warning, and nothing changed) if @page and
+ * @order are not an allocation directmap handed out.
+ */
+int directmap_free_pages(struct page *page, unsigned int order)
+{
+	return __directmap_free(page, order, true);
+}
+EXPORT_SYMBOL_GPL(directmap_free_pages);
+
+/**
+ * directmap_free_folio - give back a folio that leaves the page cache
+ * @folio:	a folio that directmap_alloc_pages() handed out
+ *
+ * For ->free_folio(): the page cache and its callers still hold references
+ * and drop them themselves.  The folio is wiped at once and reused after
+ * its last reference is gone.
+ *
+ * Return: 0, or -EINVAL (with a warning, and nothing changed) if directmap
+ * did not hand @folio out.
+ */
+int directmap_free_folio(struct folio *folio)
+{
+	return __directmap_free(&folio->page, folio_order(folio), false);
+}
+EXPORT_SYMBOL_GPL(directmap_free_folio);
+
+/**
+ * directmap_page - is a page held by directmap?
+ * @page:	any page
+ *
+ * True for pages handed out by directmap_alloc_pages() and for the free
+ * pages of its regions: none of them is present in the direct map.
+ * Hibernation, dumps and kernel_page_present() users can ask this.
+ *
+ * Return: true if directmap holds @page.
+ */
+bool directmap_page(const struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+
+	return dmap_region_of(pfn) || xa_load(&dmap_singles, pfn);
+}
+EXPORT_SYMBOL_GPL(directmap_page);
+
+/* ---- memory pressure ---- */
+
+static unsigned long dmap_shrink_count(struct shrinker *shrinker,
+				       struct shrink_control *sc)
+{
+	struct dmap_pnode *pn = dmap_pnodes[sc->nid];
+	unsigned long nr;
+
+	if (!pn)
+		return SHRINK_EMPTY;
+	nr = READ_ONCE(pn->cache.nr_empty) * DMAP_REGION_PAGES;
+	return nr ? nr : SHRINK_EMPTY;
+}
+
+static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
+				      struct shrink_control *sc)
+{
+	struct dmap_pnode *pn = dmap_pnodes[sc->nid];
+	unsigned long nr = DIV_ROUND_UP(sc->nr_to_scan, DMAP_REGION_PAGES);
+
+	dmap_reclaim_pending(pn);
+	return dmap_cache_shrink(&pn->cache, nr, 0) * DMAP_REGION_PAGES;
+}
+
+/* Release every empty region of every node; for tests and the demo */
+static unsigned long dmap_drain(void)
+{
+	unsigned long done = 0;
+	int nid;
+
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+
+		if (!pn)
+			continue;
+		dmap_reclaim_pending(pn);
+		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
+	}
+	return done;
+}
+
+/* ---- debugfs ---- */
+
+static int dmap_stats_show(struct seq_file *m, void *v)
+{
+	int nid;
+
+	seq_printf(m, "enabled %d\n", directmap_enabled());
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+		struct dmap_node *dn;
+
+		if (!pn)
+			continue;
+		dn = &pn->cache;
+		seq_printf(m, "node %d regions %lu empty %lu free %lu used %lu pending %lu singles %ld refills %lu refill_failures %lu releases %lu allocs %lu frees %lu fallbacks %ld fallback_failures %ld misuse %lu\n",
+			   nid, dn->nr_regions, dn->nr_empty, dn->nr_free,
+			   dn->nr_used, READ_ONCE(pn->nr_pending),
+			   atomic_long_read(&pn->nr_singles),
+			   dn->stats.refills, dn->stats.refill_failures,
+			   dn->stats.releases, dn->stats.allocs,
+			   dn->stats.frees, atomic_long_read(&pn->fallbacks),
+			   atomic_long_read(&pn->fallback_failures),
+			   dn->stats.misuse);
+	}
+	seq_printf(m, "kernel_tlb_flushes %lu\n", nr_kernel_tlb_flushes());
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dmap_stats);
+
+static int dmap_drain_set(void *data, u64 val)
+{
+	dmap_drain();
+	return 0;
+}
+DEFINE_DEBUGFS_ATTRIBUTE(dmap_drain_fops, NULL, dmap_drain_set, "%llu\n");
+
+static void __init dmap_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("directmap", NULL);
+
+	debugfs_create_file("stats", 0400, dir, NULL, &dmap_stats_fops);
+	debugfs_create_file_unsafe("drain", 0200, dir, NULL, &dmap_drain_fops);
+}
+
+/* ---- init ---- */
+
+static int __init directmap_init(void)
+{
+	struct shrinker *shrinker;
+	int nid, err;
+
+	if (!directmap_on) {
+		pr_info("disabled on the command line\n");
+		return 0;
+	}
+
+	for_each_node(nid) {
+		struct dmap_pnode *pn;
+
+		pn = kzalloc_node(sizeof(*pn), GFP_KERNEL,
+				  node_state(nid, N_MEMORY) ? nid : NUMA_NO_NODE);
+		if (!pn)
+			return -ENOMEM;
+		dmap_node_init(&pn->cache, nid, DMAP_HIGH_DEFAULT);
+		mutex_init(&pn->refill_lock);
+		INIT_LIST_HEAD(&pn->pending);
+		dmap_pnodes[nid] = pn;
+	}
+
+	err = arch_directmap_init();
+	if (err) {
+		pr_warn("no architecture support (%d), staying off\n", err);
+		return err;
+	}
+
+	shrinker = shrinker_alloc(SHRINKER_NUMA_AWARE, "directmap");
+	if (!shrinker) {
+		pr_warn("no shrinker: empty regions go back only past the watermark\n");
+	} else {
+		shrinker->count_objects = dmap_shrink_count;
+		shrinker->scan_objects = dmap_shrink_scan;
+		shrinker_register(shrinker);
+	}
+
+	dmap_debugfs_init();
+	WRITE_ONCE(directmap_ready, true);
+	pr_info("per-node caches of 2M regions ready\n");
+	return 0;
+}
+subsys_initcall(directmap_init);
+
+#ifdef CONFIG_DIRECTMAP_KUNIT_TEST
+#include "tests/page-kunit.h"
+#endif

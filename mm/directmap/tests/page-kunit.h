@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit tests for directmap against the real direct map: page-table levels
+ * from lookup_address(), faults through copy_from_kernel_nofault(), the
+ * DirectMap counters, NUMA placement, wiping and misuse.
+ *
+ * They expect what `make check` boots: x86-64 with 1G pages (-cpu max) and
+ * two NUMA nodes with memory.
+ */
+#ifndef _MM_DIRECTMAP_PAGE_KUNIT_H
+#define _MM_DIRECTMAP_PAGE_KUNIT_H
+
+#include <kunit/test.h>
+#include <kunit/static_stub.h>
+#include <linux/vmalloc.h>
+
+static unsigned int dmap_test_level(struct page *page, bool *present)
+{
+	unsigned long addr = (unsigned long)page_address(page);
+	unsigned int level = PG_LEVEL_NONE;
+	pte_t *pte;
+
+	pte = lookup_address(addr, &level);
+	*present = pte && pte_present(*pte);
+	return level;
+}
+
+static bool dmap_test_readable(struct page *page)
+{
+	char c;
+
+	return !copy_from_kernel_nofault(&c, page_address(page), 1);
+}
+
+static void dmap_test_fill(struct kunit *test, struct page *page, u8 val)
+{
+	void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, val, PAGE_SIZE);
+	vunmap(p);
+}
+
+static bool dmap_test_zero(struct kunit *test, struct page *page)
+{
+	void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	bool zero;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	zero = !memchr_inv(p, 0, PAGE_SIZE);
+	vunmap(p);
+	return zero;
+}
+
+static int dmap_test_init(struct kunit *test)
+{
+	KUNIT_ASSERT_TRUE_MSG(test, directmap_enabled(),
+			      "directmap must be on (no directmap=off)");
+	dmap_drain();
+	return 0;
+}
+
+static void dmap_test_exit(struct kunit *test)
+{
+	dmap_drain();
+}
+
+/* Handed-out pages fault; a released region is one present 2M entry again */
+static void dmap_test_unmapped_then_restored(struct kunit *test)
+{
+	struct page *page;
+	bool present;
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, directmap_page(page));
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_FALSE(test, present);
+
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	/* Freed but cached: still gone from the direct map */
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+
+	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
+	KUNIT_EXPECT_FALSE(test, directmap_page(page));
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_TRUE(test, present);
+}
+
+#define DMAP_TEST_PAGES	1000
+
+/* 1,000 pages split no PMD, and at most one PUD per 1G they sit in */
+static void dmap_test_no_pmd_split(struct kunit *test)
+{
+	unsigned long before4k, before2m, before1g, nr_1g = 0;
+	unsigned long last_1g = ULONG_MAX;
+	int nid = numa_mem_id();
+	struct page **pages;
+	bool present;
+	int i;
+
+	pages = kunit_kcalloc(test, DMAP_TEST_PAGES, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+
+	before4k = direct_map_pages(PG_LEVEL_4K);
+	before2m = direct_map_pages(PG_LEVEL_2M);
+	before1g = direct_map_pages(PG_LEVEL_1G);
+	for (i = 0; i < DMAP_TEST_PAGES; i++) {
+		pages[i] = directmap_alloc_pages(nid, 0, 0);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		KUNIT_EXPECT_EQ(test, dmap_test_level(pages[i], &present),
+				PG_LEVEL_2M);
+		KUNIT_EXPECT_FALSE(test, present);
+		/* regions are handed out in order: count distinct 1G areas */
+		if ((page_to_pfn(pages[i]) >> (PUD_SHIFT - PAGE_SHIFT)) != last_1g) {
+			last_1g = page_to_pfn(pages[i]) >> (PUD_SHIFT - PAGE_SHIFT);
+			nr_1g++;
+		}
+	}
+
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K), before4k);
+	KUNIT_EXPECT_LE(test, before1g - direct_map_pages(PG_LEVEL_1G), nr_1g);
+	/* a PUD split only adds 2M entries, it never takes them away */
+	KUNIT_EXPECT_GE(test, direct_map_pages(PG_LEVEL_2M), before2m);
+	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.stats.refill_failures, 0UL);
+
+	for (i = 0; i < DMAP_TEST_PAGES; i++)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[i], 0), 0);
+	dmap_drain();
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K), before4k);
+}
+
+/* Pages come from the node asked for, on every node with memory */
+static void dmap_test_nodes(struct kunit *test)
+{
+	struct page *pages[8];
+	int nid, i, nodes = 0;
+
+	for_each_node_state(nid, N_MEMORY) {
+		nodes++;
+		for (i = 0; i < ARRAY_SIZE(pages); i++) {
+			pages[i] = directmap_alloc_pages(nid, 0, 0);
+			KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+			KUNIT_EXPECT_EQ(test, page_to_nid(pages[i]), nid);
+			KUNIT_EXPECT_FALSE(test, dmap_test_readable(pages[i]));
+		}
+		KUNIT_EXPECT_GE(test, dmap_pnodes[nid]->cache.nr_regions, 1UL);
+		for (i = 0; i < ARRAY_SIZE(pages); i++)
+			KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[i], 0), 0);
+	}
+	KUNIT_EXPECT_GE_MSG(test, nodes, 2, "boot with two NUMA nodes");
+}
+
+/* The next owner of a page reads zeros; wiping does not map it back */
+static void dmap_test_wiped(struct kunit *test)
+{
+	struct page *page, *again;
+	struct page **held;
+	int i, n = 0;
+
+	held = kunit_kcalloc(test, 2 * DMAP_REGION_PAGES, sizeof(*held),
+			     GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
+	dmap_test_fill(test, page, 0x5a);
+	KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, page));
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+
+	do {
+		again = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+		KUNIT_ASSERT_NOT_NULL(test, again);
+		held[n++] = again;
+	} while (again != page && n < 2 * DMAP_REGION_PAGES);
+
+	KUNIT_EXPECT_PTR_EQ(test, again, page);
+	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(held[i], 0), 0);
+}
+
+/* A page still referenced (page cache, speculative) is reused only later */
+static void dmap_test_deferred_reuse(struct kunit *test)
+{
+	struct page *page;
+	unsigned long used;
+	int nid;
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	nid = page_to_nid(page);
+	used = dmap_pnodes[nid]->cache.nr_used;
+
+	get_page(page);
+	KUNIT_ASSERT_EQ(test, directmap_free_folio(page_folio(page)), 0);
+	dmap_reclaim_pending(dmap_pnodes[nid]);
+	flush_delayed_work(&dmap_reclaim_work);
+	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_used, used);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(dmap_pnodes[nid]->nr_pending), 1UL);
+
+	/* the owner's and the extra reference go: only directmap's is left */
+	page_ref_sub(page, 2);
+	dmap_reclaim_pending(dmap_pnodes[nid]);
+	flush_delayed_work(&dmap_reclaim_work);
+	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_used, used - 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(dmap_pnodes[nid]->nr_pending), 0UL);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
+}
+
+static void dmap_test_order(struct kunit *test)
+{
+	struct page *page;
+	unsigned int i;
+	bool present;
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, DIRECTMAP_MAX_ORDER, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, IS_ALIGNED(page_to_pfn(page),
+					   1UL << DIRECTMAP_MAX_ORDER));
+	for (i = 0; i < (1U << DIRECTMAP_MAX_ORDER); i++) {
+		KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + i));
+		KUNIT_EXPECT_EQ(test, dmap_test_level(page + i, &present),
+				PG_LEVEL_2M);
+		KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page + i));
+	}
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, DIRECTMAP_MAX_ORDER), 0);
+}
+
+static struct page *dmap_test_no_pgtable(void)
+{
+	return NULL;
+}
+
+/* Find a 2M block of free memory that a 1G entry maps */
+static struct page *dmap_test_block_under_1g(struct kunit *test,
+					     struct list_head *spare)
+{
+	struct page *page;
+	bool present;
+	int nid, i;
+
+	for_each_node_state(nid, N_MEMORY) {
+		for (i = 0; i < 64; i++) {
+			page = alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE |
+						__GFP_NOWARN, DMAP_REGION_ORDER);
+			if (!page)
+				break;
+			if (dmap_test_level(page, &present) == PG_LEVEL_1G)
+				return page;
+			list_add(&page->lru, spare);
+		}
+	}
+	return NULL;
+}
+
+/* A page-table allocation failure leaves the mapping exactly as it was */
+static void dmap_test_unmap_enomem(struct kunit *test)
+{
+	unsigned long before1g = direct_map_pages(PG_LEVEL_1G);
+	struct page *page, *next;
+	pte_t *kpte, old;
+	unsigned int level;
+	bool present;
+	LIST_HEAD(spare);
+	int err;
+
+	page = dmap_test_block_under_1g(test, &spare);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "no free 2M block under a 1G entry");
+
+	kpte = lookup_address((unsigned long)page_address(page), &level);
+	old = *kpte;
+
+	kunit_activate_static_stub(test, directmap_alloc_pgtable,
+				   dmap_test_no_pgtable);
+	err = arch_directmap_unmap_region(page);
+	kunit_deactivate_static_stub(test, directmap_alloc_pgtable);
+
+	KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+	KUNIT_EXPECT_PTR_EQ(test, lookup_address((unsigned long)page_address(page),
+						 &level), kpte);
+	KUNIT_EXPECT_EQ(test, level, PG_LEVEL_1G);
+	KUNIT_EXPECT_EQ(test, pte_val(*kpte), pte_val(old));
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g);
+
+	/* With memory the same unmap splits the PUD once and no PMD */
+	KUNIT_EXPECT_EQ(test, arch_directmap_unmap_region(page), 0);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_FALSE(test, present);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + 511));
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g - 1);
+	arch_directmap_restore_region(page);
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 511));
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_TRUE(test, present);
+
+	__free_pages(page, DMAP_REGION_ORDER);
+	list_for_each_entry_safe(page, next, &spare, lru) {
+		list_del(&page->lru);
+		__free_pages(page, DMAP_REGION_ORDER);
+	}
+}
+
+static int dmap_test_no_block(int nid, unsigned long *pfn)
+{
+	return -ENOMEM;
+}
+
+/* No 2M block to be had: single pages, counted, and never a failure */
+static void dmap_test_fallback(struct kunit *test)
+{
+	int nid = numa_mem_id();
+	struct dmap_pnode *pn = dmap_pnodes[nid];
+	long fallbacks = atomic_long_read(&pn->fallbacks);
+	struct page *page;
+	bool present;
+
+	kunit_activate_static_stub(test, dmap_env_block_alloc,
+				   dmap_test_no_block);
+	page = directmap_alloc_pages(nid, 0, 0);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->fallbacks), fallbacks + 1);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->nr_singles), 1L);
+	KUNIT_EXPECT_TRUE(test, directmap_page(page));
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_4K);
+	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->nr_singles), 0L);
+	KUNIT_EXPECT_FALSE(test, directmap_page(page));
+}
+
+static int dmap_test_no_unmap(unsigned long pfn)
+{
+	return -ENOMEM;
+}
+
+/* A refill that cannot unmap gives everything back and reports it */
+static void dmap_test_refill_rollback(struct kunit *test)
+{
+	struct dmap_node *dn = &dmap_pnodes[numa_mem_id()]->cache;
+	unsigned long failures = dn->stats.refill_failures;
+	unsigned long regions = dn->nr_regions;
+	long free_before = global_zone_page_state(NR_FREE_PAGES);
+
+	kunit_activate_static_stub(test, dmap_env_block_unmap,
+				   dmap_test_no_unmap);
+	KUNIT_EXPECT_EQ(test, dmap_cache_refill(dn), -ENOMEM);
+	kunit_deactivate_static_stub(test, dmap_env_block_unmap);
+
+	KUNIT_EXPECT_EQ(test, dn->stats.refill_failures, failures + 1);
+	KUNIT_EXPECT_EQ(test, dn->nr_regions, regions);
+	/* the 2M block went back: free memory is within noise of before */
+	KUNIT_EXPECT_LT(test, abs(global_zone_page_state(NR_FREE_PAGES) -
+				  free_before), (long)DMAP_REGION_PAGES / 2);
+}
+
+static void dmap_test_misuse(struct kunit *test)
+{
+	int nid = numa_mem_id();
+	struct dmap_node *dn = &dmap_pnodes[nid]->cache;
+	struct page *page, *foreign;
+	unsigned long used, misuse;
+
+	KUNIT_EXPECT_NULL(test, directmap_alloc_pages(NUMA_NO_NODE,
+						      DIRECTMAP_MAX_ORDER + 1, 0));
+	KUNIT_EXPECT_NULL(test, directmap_alloc_pages(NUMA_NO_NODE, 0, BIT(7)));
+	KUNIT_EXPECT_NULL(test, directmap_alloc_pages(MAX_NUMNODES, 0, 0));
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(NULL, 0), -EINVAL);
+
+	/* a page directmap never handed out */
+	foreign = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, foreign);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(foreign, 0), -EINVAL);
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(foreign));
+	KUNIT_EXPECT_EQ(test, page_ref_count(foreign), 1);
+	__free_page(foreign);
+
+	page = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	used = dn->nr_used;
+	misuse = dn->stats.misuse;
+
+	/* a free slot of a region, a wrong order, an order too large */
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page + 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, DIRECTMAP_MAX_ORDER + 1),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, dn->nr_used, used);
+	KUNIT_EXPECT_EQ(test, dn->stats.misuse, misuse + 2);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);
+	/* double free */
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+}
+
+static struct kunit_case dmap_test_cases[] = {
+	KUNIT_CASE(dmap_test_unmapped_then_restored),
+	KUNIT_CASE(dmap_test_no_pmd_split),
+	KUNIT_CASE(dmap_test_nodes),
+	KUNIT_CASE(dmap_test_wiped),
+	KUNIT_CASE(dmap_test_deferred_reuse),
+	KUNIT_CASE(dmap_test_order),
+	KUNIT_CASE(dmap_test_unmap_enomem),
+	KUNIT_CASE(dmap_test_fallback),
+	KUNIT_CASE(dmap_test_refill_rollback),
+	KUNIT_CASE(dmap_test_misuse),
+	{}
+};
+
+static struct kunit_suite dmap_test_suite = {
+	.name = "directmap",
+	.init = dmap_test_init,
+	.exit = dmap_test_exit,
+	.test_cases = dmap_test_cases,
+};
+kunit_test_suite(dmap_test_suite);
+
+#endif /* _MM_DIRECTMAP_PAGE_KUNIT_H */

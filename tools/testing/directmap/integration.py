@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""directmap integration tests: the test kernel booted with a real userspace.
+
+Boots the kernel twice, with directmap on and with directmap=off, runs the
+memfd_secret workload (65,536 pages), the kernel's memfd_secret selftest and
+stress-ng --secretmem, and prints TAP.
+
+usage: integration.py BZIMAGE BUILD_DIR
+"""
+
+import os
+import sys
+
+from qemu import boot, build_initramfs, delta
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        self.n += 1
+        self.failed += not ok
+        print(f"{'' if ok else 'not '}ok {self.n} {name}"
+              + (f" # {detail}" if detail else ""), flush=True)
+
+
+def main():
+    bzimage, build = sys.argv[1], sys.argv[2]
+    logs = os.path.join(build, "logs")
+    os.makedirs(logs, exist_ok=True)
+    initrd = os.path.join(build, "initramfs.cpio")
+    build_initramfs(HERE, os.path.join(build, "linux"), initrd)
+
+    print("TAP version 13", flush=True)
+    t = Tap()
+
+    on, on_exit, _ = boot(bzimage, initrd, "check",
+                          log=os.path.join(logs, "guest-on.log"))
+    off, off_exit, _ = boot(bzimage, initrd, "off", "directmap=off",
+                            log=os.path.join(logs, "guest-off.log"))
+
+    pmd_on = delta(on, "pmd_splits", "boot", "held")
+    pud_on = delta(on, "pud_splits", "boot", "held")
+    pmd_off = delta(off, "pmd_splits", "boot", "held")
+    pud_off = delta(off, "pud_splits", "boot", "held")
+    pages = int(on.get("run.pages", 0))
+    print(f"# {pages} memfd_secret pages: PMD splits on={pmd_on} off={pmd_off}"
+          f", PUD splits on={pud_on} off={pud_off}", flush=True)
+
+    t.check("on: guest ran to the end", on.get("run.completed") == 1)
+    t.check("on: memfd_secret workload ran", on_exit.get("dmtest") == 0)
+    t.check("on: every secret page arrived zeroed",
+            on.get("run.nonzero_pages") == 0)
+    t.check("on: no PMD split for 65536 secret pages",
+            pages == 65536 and pmd_on == 0, f"delta {pmd_on}")
+    t.check("on: at most one PUD split per GiB used (256M on 2 nodes)",
+            pud_on is not None and pud_on <= 2, f"delta {pud_on}")
+    t.check("on: DirectMap4k unchanged while secrets are held",
+            delta(on, "directmap_4k_kb", "boot", "held") == 0)
+    t.check("on: pages were served from regions, no single-page fallback",
+            delta(on, "dmap_fallbacks", "boot", "held") == 0)
+    t.check("on: every page returned to directmap after free",
+            on.get("freed.dmap_used") == 0 and on.get("freed.dmap_pending") == 0)
+    t.check("on: DirectMap4k unchanged after free",
+            delta(on, "directmap_4k_kb", "boot", "freed") == 0)
+    t.check("on: kernel memfd_secret selftest",
+            on_exit.get("memfd_secret_selftest") == 0)
+    t.check("on: stress-ng --secretmem 30s",
+            on_exit.get("stress_ng_secretmem") == 0)
+    t.check("on: no warning in dmesg", on.get("run.dmesg_splats") == 0,
+            f"{on.get('run.dmesg_splats')} lines")
+
+    t.check("off: guest ran to the end", off.get("run.completed") == 1)
+    t.check("off: stock memfd_secret workload ran",
+            off_exit.get("dmtest") == 0 and off.get("run.nonzero_pages") == 0)
+    t.check("off: stock path splits PMDs for the same workload",
+            pmd_off is not None and pmd_off > 0, f"delta {pmd_off}")
+    t.check("off: no warning in dmesg", off.get("run.dmesg_splats") == 0)
+
+    print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
+    return 1 if t.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

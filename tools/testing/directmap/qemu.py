@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Boot directmap's test kernel with its initramfs and collect what it says."""
+
+import os
+import re
+import subprocess
+import time
+
+QEMU_MACHINE = [
+    "-cpu", "max", "-smp", "2", "-m", "4G",
+    "-object", "memory-backend-ram,id=m0,size=2G",
+    "-object", "memory-backend-ram,id=m1,size=2G",
+    "-numa", "node,nodeid=0,cpus=0,memdev=m0",
+    "-numa", "node,nodeid=1,cpus=1,memdev=m1",
+]
+
+
+def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900):
+    """Run one guest suite; return (metrics, exits, console text)."""
+    append = ("console=ttyS0 kunit.enable=0 panic=-1 oops=panic "
+              f"dmtest={suite} {extra_args}").strip()
+    cmd = ["qemu-system-x86_64", "-nographic", "-no-reboot",
+           "-bios", "qboot.rom", *QEMU_MACHINE,
+           "-kernel", bzimage, "-initrd", initrd, "-append", append]
+    start = time.monotonic()
+    try:
+        out = subprocess.run(cmd, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             timeout=timeout).stdout.decode(errors="replace")
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace")
+        out += f"\nDMTEST TIMEOUT after {timeout}s\n"
+    wall = time.monotonic() - start
+    if log:
+        with open(log, "w") as f:
+            f.write(out)
+    metrics, exits = {}, {}
+    for line in out.splitlines():
+        line = line.strip("\r")
+        m = re.match(r"METRIC (\S+) (-?[0-9.]+)$", line)
+        if m:
+            metrics[m.group(1)] = float(m.group(2))
+        m = re.match(r"EXIT (\S+) (\d+)$", line)
+        if m:
+            exits[m.group(1)] = int(m.group(2))
+    metrics["run.qemu_wall_s"] = wall
+    metrics["run.completed"] = 1.0 if "DMTEST END" in out else 0.0
+    return metrics, exits, out
+
+
+def delta(metrics, key, phase_from, phase_to):
+    a = metrics.get(f"{phase_from}.{key}")
+    b = metrics.get(f"{phase_to}.{key}")
+    if a is None or b is None or a < 0 or b < 0:
+        return None
+    return b - a
+
+
+def build_initramfs(here, tree, out):
+    subprocess.run([os.path.join(here, "mkinitramfs.sh"), tree, out],
+                   check=True)

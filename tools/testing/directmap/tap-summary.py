@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Count the results of one suite, or add up all of them.
+
+  tap-summary.py SUITE LOG    print "SUITE PASSED FAILED" for LOG
+  tap-summary.py total SUM..  print each suite and "N passed, N failed";
+                              exit 1 if anything failed or a suite is missing
+
+TAP logs (harness, integration) count top-level "ok"/"not ok" lines.  KUnit
+logs are kunit.py's own report: "Testing complete. Ran N tests: passed: P,
+failed: F, skipped: S, crashed: C"; skipped and crashed count as failed,
+since the test kernel is booted where every case must run.  A log with no
+result at all counts as one failure.
+"""
+
+import re
+import sys
+
+SUITES = ["harness", "kunit", "integration"]
+
+
+def count_tap(text):
+    passed = failed = 0
+    for line in text.splitlines():
+        m = re.match(r"(not )?ok \d+ ", line)
+        if m:
+            if m.group(1) or "# SKIP" in line:
+                failed += 1
+            else:
+                passed += 1
+    return passed, failed
+
+
+def count_kunit(text):
+    m = None
+    for m in re.finditer(r"Testing complete\. Ran (\d+) tests?: (.*)", text):
+        pass
+    if not m:
+        return 0, 1
+    fields = dict((k, int(v)) for k, v in
+                  re.findall(r"(passed|failed|skipped|crashed|errors): (\d+)",
+                             m.group(2)))
+    bad = fields.get("failed", 0) + fields.get("skipped", 0) + \
+        fields.get("crashed", 0) + fields.get("errors", 0)
+    passed = fields.get("passed", 0)
+    if passed + bad != int(m.group(1)):
+        bad += 1
+    return passed, bad
+
+
+def main():
+    if sys.argv[1] == "total":
+        total_p = total_f = 0
+        seen = set()
+        for path in sys.argv[2:]:
+            with open(path) as f:
+                suite, p, fl = f.read().split()
+            seen.add(suite)
+            total_p += int(p)
+            total_f += int(fl)
+            print(f"{suite}: {p} passed, {fl} failed")
+        for suite in SUITES:
+            if suite not in seen:
+                print(f"{suite}: did not run")
+                total_f += 1
+        print(f"{total_p} passed, {total_f} failed")
+        return 1 if total_f else 0
+
+    suite, log = sys.argv[1], sys.argv[2]
+    try:
+        with open(log, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    p, fl = count_kunit(text) if suite == "kunit" else count_tap(text)
+    if p + fl == 0:
+        fl = 1
+    print(f"{suite} {p} {fl}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
