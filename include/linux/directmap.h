@@ -19,10 +19,19 @@
 struct page;
 struct folio;
 
-/* Flags for directmap_alloc_pages() */
-#define DIRECTMAP_NOZERO	BIT(0)	/* the caller (firmware) clears the pages */
-
-/* Largest order directmap_alloc_pages() hands out */
+/**
+ * DOC: directmap allocation flags
+ *
+ * DIRECTMAP_NOZERO
+ *	The caller does not need zeroed pages (firmware clears them).  Pages
+ *	from directmap's regions are always clean, since directmap wipes a
+ *	page when it is freed; the flag spares the clearing of pages from
+ *	the single-page fallback.
+ *
+ * DIRECTMAP_MAX_ORDER
+ *	The largest order directmap_alloc_pages() hands out.
+ */
+#define DIRECTMAP_NOZERO	BIT(0)
 #define DIRECTMAP_MAX_ORDER	3
 
 #ifdef CONFIG_DIRECTMAP

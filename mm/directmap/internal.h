@@ -9,13 +9,14 @@
 #define _MM_DIRECTMAP_INTERNAL_H
 
 #include <linux/bitmap.h>
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
 /* A region is one PMD-mapped 2M block: order 9 with 4K pages */
 #define DMAP_REGION_ORDER	9
-#define DMAP_REGION_PAGES	(1UL << DMAP_REGION_ORDER)
+#define DMAP_REGION_PAGES	BIT(DMAP_REGION_ORDER)
 
 /**
  * struct dmap_region - a 2M block of memory that is absent from the direct map
@@ -64,7 +65,7 @@ struct dmap_stats {
  * @stats:	event counters
  */
 struct dmap_node {
-	spinlock_t		lock;
+	spinlock_t		lock;		/* see above */
 	int			nid;
 	struct list_head	partial;
 	struct list_head	full;

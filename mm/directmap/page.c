@@ -58,7 +58,7 @@
  */
 struct dmap_pnode {
 	struct dmap_node	cache;
-	struct mutex		refill_lock;
+	struct mutex		refill_lock;	/* one refill per node at a time */
 	struct list_head	pending;
 	unsigned long		nr_pending;
 	atomic_long_t		nr_singles;
@@ -597,6 +597,8 @@ static int __init directmap_init(void)
 	struct shrinker *shrinker;
 	int nid, err;
 
+	/* the stats (and kernel TLB flushes) are there with directmap=off too */
+	dmap_debugfs_init();
 	if (!directmap_on) {
 		pr_info("disabled on the command line\n");
 		return 0;
@@ -630,7 +632,6 @@ static int __init directmap_init(void)
 		shrinker_register(shrinker);
 	}
 
-	dmap_debugfs_init();
 	WRITE_ONCE(directmap_ready, true);
 	pr_info("per-node caches of 2M regions ready\n");
 	return 0;

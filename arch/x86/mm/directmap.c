@@ -106,6 +106,8 @@ static int dmap_clear_pte_collect(pte_t *pte, unsigned long addr, void *data)
 	unsigned long start = (unsigned long)data;
 	unsigned int cpu = (addr - start) >> PAGE_SHIFT;
 
+	if (!cpu_possible(cpu))
+		return 0;
 	per_cpu(dmap_clear_pte, cpu) = pte;
 	per_cpu(dmap_clear_addr, cpu) = addr;
 	return 0;
@@ -123,7 +125,7 @@ int __init arch_directmap_init(void)
 	unsigned long start;
 	int err;
 
-	area = get_vm_area(size, VM_IOREMAP);
+	area = get_vm_area(size, VM_MAP);
 	if (!area)
 		return -ENOMEM;
 

@@ -44,7 +44,7 @@ def main():
 
     def row(label, fn):
         cells = [fn(runs[k]) for k in ("off", "on")]
-        print(f"{label:<38}{cells[0]:>18}{cells[1]:>18}")
+        print(f"{label:<40}{cells[0]:>22}{cells[1]:>22}")
 
     def dm(level):
         return lambda m: " / ".join(mb(m.get(f"{p}.directmap_{level}_kb"))
@@ -54,7 +54,7 @@ def main():
     print(f"directmap demo: {pages} memfd_secret pages "
           f"({pages * 4 // 1024} MiB), QEMU TCG, 2 vCPUs, 2 NUMA nodes, 4 GiB")
     print()
-    print(f"{'':<38}{'directmap=off':>18}{'directmap=on':>18}")
+    print(f"{'':<40}{'directmap=off':>22}{'directmap=on':>22}")
     row("PMD splits (direct_map_level2_splits)",
         lambda m: f"{delta(m, 'pmd_splits', 'boot', 'held'):.0f}")
     row("PUD splits (direct_map_level3_splits)",

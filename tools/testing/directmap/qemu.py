@@ -7,7 +7,7 @@ import subprocess
 import time
 
 QEMU_MACHINE = [
-    "-cpu", "max", "-smp", "2", "-m", "4G",
+    "-cpu", "max", "-smp", "2,sockets=2,cores=1,threads=1", "-m", "4G",
     "-object", "memory-backend-ram,id=m0,size=2G",
     "-object", "memory-backend-ram,id=m1,size=2G",
     "-numa", "node,nodeid=0,cpus=0,memdev=m0",
