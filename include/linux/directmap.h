@@ -50,6 +50,7 @@ bool directmap_page(const struct page *page);
  */
 int arch_directmap_unmap_region(struct page *page);
 void arch_directmap_restore_region(struct page *page);
+int arch_directmap_collapse(struct page *page);
 void arch_directmap_clear_page(struct page *page);
 int arch_directmap_init(void);
 struct page *directmap_alloc_pgtable(void);

@@ -261,18 +261,31 @@ fail:
 
 /**
  * dmap_cache_release - give an empty region back to the buddy allocator
+ * @dn:		the cache @r belonged to
  * @r:		a region taken off its node's lists
  *
  * Its direct map is restored before the block is freed; the restore cannot
  * fail because the unmap left every page-table page it needs in place.
+ * The 1G mapping that the region's unmap split is re-formed as soon as
+ * everything under it is uniform again: regions are only released past
+ * the node's watermark or under memory pressure, so this does not make a
+ * split and a collapse alternate on every refill.
  */
-void dmap_cache_release(struct dmap_region *r)
+void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r)
 {
 	unsigned long pfn = r->pfn;
+	bool collapsed;
 
 	dmap_env_block_restore(pfn);
 	dmap_env_region_unregister(r);
+	collapsed = !dmap_env_collapse(pfn);
 	dmap_env_block_free(pfn);
+
+	if (collapsed) {
+		spin_lock(&dn->lock);
+		dn->stats.collapses++;
+		spin_unlock(&dn->lock);
+	}
 }
 
 /**
@@ -304,7 +317,7 @@ unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
 
 	list_for_each_entry_safe(r, next, &list, list) {
 		list_del_init(&r->list);
-		dmap_cache_release(r);
+		dmap_cache_release(dn, r);
 	}
 	return done;
 }

@@ -45,6 +45,7 @@ struct dmap_stats {
 	unsigned long	refills;	/* regions taken from the buddy allocator */
 	unsigned long	refill_failures;/* refills that found no 2M block or failed */
 	unsigned long	releases;	/* regions given back to the buddy allocator */
+	unsigned long	collapses;	/* 1G entries re-formed after a release */
 	unsigned long	allocs;		/* allocations served from regions */
 	unsigned long	frees;		/* allocations returned to regions */
 	unsigned long	misuse;		/* frees of pages directmap did not hand out */
@@ -86,7 +87,7 @@ int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
 struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 				   unsigned long pfn, unsigned int order);
 int dmap_cache_refill(struct dmap_node *dn);
-void dmap_cache_release(struct dmap_region *r);
+void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r);
 unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
 				unsigned long keep);
 
@@ -98,6 +99,8 @@ int dmap_env_block_alloc(int nid, unsigned long *pfn);
 void dmap_env_block_free(unsigned long pfn);
 int dmap_env_block_unmap(unsigned long pfn);
 void dmap_env_block_restore(unsigned long pfn);
+/* Re-form the large mapping over @pfn if it is uniform again; 0 if done */
+int dmap_env_collapse(unsigned long pfn);
 int dmap_env_region_register(struct dmap_region *r);
 /* Unregister and free @r once lockless lookups cannot see it any more */
 void dmap_env_region_unregister(struct dmap_region *r);

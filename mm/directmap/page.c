@@ -31,6 +31,7 @@
 #include <linux/set_memory.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/vmstat.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <kunit/static_stub.h>
@@ -133,6 +134,11 @@ void dmap_env_block_restore(unsigned long pfn)
 	arch_directmap_restore_region(pfn_to_page(pfn));
 }
 
+int dmap_env_collapse(unsigned long pfn)
+{
+	return arch_directmap_collapse(pfn_to_page(pfn));
+}
+
 int dmap_env_region_register(struct dmap_region *r)
 {
 	return xa_err(xa_store(&dmap_regions, r->pfn >> DMAP_REGION_ORDER, r,
@@ -176,10 +182,21 @@ static struct page *dmap_page_prep(unsigned long pfn)
 	return page;
 }
 
-/* Undo what a page-cache owner left behind; the page is frozen */
+/*
+ * Undo what a page-cache owner left behind, as the page allocator does on
+ * free; the page is frozen.
+ */
 static void dmap_page_reset(struct page *page)
 {
-	mem_cgroup_uncharge(page_folio(page));
+	struct folio *folio = page_folio(page);
+
+	mem_cgroup_uncharge(folio);
+	/* truncation that raced with munlock can leave Mlocked set */
+	if (unlikely(folio_test_mlocked(folio))) {
+		__folio_clear_mlocked(folio);
+		zone_stat_mod_folio(folio, NR_MLOCK, -1);
+		count_vm_event(UNEVICTABLE_PGCLEARED);
+	}
 	page->mapping = NULL;
 	set_page_private(page, 0);
 	page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
@@ -210,7 +227,7 @@ static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
 	r = dmap_region_of(page_to_pfn(page));
 	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order);
 	if (release)
-		dmap_cache_release(release);
+		dmap_cache_release(&pn->cache, release);
 	return true;
 }
 
@@ -560,12 +577,13 @@ static int dmap_stats_show(struct seq_file *m, void *v)
 		if (!pn)
 			continue;
 		dn = &pn->cache;
-		seq_printf(m, "node %d regions %lu empty %lu free %lu used %lu pending %lu singles %ld refills %lu refill_failures %lu releases %lu allocs %lu frees %lu fallbacks %ld fallback_failures %ld misuse %lu\n",
+		seq_printf(m, "node %d regions %lu empty %lu free %lu used %lu pending %lu singles %ld refills %lu refill_failures %lu releases %lu collapses %lu allocs %lu frees %lu fallbacks %ld fallback_failures %ld misuse %lu\n",
 			   nid, dn->nr_regions, dn->nr_empty, dn->nr_free,
 			   dn->nr_used, READ_ONCE(pn->nr_pending),
 			   atomic_long_read(&pn->nr_singles),
 			   dn->stats.refills, dn->stats.refill_failures,
-			   dn->stats.releases, dn->stats.allocs,
+			   dn->stats.releases, dn->stats.collapses,
+			   dn->stats.allocs,
 			   dn->stats.frees, atomic_long_read(&pn->fallbacks),
 			   atomic_long_read(&pn->fallback_failures),
 			   dn->stats.misuse);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * x86 mechanics for directmap: remove a 2M region from the direct map as
- * one unit and put it back, and wipe pages while they are unmapped.
+ * one unit and put it back, re-form the 1G entry its removal split, and
+ * wipe pages while they are unmapped.
  *
  * A region that a 2M entry maps becomes one not-present PMD: no split.  A
  * region under a 1G entry needs that entry split to 2M first; the PMD table
@@ -76,7 +77,19 @@ void arch_directmap_restore_region(struct page *page)
 	unsigned long addr = (unsigned long)page_address(page);
 
 	/* Every entry it touches exists already: nothing to allocate */
-	WARN_ON_ONCE(set_memory_p(addr, PTRS_PER_PMD));
+	WARN_ON_ONCE(set_direct_map_restore(addr, PTRS_PER_PMD));
+}
+
+/**
+ * arch_directmap_collapse - re-form the 1G mapping over a restored region
+ * @page:	first page of a region that is back in the direct map
+ *
+ * Context: process context, may sleep.
+ * Return: 0 if a 1G entry maps the region now, else a negative errno.
+ */
+int arch_directmap_collapse(struct page *page)
+{
+	return set_direct_map_collapse_pud((unsigned long)page_address(page));
 }
 
 /**

@@ -85,7 +85,8 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
 	KUNIT_EXPECT_FALSE(test, directmap_page(page));
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	/* 2M, or 1G again if the release could re-form it */
+	KUNIT_EXPECT_GE(test, dmap_test_level(page, &present), PG_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, present);
 }
 
@@ -130,6 +131,9 @@ static void dmap_test_no_pmd_split(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[i], 0), 0);
 	dmap_drain();
 	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K), before4k);
+	/* every region went back: the 1G entries they split are whole again */
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g);
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_2M), before2m);
 }
 
 /* Pages come from the node asked for, on every node with memory */
@@ -296,10 +300,22 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, present);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + 511));
 	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g - 1);
+	/* no 1G entry while one of its 2M entries is not present */
+	KUNIT_EXPECT_EQ(test, arch_directmap_collapse(page), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
 	arch_directmap_restore_region(page);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 511));
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, present);
+
+	/* uniform again: the PUD is re-formed and its table freed */
+	KUNIT_EXPECT_EQ(test, arch_directmap_collapse(page), 0);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_1G);
+	KUNIT_EXPECT_TRUE(test, present);
+	kpte = lookup_address((unsigned long)page_address(page), &level);
+	KUNIT_EXPECT_EQ(test, pte_val(*kpte), pte_val(old));
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g);
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 511));
 
 	__free_pages(page, DMAP_REGION_ORDER);
 	list_for_each_entry_safe(page, next, &spare, lru) {

@@ -44,24 +44,25 @@ def main():
 
     def row(label, fn):
         cells = [fn(runs[k]) for k in ("off", "on")]
-        print(f"{label:<40}{cells[0]:>22}{cells[1]:>22}")
+        print(f"{label:<40}{cells[0]:>30}{cells[1]:>30}")
 
     def dm(level):
         return lambda m: " / ".join(mb(m.get(f"{p}.directmap_{level}_kb"))
-                                    for p in ("boot", "held", "freed"))
+                                    for p in ("boot", "held", "freed",
+                                              "drained"))
 
     print()
     print(f"directmap demo: {pages} memfd_secret pages "
           f"({pages * 4 // 1024} MiB), QEMU TCG, 2 vCPUs, 2 NUMA nodes, 4 GiB")
     print()
-    print(f"{'':<40}{'directmap=off':>22}{'directmap=on':>22}")
+    print(f"{'':<40}{'directmap=off':>30}{'directmap=on':>30}")
     row("PMD splits (direct_map_level2_splits)",
         lambda m: f"{delta(m, 'pmd_splits', 'boot', 'held'):.0f}")
     row("PUD splits (direct_map_level3_splits)",
         lambda m: f"{delta(m, 'pud_splits', 'boot', 'held'):.0f}")
-    row("DirectMap4k MB boot / held / freed", dm("4k"))
-    row("DirectMap2M MB boot / held / freed", dm("2m"))
-    row("DirectMap1G MB boot / held / freed", dm("1g"))
+    row("DirectMap4k MB boot/held/freed/drained", dm("4k"))
+    row("DirectMap2M MB boot/held/freed/drained", dm("2m"))
+    row("DirectMap1G MB boot/held/freed/drained", dm("1g"))
     row("kernel TLB flushes, fault-in",
         lambda m: f"{delta(m, 'tlb_flushes', 'boot', 'held'):.0f}")
     row("kernel TLB flushes, free",
@@ -71,6 +72,8 @@ def main():
     row("munmap+close time, ms (TCG, emulated)",
         lambda m: f"{m['run.free_ms']:.0f}")
     print()
+    print("freed: secrets closed, directmap still caches a few empty "
+          "regions per node; drained: those given back too.")
     print("Times are QEMU TCG wall times: compare the two columns, "
           "not the numbers with real hardware.")
 

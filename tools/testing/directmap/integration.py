@@ -68,6 +68,10 @@ def main():
             on.get("freed.dmap_used") == 0 and on.get("freed.dmap_pending") == 0)
     t.check("on: DirectMap4k unchanged after free",
             delta(on, "directmap_4k_kb", "boot", "freed") == 0)
+    t.check("on: after a drain the 1G entries are whole again",
+            all(delta(on, f"directmap_{s}_kb", "boot", "drained") == 0
+                for s in ("4k", "2m", "1g")),
+            f"1G delta {delta(on, 'directmap_1g_kb', 'boot', 'drained')}")
     t.check("on: kernel memfd_secret selftest",
             on_exit.get("memfd_secret_selftest") == 0)
     t.check("on: stress-ng --secretmem 30s",

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,24 +68,31 @@ static long dmap_sum(const char *name)
 	return sum;
 }
 
+static const struct {
+	const char *name, *path, *key;
+} keys[] = {
+	{ "pmd_splits", "/proc/vmstat", "direct_map_level2_splits" },
+	{ "pud_splits", "/proc/vmstat", "direct_map_level3_splits" },
+	{ "directmap_4k_kb", "/proc/meminfo", "DirectMap4k" },
+	{ "directmap_2m_kb", "/proc/meminfo", "DirectMap2M" },
+	{ "directmap_1g_kb", "/proc/meminfo", "DirectMap1G" },
+	{ "tlb_flushes", "/sys/kernel/debug/directmap/stats", "kernel_tlb_flushes" },
+};
+
+static const char *const node_keys[] = {
+	"used", "pending", "regions", "fallbacks",
+};
+
 static void snapshot(const char *phase)
 {
-	printf("METRIC %s.pmd_splits %ld\n", phase,
-	       read_key("/proc/vmstat", "direct_map_level2_splits"));
-	printf("METRIC %s.pud_splits %ld\n", phase,
-	       read_key("/proc/vmstat", "direct_map_level3_splits"));
-	printf("METRIC %s.directmap_4k_kb %ld\n", phase,
-	       read_key("/proc/meminfo", "DirectMap4k"));
-	printf("METRIC %s.directmap_2m_kb %ld\n", phase,
-	       read_key("/proc/meminfo", "DirectMap2M"));
-	printf("METRIC %s.directmap_1g_kb %ld\n", phase,
-	       read_key("/proc/meminfo", "DirectMap1G"));
-	printf("METRIC %s.tlb_flushes %ld\n", phase,
-	       read_key("/sys/kernel/debug/directmap/stats", "kernel_tlb_flushes"));
-	printf("METRIC %s.dmap_used %ld\n", phase, dmap_sum("used"));
-	printf("METRIC %s.dmap_pending %ld\n", phase, dmap_sum("pending"));
-	printf("METRIC %s.dmap_regions %ld\n", phase, dmap_sum("regions"));
-	printf("METRIC %s.dmap_fallbacks %ld\n", phase, dmap_sum("fallbacks"));
+	unsigned int i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		printf("METRIC %s.%s %ld\n", phase, keys[i].name,
+		       read_key(keys[i].path, keys[i].key));
+	for (i = 0; i < sizeof(node_keys) / sizeof(node_keys[0]); i++)
+		printf("METRIC %s.dmap_%s %ld\n", phase, node_keys[i],
+		       dmap_sum(node_keys[i]));
 	fflush(stdout);
 }
 
@@ -147,6 +155,15 @@ int main(int argc, char **argv)
 	for (tries = 0; tries < 50 && dmap_sum("pending") > 0; tries++)
 		usleep(100000);
 	snapshot("freed");
+
+	/* give every cached region back: the direct map is whole again */
+	fd = open("/sys/kernel/debug/directmap/drain", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "1", 1) != 1)
+			perror("drain");
+		close(fd);
+	}
+	snapshot("drained");
 
 	printf("METRIC run.pages %lu\n", npages);
 	printf("METRIC run.nonzero_pages %lu\n", dirty);

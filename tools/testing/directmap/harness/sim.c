@@ -246,6 +246,22 @@ void dmap_env_block_restore(unsigned long pfn)
 	sim.flushes++;
 }
 
+int dmap_env_collapse(unsigned long pfn)
+{
+	unsigned long first = pfn / SIM_PUD_PAGES * 512, i;
+
+	if (sim_level(pfn) == SIM_1G)
+		return 0;
+	for (i = 0; i < 512; i++)
+		if (pmd_table[first + i] || !pmd_present[first + i])
+			return -EBUSY;
+	pud_table[pfn / SIM_PUD_PAGES] = false;
+	sim.pud_collapses++;
+	sim.pgtables--;
+	sim.flushes++;
+	return 0;
+}
+
 int dmap_env_region_register(struct dmap_region *r)
 {
 	if (sim_should_fail(SIM_FAIL_REGISTER))

@@ -29,6 +29,7 @@ enum sim_fail {
 struct sim_stats {
 	unsigned long pmd_splits;
 	unsigned long pud_splits;
+	unsigned long pud_collapses;
 	unsigned long flushes;		/* kernel TLB flushes */
 	unsigned long pgtables;		/* page-table pages in use */
 	unsigned long blocks_out;	/* 2M blocks taken from the buddy */

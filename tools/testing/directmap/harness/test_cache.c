@@ -60,7 +60,7 @@ static int release(unsigned long pfn, unsigned int order)
 		return err;
 	gone = dmap_cache_put(dn, r, pfn, order);
 	if (gone)
-		dmap_cache_release(gone);
+		dmap_cache_release(dn, gone);
 	return 0;
 }
 
@@ -123,10 +123,11 @@ static void check_invariants(void)
 static void t_no_pmd_split(void)
 {
 	static long pfns[1000];
-	unsigned long last_1g = ~0UL, nr_1g = 0;
+	unsigned long last_1g = ~0UL, nr_1g = 0, boot_1g;
 	int i;
 
 	setup();
+	boot_1g = sim_pages(SIM_1G);
 	for (i = 0; i < 1000; i++) {
 		pfns[i] = alloc(0, 0);
 		CHECK(pfns[i] >= 0);
@@ -148,9 +149,13 @@ static void t_no_pmd_split(void)
 	shrink_all();
 	check_invariants();
 	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
+	/* the 1G entries the refills split are whole again */
 	for (i = 0; i < 1000; i++)
-		CHECK(sim_present(pfns[i]) && sim_level(pfns[i]) == SIM_2M);
-	CHECK(sim.pmd_splits == 0);
+		CHECK(sim_present(pfns[i]) && sim_level(pfns[i]) == SIM_1G);
+	CHECK(sim_pages(SIM_1G) == boot_1g);
+	CHECK(sim.pud_collapses == sim.pud_splits);
+	CHECK(nodes[0].stats.collapses == sim.pud_collapses);
+	CHECK(sim.pmd_splits == 0 && sim.pgtables == 0);
 	sim_exit();
 }
 
@@ -259,6 +264,8 @@ static void t_presplit_block(void)
 	CHECK(release(a, 0) == 0);
 	shrink_all();
 	CHECK(sim_present(a) && sim_present(511));
+	/* a 4K table under the 2M keeps its 1G split */
+	CHECK(sim_level(a) == SIM_4K && sim.pud_collapses == 0);
 	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
 	sim_exit();
 }
@@ -271,9 +278,11 @@ static void t_random(void)
 {
 	static struct { long pfn; unsigned int order; } out[MAX_OUT];
 	unsigned int rnd = 42;
+	unsigned long boot_1g;
 	int n = 0, i, op;
 
 	setup();
+	boot_1g = sim_pages(SIM_1G);
 	for (i = 0; i < 4; i++)
 		sim_fail_rate(i, 0.01);
 	for (op = 0; op < RANDOM_OPS; op++) {
@@ -305,6 +314,7 @@ static void t_random(void)
 	check_invariants();
 	shrink_all();
 	CHECK(sim.pmd_splits == 0);
+	CHECK(sim_pages(SIM_1G) == boot_1g && sim.pgtables == 0);
 	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
 	sim_exit();
 }
