@@ -186,9 +186,10 @@ static struct page *dmap_page_prep(unsigned long pfn)
  * Undo what a page-cache owner left behind, as the page allocator does on
  * free; the page is frozen.
  */
-static void dmap_page_reset(struct page *page)
+static void dmap_page_reset(struct page *page, unsigned int order)
 {
 	struct folio *folio = page_folio(page);
+	unsigned int i;
 
 	mem_cgroup_uncharge(folio);
 	/* truncation that raced with munlock can leave Mlocked set */
@@ -197,9 +198,11 @@ static void dmap_page_reset(struct page *page)
 		zone_stat_mod_folio(folio, NR_MLOCK, -1);
 		count_vm_event(UNEVICTABLE_PGCLEARED);
 	}
-	page->mapping = NULL;
-	set_page_private(page, 0);
-	page->flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+	for (i = 0; i < (1U << order); i++) {
+		page[i].mapping = NULL;
+		set_page_private(page + i, 0);
+		page[i].flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+	}
 }
 
 static void dmap_clear_pages(struct page *page, unsigned int order)
@@ -223,7 +226,7 @@ static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
 		return false;
 
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
-	dmap_page_reset(page);
+	dmap_page_reset(page, order);
 	r = dmap_region_of(page_to_pfn(page));
 	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order);
 	if (release)
