@@ -48,9 +48,20 @@ bool directmap_page(const struct page *page);
  * Architecture operations, used by mm/directmap only.  A region is the
  * naturally aligned 2M (PMD_ORDER) block that starts at @page.
  */
+int directmap_collapse(unsigned long pfn, unsigned long nr_pages);
+
+/*
+ * Called by the architecture when it changes the direct map at @addr: the
+ * collapse worker re-forms the large entries over it once it is quiet.
+ */
+void directmap_note_pte(unsigned long addr);
+void directmap_note_pmd(unsigned long addr);
+void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages);
+
 int arch_directmap_unmap_region(struct page *page);
 void arch_directmap_restore_region(struct page *page);
-int arch_directmap_collapse(struct page *page);
+int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present);
+int arch_directmap_collapse_pud(unsigned long pfn);
 void arch_directmap_clear_page(struct page *page);
 int arch_directmap_init(void);
 struct page *directmap_alloc_pgtable(void);
@@ -82,6 +93,16 @@ static inline bool directmap_page(const struct page *page)
 {
 	return false;
 }
+
+static inline int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void directmap_note_pte(unsigned long addr) { }
+static inline void directmap_note_pmd(unsigned long addr) { }
+static inline void directmap_note_4k_only(unsigned long addr,
+					  unsigned long nr_pages) { }
 
 #endif /* CONFIG_DIRECTMAP */
 

@@ -105,4 +105,75 @@ int dmap_env_region_register(struct dmap_region *r);
 /* Unregister and free @r once lockless lookups cannot see it any more */
 void dmap_env_region_unregister(struct dmap_region *r);
 
+/* ---- collapse policy (collapse.c) ---- */
+
+/* 4K pages under one 1G entry */
+#define DMAP_PUD_ORDER		18
+#define DMAP_PUD_PAGES		BIT(DMAP_PUD_ORDER)
+
+/* Event counters of the collapse worker and of explicit collapses */
+struct dmap_collapse_stats {
+	unsigned long	passes;		/* passes of the worker */
+	unsigned long	tried;		/* areas looked at */
+	unsigned long	level2;		/* 2M entries re-formed */
+	unsigned long	level3;		/* 1G entries re-formed */
+	unsigned long	not_uniform;	/* areas whose entries still differ */
+	unsigned long	busy;		/* tries put off by a contended lock */
+	unsigned long	pinned;		/* tries skipped: set_memory_4k() area */
+};
+
+/**
+ * struct dmap_collapse - which areas of the direct map may be re-formed
+ * @nr_pmds:	2M areas the bitmaps cover
+ * @nr_puds:	1G areas the bitmaps cover
+ * @pmd_fresh:	2M areas whose 4K entries changed since the last pass
+ * @pmd_aged:	2M areas that changed before the last pass and not since
+ * @pmd_pinned:	2M areas that set_memory_4k() wants at 4K for good
+ * @pud_fresh:	1G areas whose 2M entries changed since the last pass
+ * @pud_aged:	1G areas that changed before the last pass and not since
+ * @stats:	event counters
+ *
+ * The fresh bitmaps and @pmd_pinned are set from any context, atomically;
+ * everything else belongs to whoever runs a pass (serialised by the
+ * caller).
+ */
+struct dmap_collapse {
+	unsigned long		nr_pmds;
+	unsigned long		nr_puds;
+	unsigned long		*pmd_fresh;
+	unsigned long		*pmd_aged;
+	unsigned long		*pmd_pinned;
+	unsigned long		*pud_fresh;
+	unsigned long		*pud_aged;
+	struct dmap_collapse_stats stats;
+};
+
+int dmap_collapse_init(struct dmap_collapse *dc, unsigned long max_pfn);
+void dmap_collapse_exit(struct dmap_collapse *dc);
+bool dmap_collapse_note(struct dmap_collapse *dc, unsigned long pfn, bool pud);
+void dmap_collapse_pin(struct dmap_collapse *dc, unsigned long pfn,
+		       unsigned long nr_pages);
+bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
+			bool now);
+int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
+			unsigned long nr_pages);
+unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud);
+
+/*
+ * Re-form the entry over @pfn: 1 if done now, 0 if it was large already,
+ * -EAGAIN if its entries differ, -EBUSY if contended, -EOPNOTSUPP if the
+ * direct map must stay small.  @not_present: directmap owns the whole 2M.
+ */
+int dmap_env_collapse_pmd(unsigned long pfn, bool not_present);
+int dmap_env_collapse_pud(unsigned long pfn);
+/* Does directmap hold the whole 2M area of @pfn as one of its regions? */
+bool dmap_env_area_owned(unsigned long pfn);
+
+/*
+ * worker.c: switch the worker off and on (returns the old state); run a
+ * pass that does not wait for areas to age
+ */
+bool dmap_collapse_set_enabled(bool on);
+void dmap_collapse_flush(void);
+
 #endif /* _MM_DIRECTMAP_INTERNAL_H */

@@ -136,7 +136,12 @@ void dmap_env_block_restore(unsigned long pfn)
 
 int dmap_env_collapse(unsigned long pfn)
 {
-	return arch_directmap_collapse(pfn_to_page(pfn));
+	return directmap_collapse(pfn, DMAP_REGION_PAGES);
+}
+
+bool dmap_env_area_owned(unsigned long pfn)
+{
+	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
 }
 
 int dmap_env_region_register(struct dmap_region *r)

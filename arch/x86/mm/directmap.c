@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * x86 mechanics for directmap: remove a 2M region from the direct map as
- * one unit and put it back, re-form the 1G entry its removal split, and
- * wipe pages while they are unmapped.
+ * one unit and put it back, re-form 2M and 1G entries, and wipe pages
+ * while they are unmapped.
  *
  * A region that a 2M entry maps becomes one not-present PMD: no split.  A
  * region under a 1G entry needs that entry split to 2M first; the PMD table
@@ -61,9 +61,18 @@ int arch_directmap_unmap_region(struct page *page)
 
 	/* Covers the whole PMD: CPA clears its present bit in place */
 	err = set_memory_np(addr, PTRS_PER_PMD);
-	WARN_ONCE(err, "directmap: unmap of %#lx failed with nothing to allocate: %d\n",
-		  addr, err);
-	return err;
+	if (WARN_ONCE(err, "directmap: unmap of %#lx failed with nothing to allocate: %d\n",
+		      addr, err))
+		return err;
+
+	/*
+	 * Split to 4K by someone before: make the absent table one absent 2M
+	 * entry, so that the restore gives back a 2M mapping.  The block is
+	 * ours alone; if this cannot be done now the worker tries later.
+	 */
+	if (level == PG_LEVEL_4K)
+		set_direct_map_collapse_pmd(addr, true);
+	return 0;
 }
 
 /**
@@ -81,15 +90,32 @@ void arch_directmap_restore_region(struct page *page)
 }
 
 /**
- * arch_directmap_collapse - re-form the 1G mapping over a restored region
- * @page:	first page of a region that is back in the direct map
+ * arch_directmap_collapse_pmd - re-form the 2M entry over a frame
+ * @pfn:	a frame in the direct map
+ * @not_present: directmap owns the whole 2M area, so entries that are all
+ *		not present may be re-formed too
  *
  * Context: process context, may sleep.
- * Return: 0 if a 1G entry maps the region now, else a negative errno.
+ * Return: 1 if re-formed now, 0 if a large entry mapped it already, or
+ * -EAGAIN, -EBUSY or -EOPNOTSUPP (see set_direct_map_collapse_pmd()).
  */
-int arch_directmap_collapse(struct page *page)
+int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 {
-	return set_direct_map_collapse_pud((unsigned long)page_address(page));
+	return set_direct_map_collapse_pmd((unsigned long)pfn_to_kaddr(pfn),
+					   not_present);
+}
+
+/**
+ * arch_directmap_collapse_pud - re-form the 1G entry over a frame
+ * @pfn:	a frame in the direct map
+ *
+ * Context: process context, may sleep.
+ * Return: 1 if re-formed now, 0 if a 1G entry mapped it already, or
+ * -EAGAIN, -EBUSY or -EOPNOTSUPP (see set_direct_map_collapse_pud()).
+ */
+int arch_directmap_collapse_pud(unsigned long pfn)
+{
+	return set_direct_map_collapse_pud((unsigned long)pfn_to_kaddr(pfn));
 }
 
 /**

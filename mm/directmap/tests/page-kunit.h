@@ -54,15 +54,26 @@ static bool dmap_test_zero(struct kunit *test, struct page *page)
 
 static int dmap_test_init(struct kunit *test)
 {
+	bool *was_enabled = kunit_kzalloc(test, sizeof(*was_enabled), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, was_enabled);
 	KUNIT_ASSERT_TRUE_MSG(test, directmap_enabled(),
 			      "directmap must be on (no directmap=off)");
+	/* The cases count entries exactly: no collapse behind their back */
+	*was_enabled = dmap_collapse_set_enabled(false);
+	test->priv = was_enabled;
+	dmap_collapse_flush();
 	dmap_drain();
 	return 0;
 }
 
 static void dmap_test_exit(struct kunit *test)
 {
+	bool *was_enabled = test->priv;
+
 	dmap_drain();
+	if (was_enabled)
+		dmap_collapse_set_enabled(*was_enabled);
 }
 
 /* Handed-out pages fault; a released region is one present 2M entry again */
@@ -301,7 +312,8 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + 511));
 	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g - 1);
 	/* no 1G entry while one of its 2M entries is not present */
-	KUNIT_EXPECT_EQ(test, arch_directmap_collapse(page), -EBUSY);
+	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pud(page_to_pfn(page)),
+			-EAGAIN);
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
 	arch_directmap_restore_region(page);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 511));
@@ -309,7 +321,7 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, present);
 
 	/* uniform again: the PUD is re-formed and its table freed */
-	KUNIT_EXPECT_EQ(test, arch_directmap_collapse(page), 0);
+	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pud(page_to_pfn(page)), 1);
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_1G);
 	KUNIT_EXPECT_TRUE(test, present);
 	kpte = lookup_address((unsigned long)page_address(page), &level);
@@ -381,6 +393,58 @@ static void dmap_test_refill_rollback(struct kunit *test)
 				  free_before), (long)DMAP_REGION_PAGES / 2);
 }
 
+static unsigned long dmap_test_given_pfn;
+
+static int dmap_test_give_block(int nid, unsigned long *pfn)
+{
+	if (!dmap_test_given_pfn)
+		return -ENOMEM;
+	set_page_count(pfn_to_page(dmap_test_given_pfn), 0);
+	*pfn = dmap_test_given_pfn;
+	dmap_test_given_pfn = 0;
+	return 0;
+}
+
+/*
+ * A region whose 2M area was split to 4K by someone else becomes one
+ * absent 2M entry (its PTE table freed), and comes back as a 2M mapping.
+ */
+static void dmap_test_region_from_4k(struct kunit *test)
+{
+	struct page *block, *page;
+	unsigned long before4k;
+	bool present;
+	int nid;
+
+	block = alloc_pages(GFP_KERNEL | __GFP_ZERO, DMAP_REGION_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, block);
+	nid = page_to_nid(block);
+	KUNIT_ASSERT_EQ(test, set_memory_ro((unsigned long)page_address(block + 7), 1), 0);
+	KUNIT_ASSERT_EQ(test, set_memory_rw((unsigned long)page_address(block + 7), 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_test_level(block, &present), PG_LEVEL_4K);
+	before4k = direct_map_pages(PG_LEVEL_4K);
+
+	dmap_test_given_pfn = page_to_pfn(block);
+	kunit_activate_static_stub(test, dmap_env_block_alloc,
+				   dmap_test_give_block);
+	page = directmap_alloc_pages(nid, 0, 0);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_PTR_EQ(test, page, block);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(block + 100, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_FALSE(test, present);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(block + 100));
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K),
+			before4k - DMAP_REGION_PAGES);
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
+	KUNIT_EXPECT_GE(test, dmap_test_level(block + 100, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_TRUE(test, present);
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(block + 100));
+}
+
 static void dmap_test_misuse(struct kunit *test)
 {
 	int nid = numa_mem_id();
@@ -434,6 +498,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmap_enomem),
 	KUNIT_CASE(dmap_test_fallback),
 	KUNIT_CASE(dmap_test_refill_rollback),
+	KUNIT_CASE(dmap_test_region_from_4k),
 	KUNIT_CASE(dmap_test_misuse),
 	{}
 };

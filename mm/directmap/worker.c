@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The direct map collapse worker: re-forms the 2M and 1G entries of the
+ * whole direct map once every entry under them is back to the default,
+ * whoever split them (CPA users, stock secretmem, directmap itself).
+ *
+ * CPA notes each change of the direct map (see collapse.c); a freezable
+ * kthread at the lowest priority, shaped like khugepaged, wakes on the
+ * first note, waits collapse_delay_ms so the area can settle, and runs a
+ * pass.  Its knobs and counters are in /sys/kernel/mm/directmap/, its
+ * queue in debugfs.  It runs with directmap=off too: the direct map needs
+ * repair whether or not the region cache is in use.
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/directmap.h>
+#include <linux/freezer.h>
+#include <linux/init.h>
+#include <linux/kobject.h>
+#include <linux/kthread.h>
+#include <linux/memblock.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
+#include <linux/sysfs.h>
+#include <linux/wait.h>
+
+#include "internal.h"
+
+#define DMAP_COLLAPSE_DELAY_MS	200
+#define DMAP_COLLAPSE_DELAY_MAX	60000
+#define DMAP_COLLAPSE_BATCH	512
+#define DMAP_COLLAPSE_BATCH_MAX	BIT(20)
+
+static struct dmap_collapse dmap_collapse_state;
+/* Serialises passes, explicit collapses and readers of the state */
+static DEFINE_MUTEX(dmap_collapse_mutex);
+static DECLARE_WAIT_QUEUE_HEAD(dmap_collapse_wait);
+static struct task_struct *dmap_collapse_thread;
+/* Set once the bitmaps exist: notes before that are dropped */
+static bool dmap_collapse_ready;
+/* Bit 0: an area was marked since the worker last looked */
+static unsigned long dmap_collapse_kicked;
+
+static bool dmap_collapse_enabled = true;
+static unsigned int dmap_collapse_delay_ms = DMAP_COLLAPSE_DELAY_MS;
+static unsigned int dmap_collapse_batch = DMAP_COLLAPSE_BATCH;
+
+static bool dmap_collapse_is_ready(void)
+{
+	/* Pairs with the release in dmap_collapse_init_worker(): bitmaps set */
+	return smp_load_acquire(&dmap_collapse_ready);
+}
+
+/* ---- the environment of the policy ---- */
+
+int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
+{
+	return arch_directmap_collapse_pmd(pfn, not_present);
+}
+
+int dmap_env_collapse_pud(unsigned long pfn)
+{
+	return arch_directmap_collapse_pud(pfn);
+}
+
+/* ---- notes from the architecture ---- */
+
+static void dmap_collapse_note_addr(unsigned long addr, bool pud)
+{
+	if (!dmap_collapse_is_ready())
+		return;
+	if (dmap_collapse_note(&dmap_collapse_state, PHYS_PFN(__pa(addr)), pud) &&
+	    !test_and_set_bit(0, &dmap_collapse_kicked))
+		wake_up_interruptible(&dmap_collapse_wait);
+}
+
+/**
+ * directmap_note_pte - note that 4K entries of the direct map changed
+ * @addr:	a direct-map address in the 2M area whose 4K entries changed,
+ *		or whose 2M entry was split
+ *
+ * Context: any, CPA's locks included; does not allocate or sleep.
+ */
+void directmap_note_pte(unsigned long addr)
+{
+	dmap_collapse_note_addr(addr, false);
+}
+
+/**
+ * directmap_note_pmd - note that 2M entries of the direct map changed
+ * @addr:	a direct-map address in the 1G area whose 2M entries changed,
+ *		or whose 1G entry was split
+ *
+ * Context: any, CPA's locks included; does not allocate or sleep.
+ */
+void directmap_note_pmd(unsigned long addr)
+{
+	dmap_collapse_note_addr(addr, true);
+}
+
+/**
+ * directmap_note_4k_only - keep part of the direct map at 4K for good
+ * @addr:	first direct-map address
+ * @nr_pages:	number of pages
+ *
+ * For set_memory_4k(): kfence and SEV-SNP need 4K entries there, so the
+ * collapse worker must never re-form the 2M areas of the range.
+ *
+ * Context: any; does not allocate or sleep.
+ */
+void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages)
+{
+	if (!dmap_collapse_is_ready())
+		return;
+	dmap_collapse_pin(&dmap_collapse_state, PHYS_PFN(__pa(addr)), nr_pages);
+}
+
+/* ---- collapsing ---- */
+
+/**
+ * directmap_collapse - re-form the large direct-map entries over a range now
+ * @pfn:	first frame
+ * @nr_pages:	number of frames
+ *
+ * For caches that just gave a whole 2M region back to the direct map: try
+ * each 2M area of the range and each 1G area it touches right away, rather
+ * than wait for the worker.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 if every 2M area of the range is mapped by a large entry and
+ * every 1G area it touches by a 1G entry (where the CPU has them);
+ * -EAGAIN if entries under them still differ; -EBUSY if a lock was
+ * contended (the worker tries again later); -EOPNOTSUPP if the direct map
+ * must stay at 4K (debug_pagealloc, no PSE) or the worker is not set up.
+ */
+int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
+{
+	int ret;
+
+	might_sleep();
+	if (!dmap_collapse_is_ready())
+		return -EOPNOTSUPP;
+
+	mutex_lock(&dmap_collapse_mutex);
+	ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages);
+	mutex_unlock(&dmap_collapse_mutex);
+	if (ret == -EBUSY) {
+		dmap_collapse_note(&dmap_collapse_state, pfn, false);
+		dmap_collapse_note(&dmap_collapse_state, pfn, true);
+		if (!test_and_set_bit(0, &dmap_collapse_kicked))
+			wake_up_interruptible(&dmap_collapse_wait);
+	}
+	return ret;
+}
+
+/* One pass, now or after the areas aged; true if more passes are needed */
+static bool dmap_collapse_run(bool now)
+{
+	bool more;
+
+	mutex_lock(&dmap_collapse_mutex);
+	more = dmap_collapse_pass(&dmap_collapse_state,
+				  now ? ULONG_MAX : READ_ONCE(dmap_collapse_batch),
+				  now);
+	mutex_unlock(&dmap_collapse_mutex);
+	return more;
+}
+
+/**
+ * dmap_collapse_flush - try every marked area now, without waiting
+ *
+ * Context: process context, may sleep.
+ */
+void dmap_collapse_flush(void)
+{
+	if (dmap_collapse_is_ready())
+		dmap_collapse_run(true);
+}
+
+/**
+ * dmap_collapse_set_enabled - switch the worker on or off
+ * @on:		the new state
+ *
+ * Notes are still taken while it is off; switching it on catches up.
+ *
+ * Return: the old state.
+ */
+bool dmap_collapse_set_enabled(bool on)
+{
+	bool old = xchg(&dmap_collapse_enabled, on);
+
+	if (on) {
+		set_bit(0, &dmap_collapse_kicked);
+		wake_up_interruptible(&dmap_collapse_wait);
+	}
+	return old;
+}
+
+static bool dmap_collapse_wanted(void)
+{
+	return READ_ONCE(dmap_collapse_enabled) &&
+	       test_bit(0, &dmap_collapse_kicked);
+}
+
+static int dmap_collapse_threadfn(void *unused)
+{
+	bool more = false;
+
+	set_freezable();
+	set_user_nice(current, MAX_NICE);
+
+	while (!kthread_should_stop()) {
+		if (!more)
+			wait_event_freezable(dmap_collapse_wait,
+					     kthread_should_stop() ||
+					     dmap_collapse_wanted());
+		/* Hysteresis: let the area settle before looking at it */
+		wait_event_freezable_timeout(dmap_collapse_wait,
+					     kthread_should_stop(),
+					     msecs_to_jiffies(READ_ONCE(dmap_collapse_delay_ms)));
+		if (kthread_should_stop())
+			break;
+		if (!READ_ONCE(dmap_collapse_enabled)) {
+			more = false;
+			continue;
+		}
+		clear_bit(0, &dmap_collapse_kicked);
+		more = dmap_collapse_run(false);
+		cond_resched();
+	}
+	return 0;
+}
+
+/* ---- /sys/kernel/mm/directmap/ ---- */
+
+static ssize_t collapse_enabled_show(struct kobject *kobj,
+				     struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", READ_ONCE(dmap_collapse_enabled));
+}
+
+static ssize_t collapse_enabled_store(struct kobject *kobj,
+				      struct kobj_attribute *attr,
+				      const char *buf, size_t count)
+{
+	bool val;
+	int err;
+
+	err = kstrtobool(buf, &val);
+	if (err)
+		return err;
+	dmap_collapse_set_enabled(val);
+	return count;
+}
+
+static ssize_t dmap_uint_store(const char *buf, size_t count,
+			       unsigned int *val, unsigned int min,
+			       unsigned int max)
+{
+	unsigned int v;
+	int err;
+
+	err = kstrtouint(buf, 0, &v);
+	if (err)
+		return err;
+	if (v < min || v > max)
+		return -EINVAL;
+	WRITE_ONCE(*val, v);
+	return count;
+}
+
+static ssize_t collapse_delay_ms_show(struct kobject *kobj,
+				      struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dmap_collapse_delay_ms));
+}
+
+static ssize_t collapse_delay_ms_store(struct kobject *kobj,
+				       struct kobj_attribute *attr,
+				       const char *buf, size_t count)
+{
+	return dmap_uint_store(buf, count, &dmap_collapse_delay_ms, 0,
+			       DMAP_COLLAPSE_DELAY_MAX);
+}
+
+static ssize_t collapse_batch_show(struct kobject *kobj,
+				   struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dmap_collapse_batch));
+}
+
+static ssize_t collapse_batch_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	return dmap_uint_store(buf, count, &dmap_collapse_batch, 1,
+			       DMAP_COLLAPSE_BATCH_MAX);
+}
+
+#define DMAP_COLLAPSE_STAT(name)					\
+static ssize_t collapse_##name##_show(struct kobject *kobj,		\
+				      struct kobj_attribute *attr,	\
+				      char *buf)			\
+{									\
+	return sysfs_emit(buf, "%lu\n",					\
+			  READ_ONCE(dmap_collapse_state.stats.name));	\
+}									\
+static struct kobj_attribute collapse_##name##_attr = __ATTR_RO(collapse_##name)
+
+DMAP_COLLAPSE_STAT(passes);
+DMAP_COLLAPSE_STAT(tried);
+DMAP_COLLAPSE_STAT(level2);
+DMAP_COLLAPSE_STAT(level3);
+DMAP_COLLAPSE_STAT(not_uniform);
+DMAP_COLLAPSE_STAT(busy);
+DMAP_COLLAPSE_STAT(pinned);
+
+static ssize_t collapse_pending_show(struct kobject *kobj,
+				     struct kobj_attribute *attr, char *buf)
+{
+	unsigned long pmds, puds;
+
+	mutex_lock(&dmap_collapse_mutex);
+	pmds = dmap_collapse_waiting(&dmap_collapse_state, false);
+	puds = dmap_collapse_waiting(&dmap_collapse_state, true);
+	mutex_unlock(&dmap_collapse_mutex);
+	return sysfs_emit(buf, "%lu\n", pmds + puds);
+}
+
+static struct kobj_attribute collapse_enabled_attr = __ATTR_RW(collapse_enabled);
+static struct kobj_attribute collapse_delay_ms_attr = __ATTR_RW(collapse_delay_ms);
+static struct kobj_attribute collapse_batch_attr = __ATTR_RW(collapse_batch);
+static struct kobj_attribute collapse_pending_attr = __ATTR_RO(collapse_pending);
+
+static struct attribute *dmap_collapse_attrs[] = {
+	&collapse_enabled_attr.attr,
+	&collapse_delay_ms_attr.attr,
+	&collapse_batch_attr.attr,
+	&collapse_pending_attr.attr,
+	&collapse_passes_attr.attr,
+	&collapse_tried_attr.attr,
+	&collapse_level2_attr.attr,
+	&collapse_level3_attr.attr,
+	&collapse_not_uniform_attr.attr,
+	&collapse_busy_attr.attr,
+	&collapse_pinned_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group dmap_collapse_group = {
+	.attrs = dmap_collapse_attrs,
+};
+
+/* ---- debugfs: the queue ---- */
+
+static void dmap_collapse_show_bits(struct seq_file *m, const char *what,
+				    const unsigned long *map, unsigned long nr,
+				    unsigned int order)
+{
+	unsigned long area;
+
+	for_each_set_bit(area, map, nr)
+		seq_printf(m, "%s %#llx\n", what,
+			   (unsigned long long)PFN_PHYS(area << order));
+}
+
+static int dmap_collapse_queue_show(struct seq_file *m, void *v)
+{
+	struct dmap_collapse *dc = &dmap_collapse_state;
+
+	mutex_lock(&dmap_collapse_mutex);
+	dmap_collapse_show_bits(m, "2M fresh", dc->pmd_fresh, dc->nr_pmds,
+				DMAP_REGION_ORDER);
+	dmap_collapse_show_bits(m, "2M aged", dc->pmd_aged, dc->nr_pmds,
+				DMAP_REGION_ORDER);
+	dmap_collapse_show_bits(m, "1G fresh", dc->pud_fresh, dc->nr_puds,
+				DMAP_PUD_ORDER);
+	dmap_collapse_show_bits(m, "1G aged", dc->pud_aged, dc->nr_puds,
+				DMAP_PUD_ORDER);
+	dmap_collapse_show_bits(m, "2M pinned", dc->pmd_pinned, dc->nr_pmds,
+				DMAP_REGION_ORDER);
+	mutex_unlock(&dmap_collapse_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dmap_collapse_queue);
+
+/* ---- init ---- */
+
+static int __init dmap_collapse_init_worker(void)
+{
+	struct kobject *kobj;
+	struct dentry *dir;
+	int err;
+
+	err = dmap_collapse_init(&dmap_collapse_state, max_possible_pfn);
+	if (err)
+		return err;
+
+	dmap_collapse_thread = kthread_run(dmap_collapse_threadfn, NULL,
+					   "kdirectmapd");
+	if (IS_ERR(dmap_collapse_thread)) {
+		err = PTR_ERR(dmap_collapse_thread);
+		dmap_collapse_exit(&dmap_collapse_state);
+		return err;
+	}
+	/* Pairs with the acquire of every note */
+	smp_store_release(&dmap_collapse_ready, true);
+
+	kobj = kobject_create_and_add("directmap", mm_kobj);
+	if (!kobj || sysfs_create_group(kobj, &dmap_collapse_group))
+		pr_warn("no /sys/kernel/mm/directmap\n");
+
+	/* page.c made the directory at subsys_initcall time */
+	dir = debugfs_lookup("directmap", NULL);
+	if (dir) {
+		debugfs_create_file("collapse_queue", 0400, dir, NULL,
+				    &dmap_collapse_queue_fops);
+		dput(dir);
+	}
+
+	pr_info("collapse worker ready: %lu 2M areas, delay %u ms\n",
+		dmap_collapse_state.nr_pmds, dmap_collapse_delay_ms);
+	return 0;
+}
+late_initcall(dmap_collapse_init_worker);
+
+#ifdef CONFIG_DIRECTMAP_KUNIT_TEST
+#include "tests/collapse-kunit.h"
+#endif
