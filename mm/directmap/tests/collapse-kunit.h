@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit tests for the collapse worker against the real direct map: levels
+ * from lookup_address(), the vmstat collapse counters, the page-table page
+ * that a collapse frees, and a walk of the direct map that must agree with
+ * the DirectMap counters.
+ *
+ * They expect what `make check` boots: x86-64 with 1G pages (-cpu max).
+ * The worker is switched off while they run; they run passes themselves.
+ */
+#ifndef _MM_DIRECTMAP_COLLAPSE_KUNIT_H
+#define _MM_DIRECTMAP_COLLAPSE_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/set_memory.h>
+#include <linux/vmstat.h>
+
+/* Two 2M areas in one 1G area: order 10 is 4M aligned */
+#define DMAP_CTEST_ORDER	(DMAP_REGION_ORDER + 1)
+#define DMAP_CTEST_RACE_SECS	10
+
+struct dmap_ctest {
+	bool		was_enabled;
+	struct page	*block;
+	unsigned long	a;		/* first 2M area of the block */
+	unsigned long	b;		/* second 2M area */
+};
+
+static unsigned int dmap_ctest_level(unsigned long addr)
+{
+	unsigned int level = PG_LEVEL_NONE;
+
+	lookup_address(addr, &level);
+	return level;
+}
+
+static unsigned long dmap_ctest_events(enum vm_event_item item)
+{
+	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+	unsigned long val = 0;
+
+	if (ev) {
+		all_vm_events(ev);
+		val = ev[item];
+		kfree(ev);
+	}
+	return val;
+}
+
+struct dmap_ctest_audit {
+	unsigned long walked[PG_LEVEL_NUM];
+	unsigned long counted[PG_LEVEL_NUM];
+};
+
+/*
+ * The DirectMap counters also count splits of the kernel image's high
+ * mapping, so only their changes can be held against the page tables.
+ */
+static void dmap_ctest_audit_start(struct dmap_ctest_audit *au)
+{
+	direct_map_audit(au->walked, au->counted);
+}
+
+/* Since @au, the page tables changed exactly as the counters say */
+static void dmap_ctest_audit(struct kunit *test, struct dmap_ctest_audit *au)
+{
+	struct dmap_ctest_audit now;
+	int level;
+
+	direct_map_audit(now.walked, now.counted);
+	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++)
+		KUNIT_EXPECT_EQ_MSG(test, now.walked[level] - au->walked[level],
+				    now.counted[level] - au->counted[level],
+				    "level %d: page tables and DirectMap disagree",
+				    level);
+}
+
+static int dmap_ctest_init(struct kunit *test)
+{
+	struct page *page, *next, *block = NULL;
+	struct dmap_ctest *ct;
+	LIST_HEAD(spare);
+	int nid, i;
+
+	ct = kunit_kzalloc(test, sizeof(*ct), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ct);
+	test->priv = ct;
+
+	/* The cases run passes themselves, and count exactly */
+	ct->was_enabled = dmap_collapse_set_enabled(false);
+	dmap_collapse_flush();
+
+	/* A 4M block that a 1G entry maps: nothing else split under it */
+	for_each_node_state(nid, N_MEMORY) {
+		for (i = 0; i < 512 && !block; i++) {
+			page = alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE |
+						__GFP_NORETRY | __GFP_NOWARN,
+						DMAP_CTEST_ORDER);
+			if (!page)
+				break;
+			if (dmap_ctest_level((unsigned long)page_address(page)) ==
+			    PG_LEVEL_1G)
+				block = page;
+			else
+				list_add(&page->lru, &spare);
+		}
+	}
+	list_for_each_entry_safe(page, next, &spare, lru) {
+		list_del(&page->lru);
+		__free_pages(page, DMAP_CTEST_ORDER);
+	}
+	KUNIT_ASSERT_NOT_NULL_MSG(test, block, "no free 4M block under a 1G entry");
+
+	ct->block = block;
+	ct->a = (unsigned long)page_address(block);
+	ct->b = ct->a + PMD_SIZE;
+	return 0;
+}
+
+static void dmap_ctest_exit(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+
+	if (!ct)
+		return;
+	if (ct->block) {
+		/* every case leaves its pages read-write */
+		__free_pages(ct->block, DMAP_CTEST_ORDER);
+	}
+	dmap_collapse_set_enabled(ct->was_enabled);
+}
+
+/* A 4K round trip under a 2M area: the worker makes it one 2M entry again */
+static void dmap_ctest_pte_to_pmd(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	struct dmap_ctest_audit au;
+	unsigned long l2, l3;
+	struct page *table;
+	pmd_t *pmd;
+
+	dmap_ctest_audit_start(&au);
+
+	/* Keep the 1G area split: the second 2M area stays mixed */
+	KUNIT_ASSERT_EQ(test, set_memory_ro(ct->b, 1), 0);
+	KUNIT_ASSERT_EQ(test, set_memory_ro(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, set_memory_rw(ct->a, 1), 0);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
+
+	pmd = lookup_pmd_address(ct->a);
+	KUNIT_ASSERT_NOT_NULL(test, pmd);
+	table = pmd_page(*pmd);
+	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	l3 = dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE);
+
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 1);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE), l3);
+	/* the PTE table went back to the page allocator */
+	KUNIT_EXPECT_EQ(test, page_ref_count(table), 0);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), PG_LEVEL_4K);
+	dmap_ctest_audit(test, &au);
+
+	KUNIT_EXPECT_EQ(test, set_memory_rw(ct->b, 1), 0);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->b), PG_LEVEL_2M);
+}
+
+/* The same through a 1G area: back to one 1G entry */
+static void dmap_ctest_pmd_to_pud(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	unsigned long l2, l3, pud_before;
+	struct dmap_ctest_audit au;
+
+	dmap_ctest_audit_start(&au);
+
+	pud_before = direct_map_pages(PG_LEVEL_1G);
+	KUNIT_ASSERT_EQ(test, set_memory_ro(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, set_memory_rw(ct->a, 1), 0);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), pud_before - 1);
+	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	l3 = dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE);
+
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_1G);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 1);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE), l3 + 1);
+	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), pud_before);
+	dmap_ctest_audit(test, &au);
+}
+
+/* Entries that differ stay as they are until they agree again */
+static void dmap_ctest_mixed_never(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	unsigned long l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	struct dmap_ctest_audit au;
+
+	dmap_ctest_audit_start(&au);
+	KUNIT_ASSERT_EQ(test, set_memory_ro(ct->a + PAGE_SIZE, 1), 0);
+	dmap_collapse_flush();
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
+
+	KUNIT_EXPECT_EQ(test, set_memory_rw(ct->a + PAGE_SIZE, 1), 0);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->a), PG_LEVEL_2M);
+	KUNIT_EXPECT_GT(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
+	dmap_ctest_audit(test, &au);
+}
+
+/* What set_memory_4k() asked for is never collapsed */
+static void dmap_ctest_4k_pinned(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	unsigned long l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	struct dmap_ctest_audit au;
+
+	dmap_ctest_audit_start(&au);
+	KUNIT_ASSERT_EQ(test, set_memory_4k(ct->a, 1), 0);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
+	dmap_collapse_flush();
+	/* a later change in the area does not unpin it */
+	KUNIT_ASSERT_EQ(test, set_memory_ro(ct->a + PAGE_SIZE, 1), 0);
+	KUNIT_ASSERT_EQ(test, set_memory_rw(ct->a + PAGE_SIZE, 1), 0);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
+	KUNIT_EXPECT_EQ(test, directmap_collapse(PHYS_PFN(__pa(ct->a)), 1),
+			-EAGAIN);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
+	dmap_ctest_audit(test, &au);
+}
+
+struct dmap_ctest_racer {
+	unsigned long		addr;
+	unsigned long		until;
+	unsigned long		rounds;
+	int			err;
+	struct completion	done;
+};
+
+static int dmap_ctest_race_fn(void *data)
+{
+	struct dmap_ctest_racer *r = data;
+
+	while (time_before(jiffies, r->until)) {
+		r->err = set_memory_ro(r->addr, 1) ?: set_memory_rw(r->addr, 1);
+		if (r->err)
+			break;
+		r->rounds++;
+		cond_resched();
+	}
+	complete(&r->done);
+	return 0;
+}
+
+/*
+ * Collapses racing with set_memory_*() on neighbouring pages from two CPUs:
+ * no splat, and at the end page tables and counters agree.
+ */
+static void dmap_ctest_race(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	struct dmap_ctest_racer r[2];
+	unsigned long until, passes = 0, l2;
+	struct dmap_ctest_audit au;
+	int i;
+
+	KUNIT_ASSERT_GE_MSG(test, num_online_cpus(), 2U, "boot with 2 CPUs");
+	dmap_ctest_audit_start(&au);
+	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	until = jiffies + DMAP_CTEST_RACE_SECS * HZ;
+	for (i = 0; i < 2; i++) {
+		struct task_struct *t;
+
+		r[i].addr = ct->a + i * PAGE_SIZE;
+		r[i].until = until;
+		r[i].rounds = 0;
+		r[i].err = 0;
+		init_completion(&r[i].done);
+		t = kthread_create(dmap_ctest_race_fn, &r[i], "dmap_race/%d", i);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		kthread_bind(t, cpumask_nth(i, cpu_online_mask));
+		wake_up_process(t);
+	}
+
+	/* The worker too, without its delay, and passes from here */
+	dmap_collapse_set_enabled(true);
+	while (time_before(jiffies, until)) {
+		dmap_collapse_flush();
+		passes++;
+		usleep_range(500, 1000);
+	}
+	for (i = 0; i < 2; i++)
+		wait_for_completion(&r[i].done);
+	dmap_collapse_set_enabled(false);
+
+	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE) - l2;
+	kunit_info(test, "%lu + %lu set_memory rounds, %lu passes, %lu collapses\n",
+		   r[0].rounds, r[1].rounds, passes, l2);
+	/* the race was run: collapses happened between the changes */
+	KUNIT_EXPECT_GT(test, l2, 0UL);
+	KUNIT_EXPECT_EQ(test, r[0].err, 0);
+	KUNIT_EXPECT_EQ(test, r[1].err, 0);
+	KUNIT_EXPECT_GT(test, r[0].rounds, 0UL);
+	KUNIT_EXPECT_GT(test, r[1].rounds, 0UL);
+
+	dmap_collapse_flush();
+	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->a), PG_LEVEL_2M);
+	dmap_ctest_audit(test, &au);
+}
+
+static struct kunit_case dmap_collapse_cases[] = {
+	KUNIT_CASE(dmap_ctest_pte_to_pmd),
+	KUNIT_CASE(dmap_ctest_pmd_to_pud),
+	KUNIT_CASE(dmap_ctest_mixed_never),
+	KUNIT_CASE(dmap_ctest_4k_pinned),
+	KUNIT_CASE_SLOW(dmap_ctest_race),
+	{}
+};
+
+static struct kunit_suite dmap_collapse_suite = {
+	.name = "directmap_collapse",
+	.init = dmap_ctest_init,
+	.exit = dmap_ctest_exit,
+	.test_cases = dmap_collapse_cases,
+};
+
+kunit_test_suite(dmap_collapse_suite);
+
+#endif /* _MM_DIRECTMAP_COLLAPSE_KUNIT_H */
