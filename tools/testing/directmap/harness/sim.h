@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-#define SIM_PUD_PAGES	(1UL << 18)	/* 4K pages per 1G */
+#define SIM_PUD_PAGES	DMAP_PUD_PAGES	/* 4K pages per 1G */
 
 enum sim_level { SIM_1G, SIM_2M, SIM_4K };
 

@@ -325,7 +325,10 @@ static void run(const char *name, void (*fn)(void))
 	fn();
 	test_nr++;
 	test_failed += case_failed;
-	printf("%sok %d %s\n", case_failed ? "not " : "", test_nr, name);
+	if (case_failed)
+		printf("not ok %d %s\n", test_nr, name);
+	else
+		printf("ok %d %s\n", test_nr, name);
 }
 
 int main(void)

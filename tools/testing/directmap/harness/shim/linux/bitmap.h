@@ -83,4 +83,8 @@ bitmap_find_next_zero_area(const unsigned long *map, unsigned long size,
 	return size;
 }
 
+/* Provided by the test program, with failure injection */
+unsigned long *bitmap_zalloc(unsigned int nbits, gfp_t flags);
+void bitmap_free(const unsigned long *map);
+
 #endif

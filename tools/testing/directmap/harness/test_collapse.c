@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of mm/directmap/collapse.c, the real collapse policy, over a
+ * model of the direct map's 2M and 1G areas.  Prints TAP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <linux/errno.h>
+
+#include "internal.h"
+
+#define GIB		4
+#define NR_PMDS		(GIB * 512UL)
+
+static int test_nr, test_failed, case_failed;
+
+#define CHECK(cond) do {						\
+	if (!(cond)) {							\
+		printf("#   %s:%d: CHECK(%s) failed\n",			\
+		       __FILE__, __LINE__, #cond);			\
+		case_failed = 1;					\
+	}								\
+} while (0)
+
+/* What the 4K entries under a 2M area look like */
+enum area_state {
+	AREA_LARGE,		/* one 2M entry (or under a 1G one) */
+	AREA_UNIFORM,		/* a table of alike present entries */
+	AREA_MIXED,		/* a table of entries that differ */
+	AREA_ABSENT,		/* a table of entries all not present */
+};
+
+static struct {
+	enum area_state area[NR_PMDS];
+	bool owned[NR_PMDS];
+	bool pud_large[GIB];
+	unsigned long pmd_calls, pud_calls;
+	int busy_next;		/* fail this many calls with -EBUSY */
+	int alloc_fail_nth;	/* fail the nth bitmap_zalloc() */
+	int allocs_out;
+} m;
+
+static struct dmap_collapse dc;
+
+unsigned long *bitmap_zalloc(unsigned int nbits, gfp_t flags)
+{
+	if (m.alloc_fail_nth && !--m.alloc_fail_nth)
+		return NULL;
+	m.allocs_out++;
+	return calloc(BITS_TO_LONGS(nbits), sizeof(unsigned long));
+}
+
+void bitmap_free(const unsigned long *map)
+{
+	if (map)
+		m.allocs_out--;
+	free((void *)map);
+}
+
+int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
+{
+	unsigned long a = pfn >> DMAP_REGION_ORDER;
+
+	m.pmd_calls++;
+	if (m.busy_next) {
+		m.busy_next--;
+		return -EBUSY;
+	}
+	switch (m.area[a]) {
+	case AREA_LARGE:
+		return 0;
+	case AREA_UNIFORM:
+		m.area[a] = AREA_LARGE;
+		return 1;
+	case AREA_ABSENT:
+		if (!not_present)
+			return -EAGAIN;
+		m.area[a] = AREA_LARGE;
+		return 1;
+	default:
+		return -EAGAIN;
+	}
+}
+
+int dmap_env_collapse_pud(unsigned long pfn)
+{
+	unsigned long g = pfn >> DMAP_PUD_ORDER, a;
+
+	m.pud_calls++;
+	if (m.pud_large[g])
+		return 0;
+	for (a = g * 512; a < (g + 1) * 512; a++)
+		if (m.area[a] != AREA_LARGE)
+			return -EAGAIN;
+	m.pud_large[g] = true;
+	return 1;
+}
+
+bool dmap_env_area_owned(unsigned long pfn)
+{
+	return m.owned[pfn >> DMAP_REGION_ORDER];
+}
+
+static unsigned long pfn_of(unsigned long area)
+{
+	return area << DMAP_REGION_ORDER;
+}
+
+/* A CPA split under @area: the 1G over it splits, the 2M area too */
+static void split(unsigned long area, enum area_state state)
+{
+	m.pud_large[area / 512] = false;
+	m.area[area] = state;
+	dmap_collapse_note(&dc, pfn_of(area), true);
+	dmap_collapse_note(&dc, pfn_of(area), false);
+}
+
+static void setup(void)
+{
+	unsigned long g;
+
+	memset(&m, 0, sizeof(m));
+	for (g = 0; g < GIB; g++)
+		m.pud_large[g] = true;
+	if (dmap_collapse_init(&dc, NR_PMDS << DMAP_REGION_ORDER))
+		abort();
+}
+
+static void teardown(void)
+{
+	dmap_collapse_exit(&dc);
+	CHECK(m.allocs_out == 0);
+}
+
+/* An area is tried only after a whole quiet period, then its 1G too */
+static void test_aging(void)
+{
+	split(700, AREA_UNIFORM);
+
+	CHECK(dmap_collapse_pass(&dc, 100, false));
+	CHECK(m.pmd_calls == 0 && m.area[700] == AREA_UNIFORM);
+	CHECK(!dmap_collapse_pass(&dc, 100, false));
+	CHECK(m.area[700] == AREA_LARGE);
+	CHECK(dc.stats.level2 == 1);
+	/* the 1G area is tried in the same pass, once */
+	CHECK(m.pud_large[1] && dc.stats.level3 == 1);
+	CHECK(m.pud_calls == 1);
+	CHECK(dmap_collapse_waiting(&dc, false) == 0);
+	CHECK(dmap_collapse_waiting(&dc, true) == 0);
+}
+
+/* An area that keeps changing is left alone until it is quiet */
+static void test_hysteresis(void)
+{
+	int i;
+
+	split(5, AREA_UNIFORM);
+	for (i = 0; i < 10; i++) {
+		dmap_collapse_note(&dc, pfn_of(5) + i, false);
+		dmap_collapse_pass(&dc, 100, false);
+		CHECK(m.area[5] == AREA_UNIFORM);
+	}
+	CHECK(m.pmd_calls == 0);
+	dmap_collapse_pass(&dc, 100, false);
+	CHECK(m.area[5] == AREA_LARGE && m.pmd_calls == 1);
+}
+
+/* set_memory_4k() areas are never tried, by a pass or by a range */
+static void test_pinned(void)
+{
+	dmap_collapse_pin(&dc, pfn_of(9) + 3, 1);
+	split(9, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, true);
+	CHECK(m.area[9] == AREA_UNIFORM && m.pmd_calls == 0);
+	CHECK(dc.stats.pinned == 1);
+	CHECK(dmap_collapse_range(&dc, pfn_of(9), 512) == -EAGAIN);
+	CHECK(m.area[9] == AREA_UNIFORM && m.pmd_calls == 0);
+	/* a pin across a boundary pins both areas */
+	dmap_collapse_pin(&dc, pfn_of(11) - 1, 2);
+	split(10, AREA_UNIFORM);
+	split(11, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, true);
+	CHECK(m.area[10] == AREA_UNIFORM && m.area[11] == AREA_UNIFORM);
+}
+
+/* The batch bounds a pass; quiet areas left over go first next time */
+static void test_budget(void)
+{
+	unsigned long a;
+
+	for (a = 100; a < 110; a++)
+		split(a, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 3, false);
+	CHECK(m.pmd_calls == 0);
+	CHECK(dmap_collapse_pass(&dc, 3, false));
+	CHECK(m.pmd_calls == 3 && dc.stats.level2 == 3);
+	/* the rest was quiet already: no extra period */
+	dmap_collapse_pass(&dc, 3, false);
+	dmap_collapse_pass(&dc, 3, false);
+	CHECK(m.pmd_calls == 9);
+	dmap_collapse_pass(&dc, 3, false);
+	CHECK(dc.stats.level2 == 10);
+	for (a = 100; a < 110; a++)
+		CHECK(m.area[a] == AREA_LARGE);
+}
+
+/* A contended lock puts the try off; the area is not lost */
+static void test_busy(void)
+{
+	split(20, AREA_UNIFORM);
+	m.busy_next = 1;
+	CHECK(dmap_collapse_pass(&dc, 100, true));
+	CHECK(dc.stats.busy == 1 && m.area[20] == AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, false);
+	dmap_collapse_pass(&dc, 100, false);
+	CHECK(m.area[20] == AREA_LARGE);
+}
+
+/* Entries that differ are dropped until the next change marks them */
+static void test_mixed(void)
+{
+	split(30, AREA_MIXED);
+	CHECK(!dmap_collapse_pass(&dc, 100, true));
+	CHECK(dc.stats.not_uniform >= 1 && m.area[30] == AREA_MIXED);
+	CHECK(dmap_collapse_waiting(&dc, false) == 0);
+	m.area[30] = AREA_UNIFORM;
+	dmap_collapse_note(&dc, pfn_of(30), false);
+	dmap_collapse_pass(&dc, 100, true);
+	CHECK(m.area[30] == AREA_LARGE);
+}
+
+/* Absent tables become one absent entry only where directmap owns all */
+static void test_absent(void)
+{
+	split(40, AREA_ABSENT);
+	split(41, AREA_ABSENT);
+	m.owned[41] = true;
+	dmap_collapse_pass(&dc, 100, true);
+	CHECK(m.area[40] == AREA_ABSENT && m.area[41] == AREA_LARGE);
+}
+
+/* Notes: once per area until a pass takes them; out of range ignored */
+static void test_note(void)
+{
+	CHECK(dmap_collapse_note(&dc, pfn_of(50), false));
+	CHECK(!dmap_collapse_note(&dc, pfn_of(50) + 511, false));
+	CHECK(dmap_collapse_note(&dc, pfn_of(51), false));
+	CHECK(!dmap_collapse_note(&dc, pfn_of(NR_PMDS), false));
+	CHECK(!dmap_collapse_note(&dc, pfn_of(NR_PMDS) << 9, true));
+	CHECK(dmap_collapse_waiting(&dc, false) == 2);
+	dmap_collapse_pin(&dc, pfn_of(NR_PMDS - 1), 4096);
+	CHECK(dmap_collapse_waiting(&dc, false) == 2);
+}
+
+/* The explicit call re-forms 2M then 1G at once, no aging */
+static void test_range(void)
+{
+	m.pud_large[2] = false;
+	m.area[1024 + 3] = AREA_UNIFORM;
+	CHECK(dmap_collapse_range(&dc, pfn_of(1024 + 3), 512) == 0);
+	CHECK(m.area[1024 + 3] == AREA_LARGE && m.pud_large[2]);
+	CHECK(dc.stats.level2 == 1 && dc.stats.level3 == 1);
+	/* already whole: nothing to do, no error */
+	CHECK(dmap_collapse_range(&dc, pfn_of(1024), 1024) == 0);
+	CHECK(dc.stats.level2 == 1 && dc.stats.level3 == 1);
+	m.area[1030] = AREA_MIXED;
+	m.pud_large[2] = false;
+	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1) == -EAGAIN);
+	m.busy_next = 1;
+	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1) == -EBUSY);
+}
+
+/* Each allocation of init can fail; nothing leaks */
+static void test_init_enomem(void)
+{
+	struct dmap_collapse other;
+	int nth;
+
+	for (nth = 1; nth <= 5; nth++) {
+		m.alloc_fail_nth = nth;
+		CHECK(dmap_collapse_init(&other, 1UL << 30) == -ENOMEM);
+	}
+	m.alloc_fail_nth = 0;
+	CHECK(m.allocs_out == 5);	/* only dc's own bitmaps */
+}
+
+static void run(const char *name, void (*fn)(void))
+{
+	case_failed = 0;
+	setup();
+	fn();
+	teardown();
+	test_nr++;
+	test_failed += case_failed;
+	if (case_failed)
+		printf("not ok %d %s\n", test_nr, name);
+	else
+		printf("ok %d %s\n", test_nr, name);
+}
+
+int main(void)
+{
+	printf("TAP version 13\n1..10\n");
+	run("collapse_aging", test_aging);
+	run("collapse_hysteresis", test_hysteresis);
+	run("collapse_pinned", test_pinned);
+	run("collapse_budget", test_budget);
+	run("collapse_busy_retried", test_busy);
+	run("collapse_mixed_dropped", test_mixed);
+	run("collapse_absent_owned_only", test_absent);
+	run("collapse_note", test_note);
+	run("collapse_range", test_range);
+	run("collapse_init_enomem", test_init_enomem);
+	printf("# %d passed, %d failed\n", test_nr - test_failed, test_failed);
+	return test_failed ? 1 : 0;
+}
