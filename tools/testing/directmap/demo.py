@@ -63,6 +63,15 @@ def main():
     row("DirectMap4k MB boot/held/freed/drained", dm("4k"))
     row("DirectMap2M MB boot/held/freed/drained", dm("2m"))
     row("DirectMap1G MB boot/held/freed/drained", dm("1g"))
+    row("PMD/PUD collapses after free",
+        lambda m: f"{delta(m, 'pmd_collapses', 'held', 'freed'):.0f} / "
+                  f"{delta(m, 'pud_collapses', 'held', 'freed'):.0f}")
+    row("PMD/PUD collapses at the drain",
+        lambda m: f"{delta(m, 'pmd_collapses', 'freed', 'drained'):.0f} / "
+                  f"{delta(m, 'pud_collapses', 'freed', 'drained'):.0f}")
+    row("time to repair 2M+1G to 99.9% of boot, ms",
+        lambda m: "not repaired" if m.get("run.repair_ms", -1) < 0
+        else f"{m['run.repair_ms']:.0f}")
     row("kernel TLB flushes, fault-in",
         lambda m: f"{delta(m, 'tlb_flushes', 'boot', 'held'):.0f}")
     row("kernel TLB flushes, free",
@@ -72,8 +81,10 @@ def main():
     row("munmap+close time, ms (TCG, emulated)",
         lambda m: f"{m['run.free_ms']:.0f}")
     print()
-    print("freed: secrets closed, directmap still caches a few empty "
-          "regions per node; drained: those given back too.")
+    print("freed: secrets closed and the collapse worker done; directmap "
+          "still caches a few empty")
+    print("regions per node (absent 2M entries); drained: those given back, "
+          "their 1G entries re-formed.")
     print("Times are QEMU TCG wall times: compare the two columns, "
           "not the numbers with real hardware.")
 

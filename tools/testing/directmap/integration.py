@@ -86,6 +86,35 @@ def main():
             pmd_off is not None and pmd_off > 0, f"delta {pmd_off}")
     t.check("off: no warning in dmesg", off.get("run.dmesg_splats") == 0)
 
+    # The collapse worker repairs what the stock path split
+    def large(r, phase):
+        return (r.get(f"{phase}.directmap_2m_kb", 0) +
+                r.get(f"{phase}.directmap_1g_kb", 0))
+
+    repair = off.get("run.repair_ms", -1)
+    print(f"# off: DirectMap2M+1G boot {large(off, 'boot')} held "
+          f"{large(off, 'held')} freed {large(off, 'freed')} kB, repaired in "
+          f"{repair} ms by {delta(off, 'pmd_collapses', 'held', 'freed')} "
+          f"PMD and {delta(off, 'pud_collapses', 'held', 'freed')} PUD "
+          f"collapses", flush=True)
+    t.check("off: DirectMap2M+1G back to 99.9% of boot within 1 s of free",
+            0 <= repair <= 1000 and
+            large(off, "freed") * 1000 >= large(off, "boot") * 999,
+            f"{repair} ms, {large(off, 'freed')} of {large(off, 'boot')} kB")
+    t.check("off: the worker re-formed the split PMDs",
+            (delta(off, "pmd_collapses", "held", "freed") or 0) >= pmd_off,
+            f"{delta(off, 'pmd_collapses', 'held', 'freed')} collapses for "
+            f"{pmd_off} splits")
+    print(f"# on: after the drain {delta(on, 'pud_collapses', 'freed', 'drained')}"
+          f" PUD collapses, DirectMap1G {on.get('drained.directmap_1g_kb')} kB"
+          f" (boot {on.get('boot.directmap_1g_kb')})", flush=True)
+    t.check("on: the drain re-formed every 1G entry the cache split",
+            (delta(on, "pud_collapses", "freed", "drained") or 0) >= pud_on
+            and on.get("drained.directmap_1g_kb") ==
+            on.get("boot.directmap_1g_kb"),
+            f"{delta(on, 'pud_collapses', 'freed', 'drained')} collapses for "
+            f"{pud_on} splits")
+
     print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
     return 1 if t.failed else 0
 

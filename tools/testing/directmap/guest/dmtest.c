@@ -24,6 +24,7 @@
 #endif
 
 #define PAGE 4096UL
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static long read_key(const char *path, const char *key)
 {
@@ -73,6 +74,8 @@ static const struct {
 } keys[] = {
 	{ "pmd_splits", "/proc/vmstat", "direct_map_level2_splits" },
 	{ "pud_splits", "/proc/vmstat", "direct_map_level3_splits" },
+	{ "pmd_collapses", "/proc/vmstat", "direct_map_level2_collapses" },
+	{ "pud_collapses", "/proc/vmstat", "direct_map_level3_collapses" },
 	{ "directmap_4k_kb", "/proc/meminfo", "DirectMap4k" },
 	{ "directmap_2m_kb", "/proc/meminfo", "DirectMap2M" },
 	{ "directmap_1g_kb", "/proc/meminfo", "DirectMap1G" },
@@ -87,10 +90,10 @@ static void snapshot(const char *phase)
 {
 	unsigned int i;
 
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		printf("METRIC %s.%s %ld\n", phase, keys[i].name,
 		       read_key(keys[i].path, keys[i].key));
-	for (i = 0; i < sizeof(node_keys) / sizeof(node_keys[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(node_keys); i++)
 		printf("METRIC %s.dmap_%s %ld\n", phase, node_keys[i],
 		       dmap_sum(node_keys[i]));
 	fflush(stdout);
@@ -108,7 +111,8 @@ int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	unsigned long npages, i, dirty = 0;
-	double t0, t1, t2;
+	double t0, t1, t2, t3;
+	long boot_large, large;
 	unsigned char *p;
 	int fd, tries;
 
@@ -121,6 +125,8 @@ int main(int argc, char **argv)
 		perror("setrlimit");
 
 	snapshot("boot");
+	boot_large = read_key("/proc/meminfo", "DirectMap2M") +
+		     read_key("/proc/meminfo", "DirectMap1G");
 	fd = syscall(__NR_memfd_secret, 0);
 	if (fd < 0) {
 		perror("memfd_secret");
@@ -151,6 +157,21 @@ int main(int argc, char **argv)
 	munmap(p, npages * PAGE);
 	close(fd);
 	t2 = now();
+
+	/*
+	 * The collapse worker re-forms what the workload split: time until
+	 * the large mappings are back to 99.9% of what boot had.
+	 */
+	large = read_key("/proc/meminfo", "DirectMap2M") +
+		read_key("/proc/meminfo", "DirectMap1G");
+	while (large * 1000 < boot_large * 999 && now() - t2 < 5.0) {
+		usleep(10000);
+		large = read_key("/proc/meminfo", "DirectMap2M") +
+			read_key("/proc/meminfo", "DirectMap1G");
+	}
+	t3 = now();
+	printf("METRIC run.repair_ms %.0f\n",
+	       large * 1000 >= boot_large * 999 ? (t3 - t2) * 1e3 : -1.0);
 	/* returned pages come back from a worker once unreferenced */
 	for (tries = 0; tries < 50 && dmap_sum("pending") > 0; tries++)
 		usleep(100000);
