@@ -114,7 +114,8 @@ static unsigned long dmap_collapse_due(unsigned long *fresh,
 				       unsigned long *aged, unsigned long i,
 				       bool now)
 {
-	unsigned long marked = xchg(&fresh[i], 0);
+	/* Most words are clear: read before paying for the atomic */
+	unsigned long marked = READ_ONCE(fresh[i]) ? xchg(&fresh[i], 0) : 0;
 	unsigned long due;
 
 	if (now) {
