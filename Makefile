@@ -70,9 +70,12 @@ run-harness:
 
 run-kunit:
 	@mkdir -p $(BUILD)/logs
+	@rm -f $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log
 	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=900 \
 		--qemu_args="$(KUNIT_QEMU)" 2>&1 | tee $(BUILD)/logs/kunit.log
-	@$(T)/tap-summary.py kunit $(BUILD)/logs/kunit.log > $(BUILD)/logs/kunit.sum
+	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit $(BUILD)/logs/kunit.log \
+		$(BUILD)/logs/kunit-kernel.log > $(BUILD)/logs/kunit.sum
 
 run-integration:
 	@mkdir -p $(BUILD)/logs

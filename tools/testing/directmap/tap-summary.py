@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Count the results of one suite, or add up all of them.
 
-  tap-summary.py SUITE LOG    print "SUITE PASSED FAILED" for LOG
+  tap-summary.py SUITE LOG [RAW]
+                              print "SUITE PASSED FAILED" for LOG; for kunit,
+                              RAW (the kernel log) adds one check: no splat
   tap-summary.py total SUM..  print each suite and "N passed, N failed";
                               exit 1 if anything failed or a suite is missing
 
@@ -48,6 +50,21 @@ def count_kunit(text):
     return passed, bad
 
 
+# Warnings the misuse cases provoke on purpose
+EXPECTED_WARN = re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S*mm/directmap/page\.c:")
+SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection|"
+                   r"INFO: task .* blocked|lockdep|circular locking")
+
+
+def count_splats(text):
+    """Kernel log lines that show a splat no test case asked for."""
+    bad = [line for line in text.splitlines()
+           if SPLAT.search(line) and not EXPECTED_WARN.search(line)]
+    for line in bad[:10]:
+        print(f"# unexpected: {line.strip()}", file=sys.stderr)
+    return len(bad)
+
+
 def main():
     if sys.argv[1] == "total":
         total_p = total_f = 0
@@ -75,6 +92,17 @@ def main():
     p, fl = count_kunit(text) if suite == "kunit" else count_tap(text)
     if p + fl == 0:
         fl = 1
+    # kunit: the raw kernel log must show no splat besides the misuse WARNs
+    if suite == "kunit" and len(sys.argv) > 3:
+        try:
+            with open(sys.argv[3], errors="replace") as f:
+                raw = f.read()
+        except OSError:
+            raw = "BUG: no kernel log"
+        if count_splats(raw) or "directmap" not in raw:
+            fl += 1
+        else:
+            p += 1
     print(f"{suite} {p} {fl}")
     return 0
 
