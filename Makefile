@@ -4,6 +4,7 @@
 #
 #   make check   build the test kernel, run every suite, print "N passed, N failed"
 #   make demo    boot directmap=off and on, run one memfd_secret workload, compare
+#   make fuzz    the region cache policy under libFuzzer (FUZZ_SECONDS=60)
 #
 # The kernel is Debian's linux-source-6.12 with patches/series applied and the
 # overlay (mm/ include/ arch/ Documentation/ samples/) copied in, built once
@@ -15,6 +16,7 @@ BUILD     := $(REPO)/build
 TREE      := $(BUILD)/linux
 KOBJ      := $(BUILD)/kernel
 JOBS      ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
 T         := $(REPO)/tools/testing/directmap
 BZIMAGE   := $(KOBJ)/arch/x86/boot/bzImage
 
@@ -36,7 +38,7 @@ KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
-.PHONY: all deps tree kernel check harness kunit integration demo clean
+.PHONY: all deps tree kernel check harness fuzz kunit integration demo clean
 
 all: check
 
@@ -56,6 +58,10 @@ kernel: tree
 harness: deps
 	@$(MAKE) -s -C $(T)/harness run
 
+# the region cache policy under libFuzzer, FUZZ_SECONDS long
+fuzz: deps
+	@$(MAKE) -s -C $(T)/harness fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
 kunit: kernel run-kunit
 integration: kernel run-integration
 
@@ -65,6 +71,11 @@ run-harness:
 	@mkdir -p $(BUILD)/logs
 	@$(MAKE) -s -C $(T)/harness run > $(BUILD)/logs/harness.out 2>&1 || \
 		echo "not ok 99 harness exited with an error" >> $(BUILD)/logs/harness.out
+	@$(MAKE) -s -C $(T)/harness fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		> $(BUILD)/logs/fuzz.out 2>&1; \
+		grep -q "^\(not \)\?ok 1 fuzz_cache" $(BUILD)/logs/fuzz.out || \
+		echo "not ok 98 the fuzzer did not run" >> $(BUILD)/logs/fuzz.out
+	@cat $(BUILD)/logs/fuzz.out >> $(BUILD)/logs/harness.out
 	@cat $(BUILD)/logs/harness.out
 	@$(T)/tap-summary.py harness $(BUILD)/logs/harness.out > $(BUILD)/logs/harness.sum
 
