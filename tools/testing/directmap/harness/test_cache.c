@@ -8,18 +8,9 @@
 
 #include "driver.h"
 #include "sim.h"
+#include "tap.h"
 
 #define GIB_PER_NODE	4
-
-static int test_nr, test_failed, case_failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		printf("#   %s:%d: CHECK(%s) failed\n",			\
-		       __FILE__, __LINE__, #cond);			\
-		case_failed = 1;					\
-	}								\
-} while (0)
 
 static void t_no_pmd_split(void)
 {
@@ -222,14 +213,7 @@ static void t_random(void)
 
 static void run(const char *name, void (*fn)(void))
 {
-	case_failed = 0;
-	fn();
-	test_nr++;
-	test_failed += case_failed;
-	if (case_failed)
-		printf("not ok %d %s\n", test_nr, name);
-	else
-		printf("ok %d %s\n", test_nr, name);
+	tap_run(name, fn, NULL, NULL);
 }
 
 int main(void)

@@ -9,19 +9,10 @@
 #include <linux/errno.h>
 
 #include "internal.h"
+#include "tap.h"
 
 #define GIB		4
 #define NR_PMDS		(GIB * 512UL)
-
-static int test_nr, test_failed, case_failed;
-
-#define CHECK(cond) do {						\
-	if (!(cond)) {							\
-		printf("#   %s:%d: CHECK(%s) failed\n",			\
-		       __FILE__, __LINE__, #cond);			\
-		case_failed = 1;					\
-	}								\
-} while (0)
 
 /* What the 4K entries under a 2M area look like */
 enum area_state {
@@ -287,16 +278,7 @@ static void test_init_enomem(void)
 
 static void run(const char *name, void (*fn)(void))
 {
-	case_failed = 0;
-	setup();
-	fn();
-	teardown();
-	test_nr++;
-	test_failed += case_failed;
-	if (case_failed)
-		printf("not ok %d %s\n", test_nr, name);
-	else
-		printf("ok %d %s\n", test_nr, name);
+	tap_run(name, fn, setup, teardown);
 }
 
 int main(void)
