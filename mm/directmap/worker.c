@@ -148,8 +148,15 @@ int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
 	ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages);
 	mutex_unlock(&dmap_collapse_mutex);
 	if (ret == -EBUSY) {
-		dmap_collapse_note(&dmap_collapse_state, pfn, false);
-		dmap_collapse_note(&dmap_collapse_state, pfn, true);
+		unsigned long p;
+
+		/* Leave the range to the worker, 2M and 1G areas alike */
+		for (p = pfn; p < pfn + nr_pages; p += DMAP_REGION_PAGES)
+			dmap_collapse_note(&dmap_collapse_state, p, false);
+		for (p = pfn; p < pfn + nr_pages; p += DMAP_PUD_PAGES)
+			dmap_collapse_note(&dmap_collapse_state, p, true);
+		dmap_collapse_note(&dmap_collapse_state, pfn + nr_pages - 1, false);
+		dmap_collapse_note(&dmap_collapse_state, pfn + nr_pages - 1, true);
 		if (!test_and_set_bit(0, &dmap_collapse_kicked))
 			wake_up_interruptible(&dmap_collapse_wait);
 	}
