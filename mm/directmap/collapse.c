@@ -129,56 +129,63 @@ static unsigned long dmap_collapse_due(unsigned long *fresh,
 	return due;
 }
 
-static void dmap_collapse_pmd_area(struct dmap_collapse *dc,
-				   unsigned long area)
+/*
+ * Try one 2M area and count the outcome; a contended lock marks it fresh
+ * again, so a later pass retries it.
+ */
+static int dmap_collapse_try_pmd(struct dmap_collapse *dc, unsigned long area)
 {
 	unsigned long pfn = area << DMAP_REGION_ORDER;
 	int ret;
 
-	if (test_bit(area, dc->pmd_pinned)) {
+	if (area < dc->nr_pmds && test_bit(area, dc->pmd_pinned)) {
 		dc->stats.pinned++;
-		return;
+		return -EAGAIN;
 	}
 	dc->stats.tried++;
 	ret = dmap_env_collapse_pmd(pfn, dmap_env_area_owned(pfn));
 	if (ret == 1) {
 		dc->stats.level2++;
-		/* Its 1G area has waited as long: try it in this pass */
-		set_bit(pfn >> DMAP_PUD_ORDER, dc->pud_aged);
 	} else if (ret == -EBUSY) {
 		dc->stats.busy++;
-		set_bit(area, dc->pmd_fresh);
+		dmap_collapse_note(dc, pfn, false);
 	} else if (ret < 0) {
 		/* Dropped: the next change of the area marks it again */
 		dc->stats.not_uniform++;
 	}
+	return ret;
 }
 
-static void dmap_collapse_pud_area(struct dmap_collapse *dc,
-				   unsigned long area)
+/* The same for one 1G area */
+static int dmap_collapse_try_pud(struct dmap_collapse *dc, unsigned long area)
 {
+	unsigned long pfn = area << DMAP_PUD_ORDER;
 	int ret;
 
 	dc->stats.tried++;
-	ret = dmap_env_collapse_pud(area << DMAP_PUD_ORDER);
+	ret = dmap_env_collapse_pud(pfn);
 	if (ret == 1) {
 		dc->stats.level3++;
 	} else if (ret == -EBUSY) {
 		dc->stats.busy++;
-		set_bit(area, dc->pud_fresh);
+		dmap_collapse_note(dc, pfn, true);
 	} else if (ret < 0) {
 		dc->stats.not_uniform++;
 	}
+	return ret;
 }
 
-/* One pass over one pair of bitmaps; returns the budget left */
-static unsigned long dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
-					unsigned long budget, bool now)
+/*
+ * One pass over one pair of bitmaps; updates the budget, returns whether
+ * areas are left marked.
+ */
+static bool dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
+			       unsigned long *budget, bool now)
 {
 	unsigned long *fresh = pud ? dc->pud_fresh : dc->pmd_fresh;
 	unsigned long *aged = pud ? dc->pud_aged : dc->pmd_aged;
 	unsigned long nr = pud ? dc->nr_puds : dc->nr_pmds;
-	unsigned long i;
+	unsigned long i, left = 0;
 
 	for (i = 0; i < BITS_TO_LONGS(nr); i++) {
 		unsigned long due = dmap_collapse_due(fresh, aged, i, now);
@@ -186,20 +193,24 @@ static unsigned long dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
 		while (due) {
 			unsigned long area = i * BITS_PER_LONG + __ffs(due);
 
-			if (!budget) {
+			if (!*budget) {
 				/* Quiet already: first in line next pass */
 				aged[i] |= due;
 				break;
 			}
 			due &= due - 1;
-			budget--;
+			(*budget)--;
 			if (pud)
-				dmap_collapse_pud_area(dc, area);
-			else
-				dmap_collapse_pmd_area(dc, area);
+				dmap_collapse_try_pud(dc, area);
+			else if (dmap_collapse_try_pmd(dc, area) == 1)
+				/* Its 1G area has waited as long: try it now */
+				set_bit(area >> (DMAP_PUD_ORDER - DMAP_REGION_ORDER),
+					dc->pud_aged);
 		}
+		/* Waiting for their period, or retried after contention */
+		left |= aged[i] | READ_ONCE(fresh[i]);
 	}
-	return budget;
+	return left;
 }
 
 /**
@@ -217,11 +228,11 @@ static unsigned long dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
 bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 			bool now)
 {
-	dc->stats.passes++;
-	budget = dmap_collapse_scan(dc, false, budget, now);
-	dmap_collapse_scan(dc, true, budget, now);
+	bool left;
 
-	return dmap_collapse_waiting(dc, false) || dmap_collapse_waiting(dc, true);
+	dc->stats.passes++;
+	left = dmap_collapse_scan(dc, false, &budget, now);
+	return dmap_collapse_scan(dc, true, &budget, now) || left;
 }
 
 /**
@@ -256,7 +267,8 @@ unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud)
  * passes.
  * Return: 0 if every 2M area is mapped by a large entry and every 1G area
  * by a 1G entry where the CPU has them; otherwise the first error of
- * dmap_env_collapse_pmd() or dmap_env_collapse_pud().
+ * dmap_env_collapse_pmd() or dmap_env_collapse_pud().  Areas that met a
+ * contended lock are marked for the next pass.
  */
 int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
 			unsigned long nr_pages)
@@ -265,25 +277,13 @@ int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
 	int ret = 0, err;
 
 	for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < end; p += DMAP_REGION_PAGES) {
-		if ((p >> DMAP_REGION_ORDER) < dc->nr_pmds &&
-		    test_bit(p >> DMAP_REGION_ORDER, dc->pmd_pinned)) {
-			dc->stats.pinned++;
-			ret = ret ?: -EAGAIN;
-			continue;
-		}
-		dc->stats.tried++;
-		err = dmap_env_collapse_pmd(p, dmap_env_area_owned(p));
-		if (err == 1)
-			dc->stats.level2++;
-		else if (err < 0)
+		err = dmap_collapse_try_pmd(dc, p >> DMAP_REGION_ORDER);
+		if (err < 0)
 			ret = ret ?: err;
 	}
 	for (p = pfn & ~(DMAP_PUD_PAGES - 1); p < end; p += DMAP_PUD_PAGES) {
-		dc->stats.tried++;
-		err = dmap_env_collapse_pud(p);
-		if (err == 1)
-			dc->stats.level3++;
-		else if (err < 0 && err != -EOPNOTSUPP)
+		err = dmap_collapse_try_pud(dc, p >> DMAP_PUD_ORDER);
+		if (err < 0 && err != -EOPNOTSUPP)
 			ret = ret ?: err;
 	}
 	return ret;

@@ -66,15 +66,21 @@ int dmap_env_collapse_pud(unsigned long pfn)
 	return arch_directmap_collapse_pud(pfn);
 }
 
+/* Wake the worker, once per batch of notes */
+static void dmap_collapse_kick(void)
+{
+	if (!test_and_set_bit(0, &dmap_collapse_kicked))
+		wake_up_interruptible(&dmap_collapse_wait);
+}
+
 /* ---- notes from the architecture ---- */
 
 static void dmap_collapse_note_addr(unsigned long addr, bool pud)
 {
 	if (!dmap_collapse_is_ready())
 		return;
-	if (dmap_collapse_note(&dmap_collapse_state, PHYS_PFN(__pa(addr)), pud) &&
-	    !test_and_set_bit(0, &dmap_collapse_kicked))
-		wake_up_interruptible(&dmap_collapse_wait);
+	if (dmap_collapse_note(&dmap_collapse_state, PHYS_PFN(__pa(addr)), pud))
+		dmap_collapse_kick();
 }
 
 /**
@@ -147,19 +153,9 @@ int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
 	mutex_lock(&dmap_collapse_mutex);
 	ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages);
 	mutex_unlock(&dmap_collapse_mutex);
-	if (ret == -EBUSY) {
-		unsigned long p;
-
-		/* Leave the range to the worker, 2M and 1G areas alike */
-		for (p = pfn; p < pfn + nr_pages; p += DMAP_REGION_PAGES)
-			dmap_collapse_note(&dmap_collapse_state, p, false);
-		for (p = pfn; p < pfn + nr_pages; p += DMAP_PUD_PAGES)
-			dmap_collapse_note(&dmap_collapse_state, p, true);
-		dmap_collapse_note(&dmap_collapse_state, pfn + nr_pages - 1, false);
-		dmap_collapse_note(&dmap_collapse_state, pfn + nr_pages - 1, true);
-		if (!test_and_set_bit(0, &dmap_collapse_kicked))
-			wake_up_interruptible(&dmap_collapse_wait);
-	}
+	/* The contended areas are marked again: leave them to the worker */
+	if (ret == -EBUSY)
+		dmap_collapse_kick();
 	return ret;
 }
 
