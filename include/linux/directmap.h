@@ -44,10 +44,6 @@ int directmap_free_pages(struct page *page, unsigned int order);
 int directmap_free_folio(struct folio *folio);
 bool directmap_page(const struct page *page);
 
-/*
- * Architecture operations, used by mm/directmap only.  A region is the
- * naturally aligned 2M (PMD_ORDER) block that starts at @page.
- */
 int directmap_collapse(unsigned long pfn, unsigned long nr_pages);
 
 /*
@@ -58,6 +54,10 @@ void directmap_note_pte(unsigned long addr);
 void directmap_note_pmd(unsigned long addr);
 void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages);
 
+/*
+ * Architecture operations, used by mm/directmap only.  A region is the
+ * naturally aligned 2M (PMD_ORDER) block that starts at @page.
+ */
 int arch_directmap_unmap_region(struct page *page);
 void arch_directmap_restore_region(struct page *page);
 int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present);

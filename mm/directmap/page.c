@@ -100,6 +100,11 @@ EXPORT_SYMBOL_GPL(directmap_enabled);
 
 /* ---- the environment of the region cache ---- */
 
+static struct dmap_region *dmap_region_of(unsigned long pfn)
+{
+	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
+}
+
 int dmap_env_block_alloc(int nid, unsigned long *pfn)
 {
 	struct page *page;
@@ -141,7 +146,7 @@ int dmap_env_collapse(unsigned long pfn)
 
 bool dmap_env_area_owned(unsigned long pfn)
 {
-	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
+	return dmap_region_of(pfn);
 }
 
 int dmap_env_region_register(struct dmap_region *r)
@@ -171,11 +176,6 @@ struct page *directmap_alloc_pgtable(void)
 }
 
 /* ---- pages ---- */
-
-static struct dmap_region *dmap_region_of(unsigned long pfn)
-{
-	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
-}
 
 /* Make a frozen slot look like a page fresh from the page allocator */
 static struct page *dmap_page_prep(unsigned long pfn)
