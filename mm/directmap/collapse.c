@@ -266,7 +266,8 @@ unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud)
  * Context: process context, may sleep; the caller serialises it with
  * passes.
  * Return: 0 if every 2M area is mapped by a large entry and every 1G area
- * by a 1G entry where the CPU has them; otherwise the first error of
+ * by a 1G entry where the CPU has them; -EINVAL if the range is empty or
+ * runs past what @dc covers; otherwise the first error of
  * dmap_env_collapse_pmd() or dmap_env_collapse_pud().  Areas that met a
  * contended lock are marked for the next pass.
  */
@@ -275,6 +276,10 @@ int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
 {
 	unsigned long end = pfn + nr_pages, p;
 	int ret = 0, err;
+
+	if (!nr_pages || end < pfn ||
+	    end > dc->nr_pmds << DMAP_REGION_ORDER)
+		return -EINVAL;
 
 	for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < end; p += DMAP_REGION_PAGES) {
 		err = dmap_collapse_try_pmd(dc, p >> DMAP_REGION_ORDER);

@@ -247,6 +247,8 @@ static void test_note(void)
 /* The explicit call re-forms 2M then 1G at once, no aging */
 static void test_range(void)
 {
+	unsigned long calls;
+
 	m.pud_large[2] = false;
 	m.area[1024 + 3] = AREA_UNIFORM;
 	CHECK(dmap_collapse_range(&dc, pfn_of(1024 + 3), 512) == 0);
@@ -260,6 +262,14 @@ static void test_range(void)
 	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1) == -EAGAIN);
 	m.busy_next = 1;
 	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1) == -EBUSY);
+	/* empty, past the end, wrapping: refused, nothing tried */
+	calls = m.pmd_calls + m.pud_calls;
+	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 0) == -EINVAL);
+	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS - 1), 513) == -EINVAL);
+	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS), 1) == -EINVAL);
+	CHECK(dmap_collapse_range(&dc, ~0UL, 2) == -EINVAL);
+	CHECK(m.pmd_calls + m.pud_calls == calls);
+	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS - 1), 512) == 0);
 }
 
 /* Each allocation of init can fail; nothing leaks */
