@@ -73,7 +73,7 @@ run-harness:
 		echo "not ok 99 harness exited with an error" >> $(BUILD)/logs/harness.out
 	@$(MAKE) -s -C $(T)/harness fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) \
 		> $(BUILD)/logs/fuzz.out 2>&1; \
-		grep -q "^\(not \)\?ok 1 fuzz_cache" $(BUILD)/logs/fuzz.out || \
+		grep -q "^\(not \)\?ok 1 fuzz_policy" $(BUILD)/logs/fuzz.out || \
 		echo "not ok 98 the fuzzer did not run" >> $(BUILD)/logs/fuzz.out
 	@cat $(BUILD)/logs/fuzz.out >> $(BUILD)/logs/harness.out
 	@cat $(BUILD)/logs/harness.out

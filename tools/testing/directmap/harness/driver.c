@@ -70,7 +70,7 @@ void drv_shrink_all(void)
 		dmap_cache_shrink(&drv_nodes[nid], ~0UL, 0);
 }
 
-/* Bookkeeping = lists = counters = simulated page tables */
+/* Bookkeeping = lists = counters = simulated page tables and allocator */
 unsigned long drv_check(void)
 {
 	unsigned long bad = 0;
@@ -117,5 +117,5 @@ unsigned long drv_check(void)
 		CHECK(nr_free == dn->nr_free);
 		CHECK(used == dn->nr_used);
 	}
-	return bad;
+	return bad + sim_check();
 }

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The environment of mm/directmap/cache.c in userspace: a simulated direct
- * map and buddy allocator, behaving as x86 CPA does for the operations the
- * policy asks for.
+ * The environment of mm/directmap in userspace: a simulated direct map and
+ * page allocator, behaving as x86 CPA and the buddy allocator do for the
+ * operations the policy and its competitors ask for.
+ *
+ * Sized for a 1 TiB direct map: per 4K page three bits (present, read-only,
+ * allocated), per 2M area one small struct, per 1G area two words.  Every
+ * operation is O(1) or O(512); the counters the simulator reports are kept
+ * incrementally and sim_check() recounts them from the tables.
  */
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,15 +18,41 @@
 
 struct sim_stats sim;
 
-static unsigned long nr_1g, pages_per_node;
+/* What the buddy allocator did with a 2M block */
+enum sim_block {
+	BLK_FREE,	/* whole, on its node's free list */
+	BLK_PARTIAL,	/* 4K pages out, some free: on the partial list */
+	BLK_FULL,	/* every 4K page out */
+	BLK_TAKEN,	/* handed out whole, to directmap */
+};
+
+struct sim_pmd {
+	uint8_t		table;		/* split into 4K entries */
+	uint8_t		present;	/* the 2M leaf's present bit */
+	uint8_t		ro;		/* the 2M leaf is read-only */
+	uint8_t		state;		/* enum sim_block */
+	uint16_t	nr_free;	/* 4K pages free in a partial block */
+	uint16_t	nr_ro;		/* read-only 4K pages */
+	int32_t		prev, next;	/* on a free or partial list */
+};
+
+struct sim_node {
+	int32_t		free_head;
+	int32_t		partial_head;
+	unsigned long	ro_1g;		/* 1G areas with read-only pages */
+};
+
+static unsigned long nr_1g, nr_2m, pages_per_node;
 static int nr_nodes;
-static bool *pud_table;		/* per 1G: split into 2M entries */
-static bool *pmd_table;		/* per 2M: split into 4K entries */
-static bool *pmd_present;	/* per 2M leaf */
-static unsigned long *pte_present;	/* per 4K, bitmap */
-static bool *block_used;	/* per 2M: taken from the buddy allocator */
-static unsigned long *cursor;	/* per node: next block to try */
+static bool *pud_table;			/* per 1G: split into 2M entries */
+static uint32_t *pud_ro_areas;		/* per 1G: 2M areas with RO pages */
+static struct sim_pmd *pmd;		/* per 2M */
+static unsigned long *pte_present;	/* per 4K */
+static unsigned long *pte_ro;		/* per 4K */
+static unsigned long *page_used;	/* per 4K: handed out by sim_page_alloc() */
+static struct sim_node *node;
 static struct dmap_region **regions;	/* per 2M */
+static struct dmap_collapse *notes;
 
 static unsigned long fail_nth[SIM_FAIL_NR];
 static double fail_rate[SIM_FAIL_NR];
@@ -44,6 +76,17 @@ static bool sim_should_fail(enum sim_fail where)
 	       rand_r(&seed) < fail_rate[where] * RAND_MAX;
 }
 
+void sim_attach_collapse(struct dmap_collapse *dc)
+{
+	notes = dc;
+}
+
+static void sim_note(unsigned long pfn, bool pud)
+{
+	if (notes)
+		dmap_collapse_note(notes, pfn, pud);
+}
+
 void *sim_kzalloc(size_t size)
 {
 	void *p;
@@ -64,13 +107,47 @@ void sim_kfree(const void *p)
 	free((void *)p);
 }
 
+/* The collapse policy's bitmaps are bookkeeping too */
+unsigned long *bitmap_zalloc(unsigned int nbits, gfp_t flags)
+{
+	return sim_kzalloc(BITS_TO_LONGS(nbits) * sizeof(unsigned long));
+}
+
+void bitmap_free(const unsigned long *map)
+{
+	sim_kfree(map);
+}
+
+/* ---- the buddy allocator's lists of 2M blocks ---- */
+
+static void list_push(int32_t *head, unsigned long b)
+{
+	pmd[b].prev = -1;
+	pmd[b].next = *head;
+	if (*head >= 0)
+		pmd[*head].prev = b;
+	*head = b;
+}
+
+static void list_remove(int32_t *head, unsigned long b)
+{
+	if (pmd[b].prev >= 0)
+		pmd[pmd[b].prev].next = pmd[b].next;
+	else
+		*head = pmd[b].next;
+	if (pmd[b].next >= 0)
+		pmd[pmd[b].next].prev = pmd[b].prev;
+}
+
 void sim_init(unsigned long gib_per_node, int nodes)
 {
-	unsigned long nr_2m, nr_4k;
+	unsigned long nr_4k, b;
+	int nid;
 
 	memset(&sim, 0, sizeof(sim));
 	memset(fail_nth, 0, sizeof(fail_nth));
 	memset(fail_rate, 0, sizeof(fail_rate));
+	notes = NULL;
 	nr_nodes = nodes;
 	nr_1g = gib_per_node * nodes;
 	pages_per_node = gib_per_node * SIM_PUD_PAGES;
@@ -78,24 +155,36 @@ void sim_init(unsigned long gib_per_node, int nodes)
 	nr_4k = nr_1g * SIM_PUD_PAGES;
 
 	pud_table = calloc(nr_1g, sizeof(*pud_table));
-	pmd_table = calloc(nr_2m, sizeof(*pmd_table));
-	pmd_present = calloc(nr_2m, sizeof(*pmd_present));
+	pud_ro_areas = calloc(nr_1g, sizeof(*pud_ro_areas));
+	pmd = calloc(nr_2m, sizeof(*pmd));
 	pte_present = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
-	block_used = calloc(nr_2m, sizeof(*block_used));
-	cursor = calloc(nodes, sizeof(*cursor));
+	pte_ro = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
+	page_used = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
+	node = calloc(nodes, sizeof(*node));
 	regions = calloc(nr_2m, sizeof(*regions));
-	assert(pud_table && pmd_table && pmd_present && pte_present &&
-	       block_used && cursor && regions);
+	assert(pud_table && pud_ro_areas && pmd && pte_present && pte_ro &&
+	       page_used && node && regions);
+
+	for (nid = 0; nid < nodes; nid++) {
+		node[nid].free_head = -1;
+		node[nid].partial_head = -1;
+	}
+	/* Lowest address first, as a freshly booted zone hands them out */
+	for (b = nr_2m; b-- > 0;) {
+		pmd[b].present = 1;
+		list_push(&node[b * 512 / pages_per_node].free_head, b);
+	}
 }
 
 void sim_exit(void)
 {
 	free(pud_table);
-	free(pmd_table);
-	free(pmd_present);
+	free(pud_ro_areas);
+	free(pmd);
 	free(pte_present);
-	free(block_used);
-	free(cursor);
+	free(pte_ro);
+	free(page_used);
+	free(node);
 	free(regions);
 }
 
@@ -103,7 +192,7 @@ enum sim_level sim_level(unsigned long pfn)
 {
 	if (!pud_table[pfn / SIM_PUD_PAGES])
 		return SIM_1G;
-	return pmd_table[pfn / 512] ? SIM_4K : SIM_2M;
+	return pmd[pfn / 512].table ? SIM_4K : SIM_2M;
 }
 
 bool sim_present(unsigned long pfn)
@@ -112,9 +201,21 @@ bool sim_present(unsigned long pfn)
 	case SIM_1G:
 		return true;
 	case SIM_2M:
-		return pmd_present[pfn / 512];
+		return pmd[pfn / 512].present;
 	default:
 		return test_bit(pfn, pte_present);
+	}
+}
+
+bool sim_ro(unsigned long pfn)
+{
+	switch (sim_level(pfn)) {
+	case SIM_1G:
+		return false;
+	case SIM_2M:
+		return pmd[pfn / 512].ro;
+	default:
+		return test_bit(pfn, pte_ro);
 	}
 }
 
@@ -133,6 +234,11 @@ int sim_nid_of(unsigned long pfn)
 	return pfn / pages_per_node;
 }
 
+unsigned long sim_nr_pages(void)
+{
+	return nr_1g * SIM_PUD_PAGES;
+}
+
 struct dmap_region *sim_region_of(unsigned long pfn)
 {
 	return regions[pfn / 512];
@@ -142,124 +248,311 @@ unsigned long sim_free_blocks(void)
 {
 	unsigned long i, n = 0;
 
-	for (i = 0; i < nr_1g * 512; i++)
-		n += !block_used[i];
+	for (i = 0; i < nr_2m; i++)
+		n += pmd[i].state == BLK_FREE;
 	return n;
 }
 
-static void sim_split_pud(unsigned long pfn)
+unsigned long sim_ro_1g(int nid)
+{
+	return node[nid].ro_1g;
+}
+
+/* ---- CPA: splits and collapses ---- */
+
+static int sim_split_pud(unsigned long pfn)
 {
 	unsigned long first = pfn / SIM_PUD_PAGES * 512, i;
 
+	if (sim_should_fail(SIM_FAIL_PGTABLE))
+		return -ENOMEM;
 	pud_table[pfn / SIM_PUD_PAGES] = true;
-	for (i = 0; i < 512; i++)
-		pmd_present[first + i] = true;
+	for (i = 0; i < 512; i++) {
+		pmd[first + i].table = 0;
+		pmd[first + i].present = 1;
+		pmd[first + i].ro = 0;
+	}
 	sim.pud_splits++;
+	sim.areas_1g_split++;
 	sim.pgtables++;
 	sim.flushes++;
+	sim_note(pfn, true);
+	return 0;
 }
 
-/* Another kernel user splits the 2M page over @pfn down to 4K */
-void sim_other_split_pmd(unsigned long pfn)
+static int sim_split_pmd(unsigned long pfn)
 {
-	unsigned long first = pfn / 512 * 512, i;
+	struct sim_pmd *p = &pmd[pfn / 512];
+	unsigned long first = pfn / 512 * 512, w;
+
+	if (sim_should_fail(SIM_FAIL_PGTABLE))
+		return -ENOMEM;
+	for (w = first / BITS_PER_LONG; w < (first + 512) / BITS_PER_LONG; w++) {
+		pte_present[w] = p->present ? ~0UL : 0;
+		pte_ro[w] = p->ro ? ~0UL : 0;
+	}
+	p->table = 1;
+	sim.pmd_splits++;
+	sim.areas_4k++;
+	sim.pgtables++;
+	sim.flushes++;
+	sim_note(pfn, false);
+	return 0;
+}
+
+/* Split whatever maps @pfn down to 4K entries */
+static int sim_split_to_4k(unsigned long pfn)
+{
+	int err = 0;
 
 	if (sim_level(pfn) == SIM_1G)
-		sim_split_pud(pfn);
-	if (sim_level(pfn) == SIM_4K)
-		return;
-	for (i = 0; i < 512; i++)
-		if (pmd_present[pfn / 512])
-			__set_bit(first + i, pte_present);
-	pmd_table[pfn / 512] = true;
-	sim.pmd_splits++;
-	sim.pgtables++;
-	sim.flushes++;
+		err = sim_split_pud(pfn);
+	if (!err && sim_level(pfn) == SIM_2M)
+		err = sim_split_pmd(pfn);
+	return err;
 }
 
-/* ---- the dmap_env_*() hooks ---- */
+int sim_other_split_pmd(unsigned long pfn)
+{
+	return sim_split_to_4k(pfn);
+}
+
+/* A 4K table becomes one 2M leaf again; the caller flushes */
+static void sim_make_pmd_leaf(unsigned long pfn, bool present, bool ro)
+{
+	struct sim_pmd *p = &pmd[pfn / 512];
+
+	p->table = 0;
+	p->present = present;
+	p->ro = ro;
+	sim.pmd_collapses++;
+	sim.areas_4k--;
+	sim.pgtables--;
+}
+
+/* Are the 512 bits of the 2M area at @first all set (1), all clear (0)? */
+static int sim_area_bits(const unsigned long *map, unsigned long first)
+{
+	unsigned long w, all = ~0UL, any = 0;
+
+	for (w = first / BITS_PER_LONG; w < (first + 512) / BITS_PER_LONG; w++) {
+		all &= map[w];
+		any |= map[w];
+	}
+	if (all == ~0UL)
+		return 1;
+	return any ? -1 : 0;
+}
+
+int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
+{
+	unsigned long first = pfn / 512 * 512;
+	int present, ro;
+
+	if (sim_level(pfn) != SIM_4K)
+		return 0;
+	present = sim_area_bits(pte_present, first);
+	ro = sim_area_bits(pte_ro, first);
+	if (present < 0 || ro < 0 || (!present && (!not_present || ro)))
+		return -EAGAIN;
+	sim_make_pmd_leaf(pfn, present, ro);
+	sim.flushes++;
+	return 1;
+}
+
+int dmap_env_collapse_pud(unsigned long pfn)
+{
+	unsigned long first = pfn / SIM_PUD_PAGES * 512, i;
+
+	if (!pud_table[pfn / SIM_PUD_PAGES])
+		return 0;
+	for (i = first; i < first + 512; i++)
+		if (pmd[i].table || !pmd[i].present || pmd[i].ro)
+			return -EAGAIN;
+	pud_table[pfn / SIM_PUD_PAGES] = false;
+	sim.pud_collapses++;
+	sim.areas_1g_split--;
+	sim.pgtables--;
+	sim.flushes++;
+	return 1;
+}
+
+bool dmap_env_area_owned(unsigned long pfn)
+{
+	return regions[pfn / 512];
+}
+
+int sim_cpa_set_present(unsigned long pfn, bool present)
+{
+	int err = sim_split_to_4k(pfn);
+
+	if (err)
+		return err;
+	if (test_bit(pfn, pte_present) != present) {
+		if (present)
+			__set_bit(pfn, pte_present);
+		else
+			__clear_bit(pfn, pte_present);
+		sim_note(pfn, false);
+	}
+	return 0;
+}
+
+static void sim_count_ro(unsigned long pfn, int delta)
+{
+	struct sim_pmd *p = &pmd[pfn / 512];
+	unsigned long g = pfn / SIM_PUD_PAGES;
+	bool was_partial = p->nr_ro && p->nr_ro < 512;
+
+	if (delta > 0 && !p->nr_ro++ && !pud_ro_areas[g]++)
+		node[sim_nid_of(pfn)].ro_1g++;
+	if (delta < 0 && !--p->nr_ro && !--pud_ro_areas[g])
+		node[sim_nid_of(pfn)].ro_1g--;
+	sim.ro_areas += (p->nr_ro && p->nr_ro < 512) - was_partial;
+}
+
+int sim_cpa_set_ro(unsigned long pfn, unsigned long nr, bool ro)
+{
+	unsigned long p;
+	int err;
+
+	/* Every split first: a failure leaves no permission changed */
+	for (p = pfn; p < pfn + nr; p++) {
+		err = sim_split_to_4k(p);
+		if (err)
+			return err;
+	}
+	for (p = pfn; p < pfn + nr; p++) {
+		if (test_bit(p, pte_ro) == ro)
+			continue;
+		if (ro)
+			__set_bit(p, pte_ro);
+		else
+			__clear_bit(p, pte_ro);
+		sim_count_ro(p, ro ? 1 : -1);
+		sim_note(p, false);
+	}
+	return 0;
+}
+
+/* ---- the buddy allocator ---- */
+
+long sim_page_alloc(int nid)
+{
+	struct sim_node *n = &node[nid];
+	unsigned long pfn;
+	int32_t b = n->partial_head;
+
+	if (b < 0) {
+		b = n->free_head;
+		if (b < 0)
+			return -ENOMEM;
+		list_remove(&n->free_head, b);
+		pmd[b].state = BLK_PARTIAL;
+		pmd[b].nr_free = 512;
+		list_push(&n->partial_head, b);
+	}
+	pfn = find_next_zero_bit(page_used, (b + 1) * 512UL, b * 512UL);
+	assert(pfn < (b + 1) * 512UL);
+	__set_bit(pfn, page_used);
+	if (!--pmd[b].nr_free) {
+		list_remove(&n->partial_head, b);
+		pmd[b].state = BLK_FULL;
+	}
+	sim.pages_out++;
+	return pfn;
+}
+
+void sim_page_free(unsigned long pfn)
+{
+	struct sim_node *n = &node[sim_nid_of(pfn)];
+	unsigned long b = pfn / 512;
+
+	assert(test_bit(pfn, page_used));
+	assert(pmd[b].state == BLK_PARTIAL || pmd[b].state == BLK_FULL);
+	__clear_bit(pfn, page_used);
+	if (pmd[b].state == BLK_FULL) {
+		pmd[b].state = BLK_PARTIAL;
+		list_push(&n->partial_head, b);
+	}
+	if (++pmd[b].nr_free == 512) {
+		/* The buddies merge back into a whole 2M block */
+		list_remove(&n->partial_head, b);
+		pmd[b].state = BLK_FREE;
+		list_push(&n->free_head, b);
+	}
+	sim.pages_out--;
+}
+
+/* ---- the dmap_env_*() hooks of mm/directmap/cache.c ---- */
 
 int dmap_env_block_alloc(int nid, unsigned long *pfn)
 {
-	unsigned long per_node = pages_per_node / 512, i, b;
+	struct sim_node *n = &node[nid];
+	int32_t b = n->free_head;
 
 	assert(nid >= 0 && nid < nr_nodes);
-	if (sim_should_fail(SIM_FAIL_BLOCK))
+	if (sim_should_fail(SIM_FAIL_BLOCK) || b < 0)
 		return -ENOMEM;
-	for (i = 0; i < per_node; i++) {
-		b = nid * per_node + (cursor[nid] + i) % per_node;
-		if (!block_used[b]) {
-			block_used[b] = true;
-			cursor[nid] = (b + 1) % per_node;
-			sim.blocks_out++;
-			*pfn = b * 512;
-			return 0;
-		}
-	}
-	return -ENOMEM;
+	list_remove(&n->free_head, b);
+	pmd[b].state = BLK_TAKEN;
+	sim.blocks_out++;
+	*pfn = b * 512UL;
+	return 0;
 }
 
 void dmap_env_block_free(unsigned long pfn)
 {
-	assert(pfn % 512 == 0 && block_used[pfn / 512]);
+	unsigned long b = pfn / 512;
+
+	assert(pfn % 512 == 0 && pmd[b].state == BLK_TAKEN);
 	/* the buddy allocator only ever gets mapped memory back */
 	assert(sim_present(pfn) && sim_present(pfn + 511));
-	assert(!regions[pfn / 512]);
-	block_used[pfn / 512] = false;
+	assert(!regions[b]);
+	pmd[b].state = BLK_FREE;
+	list_push(&node[sim_nid_of(pfn)].free_head, b);
 	sim.blocks_out--;
 }
 
 int dmap_env_block_unmap(unsigned long pfn)
 {
-	unsigned long i;
+	unsigned long w;
 
-	assert(pfn % 512 == 0 && block_used[pfn / 512]);
-	if (sim_level(pfn) == SIM_1G) {
-		if (sim_should_fail(SIM_FAIL_PGTABLE))
-			return -ENOMEM;
-		sim_split_pud(pfn);
-	}
+	assert(pfn % 512 == 0 && pmd[pfn / 512].state == BLK_TAKEN);
+	if (sim_level(pfn) == SIM_1G && sim_split_pud(pfn))
+		return -ENOMEM;
 	if (sim_level(pfn) == SIM_2M) {
-		assert(pmd_present[pfn / 512]);
-		pmd_present[pfn / 512] = false;
+		assert(pmd[pfn / 512].present);
+		pmd[pfn / 512].present = 0;
 	} else {
-		for (i = 0; i < 512; i++)
-			__clear_bit(pfn + i, pte_present);
+		/* A table of the whole region: one absent 2M entry instead */
+		for (w = pfn / BITS_PER_LONG; w < (pfn + 512) / BITS_PER_LONG; w++)
+			assert(!pte_ro[w]);
+		sim_make_pmd_leaf(pfn, false, false);
 	}
+	sim_note(pfn, true);
 	sim.flushes++;
 	return 0;
 }
 
 void dmap_env_block_restore(unsigned long pfn)
 {
-	unsigned long i;
-
 	/* what the unmap left in place is all the restore may need */
-	assert(sim_level(pfn) != SIM_1G);
-	if (sim_level(pfn) == SIM_2M) {
-		assert(!pmd_present[pfn / 512]);
-		pmd_present[pfn / 512] = true;
-	} else {
-		for (i = 0; i < 512; i++)
-			__set_bit(pfn + i, pte_present);
-	}
+	assert(sim_level(pfn) == SIM_2M && !pmd[pfn / 512].present);
+	pmd[pfn / 512].present = 1;
+	sim_note(pfn, true);
 	sim.flushes++;
 }
 
+/*
+ * As the kernel: with a collapse policy, re-form the range through it;
+ * without one, only the 1G over the region.  0 if it was re-formed.
+ */
 int dmap_env_collapse(unsigned long pfn)
 {
-	unsigned long first = pfn / SIM_PUD_PAGES * 512, i;
-
-	if (sim_level(pfn) == SIM_1G)
-		return 0;
-	for (i = 0; i < 512; i++)
-		if (pmd_table[first + i] || !pmd_present[first + i])
-			return -EBUSY;
-	pud_table[pfn / SIM_PUD_PAGES] = false;
-	sim.pud_collapses++;
-	sim.pgtables--;
-	sim.flushes++;
-	return 0;
+	if (notes)
+		return dmap_collapse_range(notes, pfn, 512);
+	return dmap_env_collapse_pud(pfn) == 1 ? 0 : -EAGAIN;
 }
 
 int dmap_env_region_register(struct dmap_region *r)
@@ -276,4 +569,66 @@ void dmap_env_region_unregister(struct dmap_region *r)
 	assert(regions[r->pfn / 512] == r);
 	regions[r->pfn / 512] = NULL;
 	sim_kfree(r);
+}
+
+/* ---- a recount, for the tests and the fuzzer ---- */
+
+#define SIM_CHECK(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "sim: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+		bad++;							\
+	}								\
+} while (0)
+
+unsigned long sim_check(void)
+{
+	unsigned long areas_4k = 0, split_1g = 0, ro_areas = 0, used = 0;
+	unsigned long taken = 0, bad = 0, b, g, p;
+
+	for (g = 0; g < nr_1g; g++)
+		split_1g += pud_table[g];
+	for (b = 0; b < nr_2m; b++) {
+		struct sim_pmd *a = &pmd[b];
+		unsigned long first = b * 512, n_used = 0, n_ro = 0;
+
+		for (p = first; p < first + 512; p += BITS_PER_LONG) {
+			n_used += __builtin_popcountl(page_used[p / BITS_PER_LONG]);
+			if (a->table)
+				n_ro += __builtin_popcountl(pte_ro[p / BITS_PER_LONG]);
+		}
+		if (!a->table && a->ro)
+			n_ro = 512;
+		if (pud_table[first / SIM_PUD_PAGES])
+			areas_4k += a->table;
+		else
+			SIM_CHECK(!a->table && !regions[b]);
+		SIM_CHECK(n_ro == a->nr_ro);
+		ro_areas += n_ro && n_ro < 512;
+		used += n_used;
+		taken += a->state == BLK_TAKEN;
+		switch (a->state) {
+		case BLK_FREE:
+			SIM_CHECK(!n_used && !regions[b]);
+			break;
+		case BLK_TAKEN:
+			SIM_CHECK(!n_used);
+			break;
+		default:
+			SIM_CHECK(!regions[b] && a->nr_free == 512 - n_used);
+			SIM_CHECK((a->state == BLK_FULL) == !a->nr_free);
+		}
+		/* A region is one absent 2M entry */
+		if (regions[b])
+			SIM_CHECK(a->state == BLK_TAKEN && sim_level(first) == SIM_2M);
+		/* Directmap gives no page away mapped, the buddy none unmapped */
+		if (a->state == BLK_FREE)
+			SIM_CHECK(sim_present(first) && sim_present(first + 511));
+	}
+	SIM_CHECK(areas_4k == sim.areas_4k);
+	SIM_CHECK(split_1g == sim.areas_1g_split);
+	SIM_CHECK(areas_4k + split_1g == sim.pgtables);
+	SIM_CHECK(ro_areas == sim.ro_areas);
+	SIM_CHECK(used == sim.pages_out);
+	SIM_CHECK(taken == sim.blocks_out);
+	return bad;
 }
