@@ -5,6 +5,8 @@
 #   make check   build the test kernel, run every suite, print "N passed, N failed"
 #   make demo    boot directmap=off and on, run one memfd_secret workload, compare
 #   make fuzz    the region cache policy under libFuzzer (FUZZ_SECONDS=60)
+#   make sim     replay traces over a simulated 1 TiB direct map through the
+#                stock, mainline and directmap policies (build/sim/)
 #
 # The kernel is Debian's linux-source-6.12 with patches/series applied and the
 # overlay (mm/ include/ arch/ Documentation/ samples/) copied in, built once
@@ -38,7 +40,7 @@ KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
-.PHONY: all deps tree kernel check harness fuzz kunit integration demo clean
+.PHONY: all deps tree kernel check harness fuzz sim kunit integration demo clean
 
 all: check
 
@@ -62,6 +64,10 @@ harness: deps
 fuzz: deps
 	@$(MAKE) -s -C $(T)/harness fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
+# SIM_ARGS adds dmsim options, e.g. SIM_ARGS="-g 1024 -t cvm"
+sim: deps
+	@$(MAKE) -s -C $(T)/harness sim SIM_OUT=$(BUILD)/sim SIM_ARGS="$(SIM_ARGS)"
+
 kunit: kernel run-kunit
 integration: kernel run-integration
 
@@ -76,6 +82,10 @@ run-harness:
 		grep -q "^\(not \)\?ok 1 fuzz_policy" $(BUILD)/logs/fuzz.out || \
 		echo "not ok 98 the fuzzer did not run" >> $(BUILD)/logs/fuzz.out
 	@cat $(BUILD)/logs/fuzz.out >> $(BUILD)/logs/harness.out
+	@$(MAKE) -s -C $(T)/harness sim-check > $(BUILD)/logs/sim.out 2>&1; \
+		grep -q "^1\.\.[0-9]" $(BUILD)/logs/sim.out || \
+		echo "not ok 97 the simulator check did not finish" >> $(BUILD)/logs/sim.out
+	@cat $(BUILD)/logs/sim.out >> $(BUILD)/logs/harness.out
 	@cat $(BUILD)/logs/harness.out
 	@$(T)/tap-summary.py harness $(BUILD)/logs/harness.out > $(BUILD)/logs/harness.sum
 
