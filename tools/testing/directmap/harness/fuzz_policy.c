@@ -97,54 +97,44 @@ static void op_free(struct out *out, int *n, uint8_t a, uint8_t b)
 	must(drv_release(o.pfn, o.order) < 0, "double free", o.pfn, o.order);
 }
 
-/* Another user's set_memory_ro() on one page, or its set_memory_rw() */
-static void op_ro(uint8_t a, bool load)
+static int make_ro(unsigned long pfn, bool on)
 {
-	unsigned long pfn;
-	long p;
-
-	if (load && nr_ro < MAX_PAGES) {
-		p = sim_page_alloc(a % DRV_NODES);
-		if (p < 0)
-			return;
-		if (sim_cpa_set_ro(p, 1, true)) {
-			sim_page_free(p);
-			return;
-		}
-		ro_pages[nr_ro++] = p;
-	} else if (!load && nr_ro) {
-		int k = a % nr_ro;
-
-		pfn = ro_pages[k];
-		/* the split is made: giving the permission back cannot fail */
-		must(!sim_cpa_set_ro(pfn, 1, false), "rw failed", pfn, 0);
-		sim_page_free(pfn);
-		ro_pages[k] = ro_pages[--nr_ro];
-	}
+	return sim_cpa_set_ro(pfn, 1, on);
 }
 
-/* The stock secretmem path: one page unmapped on its own, and back */
-static void op_single(uint8_t a, bool alloc)
+/* The stock secretmem path: one page unmapped on its own */
+static int make_absent(unsigned long pfn, bool on)
+{
+	return sim_cpa_set_present(pfn, !on);
+}
+
+/*
+ * Another user's page with one change of the direct map made to it
+ * (@make), or one of them given back and freed; giving back cannot fail,
+ * since the split is made
+ */
+static void op_page(unsigned long *pages, int *nr, uint8_t a, bool make,
+		    int (*change)(unsigned long pfn, bool on))
 {
 	unsigned long pfn;
 	long p;
+	int k;
 
-	if (alloc && nr_singles < MAX_PAGES) {
+	if (make && *nr < MAX_PAGES) {
 		p = sim_page_alloc(a % DRV_NODES);
 		if (p < 0)
 			return;
-		if (sim_cpa_set_present(p, false)) {
+		if (change(p, true)) {
 			sim_page_free(p);
 			return;
 		}
-		singles[nr_singles++] = p;
-	} else if (!alloc && nr_singles) {
-		int k = a % nr_singles;
-
-		pfn = singles[k];
-		must(!sim_cpa_set_present(pfn, true), "restore failed", pfn, 0);
+		pages[(*nr)++] = p;
+	} else if (!make && *nr) {
+		k = a % *nr;
+		pfn = pages[k];
+		must(!change(pfn, false), "undo failed", pfn, 0);
 		sim_page_free(pfn);
-		singles[k] = singles[--nr_singles];
+		pages[k] = pages[--*nr];
 	}
 }
 
@@ -245,10 +235,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				op_alloc(out, &n, a, a);
 			break;
 		case 8: case 9:
-			op_ro(a, op % 16 == 8);
+			op_page(ro_pages, &nr_ro, a, op % 16 == 8, make_ro);
 			break;
 		case 10: case 11:
-			op_single(a, op % 16 == 10);
+			op_page(singles, &nr_singles, a, op % 16 == 10,
+				make_absent);
 			break;
 		case 12:
 			dmap_collapse_pass(&dc, b % 8 + 1, a & 1);
@@ -273,9 +264,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		must(drv_release(out[n].pfn, out[n].order) == 0, "final free",
 		     out[n].pfn, out[n].order);
 	while (nr_ro)
-		op_ro(0, false);
+		op_page(ro_pages, &nr_ro, 0, false, make_ro);
 	while (nr_singles)
-		op_single(0, false);
+		op_page(singles, &nr_singles, 0, false, make_absent);
 	drv_shrink_all();
 	for (i = 0; i < 64 && (dmap_collapse_waiting(&dc, false) ||
 			       dmap_collapse_waiting(&dc, true)); i++)

@@ -176,12 +176,37 @@ struct range {
 	uint32_t	nr;
 };
 
+/* @size secret pages allocated on one node, one after the other */
+static void alloc_range(struct gen *g, struct range *r, unsigned long size,
+			unsigned int anon_in, unsigned int noise_in)
+{
+	int nid = below(g, g->nodes);
+
+	r->first = g->t->ids[T_SECRET_ALLOC];
+	r->nr = size;
+	for (unsigned long i = 0; i < size; i++) {
+		emit(g->t, T_SECRET_ALLOC, nid, 1, new_id(g->t, T_SECRET_ALLOC));
+		background(g, anon_in, noise_in);
+	}
+}
+
 static void free_range(struct gen *g, struct range *r, unsigned int anon_in)
 {
 	for (uint32_t i = 0; i < r->nr; i++) {
 		emit(g->t, T_SECRET_FREE, 0, 1, r->first + i);
 		background(g, anon_in, 1000);
 	}
+}
+
+/* One of @nr ranges freed, picked at random; returns its size */
+static unsigned long free_any_range(struct gen *g, struct range *rs,
+				    unsigned long *nr, unsigned int anon_in)
+{
+	unsigned long k = below(g, *nr), size = rs[k].nr;
+
+	free_range(g, &rs[k], anon_in);
+	rs[k] = rs[--*nr];
+	return size;
 }
 
 /*
@@ -192,7 +217,7 @@ static void free_range(struct gen *g, struct range *r, unsigned int anon_in)
 static void gen_secretmem(struct trace *t, unsigned long pages,
 			  unsigned long nr_ops, uint64_t seed)
 {
-	unsigned long held = 0, held_max = pages / 64, nr_files = 0, k, i;
+	unsigned long held = 0, held_max = pages / 64, nr_files = 0;
 	struct range *files;
 	struct gen g;
 
@@ -204,22 +229,10 @@ static void gen_secretmem(struct trace *t, unsigned long pages,
 		unsigned long size = 1 + below(&g, 1UL << (1 + below(&g, 11)));
 
 		if (!nr_files || (held + size <= held_max && below(&g, 2))) {
-			int nid = below(&g, g.nodes);
-
-			files[nr_files].first = t->ids[T_SECRET_ALLOC];
-			files[nr_files].nr = size;
-			for (i = 0; i < size; i++) {
-				emit(t, T_SECRET_ALLOC, nid, 1,
-				     new_id(t, T_SECRET_ALLOC));
-				background(&g, 2, 1000);
-			}
+			alloc_range(&g, &files[nr_files++], size, 2, 1000);
 			held += size;
-			nr_files++;
 		} else {
-			k = below(&g, nr_files);
-			free_range(&g, &files[k], 2);
-			held -= files[k].nr;
-			files[k] = files[--nr_files];
+			held -= free_any_range(&g, files, &nr_files, 2);
 		}
 	}
 	while (nr_files)
@@ -235,7 +248,7 @@ static void gen_secretmem(struct trace *t, unsigned long pages,
 static void gen_cvm(struct trace *t, unsigned long pages, unsigned long nr_ops,
 		    uint64_t seed)
 {
-	unsigned long held = 0, nr_vms = 0, k, i;
+	unsigned long held = 0, nr_vms = 0;
 	unsigned long vm_min = pages / 1024, vm_max = pages / 64;
 	struct range vms[4];
 	struct gen g;
@@ -250,22 +263,10 @@ static void gen_cvm(struct trace *t, unsigned long pages, unsigned long nr_ops,
 
 		if (!nr_vms || (nr_vms < 4 && held + size <= pages / 8 &&
 				below(&g, 2))) {
-			int nid = below(&g, g.nodes);
-
-			vms[nr_vms].first = t->ids[T_SECRET_ALLOC];
-			vms[nr_vms].nr = size;
-			for (i = 0; i < size; i++) {
-				emit(t, T_SECRET_ALLOC, nid, 1,
-				     new_id(t, T_SECRET_ALLOC));
-				background(&g, 16, 2000);
-			}
+			alloc_range(&g, &vms[nr_vms++], size, 16, 2000);
 			held += size;
-			nr_vms++;
 		} else {
-			k = below(&g, nr_vms);
-			free_range(&g, &vms[k], 16);
-			held -= vms[k].nr;
-			vms[k] = vms[--nr_vms];
+			held -= free_any_range(&g, vms, &nr_vms, 16);
 		}
 	}
 	while (nr_vms)
