@@ -22,6 +22,7 @@
 #include <linux/directmap.h>
 #include <linux/gfp.h>
 #include <linux/init.h>
+#include <linux/ktime.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -38,6 +39,9 @@
 #include <asm/tlbflush.h>
 
 #include "internal.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/directmap.h>
 
 /* Empty regions each node keeps before giving them back */
 #define DMAP_HIGH_DEFAULT	2
@@ -130,13 +134,23 @@ void dmap_env_block_free(unsigned long pfn)
 
 int dmap_env_block_unmap(unsigned long pfn)
 {
+	u64 start = ktime_get_ns();
+	int err;
+
 	KUNIT_STATIC_STUB_REDIRECT(dmap_env_block_unmap, pfn);
-	return arch_directmap_unmap_region(pfn_to_page(pfn));
+	err = arch_directmap_unmap_region(pfn_to_page(pfn));
+	trace_directmap_region_unmap(pfn_to_nid(pfn), pfn, err,
+				     ktime_get_ns() - start);
+	return err;
 }
 
 void dmap_env_block_restore(unsigned long pfn)
 {
+	u64 start = ktime_get_ns();
+
 	arch_directmap_restore_region(pfn_to_page(pfn));
+	trace_directmap_region_restore(pfn_to_nid(pfn), pfn, 0,
+				       ktime_get_ns() - start);
 }
 
 int dmap_env_collapse(unsigned long pfn)
@@ -304,7 +318,10 @@ static int dmap_take(struct dmap_pnode *pn, unsigned int order,
 	err = dmap_cache_take(&pn->cache, order, pfn);
 	if (err) {
 		err = dmap_cache_refill(&pn->cache);
-		if (!err)
+		if (err)
+			trace_directmap_error(pn->cache.nid, DIRECTMAP_ERR_REFILL,
+					      err);
+		else
 			err = dmap_cache_take(&pn->cache, order, pfn);
 	}
 	mutex_unlock(&pn->refill_lock);
@@ -350,10 +367,13 @@ static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
 	flush_tlb_kernel_range(addr, addr + (PAGE_SIZE << order));
 	atomic_long_inc(&pn->nr_singles);
 	atomic_long_inc(&pn->fallbacks);
+	trace_directmap_fallback(pn->cache.nid, page_to_pfn(page), order);
 	return page;
 
 fail:
 	atomic_long_inc(&pn->fallback_failures);
+	trace_directmap_error(pn->cache.nid, DIRECTMAP_ERR_FALLBACK,
+			      err ?: -ENOMEM);
 	return NULL;
 }
 
@@ -409,6 +429,8 @@ static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 	int err;
 
 	err = dmap_cache_mark_returned(&pn->cache, r, pfn, order);
+	if (err)
+		trace_directmap_error(r->nid, DIRECTMAP_ERR_MISUSE, err);
 	if (WARN_ONCE(err, "directmap: pfn %#lx order %u is not out\n",
 		      pfn, order))
 		return err;

@@ -19,6 +19,7 @@
 #include <linux/init.h>
 #include <linux/kobject.h>
 #include <linux/kthread.h>
+#include <linux/ktime.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
@@ -26,6 +27,8 @@
 #include <linux/seq_file.h>
 #include <linux/sysfs.h>
 #include <linux/wait.h>
+
+#include <trace/events/directmap.h>
 
 #include "internal.h"
 
@@ -58,12 +61,20 @@ static bool dmap_collapse_is_ready(void)
 
 int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 {
-	return arch_directmap_collapse_pmd(pfn, not_present);
+	u64 start = ktime_get_ns();
+	int ret = arch_directmap_collapse_pmd(pfn, not_present);
+
+	trace_directmap_collapse(pfn, 2, ret, ktime_get_ns() - start);
+	return ret;
 }
 
 int dmap_env_collapse_pud(unsigned long pfn)
 {
-	return arch_directmap_collapse_pud(pfn);
+	u64 start = ktime_get_ns();
+	int ret = arch_directmap_collapse_pud(pfn);
+
+	trace_directmap_collapse(pfn, 3, ret, ktime_get_ns() - start);
+	return ret;
 }
 
 /* Wake the worker, once per batch of notes */

@@ -115,6 +115,27 @@ def main():
             f"{delta(on, 'pud_collapses', 'freed', 'drained')} collapses for "
             f"{pud_on} splits")
 
+    # The tracepoints against the counters over the same run, both sides
+    for side, r in (("on", on), ("off", off)):
+        pairs = [("region_unmap", "dmap_refills"),
+                 ("region_restore", "dmap_releases"),
+                 ("fallback", "dmap_fallbacks"),
+                 ("pmd_collapses", "pmd_collapses"),
+                 ("pud_collapses", "pud_collapses")]
+        got = {ev: r.get("trace." + ev) for ev, _ in pairs}
+        want = {ev: delta(r, key, "trace_on", "trace_off")
+                for ev, key in pairs}
+        print(f"# {side}: tracepoints {got}, counters {want}, "
+              f"lost {r.get('trace.lost')}", flush=True)
+        t.check(f"{side}: directmap tracepoints equal the counters' deltas",
+                r.get("trace.lost") == 0 and
+                all(got[ev] is not None and got[ev] == want[ev]
+                    for ev in got), f"{got} vs {want}")
+    t.check("on: tracepoints saw regions unmapped and restored",
+            (on.get("trace.region_unmap") or 0) > 0 and
+            (on.get("trace.region_restore") or 0) > 0 and
+            on.get("trace.error") == 0)
+
     print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
     return 1 if t.failed else 0
 

@@ -3,7 +3,10 @@
  * dmtest: the memfd_secret workload that directmap's integration tests and
  * demo run inside the guest.  It faults in NPAGES secret pages, checks that
  * each one arrives zeroed, frees them, and prints what the direct map did
- * at each phase as "METRIC <phase>.<name> <value>" lines.
+ * at each phase as "METRIC <phase>.<name> <value>" lines.  With tracing
+ * available it also counts the directmap tracepoints over the whole run
+ * ("METRIC trace.<event> <count>"), between two snapshots taken with the
+ * collapse worker stopped, so that the counters can be held against them.
  *
  * usage: dmtest NPAGES
  */
@@ -83,7 +86,7 @@ static const struct {
 };
 
 static const char *const node_keys[] = {
-	"used", "pending", "regions", "fallbacks",
+	"used", "pending", "regions", "fallbacks", "refills", "releases",
 };
 
 static void snapshot(const char *phase)
@@ -100,6 +103,77 @@ static void snapshot(const char *phase)
 }
 
 /* kB of the direct map in 2M and 1G entries */
+#define TRACING		"/sys/kernel/debug/tracing"
+#define WORKER		"/sys/kernel/mm/directmap/collapse_enabled"
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	int ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, s, strlen(s)) == (ssize_t)strlen(s))
+		ret = 0;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Turn the directmap events on or off with nothing under way: the worker
+ * is stopped, and given time to end its pass, around the switch and the
+ * snapshot that goes with it.  Returns whether tracing is there.
+ */
+static int trace_switch(int on)
+{
+	int ok;
+
+	write_str(WORKER, "0");
+	usleep(500000);
+	if (on) {
+		write_str(TRACING "/buffer_size_kb", "16384");
+		write_str(TRACING "/trace", "");
+	}
+	ok = !write_str(TRACING "/events/directmap/enable", on ? "1" : "0");
+	snapshot(on ? "trace_on" : "trace_off");
+	write_str(WORKER, "1");
+	return ok;
+}
+
+/* Count the events in the trace buffer, and those the buffer lost */
+static void trace_count(void)
+{
+	long unmap = 0, restore = 0, fallback = 0, error = 0, pmd = 0, pud = 0;
+	long in_buffer = -1, written = -1;
+	char line[512];
+	FILE *f = fopen(TRACING "/trace", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "# entries-in-buffer/entries-written: %ld/%ld",
+			   &in_buffer, &written) == 2)
+			continue;
+		unmap += !!strstr(line, " directmap_region_unmap: ");
+		restore += !!strstr(line, " directmap_region_restore: ");
+		fallback += !!strstr(line, " directmap_fallback: ");
+		error += !!strstr(line, " directmap_error: ");
+		if (strstr(line, " directmap_collapse: ") &&
+		    strstr(line, " ret=1 ")) {
+			pmd += !!strstr(line, " level=2 ");
+			pud += !!strstr(line, " level=3 ");
+		}
+	}
+	fclose(f);
+	printf("METRIC trace.region_unmap %ld\n", unmap);
+	printf("METRIC trace.region_restore %ld\n", restore);
+	printf("METRIC trace.fallback %ld\n", fallback);
+	printf("METRIC trace.error %ld\n", error);
+	printf("METRIC trace.pmd_collapses %ld\n", pmd);
+	printf("METRIC trace.pud_collapses %ld\n", pud);
+	printf("METRIC trace.lost %ld\n", written - in_buffer);
+}
+
 static long large_kb(void)
 {
 	return read_key("/proc/meminfo", "DirectMap2M") +
@@ -121,7 +195,7 @@ int main(int argc, char **argv)
 	double t0, t1, t2, t3;
 	long boot_large, large;
 	unsigned char *p;
-	int fd, tries;
+	int fd, tries, traced;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s NPAGES\n", argv[0]);
@@ -131,6 +205,7 @@ int main(int argc, char **argv)
 	if (setrlimit(RLIMIT_MEMLOCK, &unlimited))
 		perror("setrlimit");
 
+	traced = trace_switch(1);
 	snapshot("boot");
 	boot_large = large_kb();
 	fd = syscall(__NR_memfd_secret, 0);
@@ -187,6 +262,10 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	snapshot("drained");
+	if (traced) {
+		trace_switch(0);
+		trace_count();
+	}
 
 	printf("METRIC run.pages %lu\n", npages);
 	printf("METRIC run.nonzero_pages %lu\n", dirty);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * directmap: regions taken out of the direct map and given back, the
+ * stock single-page fallback, errors, and collapses of direct-map entries.
+ * Latencies are in nanoseconds; levels are mainline's: 2 for a 2M (PMD)
+ * entry, 3 for a 1G (PUD) one.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM directmap
+
+#if !defined(_TRACE_DIRECTMAP_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TRACE_DIRECTMAP_H
+
+#include <linux/tracepoint.h>
+
+#ifndef _TRACE_DIRECTMAP_ENUMS
+#define _TRACE_DIRECTMAP_ENUMS
+enum directmap_error_kind {
+	DIRECTMAP_ERR_REFILL,	/* no region could be added to a node */
+	DIRECTMAP_ERR_FALLBACK,	/* nor could single pages be unmapped */
+	DIRECTMAP_ERR_MISUSE,	/* a free of pages directmap did not hand out */
+};
+#endif
+
+TRACE_DEFINE_ENUM(DIRECTMAP_ERR_REFILL);
+TRACE_DEFINE_ENUM(DIRECTMAP_ERR_FALLBACK);
+TRACE_DEFINE_ENUM(DIRECTMAP_ERR_MISUSE);
+
+DECLARE_EVENT_CLASS(directmap_region,
+		    TP_PROTO(int nid, unsigned long pfn, int err, u64 ns),
+		    TP_ARGS(nid, pfn, err, ns),
+		    TP_STRUCT__entry(__field(int, nid)
+				     __field(int, err)
+				     __field(unsigned long, pfn)
+				     __field(u64, ns)),
+		    TP_fast_assign(__entry->nid = nid;
+				   __entry->err = err;
+				   __entry->pfn = pfn;
+				   __entry->ns = ns;),
+		    TP_printk("nid=%d pfn=%#lx err=%d ns=%llu", __entry->nid,
+			      __entry->pfn, __entry->err, __entry->ns)
+);
+
+/* A 2M region left the direct map (a refill of the cache) */
+DEFINE_EVENT(directmap_region, directmap_region_unmap,
+	     TP_PROTO(int nid, unsigned long pfn, int err, u64 ns),
+	     TP_ARGS(nid, pfn, err, ns)
+);
+
+/* A 2M region came back to the direct map (a release); err is always 0 */
+DEFINE_EVENT(directmap_region, directmap_region_restore,
+	     TP_PROTO(int nid, unsigned long pfn, int err, u64 ns),
+	     TP_ARGS(nid, pfn, err, ns)
+);
+
+/* Pages unmapped one by one, as the stock kernel does: no 2M block */
+TRACE_EVENT(directmap_fallback,
+	    TP_PROTO(int nid, unsigned long pfn, unsigned int order),
+	    TP_ARGS(nid, pfn, order),
+	    TP_STRUCT__entry(__field(int, nid)
+			     __field(unsigned int, order)
+			     __field(unsigned long, pfn)),
+	    TP_fast_assign(__entry->nid = nid;
+			   __entry->order = order;
+			   __entry->pfn = pfn;),
+	    TP_printk("nid=%d pfn=%#lx order=%u", __entry->nid, __entry->pfn,
+		      __entry->order)
+);
+
+/* An error returned to a caller, or a misuse refused */
+TRACE_EVENT(directmap_error,
+	    TP_PROTO(int nid, int kind, int err),
+	    TP_ARGS(nid, kind, err),
+	    TP_STRUCT__entry(__field(int, nid)
+			     __field(int, kind)
+			     __field(int, err)),
+	    TP_fast_assign(__entry->nid = nid;
+			   __entry->kind = kind;
+			   __entry->err = err;),
+	    TP_printk("nid=%d kind=%s err=%d", __entry->nid,
+		      __print_symbolic(__entry->kind,
+				       { DIRECTMAP_ERR_REFILL, "refill" },
+				       { DIRECTMAP_ERR_FALLBACK, "fallback" },
+				       { DIRECTMAP_ERR_MISUSE, "misuse" }),
+		      __entry->err)
+);
+
+/*
+ * One try to re-form a direct-map entry: ret 1 re-formed, 0 large already,
+ * -EAGAIN entries differ, -EBUSY contended, -EOPNOTSUPP must stay small
+ */
+TRACE_EVENT(directmap_collapse,
+	    TP_PROTO(unsigned long pfn, int level, int ret, u64 ns),
+	    TP_ARGS(pfn, level, ret, ns),
+	    TP_STRUCT__entry(__field(unsigned long, pfn)
+			     __field(int, level)
+			     __field(int, ret)
+			     __field(u64, ns)),
+	    TP_fast_assign(__entry->pfn = pfn;
+			   __entry->level = level;
+			   __entry->ret = ret;
+			   __entry->ns = ns;),
+	    TP_printk("pfn=%#lx level=%d ret=%d ns=%llu", __entry->pfn,
+		      __entry->level, __entry->ret, __entry->ns)
+);
+
+#endif /* _TRACE_DIRECTMAP_H */
+
+/* This part must be outside protection */
+#include <trace/define_trace.h>
