@@ -130,9 +130,28 @@ static unsigned long dmap_collapse_due(unsigned long *fresh,
 }
 
 /*
- * Try one 2M area and count the outcome; a contended lock marks it fresh
- * again, so a later pass retries it.
+ * Count the outcome of one try at the area over @pfn; a contended lock
+ * marks it fresh again, so a later pass retries it.  An area whose entries
+ * differ is dropped: the next change of the area marks it again.
  */
+static int dmap_collapse_count(struct dmap_collapse *dc, unsigned long pfn,
+			       bool pud, int ret)
+{
+	if (ret == 1) {
+		if (pud)
+			dc->stats.level3++;
+		else
+			dc->stats.level2++;
+	} else if (ret == -EBUSY) {
+		dc->stats.busy++;
+		dmap_collapse_note(dc, pfn, pud);
+	} else if (ret < 0) {
+		dc->stats.not_uniform++;
+	}
+	return ret;
+}
+
+/* Try one 2M area, unless set_memory_4k() pinned it */
 static int dmap_collapse_try_pmd(struct dmap_collapse *dc, unsigned long area)
 {
 	unsigned long pfn = area << DMAP_REGION_ORDER;
@@ -144,35 +163,16 @@ static int dmap_collapse_try_pmd(struct dmap_collapse *dc, unsigned long area)
 	}
 	dc->stats.tried++;
 	ret = dmap_env_collapse_pmd(pfn, dmap_env_area_owned(pfn));
-	if (ret == 1) {
-		dc->stats.level2++;
-	} else if (ret == -EBUSY) {
-		dc->stats.busy++;
-		dmap_collapse_note(dc, pfn, false);
-	} else if (ret < 0) {
-		/* Dropped: the next change of the area marks it again */
-		dc->stats.not_uniform++;
-	}
-	return ret;
+	return dmap_collapse_count(dc, pfn, false, ret);
 }
 
-/* The same for one 1G area */
+/* Try one 1G area */
 static int dmap_collapse_try_pud(struct dmap_collapse *dc, unsigned long area)
 {
 	unsigned long pfn = area << DMAP_PUD_ORDER;
-	int ret;
 
 	dc->stats.tried++;
-	ret = dmap_env_collapse_pud(pfn);
-	if (ret == 1) {
-		dc->stats.level3++;
-	} else if (ret == -EBUSY) {
-		dc->stats.busy++;
-		dmap_collapse_note(dc, pfn, true);
-	} else if (ret < 0) {
-		dc->stats.not_uniform++;
-	}
-	return ret;
+	return dmap_collapse_count(dc, pfn, true, dmap_env_collapse_pud(pfn));
 }
 
 /*
