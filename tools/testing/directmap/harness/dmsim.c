@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "driver.h"
 #include "sim.h"
 #include "trace.h"
 
@@ -96,6 +97,8 @@ static struct {
 	uint16_t	*load_nr;
 	unsigned long	load_top;
 	unsigned long	held[MAX_NODES];	/* secret pages held */
+	unsigned long	held_all, held_peak;	/* over every node */
+	uint8_t		*ro_seen;	/* per 2M: has held an RO page */
 	unsigned long	lim_1g[MAX_NODES];	/* lower bound, per node */
 	unsigned long	lim_regions[MAX_NODES];
 	unsigned long	lim_slack[MAX_NODES];	/* idle pages, packed */
@@ -172,17 +175,15 @@ static long single_alloc(int nid)
 	return pfn;
 }
 
-/* What mm/directmap/page.c does: take, refill, take; else one page */
+/* What mm/directmap/page.c does: from the cache, else one page */
 static long secret_alloc(int nid)
 {
-	struct dmap_node *dn = &r.nodes[nid];
-	unsigned long pfn;
+	long pfn;
 
 	if (!cached())
 		return single_alloc(nid);
-	if (!dmap_cache_take(dn, 0, &pfn))
-		return pfn;
-	if (!dmap_cache_refill(dn) && !dmap_cache_take(dn, 0, &pfn))
+	pfn = drv_take(&r.nodes[nid], 0);
+	if (pfn >= 0)
 		return pfn;
 	r.res->fallbacks++;
 	return single_alloc(nid);
@@ -190,21 +191,13 @@ static long secret_alloc(int nid)
 
 static void secret_free(unsigned long pfn)
 {
-	struct dmap_region *reg = sim_region_of(pfn), *gone;
-	struct dmap_node *dn;
-
-	if (!reg) {
+	if (!sim_region_of(pfn)) {
 		if (sim_cpa_set_present(pfn, true))
 			die("restore failed: no page table can be needed");
 		sim_page_free(pfn);
-		return;
-	}
-	dn = &r.nodes[reg->nid];
-	if (dmap_cache_mark_returned(dn, reg, pfn, 0))
+	} else if (drv_put(r.nodes, pfn, 0)) {
 		die("the cache refused a page it handed out");
-	gone = dmap_cache_put(dn, reg, pfn, 0);
-	if (gone)
-		dmap_cache_release(dn, gone);
+	}
 }
 
 static void load(const struct trace_op *op)
@@ -221,9 +214,15 @@ static void load(const struct trace_op *op)
 		r.load_pfns[r.load_top++] = pfn;
 		r.load_nr[op->id]++;
 	}
-	for (i = 0; i < r.load_nr[op->id]; i++)
+	for (i = 0; i < r.load_nr[op->id]; i++) {
+		unsigned long area = r.load_pfns[base + i] / 512;
+
 		if (sim_cpa_set_ro(r.load_pfns[base + i], 1, true))
 			die("split failed without failure injection");
+		/* an area that held an RO page needed one split at least */
+		r.res->lim_pmd_splits += !r.ro_seen[area];
+		r.ro_seen[area] = 1;
+	}
 	/* set_memory_rox() collapses nothing here: see the top of the file */
 	sim.flushes++;
 }
@@ -278,6 +277,8 @@ static int step(const struct trace *t, unsigned long i)
 		if (pfn < 0)
 			return -1;
 		r.held[op->nid]++;
+		if (++r.held_all > r.held_peak)
+			r.held_peak = r.held_all;
 		return op->nid;
 	case T_SECRET_FREE:
 		pfn = r.secret[op->id];
@@ -288,6 +289,7 @@ static int step(const struct trace *t, unsigned long i)
 			return -1;
 		secret_free(pfn);
 		r.held[sim_nid_of(pfn)]--;
+		r.held_all--;
 		return sim_nid_of(pfn);
 	case T_ANON_ALLOC:
 		if (r.anon[op->id] != NO_PAGE)
@@ -330,12 +332,11 @@ static double mib(double pages)
 static void replay(const struct trace *t, enum policy pol,
 		   struct result *res)
 {
-	unsigned long every = t->nr_ops / NR_SAMPLES + 1, i, k;
+	unsigned long every = t->nr_ops / NR_SAMPLES + 1, i;
 	double sum_4k = 0, sum_1g = 0, sum_idle = 0, sum_l4k = 0;
-	double sum_l1g = 0, sum_lidle = 0, held, peak_held = 0;
-	unsigned long lim_1g = 0, lim_slack = 0, areas_ever = 0;
+	double sum_l1g = 0, sum_lidle = 0;
+	unsigned long lim_1g = 0, lim_slack = 0;
 	struct timespec t0, t1;
-	uint8_t *ro_seen;
 	int nid;
 
 	memset(res, 0, sizeof(*res));
@@ -361,7 +362,7 @@ static void replay(const struct trace *t, enum policy pol,
 	memset(r.secret, 0xff, t->ids[T_SECRET_ALLOC] * sizeof(long));
 	memset(r.anon, 0xff, t->ids[T_ANON_ALLOC] * sizeof(long));
 	memset(r.load_base, 0xff, t->ids[T_RO] * sizeof(uint32_t));
-	ro_seen = zalloc(sim_nr_pages() / 512, 1);
+	r.ro_seen = zalloc(sim_nr_pages() / 512, 1);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < t->nr_ops; i++) {
@@ -385,23 +386,6 @@ static void replay(const struct trace *t, enum policy pol,
 		sum_lidle += lim_slack;
 		if (sim.areas_4k * 2.0 > res->peak_4k_mib)
 			res->peak_4k_mib = sim.areas_4k * 2.0;
-		held = 0;
-		for (k = 0; k < (unsigned long)cfg.nodes; k++)
-			held += r.held[k];
-		if (held > peak_held)
-			peak_held = held;
-
-		/* An area that held RO pages needed one split at least */
-		if (t->ops[i].type == T_RO || t->ops[i].type == T_ROX) {
-			unsigned long b = r.load_base[t->ops[i].id];
-
-			for (k = 0; k < r.load_nr[t->ops[i].id]; k++) {
-				unsigned long a = r.load_pfns[b + k] / 512;
-
-				areas_ever += !ro_seen[a];
-				ro_seen[a] = 1;
-			}
-		}
 		if (i % every == 0 || i + 1 == t->nr_ops) {
 			struct sample *s = &res->samples[res->nr_samples++];
 
@@ -421,11 +405,10 @@ static void replay(const struct trace *t, enum policy pol,
 	res->avg_1g_split = sum_1g / t->nr_ops;
 	res->end_1g_split = sim.areas_1g_split;
 	res->avg_idle_mib = mib(sum_idle / t->nr_ops);
-	res->peak_held_mib = mib(peak_held);
+	res->peak_held_mib = mib(r.held_peak);
 	res->lim_4k_mib = sum_l4k * 2.0 / t->nr_ops;
 	res->lim_1g_split = sum_l1g / t->nr_ops;
 	res->lim_idle_mib = mib(sum_lidle / t->nr_ops);
-	res->lim_pmd_splits = areas_ever;
 	res->gap_pct = (res->avg_4k_mib - res->lim_4k_mib) * 100.0 /
 		       (sim_nr_pages() / 256.0);
 	res->invariants_broken += sim_check();
@@ -450,7 +433,7 @@ static void replay(const struct trace *t, enum policy pol,
 	free(r.load_base);
 	free(r.load_nr);
 	free(r.load_pfns);
-	free(ro_seen);
+	free(r.ro_seen);
 	sim_exit();
 }
 

@@ -31,20 +31,21 @@ void drv_setup(unsigned long gib_per_node)
 }
 
 /* What mm/directmap/page.c does: take, refill once if dry, take again */
-long drv_alloc(int nid, unsigned int order)
+long drv_take(struct dmap_node *dn, unsigned int order)
 {
 	unsigned long pfn;
 
-	if (!dmap_cache_take(&drv_nodes[nid], order, &pfn))
+	if (!dmap_cache_take(dn, order, &pfn))
 		return pfn;
-	if (dmap_cache_refill(&drv_nodes[nid]))
+	if (dmap_cache_refill(dn))
 		return -1;
-	if (dmap_cache_take(&drv_nodes[nid], order, &pfn))
+	if (dmap_cache_take(dn, order, &pfn))
 		return -1;
 	return pfn;
 }
 
-int drv_release(unsigned long pfn, unsigned int order)
+/* Give an allocation back to the cache of its region's node in @nodes */
+int drv_put(struct dmap_node *nodes, unsigned long pfn, unsigned int order)
 {
 	struct dmap_region *r = sim_region_of(pfn), *gone;
 	struct dmap_node *dn;
@@ -52,7 +53,7 @@ int drv_release(unsigned long pfn, unsigned int order)
 
 	if (!r)
 		return -EINVAL;
-	dn = &drv_nodes[r->nid];
+	dn = &nodes[r->nid];
 	err = dmap_cache_mark_returned(dn, r, pfn, order);
 	if (err)
 		return err;
@@ -60,6 +61,16 @@ int drv_release(unsigned long pfn, unsigned int order)
 	if (gone)
 		dmap_cache_release(dn, gone);
 	return 0;
+}
+
+long drv_alloc(int nid, unsigned int order)
+{
+	return drv_take(&drv_nodes[nid], order);
+}
+
+int drv_release(unsigned long pfn, unsigned int order)
+{
+	return drv_put(drv_nodes, pfn, order);
 }
 
 void drv_shrink_all(void)

@@ -244,15 +244,6 @@ struct dmap_region *sim_region_of(unsigned long pfn)
 	return regions[pfn / 512];
 }
 
-unsigned long sim_free_blocks(void)
-{
-	unsigned long i, n = 0;
-
-	for (i = 0; i < nr_2m; i++)
-		n += pmd[i].state == BLK_FREE;
-	return n;
-}
-
 unsigned long sim_ro_1g(int nid)
 {
 	return node[nid].ro_1g;

@@ -62,7 +62,6 @@ unsigned long sim_pages(enum sim_level level);
 struct dmap_region *sim_region_of(unsigned long pfn);
 int sim_nid_of(unsigned long pfn);
 unsigned long sim_nr_pages(void);
-unsigned long sim_free_blocks(void);
 /* 1G areas of @nid that hold a page with changed permissions */
 unsigned long sim_ro_1g(int nid);
 /* Page tables = the incremental counters; returns the number of mismatches */
