@@ -53,6 +53,7 @@ int directmap_collapse(unsigned long pfn, unsigned long nr_pages);
 void directmap_note_pte(unsigned long addr);
 void directmap_note_pmd(unsigned long addr);
 void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages);
+void directmap_note_split(unsigned long addr, int level);
 
 /*
  * Architecture operations, used by mm/directmap only.  A region is the
@@ -103,6 +104,7 @@ static inline void directmap_note_pte(unsigned long addr) { }
 static inline void directmap_note_pmd(unsigned long addr) { }
 static inline void directmap_note_4k_only(unsigned long addr,
 					  unsigned long nr_pages) { }
+static inline void directmap_note_split(unsigned long addr, int level) { }
 
 #endif /* CONFIG_DIRECTMAP */
 

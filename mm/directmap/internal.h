@@ -175,5 +175,7 @@ bool dmap_env_area_owned(unsigned long pfn);
  */
 bool dmap_collapse_set_enabled(bool on);
 void dmap_collapse_flush(void);
+struct seq_file;
+void dmap_collapse_summary(struct seq_file *m);
 
 #endif /* _MM_DIRECTMAP_INTERNAL_H */

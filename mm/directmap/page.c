@@ -28,6 +28,7 @@
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
+#include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/set_memory.h>
 #include <linux/shrinker.h>
@@ -139,6 +140,8 @@ int dmap_env_block_unmap(unsigned long pfn)
 
 	KUNIT_STATIC_STUB_REDIRECT(dmap_env_block_unmap, pfn);
 	err = arch_directmap_unmap_region(pfn_to_page(pfn));
+	if (!err)
+		count_vm_event(DIRECTMAP_REFILL);
 	trace_directmap_region_unmap(pfn_to_nid(pfn), pfn, err,
 				     ktime_get_ns() - start);
 	return err;
@@ -149,6 +152,7 @@ void dmap_env_block_restore(unsigned long pfn)
 	u64 start = ktime_get_ns();
 
 	arch_directmap_restore_region(pfn_to_page(pfn));
+	count_vm_event(DIRECTMAP_RELEASE);
 	trace_directmap_region_restore(pfn_to_nid(pfn), pfn, 0,
 				       ktime_get_ns() - start);
 }
@@ -188,6 +192,36 @@ struct page *directmap_alloc_pgtable(void)
 	KUNIT_STATIC_STUB_REDIRECT(directmap_alloc_pgtable);
 	return alloc_page(GFP_KERNEL);
 }
+
+/* ---- errors ---- */
+
+/*
+ * Every error directmap returns is counted and traced here, so that the
+ * vmstat events and the tracepoint always agree.
+ */
+static void dmap_error(int nid, int kind, int err)
+{
+	static const enum vm_event_item events[] = {
+		[DIRECTMAP_ERR_REFILL]		= DIRECTMAP_REFILL_FAIL,
+		[DIRECTMAP_ERR_FALLBACK]	= DIRECTMAP_FALLBACK_FAIL,
+		[DIRECTMAP_ERR_MISUSE]		= DIRECTMAP_MISUSE,
+	};
+
+	count_vm_event(events[kind]);
+	trace_directmap_error(nid, kind, err);
+}
+
+/* A caller broke the API: say so once, count it, change nothing */
+#define dmap_misuse(nid, cond, fmt, ...)				\
+({									\
+	bool __bad = !!(cond);						\
+									\
+	if (__bad) {							\
+		WARN_ONCE(1, "directmap: " fmt, ##__VA_ARGS__);		\
+		dmap_error(nid, DIRECTMAP_ERR_MISUSE, -EINVAL);		\
+	}								\
+	__bad;								\
+})
 
 /* ---- pages ---- */
 
@@ -300,32 +334,38 @@ static void dmap_reclaim_workfn(struct work_struct *work)
 		schedule_delayed_work(&dmap_reclaim_work, HZ / 10);
 }
 
+/* A slot of a cached region, refilling the cache if it has none */
 static int dmap_take(struct dmap_pnode *pn, unsigned int order,
 		     unsigned long *pfn)
 {
+	bool miss = false;
 	int err;
 
 	if (!dmap_cache_take(&pn->cache, order, pfn))
-		return 0;
+		goto hit;
 
 	if (READ_ONCE(pn->nr_pending)) {
 		dmap_reclaim_pending(pn);
 		if (!dmap_cache_take(&pn->cache, order, pfn))
-			return 0;
+			goto hit;
 	}
 
 	mutex_lock(&pn->refill_lock);
 	err = dmap_cache_take(&pn->cache, order, pfn);
 	if (err) {
+		miss = true;
 		err = dmap_cache_refill(&pn->cache);
 		if (err)
-			trace_directmap_error(pn->cache.nid, DIRECTMAP_ERR_REFILL,
-					      err);
+			dmap_error(pn->cache.nid, DIRECTMAP_ERR_REFILL, err);
 		else
 			err = dmap_cache_take(&pn->cache, order, pfn);
 	}
 	mutex_unlock(&pn->refill_lock);
+	count_vm_event(miss ? DIRECTMAP_ALLOC_MISS : DIRECTMAP_ALLOC_HIT);
 	return err;
+hit:
+	count_vm_event(DIRECTMAP_ALLOC_HIT);
+	return 0;
 }
 
 /*
@@ -367,13 +407,13 @@ static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
 	flush_tlb_kernel_range(addr, addr + (PAGE_SIZE << order));
 	atomic_long_inc(&pn->nr_singles);
 	atomic_long_inc(&pn->fallbacks);
+	count_vm_event(DIRECTMAP_FALLBACK);
 	trace_directmap_fallback(pn->cache.nid, page_to_pfn(page), order);
 	return page;
 
 fail:
 	atomic_long_inc(&pn->fallback_failures);
-	trace_directmap_error(pn->cache.nid, DIRECTMAP_ERR_FALLBACK,
-			      err ?: -ENOMEM);
+	dmap_error(pn->cache.nid, DIRECTMAP_ERR_FALLBACK, err ?: -ENOMEM);
 	return NULL;
 }
 
@@ -395,29 +435,33 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 				   unsigned int flags)
 {
 	struct dmap_pnode *pn;
+	struct page *page;
 	unsigned long pfn;
 
 	might_sleep();
-	if (WARN_ONCE(order > DIRECTMAP_MAX_ORDER,
-		      "directmap: order %u is too large\n", order))
+	if (dmap_misuse(nid, order > DIRECTMAP_MAX_ORDER,
+			"order %u is too large\n", order))
 		return NULL;
-	if (WARN_ONCE(flags & ~DIRECTMAP_NOZERO,
-		      "directmap: unknown flags %#x\n", flags))
+	if (dmap_misuse(nid, flags & ~DIRECTMAP_NOZERO,
+			"unknown flags %#x\n", flags))
 		return NULL;
 	if (!directmap_enabled())
 		return NULL;
 
 	if (nid == NUMA_NO_NODE)
 		nid = numa_mem_id();
-	if (WARN_ONCE(nid < 0 || nid >= MAX_NUMNODES || !node_online(nid),
-		      "directmap: bad node %d\n", nid))
+	if (dmap_misuse(nid, nid < 0 || nid >= MAX_NUMNODES || !node_online(nid),
+			"bad node %d\n", nid))
 		return NULL;
 
 	pn = dmap_pnodes[nid];
 	if (!dmap_take(pn, order, &pfn))
-		return dmap_page_prep(pfn);
-
-	return dmap_alloc_single(pn, order, flags);
+		page = dmap_page_prep(pfn);
+	else
+		page = dmap_alloc_single(pn, order, flags);
+	if (page)
+		count_vm_events(DIRECTMAP_PAGES_ALLOC, 1UL << order);
+	return page;
 }
 EXPORT_SYMBOL_GPL(directmap_alloc_pages);
 
@@ -429,10 +473,8 @@ static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 	int err;
 
 	err = dmap_cache_mark_returned(&pn->cache, r, pfn, order);
-	if (err)
-		trace_directmap_error(r->nid, DIRECTMAP_ERR_MISUSE, err);
-	if (WARN_ONCE(err, "directmap: pfn %#lx order %u is not out\n",
-		      pfn, order))
+	if (dmap_misuse(r->nid, err, "pfn %#lx order %u is not out\n",
+			pfn, order))
 		return err;
 
 	/* Wipe the old contents now, through an alias: the map stays gone */
@@ -462,8 +504,9 @@ static int dmap_free_single(struct page *page, unsigned int order,
 	struct dmap_pnode *pn;
 	unsigned int i;
 
-	if (WARN_ONCE(xa_cmpxchg(&dmap_singles, pfn, entry, NULL, 0) != entry,
-		      "directmap: pfn %#lx order %u is not out\n", pfn, order))
+	if (dmap_misuse(page_to_nid(page),
+			xa_cmpxchg(&dmap_singles, pfn, entry, NULL, 0) != entry,
+			"pfn %#lx order %u is not out\n", pfn, order))
 		return -EINVAL;
 
 	/* unmapping split what was needed: putting the map back cannot fail */
@@ -484,19 +527,25 @@ static int __directmap_free(struct page *page, unsigned int order,
 			    bool put_owner)
 {
 	struct dmap_region *r;
+	int err;
 
-	if (WARN_ONCE(!page, "directmap: free of NULL\n"))
+	if (dmap_misuse(NUMA_NO_NODE, !page, "free of NULL\n"))
 		return -EINVAL;
-	if (WARN_ONCE(order > DIRECTMAP_MAX_ORDER,
-		      "directmap: order %u is too large\n", order))
+	if (dmap_misuse(page_to_nid(page), order > DIRECTMAP_MAX_ORDER,
+			"order %u is too large\n", order))
 		return -EINVAL;
-	if (WARN_ONCE(PageTail(page), "directmap: free of a tail page\n"))
+	if (dmap_misuse(page_to_nid(page), PageTail(page),
+			"free of a tail page\n"))
 		return -EINVAL;
 
 	r = dmap_region_of(page_to_pfn(page));
 	if (r)
-		return dmap_free_region_pages(r, page, order, put_owner);
-	return dmap_free_single(page, order, put_owner);
+		err = dmap_free_region_pages(r, page, order, put_owner);
+	else
+		err = dmap_free_single(page, order, put_owner);
+	if (!err)
+		count_vm_events(DIRECTMAP_PAGES_FREE, 1UL << order);
+	return err;
 }
 
 /**
@@ -623,6 +672,108 @@ static int dmap_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(dmap_stats);
 
+static const char *const dmap_region_states[] = { "partial", "full", "empty" };
+
+/* Every region: where it is, what state, how many slots are out */
+static int dmap_regions_show(struct seq_file *m, void *v)
+{
+	struct dmap_region *r;
+	int nid, i;
+
+	seq_puts(m, "node pfn state free used pending\n");
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+		struct list_head *lists[3];
+
+		if (!pn)
+			continue;
+		lists[0] = &pn->cache.partial;
+		lists[1] = &pn->cache.full;
+		lists[2] = &pn->cache.empty;
+		spin_lock(&pn->cache.lock);
+		for (i = 0; i < ARRAY_SIZE(lists); i++)
+			list_for_each_entry(r, lists[i], list)
+				seq_printf(m, "%d %#lx %s %u %u %u\n", nid, r->pfn,
+					   dmap_region_states[i], r->nr_free,
+					   bitmap_weight(r->used, DMAP_REGION_PAGES),
+					   bitmap_weight(r->pending,
+							 DMAP_REGION_PAGES));
+		spin_unlock(&pn->cache.lock);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dmap_regions);
+
+static void dmap_summary_nodes(struct seq_file *m)
+{
+	int nid;
+
+	seq_printf(m, "%-5s %8s %8s %8s %8s %10s %10s %8s %8s\n", "node",
+		   "regions", "partial", "full", "empty", "free KiB", "out KiB",
+		   "pending", "singles");
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+		struct dmap_node *dn;
+		unsigned long partial = 0, full = 0;
+		struct dmap_region *r;
+
+		if (!pn)
+			continue;
+		dn = &pn->cache;
+		spin_lock(&dn->lock);
+		list_for_each_entry(r, &dn->partial, list)
+			partial++;
+		list_for_each_entry(r, &dn->full, list)
+			full++;
+		seq_printf(m, "%-5d %8lu %8lu %8lu %8lu %10lu %10lu %8lu %8ld\n",
+			   nid, dn->nr_regions, partial, full, dn->nr_empty,
+			   dn->nr_free << (PAGE_SHIFT - 10),
+			   dn->nr_used << (PAGE_SHIFT - 10), pn->nr_pending,
+			   atomic_long_read(&pn->nr_singles));
+		spin_unlock(&dn->lock);
+	}
+}
+
+static void dmap_summary_events(struct seq_file *m)
+{
+	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+
+	if (!ev)
+		return;
+	all_vm_events(ev);
+	seq_printf(m, "allocations      %lu from the cache, %lu after a refill\n",
+		   ev[DIRECTMAP_ALLOC_HIT], ev[DIRECTMAP_ALLOC_MISS]);
+	seq_printf(m, "pages            %lu handed out, %lu given back\n",
+		   ev[DIRECTMAP_PAGES_ALLOC], ev[DIRECTMAP_PAGES_FREE]);
+	seq_printf(m, "regions          %lu taken out, %lu given back\n",
+		   ev[DIRECTMAP_REFILL], ev[DIRECTMAP_RELEASE]);
+	seq_printf(m, "single pages     %lu fallbacks\n", ev[DIRECTMAP_FALLBACK]);
+	seq_printf(m, "errors           refill %lu, fallback %lu, misuse %lu\n",
+		   ev[DIRECTMAP_REFILL_FAIL], ev[DIRECTMAP_FALLBACK_FAIL],
+		   ev[DIRECTMAP_MISUSE]);
+	seq_printf(m, "direct map       2M splits %lu, 1G splits %lu, 2M collapses %lu, 1G collapses %lu\n",
+		   ev[DIRECT_MAP_LEVEL2_SPLIT], ev[DIRECT_MAP_LEVEL3_SPLIT],
+		   ev[DIRECT_MAP_LEVEL2_COLLAPSE], ev[DIRECT_MAP_LEVEL3_COLLAPSE]);
+	kfree(ev);
+}
+
+/* One screen: the caches, what they did, the direct map, the worker */
+static int dmap_summary_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "directmap %s, kernel TLB flushes %lu\n\n",
+		   directmap_enabled() ? "on" : "off (directmap=off)",
+		   nr_kernel_tlb_flushes());
+	if (directmap_enabled()) {
+		dmap_summary_nodes(m);
+		seq_putc(m, '\n');
+	}
+	dmap_summary_events(m);
+	arch_report_meminfo(m);
+	dmap_collapse_summary(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dmap_summary);
+
 static int dmap_drain_set(void *data, u64 val)
 {
 	dmap_drain();
@@ -635,6 +786,8 @@ static void __init dmap_debugfs_init(void)
 	struct dentry *dir = debugfs_create_dir("directmap", NULL);
 
 	debugfs_create_file("stats", 0400, dir, NULL, &dmap_stats_fops);
+	debugfs_create_file("summary", 0400, dir, NULL, &dmap_summary_fops);
+	debugfs_create_file("regions", 0400, dir, NULL, &dmap_regions_fops);
 	debugfs_create_file_unsafe("drain", 0200, dir, NULL, &dmap_drain_fops);
 }
 

@@ -119,6 +119,23 @@ void directmap_note_pmd(unsigned long addr)
 }
 
 /**
+ * directmap_note_split - report a split of a large direct-map entry
+ * @addr:	a direct-map address under the entry that was split
+ * @level:	2 for a 2M entry, 3 for a 1G entry
+ *
+ * Called where the architecture counts direct_map_level{2,3}_splits, so
+ * that the directmap_split tracepoint matches those counters.  The
+ * collapse worker learns about the new table from directmap_note_pte()
+ * and directmap_note_pmd().
+ *
+ * Context: any, CPA's locks included; does not allocate or sleep.
+ */
+void directmap_note_split(unsigned long addr, int level)
+{
+	trace_directmap_split(PHYS_PFN(__pa(addr)), level);
+}
+
+/**
  * directmap_note_4k_only - keep part of the direct map at 4K for good
  * @addr:	first direct-map address
  * @nr_pages:	number of pages
@@ -400,6 +417,31 @@ static int dmap_collapse_queue_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dmap_collapse_queue);
+
+/* The worker's lines of debugfs directmap/summary */
+void dmap_collapse_summary(struct seq_file *m)
+{
+	struct dmap_collapse *dc = &dmap_collapse_state;
+	unsigned long pmds = 0, puds = 0;
+
+	if (!dmap_collapse_is_ready()) {
+		seq_puts(m, "collapse worker  not running\n");
+		return;
+	}
+	mutex_lock(&dmap_collapse_mutex);
+	pmds = dmap_collapse_waiting(dc, false);
+	puds = dmap_collapse_waiting(dc, true);
+	mutex_unlock(&dmap_collapse_mutex);
+	seq_printf(m, "collapse worker  %s, delay %u ms, batch %u; waiting 2M %lu, 1G %lu\n",
+		   READ_ONCE(dmap_collapse_enabled) ? "on" : "off",
+		   READ_ONCE(dmap_collapse_delay_ms), READ_ONCE(dmap_collapse_batch),
+		   pmds, puds);
+	seq_printf(m, "                 passes %lu, tried %lu, re-formed 2M %lu 1G %lu, not uniform %lu, busy %lu, pinned %lu\n",
+		   READ_ONCE(dc->stats.passes), READ_ONCE(dc->stats.tried),
+		   READ_ONCE(dc->stats.level2), READ_ONCE(dc->stats.level3),
+		   READ_ONCE(dc->stats.not_uniform), READ_ONCE(dc->stats.busy),
+		   READ_ONCE(dc->stats.pinned));
+}
 
 /* ---- init ---- */
 

@@ -104,6 +104,21 @@ TRACE_EVENT(directmap_collapse,
 		      __entry->level, __entry->ret, __entry->ns)
 );
 
+/*
+ * A large direct-map entry was split by anyone (CPA), where the vmstat
+ * direct_map_level{2,3}_splits event is counted; level 2 is a 2M entry,
+ * 3 a 1G entry.  Record with -g to see who split it.
+ */
+TRACE_EVENT(directmap_split,
+	    TP_PROTO(unsigned long pfn, int level),
+	    TP_ARGS(pfn, level),
+	    TP_STRUCT__entry(__field(unsigned long, pfn)
+			     __field(int, level)),
+	    TP_fast_assign(__entry->pfn = pfn;
+			   __entry->level = level;),
+	    TP_printk("pfn=%#lx level=%d", __entry->pfn, __entry->level)
+);
+
 #endif /* _TRACE_DIRECTMAP_H */
 
 /* This part must be outside protection */
