@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * directmap microbenchmarks, run from debugfs so that every contender is
+ * measured in the same boot:
+ *
+ *   echo "alloc MODE PAGES ROUNDS" > /sys/kernel/debug/directmap/bench
+ *	Allocate PAGES zeroed order-0 pages, then free them; ROUNDS times
+ *	after one round that warms caches up and is not counted.  MODE is
+ *	"directmap" (directmap_alloc_pages()), "stock" (6.12's secretmem
+ *	path: a zeroed page, set_direct_map_invalid_noflush() and a flush of
+ *	its range; on free set_direct_map_default_noflush() and a wipe) or
+ *	"plain" (alloc_page() with __GFP_ZERO, __free_page()).
+ *
+ *   echo "walk PAGES TOUCHES SPLIT" > /sys/kernel/debug/directmap/bench
+ *	Take PAGES pages from the page allocator and read one word of
+ *	TOUCHES pages picked at random among them, through the direct map:
+ *	kernel work whose cost is its TLB misses.  With SPLIT 1 the 2M entry
+ *	over each of them is split first, as the stock secretmem path leaves
+ *	it, and the collapse worker is held off until the walk is done.
+ *
+ * Reading the file gives the last run's figures as "name value" lines.
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/directmap.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/init.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/seq_buf.h>
+#include <linux/set_memory.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmstat.h>
+#include <asm/tlbflush.h>
+
+#include "internal.h"
+
+#define DMAP_BENCH_MAX_PAGES	(SZ_4G >> PAGE_SHIFT)
+#define DMAP_BENCH_MAX_ROUNDS	1000
+#define DMAP_BENCH_MAX_TOUCHES	(1000UL * 1000 * 1000)
+
+enum dmap_bench_mode { DMAP_BENCH_DIRECTMAP, DMAP_BENCH_STOCK, DMAP_BENCH_PLAIN };
+
+static const char *const dmap_bench_modes[] = {
+	[DMAP_BENCH_DIRECTMAP]	= "directmap",
+	[DMAP_BENCH_STOCK]	= "stock",
+	[DMAP_BENCH_PLAIN]	= "plain",
+};
+
+static DEFINE_MUTEX(dmap_bench_mutex);
+static char dmap_bench_result[1024];
+
+/* What a run changed: split, flushed */
+struct dmap_bench_counts {
+	unsigned long	pmd_splits;
+	unsigned long	pud_splits;
+	unsigned long	flushes;
+};
+
+static void dmap_bench_counts(struct dmap_bench_counts *c)
+{
+	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
+
+	memset(c, 0, sizeof(*c));
+	if (ev) {
+		all_vm_events(ev);
+		c->pmd_splits = ev[DIRECT_MAP_LEVEL2_SPLIT];
+		c->pud_splits = ev[DIRECT_MAP_LEVEL3_SPLIT];
+		kfree(ev);
+	}
+	c->flushes = nr_kernel_tlb_flushes();
+}
+
+static void dmap_bench_counts_since(struct dmap_bench_counts *c)
+{
+	struct dmap_bench_counts now;
+
+	dmap_bench_counts(&now);
+	c->pmd_splits = now.pmd_splits - c->pmd_splits;
+	c->pud_splits = now.pud_splits - c->pud_splits;
+	c->flushes = now.flushes - c->flushes;
+}
+
+static struct page *dmap_bench_alloc(enum dmap_bench_mode mode)
+{
+	unsigned long addr;
+	struct page *page;
+
+	switch (mode) {
+	case DMAP_BENCH_DIRECTMAP:
+		return directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	case DMAP_BENCH_STOCK:
+		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!page)
+			return NULL;
+		if (set_direct_map_invalid_noflush(page)) {
+			__free_page(page);
+			return NULL;
+		}
+		addr = (unsigned long)page_address(page);
+		flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
+		return page;
+	case DMAP_BENCH_PLAIN:
+		return alloc_page(GFP_KERNEL | __GFP_ZERO);
+	}
+	return NULL;
+}
+
+static void dmap_bench_free(enum dmap_bench_mode mode, struct page *page)
+{
+	switch (mode) {
+	case DMAP_BENCH_DIRECTMAP:
+		WARN_ON_ONCE(directmap_free_pages(page, 0));
+		break;
+	case DMAP_BENCH_STOCK:
+		/* the entry was split when it was unmapped: cannot fail */
+		WARN_ON_ONCE(set_direct_map_default_noflush(page));
+		clear_highpage(page);
+		__free_page(page);
+		break;
+	case DMAP_BENCH_PLAIN:
+		__free_page(page);
+		break;
+	}
+}
+
+/* One round: allocate @nr pages, free them; false if an allocation failed */
+static bool dmap_bench_round(enum dmap_bench_mode mode, struct page **pages,
+			     unsigned long nr, u64 *alloc_ns, u64 *free_ns)
+{
+	unsigned long i, got;
+	u64 t0, t1, t2;
+
+	t0 = ktime_get_ns();
+	for (got = 0; got < nr; got++) {
+		pages[got] = dmap_bench_alloc(mode);
+		if (!pages[got])
+			break;
+	}
+	t1 = ktime_get_ns();
+	for (i = 0; i < got; i++)
+		dmap_bench_free(mode, pages[i]);
+	t2 = ktime_get_ns();
+
+	*alloc_ns += t1 - t0;
+	*free_ns += t2 - t1;
+	cond_resched();
+	return got == nr;
+}
+
+static int dmap_bench_alloc_run(struct seq_buf *s, enum dmap_bench_mode mode,
+				unsigned long nr, unsigned long rounds)
+{
+	u64 alloc_ns = 0, free_ns = 0, total;
+	struct dmap_bench_counts c;
+	unsigned long done, n;
+	struct page **pages;
+
+	if (mode == DMAP_BENCH_DIRECTMAP && !directmap_enabled())
+		return -EOPNOTSUPP;
+	pages = kvmalloc_array(nr, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+
+	/* warm-up: a directmap node has its regions, the buddy its pages */
+	if (!dmap_bench_round(mode, pages, nr, &alloc_ns, &free_ns)) {
+		kvfree(pages);
+		return -ENOMEM;
+	}
+	alloc_ns = 0;
+	free_ns = 0;
+	dmap_bench_counts(&c);
+	for (done = 0; done < rounds; done++)
+		if (!dmap_bench_round(mode, pages, nr, &alloc_ns, &free_ns))
+			break;
+	dmap_bench_counts_since(&c);
+	kvfree(pages);
+	if (done < rounds)
+		return -ENOMEM;
+
+	n = nr * rounds;
+	total = alloc_ns + free_ns;
+	seq_buf_printf(s, "mode %s\npages %lu\nrounds %lu\n",
+		       dmap_bench_modes[mode], nr, rounds);
+	seq_buf_printf(s, "ns_per_page %llu\nalloc_ns_per_page %llu\nfree_ns_per_page %llu\n",
+		       div64_u64(total, n), div64_u64(alloc_ns, n),
+		       div64_u64(free_ns, n));
+	seq_buf_printf(s, "tlb_flushes %lu\ntlb_flushes_per_1000_pages %lu\n",
+		       c.flushes, DIV_ROUND_UP(c.flushes * 1000, n));
+	seq_buf_printf(s, "pmd_splits %lu\npud_splits %lu\n", c.pmd_splits,
+		       c.pud_splits);
+	return 0;
+}
+
+/* The level of the direct-map entry over @page, or 0 if not present */
+static unsigned int dmap_bench_level(struct page *page)
+{
+	unsigned int level;
+	pte_t *pte = lookup_address((unsigned long)page_address(page), &level);
+
+	return pte && pte_present(*pte) ? level : 0;
+}
+
+/* Split the 2M entries over @pages, as the stock secretmem path does */
+static int dmap_bench_split(struct page **pages, unsigned long nr)
+{
+	unsigned long i;
+	int err;
+
+	for (i = 0; i < nr; i++) {
+		if (dmap_bench_level(pages[i]) == PG_LEVEL_4K)
+			continue;
+		err = set_direct_map_invalid_noflush(pages[i]);
+		if (err)
+			return err;
+		WARN_ON_ONCE(set_direct_map_default_noflush(pages[i]));
+		if (!(i % 4096))
+			cond_resched();
+	}
+	flush_tlb_all();
+	return 0;
+}
+
+static int dmap_bench_walk_run(struct seq_buf *s, unsigned long nr,
+			       unsigned long touches, bool split)
+{
+	unsigned long levels[PG_LEVEL_NUM] = { 0 }, i, got;
+	struct dmap_bench_counts c;
+	u64 x = 0x9e3779b97f4a7c15ULL, sum = 0, t0, t1;
+	struct page **pages;
+	bool worker = true;
+	int err = 0;
+
+	pages = kvmalloc_array(nr, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (got = 0; got < nr; got++) {
+		pages[got] = alloc_page(GFP_KERNEL | __GFP_NOWARN);
+		if (!pages[got]) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+
+	dmap_bench_counts(&c);
+	if (split) {
+		worker = dmap_collapse_set_enabled(false);
+		err = dmap_bench_split(pages, nr);
+		if (err)
+			goto out;
+	}
+	for (i = 0; i < nr; i++)
+		levels[dmap_bench_level(pages[i])]++;
+
+	t0 = ktime_get_ns();
+	for (i = 0; i < touches; i++) {
+		u64 *word;
+
+		/* xorshift64: cheap, and no pattern the prefetchers follow */
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		word = page_address(pages[x % nr]) + ((x >> 40) & (PAGE_SIZE - 8));
+		sum += READ_ONCE(*word);
+		if (!(i & 0xffff))
+			cond_resched();
+	}
+	t1 = ktime_get_ns();
+	dmap_bench_counts_since(&c);
+
+	seq_buf_printf(s, "pages %lu\ntouches %lu\nsplit %d\n", nr, touches,
+		       split);
+	seq_buf_printf(s, "ns_per_touch_x1000 %llu\n",
+		       div64_u64((t1 - t0) * 1000, touches));
+	seq_buf_printf(s, "pages_at_4k %lu\npages_at_2m %lu\npages_at_1g %lu\n",
+		       levels[PG_LEVEL_4K], levels[PG_LEVEL_2M],
+		       levels[PG_LEVEL_1G]);
+	seq_buf_printf(s, "pmd_splits %lu\npud_splits %lu\nchecksum %llu\n",
+		       c.pmd_splits, c.pud_splits, sum & 0xffff);
+out:
+	if (split)
+		dmap_collapse_set_enabled(worker);
+	while (got--)
+		__free_page(pages[got]);
+	kvfree(pages);
+	return err;
+}
+
+static int dmap_bench_run(struct seq_buf *s, const char *buf)
+{
+	unsigned long nr, n;
+	char name[16];
+	int mode;
+
+	if (sscanf(buf, "walk %lu %lu %d", &nr, &n, &mode) == 3) {
+		if (!nr || nr > DMAP_BENCH_MAX_PAGES || !n ||
+		    n > DMAP_BENCH_MAX_TOUCHES || mode < 0 || mode > 1)
+			return -EINVAL;
+		return dmap_bench_walk_run(s, nr, n, mode);
+	}
+	if (sscanf(buf, "alloc %15s %lu %lu", name, &nr, &n) == 3) {
+		mode = match_string(dmap_bench_modes,
+				    ARRAY_SIZE(dmap_bench_modes), name);
+		if (mode < 0 || !nr || nr > DMAP_BENCH_MAX_PAGES || !n ||
+		    n > DMAP_BENCH_MAX_ROUNDS)
+			return -EINVAL;
+		return dmap_bench_alloc_run(s, mode, nr, n);
+	}
+	return -EINVAL;
+}
+
+static ssize_t dmap_bench_write(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	struct seq_buf s;
+	char buf[64];
+	int err;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+
+	mutex_lock(&dmap_bench_mutex);
+	seq_buf_init(&s, dmap_bench_result, sizeof(dmap_bench_result));
+	err = dmap_bench_run(&s, buf);
+	if (err)
+		dmap_bench_result[0] = '\0';
+	mutex_unlock(&dmap_bench_mutex);
+	return err ? err : count;
+}
+
+static ssize_t dmap_bench_read(struct file *file, char __user *ubuf,
+			       size_t count, loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&dmap_bench_mutex);
+	ret = simple_read_from_buffer(ubuf, count, ppos, dmap_bench_result,
+				      strlen(dmap_bench_result));
+	mutex_unlock(&dmap_bench_mutex);
+	return ret;
+}
+
+static const struct file_operations dmap_bench_fops = {
+	.owner	= THIS_MODULE,
+	.read	= dmap_bench_read,
+	.write	= dmap_bench_write,
+	.llseek	= default_llseek,
+};
+
+static int __init dmap_bench_init(void)
+{
+	struct dentry *dir = debugfs_lookup("directmap", NULL);
+
+	if (!dir)
+		return -ENODEV;
+	debugfs_create_file("bench", 0600, dir, NULL, &dmap_bench_fops);
+	dput(dir);
+	return 0;
+}
+late_initcall(dmap_bench_init);
