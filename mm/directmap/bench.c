@@ -11,6 +11,12 @@
  *	its range; on free set_direct_map_default_noflush() and a wipe) or
  *	"plain" (alloc_page() with __GFP_ZERO, __free_page()).
  *
+ *   echo "wipe PAGES ROUNDS" > /sys/kernel/debug/directmap/bench
+ *	The part of a directmap free that a plain free does not have: zero
+ *	PAGES pages of directmap's through the per-CPU alias
+ *	(arch_directmap_clear_page(), with its flush of one TLB entry),
+ *	against zeroing as many plain pages through the direct map.
+ *
  *   echo "walk PAGES TOUCHES SPLIT" > /sys/kernel/debug/directmap/bench
  *	Take PAGES pages from the page allocator and read one word of
  *	TOUCHES pages picked at random among them, through the direct map:
@@ -198,6 +204,56 @@ static int dmap_bench_alloc_run(struct seq_buf *s, enum dmap_bench_mode mode,
 	return 0;
 }
 
+static int dmap_bench_wipe_run(struct seq_buf *s, unsigned long nr,
+			       unsigned long rounds)
+{
+	struct page **dm, **plain;
+	unsigned long i, r, got_dm = 0, got_plain = 0;
+	u64 t0, t1, t2;
+	int err = -ENOMEM;
+
+	if (!directmap_enabled())
+		return -EOPNOTSUPP;
+	dm = kvmalloc_array(nr, sizeof(*dm), GFP_KERNEL);
+	plain = kvmalloc_array(nr, sizeof(*plain), GFP_KERNEL);
+	if (!dm || !plain)
+		goto out;
+	for (; got_dm < nr; got_dm++) {
+		dm[got_dm] = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+		if (!dm[got_dm])
+			goto out;
+	}
+	for (; got_plain < nr; got_plain++) {
+		plain[got_plain] = alloc_page(GFP_KERNEL);
+		if (!plain[got_plain])
+			goto out;
+	}
+
+	t0 = ktime_get_ns();
+	for (r = 0; r < rounds; r++)
+		for (i = 0; i < nr; i++)
+			arch_directmap_clear_page(dm[i]);
+	t1 = ktime_get_ns();
+	for (r = 0; r < rounds; r++)
+		for (i = 0; i < nr; i++)
+			clear_page(page_address(plain[i]));
+	t2 = ktime_get_ns();
+
+	seq_buf_printf(s, "pages %lu\nrounds %lu\n", nr, rounds);
+	seq_buf_printf(s, "alias_ns_per_page %llu\ndirect_ns_per_page %llu\n",
+		       div64_u64(t1 - t0, nr * rounds),
+		       div64_u64(t2 - t1, nr * rounds));
+	err = 0;
+out:
+	while (got_dm--)
+		WARN_ON_ONCE(directmap_free_pages(dm[got_dm], 0));
+	while (got_plain--)
+		__free_page(plain[got_plain]);
+	kvfree(dm);
+	kvfree(plain);
+	return err;
+}
+
 /* The level of the direct-map entry over @page, or 0 if not present */
 static unsigned int dmap_bench_level(struct page *page)
 {
@@ -303,6 +359,12 @@ static int dmap_bench_run(struct seq_buf *s, const char *buf)
 		    n > DMAP_BENCH_MAX_TOUCHES || mode < 0 || mode > 1)
 			return -EINVAL;
 		return dmap_bench_walk_run(s, nr, n, mode);
+	}
+	if (sscanf(buf, "wipe %lu %lu", &nr, &n) == 2) {
+		if (!nr || nr > DMAP_BENCH_MAX_PAGES || !n ||
+		    n > DMAP_BENCH_MAX_ROUNDS)
+			return -EINVAL;
+		return dmap_bench_wipe_run(s, nr, n);
 	}
 	if (sscanf(buf, "alloc %15s %lu %lu", name, &nr, &n) == 3) {
 		mode = match_string(dmap_bench_modes,
