@@ -3,7 +3,7 @@
 #
 # Build the test guest's initramfs: Debian's busybox-static, the static
 # test programs, the kernel's own memfd_secret selftest and stress-ng with
-# the libraries it links.
+# the libraries it links, perf, bash and directmap's perf scripts.
 #
 # usage: mkinitramfs.sh KERNEL_TREE OUT_CPIO
 set -euo pipefail
@@ -24,10 +24,16 @@ gcc -static -O2 -I "$tree/tools/testing/selftests" \
 	-o "$root/bin/memfd_secret" \
 	"$tree/tools/testing/selftests/mm/memfd_secret.c" -lcap
 
-cp /usr/bin/stress-ng "$root/usr/bin/"
-ldd /usr/bin/stress-ng | grep -o '/[^ ]*' | while read -r lib; do
-	mkdir -p "$root$(dirname "$lib")"
-	cp -L "$lib" "$root$lib"
+gcc -static -O2 -Wall -o "$root/bin/dmbench" "$here/guest/dmbench.c"
+cp "$here"/../../perf-scripts/directmap-* "$root/usr/bin/"
+
+# dynamically linked tools, with the libraries they need
+for bin in /usr/bin/stress-ng /usr/bin/perf /bin/bash; do
+	cp "$bin" "$root$bin"
+	ldd "$bin" | grep -o '/[^ ]*' | while read -r lib; do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
 done
 echo "root:x:0:0:root:/:/bin/sh" > "$root/etc/passwd"
 

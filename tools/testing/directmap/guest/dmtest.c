@@ -8,7 +8,11 @@
  * ("METRIC trace.<event> <count>"), between two snapshots taken with the
  * collapse worker stopped, so that the counters can be held against them.
  *
- * usage: dmtest NPAGES
+ * With SAMPLE_MS it also prints the DirectMap counters every SAMPLE_MS as
+ * "SAMPLE <seconds> <4k kB> <2M kB> <1G kB>", and each phase as
+ * "PHASE <seconds> <name>", for the demo's plot.
+ *
+ * usage: dmtest NPAGES [SAMPLE_MS]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +25,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
 
 #ifndef __NR_memfd_secret
 #define __NR_memfd_secret 447
@@ -83,16 +89,32 @@ static const struct {
 	{ "directmap_2m_kb", "/proc/meminfo", "DirectMap2M" },
 	{ "directmap_1g_kb", "/proc/meminfo", "DirectMap1G" },
 	{ "tlb_flushes", "/sys/kernel/debug/directmap/stats", "kernel_tlb_flushes" },
+	{ "vm_refill", "/proc/vmstat", "directmap_refill" },
+	{ "vm_release", "/proc/vmstat", "directmap_release" },
+	{ "vm_fallback", "/proc/vmstat", "directmap_fallback" },
+	{ "vm_refill_fail", "/proc/vmstat", "directmap_refill_fail" },
+	{ "vm_fallback_fail", "/proc/vmstat", "directmap_fallback_fail" },
+	{ "vm_misuse", "/proc/vmstat", "directmap_misuse" },
+	{ "vm_alloc_hit", "/proc/vmstat", "directmap_alloc_hit" },
+	{ "vm_alloc_miss", "/proc/vmstat", "directmap_alloc_miss" },
+	{ "vm_pages_alloc", "/proc/vmstat", "directmap_pages_alloc" },
+	{ "vm_pages_free", "/proc/vmstat", "directmap_pages_free" },
 };
 
 static const char *const node_keys[] = {
 	"used", "pending", "regions", "fallbacks", "refills", "releases",
 };
 
+static double now(void);
+static double t_start;
+static int sampling;
+
 static void snapshot(const char *phase)
 {
 	unsigned int i;
 
+	if (sampling)
+		printf("PHASE %.3f %s\n", now() - t_start, phase);
 	for (i = 0; i < ARRAY_SIZE(keys); i++)
 		printf("METRIC %s.%s %ld\n", phase, keys[i].name,
 		       read_key(keys[i].path, keys[i].key));
@@ -144,6 +166,7 @@ static int trace_switch(int on)
 static void trace_count(void)
 {
 	long unmap = 0, restore = 0, fallback = 0, error = 0, pmd = 0, pud = 0;
+	long split2 = 0, split3 = 0;
 	long in_buffer = -1, written = -1;
 	char line[512];
 	FILE *f = fopen(TRACING "/trace", "r");
@@ -154,7 +177,12 @@ static void trace_count(void)
 		if (sscanf(line, "# entries-in-buffer/entries-written: %ld/%ld",
 			   &in_buffer, &written) == 2)
 			continue;
-		unmap += !!strstr(line, " directmap_region_unmap: ");
+		unmap += strstr(line, " directmap_region_unmap: ") &&
+			 strstr(line, " err=0 ");
+		if (strstr(line, " directmap_split: ")) {
+			split2 += !!strstr(line, " level=2");
+			split3 += !!strstr(line, " level=3");
+		}
 		restore += !!strstr(line, " directmap_region_restore: ");
 		fallback += !!strstr(line, " directmap_fallback: ");
 		error += !!strstr(line, " directmap_error: ");
@@ -171,6 +199,8 @@ static void trace_count(void)
 	printf("METRIC trace.error %ld\n", error);
 	printf("METRIC trace.pmd_collapses %ld\n", pmd);
 	printf("METRIC trace.pud_collapses %ld\n", pud);
+	printf("METRIC trace.pmd_splits %ld\n", split2);
+	printf("METRIC trace.pud_splits %ld\n", split3);
 	printf("METRIC trace.lost %ld\n", written - in_buffer);
 }
 
@@ -188,6 +218,35 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A child that prints the DirectMap counters every @ms until killed */
+static pid_t sample_start(unsigned int ms)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid)
+		return pid;
+	for (;;) {
+		printf("SAMPLE %.3f %ld %ld %ld\n", now() - t_start,
+		       read_key("/proc/meminfo", "DirectMap4k"),
+		       read_key("/proc/meminfo", "DirectMap2M"),
+		       read_key("/proc/meminfo", "DirectMap1G"));
+		fflush(stdout);
+		usleep(ms * 1000);
+	}
+}
+
+static void sample_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	/* one more sample's worth, so the plot shows the end state */
+	usleep(100000);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
@@ -196,12 +255,18 @@ int main(int argc, char **argv)
 	long boot_large, large;
 	unsigned char *p;
 	int fd, tries, traced;
+	pid_t sampler = -1;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s NPAGES\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s NPAGES [SAMPLE_MS]\n", argv[0]);
 		return 2;
 	}
 	npages = strtoul(argv[1], NULL, 0);
+	t_start = now();
+	if (argc == 3) {
+		sampling = 1;
+		sampler = sample_start(strtoul(argv[2], NULL, 0) ?: 1);
+	}
 	if (setrlimit(RLIMIT_MEMLOCK, &unlimited))
 		perror("setrlimit");
 
@@ -262,6 +327,7 @@ int main(int argc, char **argv)
 		close(fd);
 	}
 	snapshot("drained");
+	sample_stop(sampler);
 	if (traced) {
 		trace_switch(0);
 		trace_count();
