@@ -7,6 +7,8 @@
 #   make fuzz    the region cache policy under libFuzzer (FUZZ_SECONDS=60)
 #   make sim     replay traces over a simulated 1 TiB direct map through the
 #                stock, mainline and directmap policies (build/sim/)
+#   make bench   the benchmarks with directmap off and on, side by side
+#                (benchmarks/results/)
 #
 # The kernel is Debian's linux-source-6.12 with patches/series applied and the
 # overlay (mm/ include/ arch/ Documentation/ samples/) copied in, built once
@@ -40,7 +42,8 @@ KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
-.PHONY: all deps tree kernel check harness fuzz sim kunit integration demo clean
+.PHONY: all deps tree kernel check harness fuzz sim kunit integration demo \
+	bench clean
 
 all: check
 
@@ -119,6 +122,9 @@ check: deps
 
 demo: kernel
 	@$(T)/demo.py $(BZIMAGE) $(BUILD)
+
+bench: kernel
+	@$(REPO)/benchmarks/bench.py $(BZIMAGE) $(BUILD) $(REPO)/benchmarks/results
 
 clean:
 	rm -rf $(BUILD)
