@@ -4,13 +4,16 @@
 
 Boots the test kernel twice in QEMU, faults in 65,536 memfd_secret pages,
 frees them, and prints the direct map's side of it in one table; the
-figures also go to BUILD_DIR/demo.json.
+figures also go to BUILD_DIR/demo.json, and DirectMap 4K/2M/1G over time,
+off against on, to BUILD_DIR/demo.png (gnuplot).
 
 usage: demo.py BZIMAGE BUILD_DIR [PAGES]
 """
 
 import json
 import os
+import re
+import subprocess
 import sys
 
 from qemu import boot, build_initramfs, delta
@@ -22,6 +25,52 @@ def mb(kb):
     return "?" if kb is None or kb < 0 else f"{kb / 1024:.0f}"
 
 
+def samples(console):
+    """SAMPLE and PHASE lines of dmtest: [(s, 4k, 2m, 1g) kB], [(s, name)]"""
+    points, phases = [], []
+    for line in console.splitlines():
+        m = re.match(r"SAMPLE ([0-9.]+) (-?\d+) (-?\d+) (-?\d+)\s*$", line)
+        if m:
+            points.append((float(m.group(1)), *map(int, m.group(2, 3, 4))))
+        m = re.match(r"PHASE ([0-9.]+) (\S+)\s*$", line)
+        if m:
+            phases.append((float(m.group(1)), m.group(2)))
+    return points, phases
+
+
+def plot(series, out):
+    """DirectMap 4K, 2M and 1G in MiB over time, off against on"""
+    base = os.path.splitext(out)[0]
+    for name, (points, phases) in series.items():
+        with open(f"{base}-{name}.dat", "w") as f:
+            for t, k4, m2, g1 in points:
+                f.write(f"{t:.3f} {k4 / 1024:.1f} {m2 / 1024:.1f} "
+                        f"{g1 / 1024:.1f}\n")
+    colours = {"off": "#9400d3", "on": "#009e73"}
+    arrows = "".join(
+        f'set arrow from {t:.3f}, graph 0 to {t:.3f}, graph 1 nohead '
+        f'lc "{colours[name]}" dt 3\nset label "{name}: {p}" at {t:.3f}, '
+        f'graph {0.95 if name == "off" else 0.55} rotate by 90 right '
+        f'font ",8" tc "{colours[name]}"\n'
+        for name, (_, phases) in series.items()
+        for t, p in phases if p in ("held", "freed"))
+    panels = "".join(
+        f'set title "DirectMap{title}"\n'
+        f'plot "{base}-off.dat" using 1:{col} with steps lw 2 '
+        f'lc "{colours["off"]}" title "directmap=off", '
+        f'"{base}-on.dat" using 1:{col} with steps lw 2 '
+        f'lc "{colours["on"]}" title "directmap=on"\n'
+        for title, col in (("4k", 2), ("2M", 3), ("1G", 4)))
+    script = (f'set terminal pngcairo size 1100,1000 font ",10" '
+              f'noenhanced\n'
+              f'set output "{out}"\nset multiplot layout 3,1 title '
+              f'"memfd_secret demo: the direct map over time (QEMU TCG)"\n'
+              f'set xlabel "seconds since dmtest started"\n'
+              f'set ylabel "MiB"\nset grid\nset key top left\n'
+              f'{arrows}{panels}unset multiplot\n')
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+
+
 def main():
     bzimage, build = sys.argv[1], sys.argv[2]
     pages = int(sys.argv[3]) if len(sys.argv) > 3 else 65536
@@ -30,17 +79,19 @@ def main():
     initrd = os.path.join(build, "initramfs.cpio")
     build_initramfs(HERE, os.path.join(build, "linux"), initrd)
 
-    runs = {}
+    runs, series = {}, {}
     for name, args in (("off", "directmap=off"), ("on", "")):
         print(f"  BOOT    directmap={name}, {pages} memfd_secret pages",
               flush=True)
-        m, exits, _ = boot(bzimage, initrd, "demo", f"{args} dmpages={pages}",
-                           log=os.path.join(logs, f"demo-{name}.log"))
+        m, exits, console = boot(bzimage, initrd, "demo",
+                                 f"{args} dmpages={pages}",
+                                 log=os.path.join(logs, f"demo-{name}.log"))
         if exits.get("dmtest") != 0 or m.get("run.completed") != 1:
             print(f"demo: the directmap={name} guest failed; see "
                   f"{logs}/demo-{name}.log", file=sys.stderr)
             return 1
         runs[name] = m
+        series[name] = samples(console)
 
     def row(label, fn):
         cells = [fn(runs[k]) for k in ("off", "on")]
@@ -90,8 +141,18 @@ def main():
 
     out = os.path.join(build, "demo.json")
     with open(out, "w") as f:
-        json.dump({"pages": pages, "runs": runs}, f, indent=1, sort_keys=True)
+        json.dump({"pages": pages, "runs": runs,
+                   "samples": {k: {"seconds_4k_2m_1g_kb": v[0], "phases": v[1]}
+                               for k, v in series.items()}},
+                  f, indent=1, sort_keys=True)
     print(f"figures: {out}")
+    png = os.path.join(build, "demo.png")
+    if all(len(series[k][0]) >= 2 for k in series):
+        plot(series, png)
+        print(f"plot: {png} (DirectMap 4K/2M/1G over time, off vs on)")
+    else:
+        print("demo: too few DirectMap samples to plot", file=sys.stderr)
+        return 1
     return 0
 
 
