@@ -59,12 +59,19 @@ static bool dmap_collapse_is_ready(void)
 
 /* ---- the environment of the policy ---- */
 
+/* The node of a direct-map frame for the tracepoints; holes have none */
+static int dmap_pfn_nid(unsigned long pfn)
+{
+	return pfn_valid(pfn) ? pfn_to_nid(pfn) : NUMA_NO_NODE;
+}
+
 int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 {
 	u64 start = ktime_get_ns();
 	int ret = arch_directmap_collapse_pmd(pfn, not_present);
 
-	trace_directmap_collapse(pfn, 2, ret, ktime_get_ns() - start);
+	trace_directmap_collapse(dmap_pfn_nid(pfn), pfn, 2, ret,
+				 ktime_get_ns() - start);
 	return ret;
 }
 
@@ -73,7 +80,8 @@ int dmap_env_collapse_pud(unsigned long pfn)
 	u64 start = ktime_get_ns();
 	int ret = arch_directmap_collapse_pud(pfn);
 
-	trace_directmap_collapse(pfn, 3, ret, ktime_get_ns() - start);
+	trace_directmap_collapse(dmap_pfn_nid(pfn), pfn, 3, ret,
+				 ktime_get_ns() - start);
 	return ret;
 }
 
@@ -132,7 +140,9 @@ void directmap_note_pmd(unsigned long addr)
  */
 void directmap_note_split(unsigned long addr, int level)
 {
-	trace_directmap_split(PHYS_PFN(__pa(addr)), level);
+	unsigned long pfn = PHYS_PFN(__pa(addr));
+
+	trace_directmap_split(dmap_pfn_nid(pfn), pfn, level);
 }
 
 /**

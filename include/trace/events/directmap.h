@@ -90,18 +90,20 @@ TRACE_EVENT(directmap_error,
  * -EAGAIN entries differ, -EBUSY contended, -EOPNOTSUPP must stay small
  */
 TRACE_EVENT(directmap_collapse,
-	    TP_PROTO(unsigned long pfn, int level, int ret, u64 ns),
-	    TP_ARGS(pfn, level, ret, ns),
-	    TP_STRUCT__entry(__field(unsigned long, pfn)
+	    TP_PROTO(int nid, unsigned long pfn, int level, int ret, u64 ns),
+	    TP_ARGS(nid, pfn, level, ret, ns),
+	    TP_STRUCT__entry(__field(int, nid)
 			     __field(int, level)
+			     __field(unsigned long, pfn)
 			     __field(int, ret)
 			     __field(u64, ns)),
-	    TP_fast_assign(__entry->pfn = pfn;
+	    TP_fast_assign(__entry->nid = nid;
 			   __entry->level = level;
+			   __entry->pfn = pfn;
 			   __entry->ret = ret;
 			   __entry->ns = ns;),
-	    TP_printk("pfn=%#lx level=%d ret=%d ns=%llu", __entry->pfn,
-		      __entry->level, __entry->ret, __entry->ns)
+	    TP_printk("nid=%d pfn=%#lx level=%d ret=%d ns=%llu", __entry->nid,
+		      __entry->pfn, __entry->level, __entry->ret, __entry->ns)
 );
 
 /*
@@ -110,13 +112,16 @@ TRACE_EVENT(directmap_collapse,
  * 3 a 1G entry.  Record with -g to see who split it.
  */
 TRACE_EVENT(directmap_split,
-	    TP_PROTO(unsigned long pfn, int level),
-	    TP_ARGS(pfn, level),
-	    TP_STRUCT__entry(__field(unsigned long, pfn)
-			     __field(int, level)),
-	    TP_fast_assign(__entry->pfn = pfn;
-			   __entry->level = level;),
-	    TP_printk("pfn=%#lx level=%d", __entry->pfn, __entry->level)
+	    TP_PROTO(int nid, unsigned long pfn, int level),
+	    TP_ARGS(nid, pfn, level),
+	    TP_STRUCT__entry(__field(int, nid)
+			     __field(int, level)
+			     __field(unsigned long, pfn)),
+	    TP_fast_assign(__entry->nid = nid;
+			   __entry->level = level;
+			   __entry->pfn = pfn;),
+	    TP_printk("nid=%d pfn=%#lx level=%d", __entry->nid, __entry->pfn,
+		      __entry->level)
 );
 
 #endif /* _TRACE_DIRECTMAP_H */
