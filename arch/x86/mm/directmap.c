@@ -68,10 +68,11 @@ int arch_directmap_unmap_region(struct page *page)
 	/*
 	 * Split to 4K by someone before: make the absent table one absent 2M
 	 * entry, so that the restore gives back a 2M mapping.  The block is
-	 * ours alone; if this cannot be done now the worker tries later.
+	 * ours alone; if this cannot be done now (a contended lock) the
+	 * worker is told to try again later.
 	 */
-	if (level == PG_LEVEL_4K)
-		set_direct_map_collapse_pmd(addr, true);
+	if (level == PG_LEVEL_4K && set_direct_map_collapse_pmd(addr, true) < 0)
+		directmap_note_pte(addr);
 	return 0;
 }
 
