@@ -9,6 +9,8 @@
 #                stock, mainline and directmap policies (build/sim/)
 #   make bench   the benchmarks with directmap off and on, side by side
 #                (benchmarks/results/)
+#   make audit   set_memory/set_direct_map calls whose result is dropped,
+#                before and after patches/ (build/audit/)
 #
 # The kernel is Debian's linux-source-6.12 with patches/series applied and the
 # overlay (mm/ include/ arch/ Documentation/ samples/) copied in, built once
@@ -43,7 +45,7 @@ KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
 	--make_options CC="ccache gcc"
 
 .PHONY: all deps tree kernel check harness fuzz sim kunit integration demo \
-	bench clean
+	bench audit clean
 
 all: check
 
@@ -74,8 +76,19 @@ sim: deps
 kunit: kernel run-kunit
 integration: kernel run-integration
 
+AUDIT := $(T)/audit/audit.py
+TARBALL := $(or $(DIRECTMAP_KERNEL_TARBALL),/usr/src/linux-source-6.12.tar.xz)
+
+# The whole tree and the built config, before and after our patches
+audit: kernel
+	@mkdir -p $(BUILD)/audit
+	@$(AUDIT) --before $(TARBALL) --json $(BUILD)/audit/built.json \
+		--built $(KOBJ) $(TREE)
+	@$(AUDIT) --before $(TARBALL) --json $(BUILD)/audit/tree.json $(TREE) | \
+		grep -E '^(before|after|json)'
+
 # The suites without the kernel dependency, for check to run once built
-.PHONY: run-harness run-kunit run-integration
+.PHONY: run-harness run-kunit run-integration run-audit
 run-harness:
 	@mkdir -p $(BUILD)/logs
 	@$(MAKE) -s -C $(T)/harness run > $(BUILD)/logs/harness.out 2>&1 || \
@@ -110,11 +123,17 @@ run-integration:
 
 # Every suite runs even if one fails; a kernel that does not build fails
 # the two suites that need it.
+run-audit:
+	@mkdir -p $(BUILD)/logs
+	@$(AUDIT) --check $(KOBJ) $(TREE) 2>&1 | tee $(BUILD)/logs/audit.out
+	@$(T)/tap-summary.py audit $(BUILD)/logs/audit.out > $(BUILD)/logs/audit.sum
+
 check: deps
 	@mkdir -p $(BUILD)/logs
 	@rm -f $(BUILD)/logs/*.sum
 	@$(MAKE) -s run-harness
 	@if $(MAKE) -s kernel; then \
+		$(MAKE) -s run-audit; \
 		$(MAKE) -s run-kunit; \
 		$(MAKE) -s run-integration; \
 	fi

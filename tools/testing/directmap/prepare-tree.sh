@@ -11,7 +11,7 @@ set -euo pipefail
 repo=$(realpath "$1")
 tree=$2
 tarball=${DIRECTMAP_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-overlay="mm include arch Documentation samples"
+overlay="mm include arch Documentation samples scripts"
 
 die() { echo "prepare-tree: $*" >&2; exit 1; }
 

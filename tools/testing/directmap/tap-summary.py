@@ -18,7 +18,7 @@ result at all counts as one failure.
 import re
 import sys
 
-SUITES = ["harness", "kunit", "integration"]
+SUITES = ["harness", "audit", "kunit", "integration"]
 
 
 def count_tap(text):

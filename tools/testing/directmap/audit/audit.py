@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""KSPP audit: calls of set_memory_*(), set_pages_*() and set_direct_map_*()
+whose result is ignored, cast away, stored and never read, or only warned
+about, found by scripts/coccinelle/api/set_memory_unchecked.cocci.
+
+  audit.py --selftest
+        run the semantic patch over fixture.c and check that it reports
+        exactly the calls marked "want KIND" there (TAP)
+  audit.py --check KOBJ TREE
+        the selftest, then the files KOBJ built: no call in the files
+        CLEAN lists may drop its result (TAP; make check)
+  audit.py [--built KOBJ] [--before TARBALL] [--json OUT] TREE
+        audit TREE (files that mention the functions), or only the files
+        KOBJ built; with --before, the same files of the pristine tarball
+        too.  Prints a table of the calls and totals; --json writes them.
+
+Kinds: ignored (result dropped or cast to void), dropped (stored, then
+overwritten unread), warned (only WARN_ON()ed: seen, not handled).
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+REPO = os.path.realpath(os.path.join(HERE, "..", "..", "..", ".."))
+COCCI = os.path.join(REPO, "scripts", "coccinelle", "api",
+                     "set_memory_unchecked.cocci")
+CALLS = re.compile(rb"\b(set_memory_[a-z0-9_]+|set_pages_[a-z_]+|"
+                   rb"set_direct_map(_[a-z_]+)?)\s*\(")
+REPORT = re.compile(r"^(?:\./)?(\S+?):(\d+):[0-9-]+: (ignored|dropped|warned): "
+                    r"result of (\w+)\(\)")
+KINDS = ("ignored", "dropped", "warned")
+
+# Files whose callers are fixed: make check holds them to no dropped result
+CLEAN = [
+    "mm/directmap/",
+    "arch/x86/mm/directmap.c",
+]
+
+
+def spatch(files, cwd):
+    """report lines for FILES (paths relative to CWD), two at a time"""
+    def one(batch):
+        r = subprocess.run(["spatch", "--very-quiet", "--no-show-diff",
+                            "--no-includes", "--include-headers",
+                            "-D", "report", "--sp-file", COCCI, *batch],
+                           cwd=cwd, capture_output=True, text=True)
+        return r.stdout
+    batches = [files[i::4] for i in range(4) if files[i::4]]
+    found = set()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        for out in pool.map(one, batches):
+            for line in out.splitlines():
+                m = REPORT.match(line)
+                if m:
+                    found.add((m.group(1), int(m.group(2)), m.group(3),
+                               m.group(4)))
+    return sorted(found)
+
+
+def candidates(tree):
+    """C files and headers of TREE that call one of the functions"""
+    out = []
+    for root, dirs, names in os.walk(tree):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for n in names:
+            if not n.endswith((".c", ".h")):
+                continue
+            p = os.path.join(root, n)
+            try:
+                with open(p, "rb") as f:
+                    if CALLS.search(f.read()):
+                        out.append(os.path.relpath(p, tree))
+            except OSError:
+                pass
+    return sorted(out)
+
+
+def built(files, kobj):
+    return [f for f in files if f.endswith(".c") and
+            os.path.exists(os.path.join(kobj, f[:-2] + ".o"))]
+
+
+def pristine(tarball, files, dest):
+    """extract FILES from Debian's source tarball into DEST"""
+    with tarfile.open(tarball) as tar:
+        top = None
+        wanted = set(files)
+        for m in tar:
+            if top is None:
+                top = m.name.split("/")[0]
+            rel = m.name[len(top) + 1:]
+            if rel in wanted and m.isfile():
+                m.name = rel
+                tar.extract(m, dest)
+    return [f for f in files if os.path.exists(os.path.join(dest, f))]
+
+
+def totals(rows):
+    t = {k: 0 for k in KINDS}
+    for r in rows:
+        t[r[2]] += 1
+    return t
+
+
+def table(title, rows):
+    print(f"\n{title}: {len(rows)} calls  " +
+          "  ".join(f"{k} {v}" for k, v in totals(rows).items()))
+    for f, line, kind, fn in rows:
+        print(f"  {f + ':' + str(line):<52} {fn + '()':<36} {kind}")
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        self.n += 1
+        self.failed += not ok
+        print(f"{'' if ok else 'not '}ok {self.n} {name}" +
+              (f" # {detail}" if detail else ""), flush=True)
+
+
+def selftest(t):
+    fixture = os.path.join(HERE, "fixture.c")
+    want = set()
+    with open(fixture) as f:
+        for n, line in enumerate(f, 1):
+            m = re.search(r"want (\w+)", line)
+            if m and "KIND" not in line:
+                want.add((n, m.group(1)))
+    got = {(r[1], r[2]) for r in spatch(["fixture.c"], HERE)}
+    t.check("audit: the semantic patch reports exactly the marked calls",
+            got == want, f"got {sorted(got)} want {sorted(want)}")
+    t.check("audit: it finds every kind",
+            all(k in {g[1] for g in got} for k in KINDS))
+    t.check("audit: the fixture marks at least five cases", len(want) >= 5)
+
+
+def check(kobj, tree):
+    t = Tap()
+    print("TAP version 13")
+    selftest(t)
+    files = built(candidates(tree), kobj)
+    rows = spatch(files, tree)
+    bad = [r for r in rows if r[2] != "warned" and
+           any(r[0].startswith(c) for c in CLEAN)]
+    print(f"# built files calling them: {len(files)}; calls reported: "
+          f"{len(rows)} ({totals(rows)})", flush=True)
+    t.check("audit: the built config was audited", len(files) >= 10,
+            f"{len(files)} files")
+    t.check("audit: no dropped result in the fixed files",
+            not bad, " ".join(f"{r[0]}:{r[1]} {r[3]}" for r in bad))
+    print(f"# {t.n - t.failed} passed, {t.failed} failed")
+    return 1 if t.failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("tree", nargs="?")
+    ap.add_argument("--selftest", action="store_true")
+    ap.add_argument("--check", metavar="KOBJ")
+    ap.add_argument("--built", metavar="KOBJ")
+    ap.add_argument("--before", metavar="TARBALL")
+    ap.add_argument("--json", metavar="OUT")
+    a = ap.parse_args()
+    if a.selftest:
+        t = Tap()
+        print("TAP version 13")
+        selftest(t)
+        return 1 if t.failed else 0
+    if a.check:
+        return check(a.check, a.tree)
+    if not a.tree:
+        ap.error("TREE is needed")
+
+    files = candidates(a.tree)
+    scope = "whole tree"
+    if a.built:
+        files = built(files, a.built)
+        scope = "files the test config builds"
+    result = {"scope": scope, "files": len(files)}
+    after = spatch(files, a.tree)
+    result["after"] = {"totals": totals(after),
+                       "calls": [dict(zip(("file", "line", "kind", "function"),
+                                          r)) for r in after]}
+    if a.before:
+        with tempfile.TemporaryDirectory() as d:
+            old = pristine(a.before, files, d)
+            before = spatch(old, d)
+        result["before"] = {"files": len(old), "totals": totals(before),
+                            "calls": [dict(zip(("file", "line", "kind",
+                                                "function"), r))
+                                      for r in before]}
+        table(f"before ({os.path.basename(a.before)}, {scope}, "
+              f"{len(old)} files)", before)
+    table(f"after ({a.tree}, {scope}, {len(files)} files)", after)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(result, f, indent=1)
+        print(f"\njson: {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
