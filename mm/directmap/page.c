@@ -179,6 +179,14 @@ void dmap_env_region_unregister(struct dmap_region *r)
 	kfree_rcu(r, rcu);
 }
 
+/* The single-page fallback's pages; KUnit hands it pages to test with */
+static struct page *dmap_env_single_alloc(int nid, gfp_t gfp,
+					  unsigned int order)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dmap_env_single_alloc, nid, gfp, order);
+	return alloc_pages_node(nid, gfp, order);
+}
+
 /**
  * directmap_alloc_pgtable - allocate a page-table page for the direct map
  *
@@ -383,7 +391,7 @@ static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
 
 	if (!(flags & DIRECTMAP_NOZERO))
 		gfp |= __GFP_ZERO;
-	page = alloc_pages_node(pn->cache.nid, gfp, order);
+	page = dmap_env_single_alloc(pn->cache.nid, gfp, order);
 	if (!page)
 		goto fail;
 
@@ -841,4 +849,5 @@ subsys_initcall(directmap_init);
 
 #ifdef CONFIG_DIRECTMAP_KUNIT_TEST
 #include "tests/page-kunit.h"
+#include "tests/kspp-kunit.h"
 #endif
