@@ -21,7 +21,7 @@ virtual org
 virtual report
 
 @ignored depends on !patch@
-identifier f =~ "^(set_memory_[a-z0-9_]+|set_pages_[a-z_]+|set_direct_map(_[a-z_]+)?)$";
+identifier f =~ "^(set_memory_(ro|rw|x|nx|rox|np|p|4k|uc|wc|wt|wb|encrypted|decrypted|valid|np_noalias|global|nonglobal)|set_pages_(ro|rw|x|nx|uc|wb|array_uc|array_wc|array_wt|array_wb)|set_direct_map(_(invalid_noflush|default_noflush|valid_noflush|split_pud|collapse_pmd|collapse_pud|restore))?)$";
 position p;
 @@
 
@@ -32,7 +32,7 @@ position p;
 )
 
 @dropped depends on !patch@
-identifier f =~ "^(set_memory_[a-z0-9_]+|set_pages_[a-z_]+|set_direct_map(_[a-z_]+)?)$";
+identifier f =~ "^(set_memory_(ro|rw|x|nx|rox|np|p|4k|uc|wc|wt|wb|encrypted|decrypted|valid|np_noalias|global|nonglobal)|set_pages_(ro|rw|x|nx|uc|wb|array_uc|array_wc|array_wt|array_wb)|set_direct_map(_(invalid_noflush|default_noflush|valid_noflush|split_pud|collapse_pmd|collapse_pud|restore))?)$";
 local idexpression ret;
 expression E;
 position p;
@@ -44,7 +44,7 @@ position p;
   ret = E
 
 @warned depends on !patch@
-identifier f =~ "^(set_memory_[a-z0-9_]+|set_pages_[a-z_]+|set_direct_map(_[a-z_]+)?)$";
+identifier f =~ "^(set_memory_(ro|rw|x|nx|rox|np|p|4k|uc|wc|wt|wb|encrypted|decrypted|valid|np_noalias|global|nonglobal)|set_pages_(ro|rw|x|nx|uc|wb|array_uc|array_wc|array_wt|array_wb)|set_direct_map(_(invalid_noflush|default_noflush|valid_noflush|split_pud|collapse_pmd|collapse_pud|restore))?)$";
 identifier w =~ "^(WARN_ON|WARN_ON_ONCE|BUG_ON|VM_WARN_ON|VM_WARN_ON_ONCE)$";
 position p;
 @@
@@ -52,7 +52,7 @@ position p;
 * w(f@p(...));
 
 @fix depends on patch@
-identifier f =~ "^(set_memory_[a-z0-9_]+|set_pages_[a-z_]+|set_direct_map(_[a-z_]+)?)$";
+identifier f =~ "^(set_memory_(ro|rw|x|nx|rox|np|p|4k|uc|wc|wt|wb|encrypted|decrypted|valid|np_noalias|global|nonglobal)|set_pages_(ro|rw|x|nx|uc|wb|array_uc|array_wc|array_wt|array_wb)|set_direct_map(_(invalid_noflush|default_noflush|valid_noflush|split_pud|collapse_pmd|collapse_pud|restore))?)$";
 expression list args;
 @@
 

@@ -33,8 +33,11 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.realpath(os.path.join(HERE, "..", "..", "..", ".."))
 COCCI = os.path.join(REPO, "scripts", "coccinelle", "api",
                      "set_memory_unchecked.cocci")
-CALLS = re.compile(rb"\b(set_memory_[a-z0-9_]+|set_pages_[a-z_]+|"
-                   rb"set_direct_map(_[a-z_]+)?)\s*\(")
+# the page-attribute API, and vmalloc's pointer to set_direct_map_*()
+CALLS = re.compile(rb"\b(set_memory_(ro|rw|x|nx|rox|np|p|4k|uc|wc|wt|wb|"
+                   rb"encrypted|decrypted|valid|np_noalias|global|nonglobal)|"
+                   rb"set_pages_(ro|rw|x|nx|uc|wb|array_uc|array_wc|array_wt|"
+                   rb"array_wb)|set_direct_map(_[a-z_]+)?)\s*\(")
 REPORT = re.compile(r"^(?:\./)?(\S+?):(\d+):[0-9-]+: (ignored|dropped|warned): "
                     r"result of (\w+)\(\)")
 KINDS = ("ignored", "dropped", "warned")
