@@ -142,6 +142,18 @@ def selftest(t):
             all(k in {g[1] for g in got} for k in KINDS))
     t.check("audit: the fixture marks at least five cases", len(want) >= 5)
 
+    # patch mode: every ignored call, and only those, becomes WARN_ON_ONCE()
+    r = subprocess.run(["spatch", "--very-quiet", "--no-includes",
+                        "--include-headers", "-D", "patch", "--sp-file",
+                        COCCI, "fixture.c"], cwd=HERE, capture_output=True,
+                       text=True)
+    added = [line for line in r.stdout.splitlines()
+             if line.startswith("+") and "WARN_ON_ONCE(" in line]
+    ignored = sum(1 for _, kind in want if kind == "ignored")
+    t.check("audit: patch mode makes each ignored call a WARN_ON_ONCE()",
+            r.returncode == 0 and len(added) == ignored,
+            f"{len(added)} of {ignored}")
+
 
 def check(kobj, tree):
     t = Tap()
