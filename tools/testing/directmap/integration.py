@@ -16,6 +16,7 @@ import sys
 import tempfile
 
 from qemu import boot, build_initramfs, delta
+from tap import Tap
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 SCRIPTS = os.path.realpath(os.path.join(HERE, "..", "..", "perf-scripts"))
@@ -35,18 +36,6 @@ def perfstat_rows(lines):
         if m and m.group(1) != "event":
             rows[m.group(1)] = (m.group(2), m.group(3))
     return rows
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        self.n += 1
-        self.failed += not ok
-        print(f"{'' if ok else 'not '}ok {self.n} {name}"
-              + (f" # {detail}" if detail else ""), flush=True)
 
 
 def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):

@@ -33,6 +33,9 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 REPO = os.path.realpath(os.path.join(HERE, "..", "..", "..", ".."))
 COCCI = os.path.join(REPO, "scripts", "coccinelle", "api",
                      "set_memory_unchecked.cocci")
+sys.path.insert(0, os.path.dirname(HERE))
+
+from tap import Tap  # noqa: E402
 # the page-attribute API, and vmalloc's pointer to set_direct_map_*()
 CALLS = re.compile(rb"\b(set_memory_(ro|rw|x|nx|rox|np|p|4k|uc|wc|wt|wb|"
                    rb"encrypted|decrypted|valid|np_noalias|global|nonglobal)|"
@@ -113,18 +116,6 @@ def table(title, rows):
           "  ".join(f"{k} {v}" for k, v in totals(rows).items()))
     for f, line, kind, fn in rows:
         print(f"  {f + ':' + str(line):<52} {fn + '()':<36} {kind}")
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        self.n += 1
-        self.failed += not ok
-        print(f"{'' if ok else 'not '}ok {self.n} {name}" +
-              (f" # {detail}" if detail else ""), flush=True)
 
 
 def selftest(t):

@@ -29,42 +29,10 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 
-#ifndef __NR_memfd_secret
-#define __NR_memfd_secret 447
-#endif
+#include "guest.h"
 
-#define PAGE		4096UL
 #define BENCH		"/sys/kernel/debug/directmap/bench"
 #define STATS		"/sys/kernel/debug/directmap/stats"
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-
-static long read_key(const char *path, const char *key)
-{
-	size_t len = strlen(key);
-	FILE *f = fopen(path, "r");
-	char line[512];
-	long val = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, len) &&
-		    (line[len] == ' ' || line[len] == ':')) {
-			val = strtol(line + len + 1 + (line[len] == ':'), NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Run one debugfs bench command; print its lines as METRIC PREFIX.name */
 static int bench_cmd(const char *prefix, const char *cmd)

@@ -28,32 +28,7 @@
 #include <sys/wait.h>
 #include <signal.h>
 
-#ifndef __NR_memfd_secret
-#define __NR_memfd_secret 447
-#endif
-
-#define PAGE 4096UL
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static long read_key(const char *path, const char *key)
-{
-	char line[512];
-	size_t len = strlen(key);
-	long val = -1;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, len) &&
-		    (line[len] == ' ' || line[len] == ':')) {
-			val = strtol(line + len + 1 + (line[len] == ':'), NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
+#include "guest.h"
 
 /* Sum "name value" pairs of every "node" line of directmap's debugfs stats */
 static long dmap_sum(const char *name)
@@ -105,7 +80,6 @@ static const char *const node_keys[] = {
 	"used", "pending", "regions", "fallbacks", "refills", "releases",
 };
 
-static double now(void);
 static double t_start;
 static int sampling;
 
@@ -208,14 +182,6 @@ static long large_kb(void)
 {
 	return read_key("/proc/meminfo", "DirectMap2M") +
 	       read_key("/proc/meminfo", "DirectMap1G");
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* A child that prints the DirectMap counters every @ms until killed */
