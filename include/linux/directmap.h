@@ -43,6 +43,7 @@ struct page * __must_check directmap_alloc_pages(int nid, unsigned int order,
 int directmap_free_pages(struct page *page, unsigned int order);
 int directmap_free_folio(struct folio *folio);
 bool directmap_page(const struct page *page);
+bool directmap_active(void);
 
 int directmap_collapse(unsigned long pfn, unsigned long nr_pages);
 
@@ -91,6 +92,11 @@ static inline int directmap_free_folio(struct folio *folio)
 }
 
 static inline bool directmap_page(const struct page *page)
+{
+	return false;
+}
+
+static inline bool directmap_active(void)
 {
 	return false;
 }

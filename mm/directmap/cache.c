@@ -12,7 +12,6 @@
  * (page.c) and the userspace simulator provide the dmap_env_*() hooks.
  */
 #include <linux/errno.h>
-#include <linux/slab.h>
 
 #include "internal.h"
 
@@ -214,7 +213,7 @@ int dmap_cache_refill(struct dmap_node *dn)
 	unsigned long pfn;
 	int err;
 
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	r = dmap_env_region_alloc(dn->nid);
 	if (!r) {
 		err = -ENOMEM;
 		goto fail;
@@ -251,7 +250,7 @@ int dmap_cache_refill(struct dmap_node *dn)
 free_block:
 	dmap_env_block_free(pfn);
 free_region:
-	kfree(r);
+	dmap_env_region_free(r);
 fail:
 	spin_lock(&dn->lock);
 	dn->stats.refill_failures++;

@@ -101,6 +101,9 @@ int dmap_env_block_unmap(unsigned long pfn);
 void dmap_env_block_restore(unsigned long pfn);
 /* Re-form the large mapping over @pfn if it is uniform again; 0 if done */
 int dmap_env_collapse(unsigned long pfn);
+/* The bookkeeping of a region, before it is registered */
+struct dmap_region *dmap_env_region_alloc(int nid);
+void dmap_env_region_free(struct dmap_region *r);
 int dmap_env_region_register(struct dmap_region *r);
 /* Unregister and free @r once lockless lookups cannot see it any more */
 void dmap_env_region_unregister(struct dmap_region *r);

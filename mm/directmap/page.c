@@ -28,6 +28,7 @@
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
+#include <linux/suspend.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/set_memory.h>
@@ -39,7 +40,9 @@
 #include <kunit/static_stub.h>
 #include <asm/tlbflush.h>
 
+#include "fault.h"
 #include "internal.h"
+#include "page.h"
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/directmap.h>
@@ -51,34 +54,15 @@
 #define DMAP_REFILL_GFP	(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | \
 			 __GFP_NOWARN | __GFP_ZERO)
 
-/**
- * struct dmap_pnode - a node's region cache and the pages around it
- * @cache:		the policy's view: regions and slots
- * @refill_lock:	one refill per node at a time
- * @pending:		returned pages still referenced by others, on page->lru,
- *			under @cache.lock
- * @nr_pending:		pages on @pending
- * @nr_singles:		single pages handed out by the fallback path
- * @fallbacks:		allocations served by the fallback path
- * @fallback_failures:	allocations the fallback path could not serve either
- */
-struct dmap_pnode {
-	struct dmap_node	cache;
-	struct mutex		refill_lock;	/* one refill per node at a time */
-	struct list_head	pending;
-	unsigned long		nr_pending;
-	atomic_long_t		nr_singles;
-	atomic_long_t		fallbacks;
-	atomic_long_t		fallback_failures;
-};
-
 static bool directmap_on __ro_after_init = true;
 static bool directmap_ready __read_mostly;
-static struct dmap_pnode *dmap_pnodes[MAX_NUMNODES];
+struct dmap_pnode *dmap_pnodes[MAX_NUMNODES];
 
 /* Regions by pfn >> DMAP_REGION_ORDER; single fallback pages by pfn */
-static DEFINE_XARRAY(dmap_regions);
-static DEFINE_XARRAY(dmap_singles);
+DEFINE_XARRAY(dmap_regions);
+DEFINE_XARRAY(dmap_singles);
+atomic_long_t dmap_pages_taken;
+atomic_long_t dmap_pages_given_back;
 
 static void dmap_reclaim_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
@@ -105,7 +89,7 @@ EXPORT_SYMBOL_GPL(directmap_enabled);
 
 /* ---- the environment of the region cache ---- */
 
-static struct dmap_region *dmap_region_of(unsigned long pfn)
+struct dmap_region *dmap_region_of(unsigned long pfn)
 {
 	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
 }
@@ -115,12 +99,15 @@ int dmap_env_block_alloc(int nid, unsigned long *pfn)
 	struct page *page;
 
 	KUNIT_STATIC_STUB_REDIRECT(dmap_env_block_alloc, nid, pfn);
+	if (dmap_should_fail(DMAP_FAIL_REFILL))
+		return -ENOMEM;
 	page = alloc_pages_node(nid, DMAP_REFILL_GFP, DMAP_REGION_ORDER);
 	if (!page)
 		return -ENOMEM;
 
 	/* Free slots are frozen: speculative references fail on them */
 	set_page_count(page, 0);
+	atomic_long_add(DMAP_REGION_PAGES, &dmap_pages_taken);
 	*pfn = page_to_pfn(page);
 	return 0;
 }
@@ -131,6 +118,7 @@ void dmap_env_block_free(unsigned long pfn)
 
 	set_page_count(page, 1);
 	__free_pages(page, DMAP_REGION_ORDER);
+	atomic_long_add(DMAP_REGION_PAGES, &dmap_pages_given_back);
 }
 
 int dmap_env_block_unmap(unsigned long pfn)
@@ -167,8 +155,22 @@ bool dmap_env_area_owned(unsigned long pfn)
 	return dmap_region_of(pfn);
 }
 
+struct dmap_region *dmap_env_region_alloc(int nid)
+{
+	if (dmap_should_fail(DMAP_FAIL_BOOKKEEPING))
+		return NULL;
+	return kzalloc(sizeof(struct dmap_region), GFP_KERNEL);
+}
+
+void dmap_env_region_free(struct dmap_region *r)
+{
+	kfree(r);
+}
+
 int dmap_env_region_register(struct dmap_region *r)
 {
+	if (dmap_should_fail(DMAP_FAIL_BOOKKEEPING))
+		return -ENOMEM;
 	return xa_err(xa_store(&dmap_regions, r->pfn >> DMAP_REGION_ORDER, r,
 			       GFP_KERNEL));
 }
@@ -184,7 +186,14 @@ static struct page *dmap_env_single_alloc(int nid, gfp_t gfp,
 					  unsigned int order)
 {
 	KUNIT_STATIC_STUB_REDIRECT(dmap_env_single_alloc, nid, gfp, order);
+	if (dmap_should_fail(DMAP_FAIL_SINGLE))
+		return NULL;
 	return alloc_pages_node(nid, gfp, order);
+}
+
+static void dmap_env_single_free(struct page *page, unsigned int order)
+{
+	__free_pages(page, order);
 }
 
 /**
@@ -198,6 +207,8 @@ static struct page *dmap_env_single_alloc(int nid, gfp_t gfp,
 struct page *directmap_alloc_pgtable(void)
 {
 	KUNIT_STATIC_STUB_REDIRECT(directmap_alloc_pgtable);
+	if (dmap_should_fail(DMAP_FAIL_PGTABLE))
+		return NULL;
 	return alloc_page(GFP_KERNEL);
 }
 
@@ -230,6 +241,17 @@ static void dmap_error(int nid, int kind, int err)
 	}								\
 	__bad;								\
 })
+
+/*
+ * A caller that may not sleep; without a preempt count only interrupt
+ * context and disabled interrupts can be seen.
+ */
+static bool dmap_atomic(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return !preemptible();
+	return irqs_disabled() || !in_task();
+}
 
 /* ---- pages ---- */
 
@@ -396,10 +418,15 @@ static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
 		goto fail;
 
 	for (i = 0; i < (1U << order); i++) {
-		err = set_direct_map_invalid_noflush(page + i);
+		if (dmap_should_fail(DMAP_FAIL_SPLIT))
+			err = -ENOMEM;
+		else
+			err = set_direct_map_invalid_noflush(page + i);
 		if (err)
 			break;
 	}
+	if (!err && dmap_should_fail(DMAP_FAIL_BOOKKEEPING))
+		err = -ENOMEM;
 	if (!err)
 		err = xa_err(xa_store(&dmap_singles, page_to_pfn(page),
 				      xa_mk_value(order), GFP_KERNEL));
@@ -407,12 +434,13 @@ static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
 		/* The pages unmapped so far were split already: cannot fail */
 		while (i--)
 			WARN_ON_ONCE(set_direct_map_default_noflush(page + i));
-		__free_pages(page, order);
+		dmap_env_single_free(page, order);
 		goto fail;
 	}
 
 	addr = (unsigned long)page_address(page);
 	flush_tlb_kernel_range(addr, addr + (PAGE_SIZE << order));
+	atomic_long_add(1UL << order, &dmap_pages_taken);
 	atomic_long_inc(&pn->nr_singles);
 	atomic_long_inc(&pn->fallbacks);
 	count_vm_event(DIRECTMAP_FALLBACK);
@@ -446,6 +474,9 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 	struct page *page;
 	unsigned long pfn;
 
+	if (dmap_misuse(nid, dmap_atomic(),
+			"allocation from atomic context\n"))
+		return NULL;
 	might_sleep();
 	if (dmap_misuse(nid, order > DIRECTMAP_MAX_ORDER,
 			"order %u is too large\n", order))
@@ -525,6 +556,7 @@ static int dmap_free_single(struct page *page, unsigned int order,
 
 	pn = dmap_pnodes[page_to_nid(page)];
 	atomic_long_dec(&pn->nr_singles);
+	atomic_long_add(1UL << order, &dmap_pages_given_back);
 	/* A page-cache owner's last put frees it to the buddy allocator */
 	if (put_owner)
 		__free_pages(page, order);
@@ -538,6 +570,9 @@ static int __directmap_free(struct page *page, unsigned int order,
 	int err;
 
 	if (dmap_misuse(NUMA_NO_NODE, !page, "free of NULL\n"))
+		return -EINVAL;
+	if (dmap_misuse(page_to_nid(page), dmap_atomic(),
+			"free from atomic context\n"))
 		return -EINVAL;
 	if (dmap_misuse(page_to_nid(page), order > DIRECTMAP_MAX_ORDER,
 			"order %u is too large\n", order))
@@ -609,6 +644,29 @@ bool directmap_page(const struct page *page)
 }
 EXPORT_SYMBOL_GPL(directmap_page);
 
+/**
+ * directmap_active - does directmap hand out pages at the moment?
+ *
+ * Hibernation asks this: the pages directmap hands out must not be mapped
+ * back and written to the image.  Cached empty regions do not count; they
+ * are given back when hibernation is prepared.
+ *
+ * Return: true while some page is handed out or waits for its last user.
+ */
+bool directmap_active(void)
+{
+	int nid;
+
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+
+		if (pn && (READ_ONCE(pn->cache.nr_used) ||
+			   atomic_long_read(&pn->nr_singles)))
+			return true;
+	}
+	return false;
+}
+
 /* ---- memory pressure ---- */
 
 static unsigned long dmap_shrink_count(struct shrinker *shrinker,
@@ -634,7 +692,7 @@ static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
 }
 
 /* Release every empty region of every node; for tests and the demo */
-static unsigned long dmap_drain(void)
+unsigned long dmap_drain(void)
 {
 	unsigned long done = 0;
 	int nid;
@@ -649,6 +707,28 @@ static unsigned long dmap_drain(void)
 	}
 	return done;
 }
+
+/*
+ * The hibernation image must not hold directmap's pages: give the empty
+ * regions back, and refuse if pages were handed out after
+ * hibernation_available() said yes.
+ */
+static int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
+			  void *data)
+{
+	if (action != PM_HIBERNATION_PREPARE)
+		return NOTIFY_DONE;
+	dmap_drain();
+	if (directmap_active()) {
+		pr_warn("pages are handed out: no hibernation\n");
+		return notifier_from_errno(-EBUSY);
+	}
+	return NOTIFY_OK;
+}
+
+static struct notifier_block dmap_pm_nb = {
+	.notifier_call = dmap_pm_notify,
+};
 
 /* ---- debugfs ---- */
 
@@ -841,6 +921,7 @@ static int __init directmap_init(void)
 		shrinker_register(shrinker);
 	}
 
+	register_pm_notifier(&dmap_pm_nb);
 	WRITE_ONCE(directmap_ready, true);
 	pr_info("per-node caches of 2M regions ready\n");
 	return 0;
@@ -850,4 +931,5 @@ subsys_initcall(directmap_init);
 #ifdef CONFIG_DIRECTMAP_KUNIT_TEST
 #include "tests/page-kunit.h"
 #include "tests/kspp-kunit.h"
+#include "tests/reliability-kunit.h"
 #endif

@@ -546,6 +546,17 @@ int dmap_env_collapse(unsigned long pfn)
 	return dmap_env_collapse_pud(pfn) == 1 ? 0 : -EAGAIN;
 }
 
+struct dmap_region *dmap_env_region_alloc(int nid)
+{
+	assert(nid >= 0 && nid < nr_nodes);
+	return sim_kzalloc(sizeof(struct dmap_region));
+}
+
+void dmap_env_region_free(struct dmap_region *r)
+{
+	sim_kfree(r);
+}
+
 int dmap_env_region_register(struct dmap_region *r)
 {
 	if (sim_should_fail(SIM_FAIL_REGISTER))

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel side of directmap's caches (page.c), for the consistency
+ * verifier and the torture tests.
+ */
+#ifndef _MM_DIRECTMAP_PAGE_H
+#define _MM_DIRECTMAP_PAGE_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/nodemask.h>
+#include <linux/xarray.h>
+
+#include "internal.h"
+
+/**
+ * struct dmap_pnode - a node's region cache and the pages around it
+ * @cache:		the policy's view: regions and slots
+ * @refill_lock:	one refill per node at a time
+ * @pending:		returned pages still referenced by others, on page->lru,
+ *			under @cache.lock
+ * @nr_pending:		pages on @pending
+ * @nr_singles:		single pages handed out by the fallback path
+ * @fallbacks:		allocations served by the fallback path
+ * @fallback_failures:	allocations the fallback path could not serve either
+ */
+struct dmap_pnode {
+	struct dmap_node	cache;
+	struct mutex		refill_lock;	/* one refill per node at a time */
+	struct list_head	pending;
+	unsigned long		nr_pending;
+	atomic_long_t		nr_singles;
+	atomic_long_t		fallbacks;
+	atomic_long_t		fallback_failures;
+};
+
+extern struct dmap_pnode *dmap_pnodes[MAX_NUMNODES];
+/* Regions by pfn >> DMAP_REGION_ORDER; single fallback pages by pfn */
+extern struct xarray dmap_regions;
+extern struct xarray dmap_singles;
+/*
+ * Pages taken from the page allocator and given back to it: the
+ * difference is what the caches and the fallback hold, never more.
+ */
+extern atomic_long_t dmap_pages_taken;
+extern atomic_long_t dmap_pages_given_back;
+
+struct dmap_region *dmap_region_of(unsigned long pfn);
+unsigned long dmap_drain(void);
+
+/* verify.c: check bookkeeping, page tables and counters; 0 if they agree */
+struct seq_file;
+unsigned long dmap_verify(struct seq_file *m);
+
+/**
+ * struct dmap_torture_result - what a torture run did and what it left
+ * @ops:		operations run
+ * @allocs:		allocations that succeeded
+ * @nulls:		allocations that returned NULL
+ * @frees:		frees
+ * @free_errors:	frees that failed (never expected)
+ * @readable:		handed-out pages the kernel could read (never expected)
+ * @ro_rw:		set_memory_ro()/rw() round trips on other pages
+ * @ro_rw_errors:	round trips that failed, and whose page was kept
+ * @drains:		explicit drains of the caches
+ * @collapses:		explicit collapse passes
+ * @injected:		failures fail_directmap injected
+ * @errors:		errors directmap counted (refill and fallback)
+ * @fallback_failures:	allocations that failed even single pages
+ * @leaked:		pages taken from the page allocator, not given back
+ *			and not held by directmap (never expected)
+ * @free_delta:		change of NR_FREE_PAGES, after draining
+ * @problems:		what dmap_verify() found afterwards
+ */
+struct dmap_torture_result {
+	unsigned long	ops;
+	unsigned long	allocs;
+	unsigned long	nulls;
+	unsigned long	frees;
+	unsigned long	free_errors;
+	unsigned long	readable;
+	unsigned long	ro_rw;
+	unsigned long	ro_rw_errors;
+	unsigned long	drains;
+	unsigned long	collapses;
+	unsigned long	injected;
+	unsigned long	errors;
+	unsigned long	fallback_failures;
+	long		leaked;
+	long		free_delta;
+	unsigned long	problems;
+};
+
+/* torture.c */
+int dmap_torture_faults(unsigned long target, unsigned long percent,
+			struct dmap_torture_result *res);
+int dmap_torture_storm(unsigned int seconds, unsigned int threads,
+		       struct dmap_torture_result *res);
+
+#endif /* _MM_DIRECTMAP_PAGE_H */

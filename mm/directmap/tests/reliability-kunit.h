@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit tests for directmap's reliability: the consistency verifier (and
+ * that it does catch what it looks for), injected allocation failures,
+ * the misuse catalogue, secrets after free, hibernation and
+ * load_unaligned_zeropad() next to a region.
+ */
+#ifndef _MM_DIRECTMAP_RELIABILITY_KUNIT_H
+#define _MM_DIRECTMAP_RELIABILITY_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/kasan.h>
+#include <linux/suspend.h>
+#include <linux/workqueue.h>
+#include <asm/word-at-a-time.h>
+
+/* Injected failures per run; make stress injects 10,000 from debugfs */
+#define DMAP_RTEST_FAILURES	1000
+
+/* Allocate, check, free: the verifier is clean at rest and in between */
+static void dmap_rtest_verify_clean(struct kunit *test)
+{
+	struct page *pages[2 * (DIRECTMAP_MAX_ORDER + 1)];
+	int nid, order, n = 0;
+
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+	for_each_node_state(nid, N_MEMORY) {
+		for (order = 0; order <= DIRECTMAP_MAX_ORDER && n < ARRAY_SIZE(pages);
+		     order++) {
+			pages[n] = directmap_alloc_pages(nid, order, 0);
+			KUNIT_ASSERT_NOT_NULL(test, pages[n]);
+			n++;
+		}
+	}
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+	while (n--) {
+		order = n % (DIRECTMAP_MAX_ORDER + 1);
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[n], order), 0);
+	}
+	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
+/* A mapped page in a region and a wrong count are both reported */
+static void dmap_rtest_verify_catches(struct kunit *test)
+{
+	struct dmap_node *dn;
+	struct page *page;
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, dmap_verify(NULL), 0UL);
+
+	/* what a driver calling set_direct_map_*() itself would do */
+	KUNIT_ASSERT_EQ(test, set_direct_map_default_noflush(page), 0);
+	KUNIT_EXPECT_GE(test, dmap_verify(NULL), 1UL);
+	/* absent again and RW, as the region's unmap left it */
+	KUNIT_ASSERT_EQ(test, set_memory_np((unsigned long)page_address(page), 1), 0);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+
+	dn = &dmap_pnodes[page_to_nid(page)]->cache;
+	spin_lock(&dn->lock);
+	dn->nr_free++;
+	spin_unlock(&dn->lock);
+	KUNIT_EXPECT_GE(test, dmap_verify(NULL), 1UL);
+	spin_lock(&dn->lock);
+	dn->nr_free--;
+	spin_unlock(&dn->lock);
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	dmap_drain();
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
+/*
+ * Failures injected at every point: each one is an error directmap
+ * counts, NULL reaches the caller only when the fallback failed too, and
+ * every page is accounted for.
+ */
+static void dmap_rtest_faults(struct kunit *test)
+{
+	struct dmap_torture_result res;
+
+	KUNIT_ASSERT_EQ(test, dmap_torture_faults(DMAP_RTEST_FAILURES, 25, &res), 0);
+	kunit_info(test, "%lu ops, %lu failures injected, %lu errors, %lu NULL, leaked %ld, free pages %+ld\n",
+		   res.ops, res.injected, res.errors, res.nulls, res.leaked,
+		   res.free_delta);
+	KUNIT_EXPECT_GE(test, res.injected, (unsigned long)DMAP_RTEST_FAILURES);
+	KUNIT_EXPECT_EQ(test, res.errors, res.injected);
+	KUNIT_EXPECT_EQ(test, res.nulls, res.fallback_failures);
+	KUNIT_EXPECT_GT(test, res.allocs, 0UL);
+	KUNIT_EXPECT_EQ(test, res.free_errors, 0UL);
+	KUNIT_EXPECT_EQ(test, res.readable, 0UL);
+	KUNIT_EXPECT_EQ(test, res.leaked, 0L);
+	/* slack for slab pages that KASAN's quarantine still holds */
+	KUNIT_EXPECT_GT(test, res.free_delta, -2048L);
+	KUNIT_EXPECT_EQ(test, res.problems, 0UL);
+}
+
+/* Tail pages and folios directmap never handed out are refused */
+static void dmap_rtest_misuse_tail(struct kunit *test)
+{
+	unsigned long events = dmap_test_event(test, DIRECTMAP_MISUSE);
+	struct page *page;
+
+	page = alloc_pages(GFP_KERNEL | __GFP_COMP, 2);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page + 1, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, directmap_free_folio(page_folio(page)), -EINVAL);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 1));
+	__free_pages(page, 2);
+	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_MISUSE), events + 2);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
+/* The sleeping calls refuse atomic context, and change nothing */
+static void dmap_rtest_misuse_atomic(struct kunit *test)
+{
+	unsigned long events = dmap_test_event(test, DIRECTMAP_MISUSE);
+	struct dmap_node *dn = &dmap_pnodes[numa_mem_id()]->cache;
+	struct page *page, *bad;
+	unsigned long used;
+	int err;
+
+	page = directmap_alloc_pages(numa_mem_id(), 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	used = dn->nr_used;
+
+	preempt_disable();
+	bad = directmap_alloc_pages(numa_mem_id(), 0, 0);
+	err = directmap_free_pages(page, 0);
+	preempt_enable();
+	KUNIT_EXPECT_NULL(test, bad);
+	KUNIT_EXPECT_EQ(test, err, -EINVAL);
+	KUNIT_EXPECT_EQ(test, dn->nr_used, used);
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
+
+	local_irq_disable();
+	bad = directmap_alloc_pages(numa_mem_id(), 0, 0);
+	local_irq_enable();
+	KUNIT_EXPECT_NULL(test, bad);
+	KUNIT_EXPECT_EQ(test, dn->nr_used, used);
+	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_MISUSE), events + 3);
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);
+}
+
+struct dmap_rtest_free {
+	struct page	*page;
+	int		err;
+};
+
+static long dmap_rtest_free_fn(void *arg)
+{
+	struct dmap_rtest_free *f = arg;
+
+	f->err = directmap_free_pages(f->page, 0);
+	return 0;
+}
+
+/* A page freed on another node's CPU goes back to its own node's region */
+static void dmap_rtest_wrong_node(struct kunit *test)
+{
+	struct dmap_rtest_free f = { };
+	unsigned long used[2];
+	int nid, other, cpu;
+
+	KUNIT_ASSERT_GE_MSG(test, num_node_state(N_MEMORY), 2, "needs two nodes");
+	nid = first_memory_node;
+	other = next_memory_node(nid);
+	cpu = cpumask_first_and(cpumask_of_node(other), cpu_online_mask);
+	KUNIT_ASSERT_LT(test, cpu, nr_cpu_ids);
+
+	f.page = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, f.page);
+	KUNIT_EXPECT_EQ(test, page_to_nid(f.page), nid);
+	used[0] = dmap_pnodes[nid]->cache.nr_used;
+	used[1] = dmap_pnodes[other]->cache.nr_used;
+
+	work_on_cpu(cpu, dmap_rtest_free_fn, &f);
+	KUNIT_EXPECT_EQ(test, f.err, 0);
+	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_used, used[0] - 1);
+	KUNIT_EXPECT_EQ(test, dmap_pnodes[other]->cache.nr_used, used[1]);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
+/*
+ * After a free the old contents are gone through every mapping: an alias
+ * right away, the direct map once the region is given back.
+ */
+static void dmap_rtest_secret_gone(struct kunit *test)
+{
+	struct page *page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	char buf[16];
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	dmap_test_fill(test, page, 0xa5);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+
+	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
+	KUNIT_ASSERT_FALSE(test, directmap_page(page));
+	KUNIT_ASSERT_EQ(test, copy_from_kernel_nofault(buf, page_address(page),
+						       sizeof(buf)), 0L);
+	KUNIT_EXPECT_TRUE(test, !memchr_inv(buf, 0, sizeof(buf)));
+}
+
+/* Hibernation is refused while pages are out, and drains the caches */
+static void dmap_rtest_hibernation(struct kunit *test)
+{
+	struct page *page;
+
+	if (!IS_ENABLED(CONFIG_HIBERNATION))
+		kunit_skip(test, "CONFIG_HIBERNATION is off");
+	KUNIT_ASSERT_TRUE_MSG(test, hibernation_available(),
+			      "hibernation is off in this boot");
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, directmap_active());
+	KUNIT_EXPECT_FALSE(test, hibernation_available());
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
+			notifier_from_errno(-EBUSY));
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_FALSE(test, directmap_active());
+	KUNIT_EXPECT_TRUE(test, hibernation_available());
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
+			NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, dmap_pnodes[page_to_nid(page)]->cache.nr_regions, 0UL);
+}
+
+/*
+ * load_unaligned_zeropad() reading off the end of a mapped page into a
+ * region gets the bytes up to the end of the page and zeroes, not an oops.
+ */
+static void dmap_rtest_zeropad(struct kunit *test)
+{
+	struct page *page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	unsigned long start, want = 0, got;
+	struct dmap_region *r;
+	unsigned int level;
+	pte_t *pte;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	r = dmap_region_of(page_to_pfn(page));
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	start = (unsigned long)pfn_to_kaddr(r->pfn);
+	pte = lookup_address(start - PAGE_SIZE, &level);
+	KUNIT_ASSERT_TRUE_MSG(test, pte && pte_present(*pte) &&
+			      !directmap_page(virt_to_page(start - PAGE_SIZE)),
+			      "the page before region %#lx is not mapped", r->pfn);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(pfn_to_page(r->pfn)));
+
+	/* three bytes of the mapped page, then five of the region */
+	KUNIT_ASSERT_EQ(test, copy_from_kernel_nofault(&want, (void *)(start - 3), 3), 0L);
+	/* the fixup reads the page before, which may be free and poisoned */
+	kasan_disable_current();
+	got = load_unaligned_zeropad((void *)(start - 3));
+	kasan_enable_current();
+	KUNIT_EXPECT_EQ(test, got, want);
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+}
+
+static struct kunit_case dmap_rtest_cases[] = {
+	KUNIT_CASE(dmap_rtest_verify_clean),
+	KUNIT_CASE(dmap_rtest_verify_catches),
+	KUNIT_CASE_SLOW(dmap_rtest_faults),
+	KUNIT_CASE(dmap_rtest_misuse_tail),
+	KUNIT_CASE(dmap_rtest_misuse_atomic),
+	KUNIT_CASE(dmap_rtest_wrong_node),
+	KUNIT_CASE(dmap_rtest_secret_gone),
+	KUNIT_CASE(dmap_rtest_hibernation),
+	KUNIT_CASE(dmap_rtest_zeropad),
+	{}
+};
+
+static struct kunit_suite dmap_rtest_suite = {
+	.name = "directmap_reliability",
+	.init = dmap_test_init,
+	.exit = dmap_test_exit,
+	.test_cases = dmap_rtest_cases,
+};
+
+kunit_test_suite(dmap_rtest_suite);
+
+#endif /* _MM_DIRECTMAP_RELIABILITY_KUNIT_H */

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The consistency verifier: directmap's bookkeeping, the page tables of
+ * the direct map and the DirectMap counters must tell the same story.
+ *
+ *  - every region on a node's lists is registered, on the list its free
+ *    slots say, and the node's sums add up; free slots are frozen pages;
+ *  - no leaf entry of the direct map that is present covers a page of a
+ *    region or of the single-page fallback: handed out or free, none of
+ *    them may be reachable;
+ *  - no page is both free in the buddy allocator and absent from the
+ *    direct map (the buddy would hand out a page that faults);
+ *  - a fresh count of the leaf entries equals the DirectMap counters.
+ *
+ * The checks take each lock in turn, not all at once, so they are exact
+ * only while directmap is quiet: tests call it at rest.
+ */
+#define pr_fmt(fmt) "directmap: verify: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/directmap.h>
+#include <linux/init.h>
+#include <linux/mm.h>
+#include <linux/page-flags.h>
+#include <linux/seq_file.h>
+#include <linux/set_memory.h>
+
+#include "page.h"
+
+/* Lines of detail before the verifier only counts */
+#define DMAP_VERIFY_REPORT	16
+
+struct dmap_verify {
+	struct seq_file	*m;
+	unsigned long	problems;
+	unsigned long	regions;	/* on the nodes' lists */
+	unsigned long	singles;	/* allocations of the fallback */
+	unsigned long	absent;		/* 4K pages without a present entry */
+};
+
+static __printf(2, 3) void dmap_verify_bad(struct dmap_verify *v,
+					   const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	if (v->problems++ >= DMAP_VERIFY_REPORT)
+		return;
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (v->m)
+		seq_printf(v->m, "bad: %pV\n", &vaf);
+	else
+		pr_err("%pV\n", &vaf);
+	va_end(args);
+}
+
+static const char *const dmap_verify_lists[] = { "partial", "full", "empty" };
+
+static void dmap_verify_region(struct dmap_verify *v, struct dmap_node *dn,
+			       struct dmap_region *r, int list,
+			       unsigned long *used_sum)
+{
+	unsigned long used = bitmap_weight(r->used, DMAP_REGION_PAGES);
+	unsigned long i;
+
+	if (dmap_region_of(r->pfn) != r || !IS_ALIGNED(r->pfn, DMAP_REGION_PAGES))
+		dmap_verify_bad(v, "region %#lx is not registered", r->pfn);
+	if (r->nid != dn->nid || pfn_to_nid(r->pfn) != dn->nid)
+		dmap_verify_bad(v, "region %#lx of node %d is on node %d's lists",
+				r->pfn, pfn_to_nid(r->pfn), dn->nid);
+	if (r->nr_free != DMAP_REGION_PAGES - used)
+		dmap_verify_bad(v, "region %#lx: %u free, %lu slots used",
+				r->pfn, r->nr_free, used);
+	if (!bitmap_subset(r->head, r->used, DMAP_REGION_PAGES) ||
+	    !bitmap_subset(r->pending, r->used, DMAP_REGION_PAGES))
+		dmap_verify_bad(v, "region %#lx: a head or pending slot is free",
+				r->pfn);
+	if ((list == 0 && (!r->nr_free || r->nr_free == DMAP_REGION_PAGES)) ||
+	    (list == 1 && r->nr_free) ||
+	    (list == 2 && r->nr_free != DMAP_REGION_PAGES))
+		dmap_verify_bad(v, "region %#lx with %u free is on the %s list",
+				r->pfn, r->nr_free, dmap_verify_lists[list]);
+
+	/* an allocation's first page holds the references, like a non-compound page */
+	for (i = 0; i < DMAP_REGION_PAGES; i++) {
+		int ref = page_ref_count(pfn_to_page(r->pfn + i));
+		bool head = test_bit(i, r->head);
+
+		if (head ? ref < 1 : ref != 0)
+			dmap_verify_bad(v, "pfn %#lx: %s slot with refcount %d",
+					r->pfn + i, head ? "first" :
+					test_bit(i, r->used) ? "used" : "free", ref);
+	}
+	*used_sum += used;
+}
+
+static void dmap_verify_node(struct dmap_verify *v, struct dmap_pnode *pn)
+{
+	struct dmap_node *dn = &pn->cache;
+	unsigned long regions = 0, empty = 0, nr_free = 0, used = 0;
+	struct list_head *lists[] = { &dn->partial, &dn->full, &dn->empty };
+	struct dmap_region *r;
+	int i;
+
+	spin_lock(&dn->lock);
+	for (i = 0; i < ARRAY_SIZE(lists); i++) {
+		list_for_each_entry(r, lists[i], list) {
+			dmap_verify_region(v, dn, r, i, &used);
+			nr_free += r->nr_free;
+			regions++;
+			empty += i == 2;
+		}
+	}
+	/* regions, empty ones, free slots, used slots */
+	if (regions != dn->nr_regions || empty != dn->nr_empty ||
+	    nr_free != dn->nr_free || used != dn->nr_used)
+		dmap_verify_bad(v, "node %d: counts %lu/%lu/%lu/%lu, lists %lu/%lu/%lu/%lu",
+				dn->nid, dn->nr_regions, dn->nr_empty,
+				dn->nr_free, dn->nr_used, regions, empty,
+				nr_free, used);
+	spin_unlock(&dn->lock);
+	v->regions += regions;
+}
+
+/* Does the fallback hold a page in [pfn, pfn + nr)? */
+static bool dmap_verify_single_in(unsigned long pfn, unsigned long nr)
+{
+	unsigned long first = pfn > (1UL << DIRECTMAP_MAX_ORDER) ?
+			      pfn - (1UL << DIRECTMAP_MAX_ORDER) : 0;
+	unsigned long index = first;
+	void *entry;
+
+	xa_for_each_range(&dmap_singles, index, entry, first, pfn + nr - 1) {
+		if (index + (1UL << xa_to_value(entry)) > pfn)
+			return true;
+	}
+	return false;
+}
+
+static bool dmap_verify_region_in(unsigned long pfn, unsigned long nr)
+{
+	unsigned long index = pfn >> DMAP_REGION_ORDER;
+
+	return xa_find(&dmap_regions, &index,
+		       (pfn + nr - 1) >> DMAP_REGION_ORDER, XA_PRESENT);
+}
+
+static const unsigned long dmap_verify_level_pages[] = {
+	[PG_LEVEL_4K] = 1,
+	[PG_LEVEL_2M] = PTRS_PER_PMD,
+	[PG_LEVEL_1G] = PTRS_PER_PMD * PTRS_PER_PTE,
+};
+
+/* Called for each leaf entry of the direct map, under CPA's locks */
+static void dmap_verify_entry(unsigned long addr, int level, bool present,
+			      void *data)
+{
+	struct dmap_verify *v = data;
+	unsigned long pfn = PFN_DOWN(__pa(addr));
+	unsigned long nr, i;
+
+	if (level < PG_LEVEL_4K || level > PG_LEVEL_1G)
+		return;
+	nr = dmap_verify_level_pages[level];
+	if (present) {
+		if (dmap_verify_region_in(pfn, nr))
+			dmap_verify_bad(v, "present entry (level %d) at %#lx maps a region",
+					level, pfn);
+		if (dmap_verify_single_in(pfn, nr))
+			dmap_verify_bad(v, "present entry (level %d) at %#lx maps a single",
+					level, pfn);
+		return;
+	}
+
+	v->absent += nr;
+	/* debug_pagealloc unmaps free pages on purpose */
+	if (debug_pagealloc_enabled())
+		return;
+	for (i = 0; i < nr; i++) {
+		if (pfn_valid(pfn + i) && is_free_buddy_page(pfn_to_page(pfn + i))) {
+			dmap_verify_bad(v, "pfn %#lx is free in the buddy allocator but not mapped",
+					pfn + i);
+			break;
+		}
+	}
+}
+
+/**
+ * dmap_verify - check that bookkeeping, page tables and counters agree
+ * @m:		where to report, or NULL for the kernel log
+ *
+ * Context: process context, may sleep; exact only while directmap is quiet.
+ * Return: the number of problems found, 0 if everything agrees.
+ */
+unsigned long dmap_verify(struct seq_file *m)
+{
+	unsigned long walked[PG_LEVEL_NUM], counted[PG_LEVEL_NUM];
+	struct dmap_verify v = { .m = m };
+	unsigned long index, registered = 0, held;
+	void *entry;
+	int nid, level;
+
+	for_each_node(nid) {
+		if (dmap_pnodes[nid])
+			dmap_verify_node(&v, dmap_pnodes[nid]);
+	}
+	xa_for_each(&dmap_regions, index, entry)
+		registered++;
+	if (registered != v.regions)
+		dmap_verify_bad(&v, "%lu regions registered, %lu on the lists",
+				registered, v.regions);
+
+	held = v.regions * DMAP_REGION_PAGES;
+	xa_for_each(&dmap_singles, index, entry) {
+		v.singles++;
+		held += 1UL << xa_to_value(entry);
+	}
+	if (atomic_long_read(&dmap_pages_taken) -
+	    atomic_long_read(&dmap_pages_given_back) != held)
+		dmap_verify_bad(&v, "%ld pages taken, %ld given back, %lu held",
+				atomic_long_read(&dmap_pages_taken),
+				atomic_long_read(&dmap_pages_given_back), held);
+
+	direct_map_walk(dmap_verify_entry, &v, walked, counted);
+	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++) {
+		if (walked[level] != counted[level])
+			dmap_verify_bad(&v, "level %d: %lu entries, DirectMap counts %lu",
+					level, walked[level], counted[level]);
+	}
+
+	if (m)
+		seq_printf(m, "regions %lu\nsingles %lu\nabsent_pages %lu\nentries_4k %lu\nentries_2m %lu\nentries_1g %lu\nproblems %lu\n",
+			   v.regions, v.singles, v.absent, walked[PG_LEVEL_4K],
+			   walked[PG_LEVEL_2M], walked[PG_LEVEL_1G], v.problems);
+	return v.problems;
+}
+
+static int dmap_verify_show(struct seq_file *m, void *unused)
+{
+	dmap_verify(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dmap_verify);
+
+static int __init dmap_verify_debugfs(void)
+{
+	struct dentry *dir = debugfs_lookup("directmap", NULL);
+
+	if (!dir)
+		return -ENODEV;
+	debugfs_create_file("verify", 0400, dir, NULL, &dmap_verify_fops);
+	dput(dir);
+	return 0;
+}
+late_initcall(dmap_verify_debugfs);
