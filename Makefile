@@ -7,8 +7,11 @@
 #   make fuzz    the region cache policy under libFuzzer (FUZZ_SECONDS=60)
 #   make sim     replay traces over a simulated 1 TiB direct map through the
 #                stock, mainline and directmap policies (build/sim/)
+#   make stress  the full reliability storm: 60 s on 4 vCPUs and 10,000
+#                injected failures, under KASAN, lockdep and DEBUG_VM
 #   make bench   the benchmarks with directmap off and on, side by side
-#                (benchmarks/results/)
+#                (benchmarks/results/), in a kernel without the debugging
+#                options of the test kernel (build/kernel-perf)
 #   make audit   set_memory/set_direct_map calls whose result is dropped,
 #                before and after patches/ (build/audit/)
 #
@@ -25,6 +28,8 @@ JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 T         := $(REPO)/tools/testing/directmap
 BZIMAGE   := $(KOBJ)/arch/x86/boot/bzImage
+KOBJ_PERF := $(BUILD)/kernel-perf
+BZIMAGE_PERF := $(KOBJ_PERF)/arch/x86/boot/bzImage
 
 export CCACHE_DIR      ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR  := $(REPO)
@@ -41,11 +46,16 @@ KUNIT_QEMU := -cpu max -smp 2,sockets=2,cores=1,threads=1 -m 4G \
 
 KUNIT := cd $(TREE) && python3 tools/testing/kunit/kunit.py
 KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
+	--kunitconfig=$(T)/debug.kunitconfig \
+	--kunitconfig=mm/directmap/.kunitconfig \
+	--make_options CC="ccache gcc"
+# The same kernel without KASAN, lockdep and fault injection, for timings
+KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
-.PHONY: all deps tree kernel check harness fuzz sim kunit integration demo \
-	bench audit clean
+.PHONY: all deps tree kernel kernel-perf check harness fuzz sim kunit \
+	integration demo stress bench audit clean
 
 all: check
 
@@ -61,6 +71,13 @@ kernel: tree
 	@$(KUNIT) build $(KUNIT_ARGS) --jobs=$(JOBS) > $(BUILD)/logs/kernel-build.log 2>&1 || \
 		{ tail -50 $(BUILD)/logs/kernel-build.log; exit 1; }
 	@echo "  KERNEL  $(BZIMAGE)"
+
+kernel-perf: tree
+	@mkdir -p $(BUILD)/logs
+	@echo "  BUILD   kernel-perf (log: $(BUILD)/logs/kernel-perf-build.log)"
+	@$(KUNIT) build $(KUNIT_ARGS_PERF) --jobs=$(JOBS) > $(BUILD)/logs/kernel-perf-build.log 2>&1 || \
+		{ tail -50 $(BUILD)/logs/kernel-perf-build.log; exit 1; }
+	@echo "  KERNEL  $(BZIMAGE_PERF)"
 
 harness: deps
 	@$(MAKE) -s -C $(T)/harness run
@@ -142,8 +159,16 @@ check: deps
 demo: kernel
 	@$(T)/demo.py $(BZIMAGE) $(BUILD)
 
-bench: kernel
-	@$(REPO)/benchmarks/bench.py $(BZIMAGE) $(BUILD) $(REPO)/benchmarks/results
+stress: kernel
+	@mkdir -p $(BUILD)/logs
+	@$(T)/storm.py $(BZIMAGE) $(BUILD) 2>&1 | tee $(BUILD)/logs/stress.out; \
+		[ $${PIPESTATUS[0]} -le 1 ] || \
+		echo "not ok 99 storm.py crashed" >> $(BUILD)/logs/stress.out
+	@$(T)/tap-summary.py stress $(BUILD)/logs/stress.out > $(BUILD)/logs/stress.sum
+	@$(T)/tap-summary.py sum $(BUILD)/logs/stress.sum
+
+bench: kernel-perf
+	@$(REPO)/benchmarks/bench.py $(BZIMAGE_PERF) $(BUILD) $(REPO)/benchmarks/results
 
 clean:
 	rm -rf $(BUILD)

@@ -4,7 +4,8 @@
 
 Boots the kernel twice, with directmap on and with directmap=off, runs the
 memfd_secret workload (65,536 pages), the kernel's memfd_secret selftest and
-stress-ng --secretmem, and prints TAP.
+stress-ng --secretmem, then a third time with 4 vCPUs for the short
+reliability storm (storm.py), and prints TAP.
 
 usage: integration.py BZIMAGE BUILD_DIR
 """
@@ -16,6 +17,7 @@ import sys
 import tempfile
 
 from qemu import boot, build_initramfs, delta
+from storm import storm_checks
 from tap import Tap
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -261,6 +263,8 @@ def main():
                                        "collapse worker")))
 
     benches(t, on, on_exit, on_con, off, off_exit, off_con, logs)
+
+    storm_checks(t, bzimage, initrd, logs, full=False)
 
     print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
     return 1 if t.failed else 0

@@ -28,7 +28,8 @@ gcc -static -O2 -Wall -o "$root/bin/dmbench" "$here/guest/dmbench.c"
 cp "$here"/../../perf-scripts/directmap-* "$root/usr/bin/"
 
 # dynamically linked tools, with the libraries they need
-for bin in /usr/bin/stress-ng /usr/bin/perf /bin/bash; do
+for bin in /usr/bin/stress-ng /usr/bin/perf /bin/bash /usr/sbin/kexec; do
+	mkdir -p "$root$(dirname "$bin")"
 	cp "$bin" "$root$bin"
 	ldd "$bin" | grep -o '/[^ ]*' | while read -r lib; do
 		mkdir -p "$root$(dirname "$lib")"

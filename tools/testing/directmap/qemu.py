@@ -6,21 +6,26 @@ import re
 import subprocess
 import time
 
-QEMU_MACHINE = [
-    "-cpu", "max", "-smp", "2,sockets=2,cores=1,threads=1", "-m", "4G",
-    "-object", "memory-backend-ram,id=m0,size=2G",
-    "-object", "memory-backend-ram,id=m1,size=2G",
-    "-numa", "node,nodeid=0,cpus=0,memdev=m0",
-    "-numa", "node,nodeid=1,cpus=1,memdev=m1",
-]
+def machine(cpus=2):
+    """x86-64 with 1G pages, 4G of memory on two nodes, CPUS split over them"""
+    half = cpus // 2
+    return [
+        "-cpu", "max", "-smp", f"{cpus},sockets=2,cores={half},threads=1",
+        "-m", "4G",
+        "-object", "memory-backend-ram,id=m0,size=2G",
+        "-object", "memory-backend-ram,id=m1,size=2G",
+        "-numa", f"node,nodeid=0,cpus=0-{half - 1},memdev=m0",
+        "-numa", f"node,nodeid=1,cpus={half}-{cpus - 1},memdev=m1",
+    ]
 
 
-def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900):
+def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
+         cpus=2):
     """Run one guest suite; return (metrics, exits, console text)."""
     append = ("console=ttyS0 kunit.enable=0 panic=-1 oops=panic "
               f"dmtest={suite} {extra_args}").strip()
     cmd = ["qemu-system-x86_64", "-nographic", "-no-reboot",
-           "-bios", "qboot.rom", *QEMU_MACHINE,
+           "-bios", "qboot.rom", *machine(cpus),
            "-kernel", bzimage, "-initrd", initrd, "-append", append]
     start = time.monotonic()
     try:
