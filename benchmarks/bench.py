@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 TESTS = os.path.join(HERE, "..", "tools", "testing", "directmap")
 sys.path.insert(0, TESTS)
 
-from qemu import boot, build_initramfs  # noqa: E402
+from qemu import boot, prepare  # noqa: E402
 
 
 def ratio(a, b):
@@ -120,11 +120,8 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     bzimage, build, results = sys.argv[1:4]
-    logs = os.path.join(build, "logs")
-    os.makedirs(logs, exist_ok=True)
     os.makedirs(results, exist_ok=True)
-    initrd = os.path.join(build, "initramfs.cpio")
-    build_initramfs(TESTS, os.path.join(build, "linux"), initrd)
+    logs, initrd = prepare(build)
 
     runs = {}
     for name, args in (("off", "directmap=off"), ("on", "")):

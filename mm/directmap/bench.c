@@ -46,6 +46,7 @@
 #include <asm/tlbflush.h>
 
 #include "internal.h"
+#include "page.h"
 
 #define DMAP_BENCH_MAX_PAGES	(SZ_4G >> PAGE_SHIFT)
 #define DMAP_BENCH_MAX_ROUNDS	1000
@@ -444,12 +445,7 @@ static const struct file_operations dmap_bench_fops = {
 
 static int __init dmap_bench_init(void)
 {
-	struct dentry *dir = debugfs_lookup("directmap", NULL);
-
-	if (!dir)
-		return -ENODEV;
-	debugfs_create_file("bench", 0600, dir, NULL, &dmap_bench_fops);
-	dput(dir);
+	dmap_debugfs_file("bench", 0600, &dmap_bench_fops);
 	return 0;
 }
 late_initcall(dmap_bench_init);

@@ -28,12 +28,12 @@
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
-#include <linux/suspend.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/set_memory.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/suspend.h>
 #include <linux/vmstat.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -189,11 +189,6 @@ static struct page *dmap_env_single_alloc(int nid, gfp_t gfp,
 	if (dmap_should_fail(DMAP_FAIL_SINGLE))
 		return NULL;
 	return alloc_pages_node(nid, gfp, order);
-}
-
-static void dmap_env_single_free(struct page *page, unsigned int order)
-{
-	__free_pages(page, order);
 }
 
 /**
@@ -434,7 +429,7 @@ static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
 		/* The pages unmapped so far were split already: cannot fail */
 		while (i--)
 			WARN_ON_ONCE(set_direct_map_default_noflush(page + i));
-		dmap_env_single_free(page, order);
+		__free_pages(page, order);
 		goto fail;
 	}
 
@@ -869,10 +864,27 @@ static int dmap_drain_set(void *data, u64 val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(dmap_drain_fops, NULL, dmap_drain_set, "%llu\n");
 
+static struct dentry *dmap_debugfs_dir;
+
+/**
+ * dmap_debugfs_file - add a file to /sys/kernel/debug/directmap/
+ * @name:	its name
+ * @mode:	its mode
+ * @fops:	its operations
+ *
+ * For the files of bench.c, verify.c and torture.c, from late_initcall.
+ */
+void __init dmap_debugfs_file(const char *name, umode_t mode,
+			      const struct file_operations *fops)
+{
+	debugfs_create_file(name, mode, dmap_debugfs_dir, NULL, fops);
+}
+
 static void __init dmap_debugfs_init(void)
 {
 	struct dentry *dir = debugfs_create_dir("directmap", NULL);
 
+	dmap_debugfs_dir = dir;
 	debugfs_create_file("stats", 0400, dir, NULL, &dmap_stats_fops);
 	debugfs_create_file("summary", 0400, dir, NULL, &dmap_summary_fops);
 	debugfs_create_file("regions", 0400, dir, NULL, &dmap_regions_fops);

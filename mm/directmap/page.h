@@ -7,6 +7,7 @@
 #define _MM_DIRECTMAP_PAGE_H
 
 #include <linux/atomic.h>
+#include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
@@ -48,6 +49,8 @@ extern atomic_long_t dmap_pages_given_back;
 
 struct dmap_region *dmap_region_of(unsigned long pfn);
 unsigned long dmap_drain(void);
+void dmap_debugfs_file(const char *name, umode_t mode,
+		       const struct file_operations *fops);
 
 /* verify.c: check bookkeeping, page tables and counters; 0 if they agree */
 struct seq_file;

@@ -414,12 +414,7 @@ static const struct file_operations dmap_torture_fops = {
 
 static int __init dmap_torture_debugfs(void)
 {
-	struct dentry *dir = debugfs_lookup("directmap", NULL);
-
-	if (!dir)
-		return -ENODEV;
-	debugfs_create_file("torture", 0600, dir, NULL, &dmap_torture_fops);
-	dput(dir);
+	dmap_debugfs_file("torture", 0600, &dmap_torture_fops);
 	return 0;
 }
 late_initcall(dmap_torture_debugfs);

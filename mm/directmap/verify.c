@@ -246,12 +246,7 @@ DEFINE_SHOW_ATTRIBUTE(dmap_verify);
 
 static int __init dmap_verify_debugfs(void)
 {
-	struct dentry *dir = debugfs_lookup("directmap", NULL);
-
-	if (!dir)
-		return -ENODEV;
-	debugfs_create_file("verify", 0400, dir, NULL, &dmap_verify_fops);
-	dput(dir);
+	dmap_debugfs_file("verify", 0400, &dmap_verify_fops);
 	return 0;
 }
 late_initcall(dmap_verify_debugfs);

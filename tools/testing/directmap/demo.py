@@ -16,9 +16,7 @@ import re
 import subprocess
 import sys
 
-from qemu import boot, build_initramfs, delta
-
-HERE = os.path.dirname(os.path.realpath(__file__))
+from qemu import boot, prepare, delta
 
 
 def mb(kb):
@@ -74,10 +72,7 @@ def plot(series, out):
 def main():
     bzimage, build = sys.argv[1], sys.argv[2]
     pages = int(sys.argv[3]) if len(sys.argv) > 3 else 65536
-    logs = os.path.join(build, "logs")
-    os.makedirs(logs, exist_ok=True)
-    initrd = os.path.join(build, "initramfs.cpio")
-    build_initramfs(HERE, os.path.join(build, "linux"), initrd)
+    logs, initrd = prepare(build)
 
     runs, series = {}, {}
     for name, args in (("off", "directmap=off"), ("on", "")):

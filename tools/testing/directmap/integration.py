@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from qemu import boot, build_initramfs, delta
+from qemu import boot, prepare, delta
 from storm import storm_checks
 from tap import Tap
 
@@ -129,10 +129,7 @@ def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):
 
 def main():
     bzimage, build = sys.argv[1], sys.argv[2]
-    logs = os.path.join(build, "logs")
-    os.makedirs(logs, exist_ok=True)
-    initrd = os.path.join(build, "initramfs.cpio")
-    build_initramfs(HERE, os.path.join(build, "linux"), initrd)
+    logs, initrd = prepare(build)
 
     print("TAP version 13", flush=True)
     t = Tap()

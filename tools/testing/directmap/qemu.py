@@ -61,6 +61,12 @@ def delta(metrics, key, phase_from, phase_to):
     return b - a
 
 
-def build_initramfs(here, tree, out):
-    subprocess.run([os.path.join(here, "mkinitramfs.sh"), tree, out],
-                   check=True)
+def prepare(build):
+    """BUILD's logs folder and its initramfs, built afresh: (logs, initrd)"""
+    logs = os.path.join(build, "logs")
+    os.makedirs(logs, exist_ok=True)
+    initrd = os.path.join(build, "initramfs.cpio")
+    here = os.path.dirname(os.path.realpath(__file__))
+    subprocess.run([os.path.join(here, "mkinitramfs.sh"),
+                    os.path.join(build, "linux"), initrd], check=True)
+    return logs, initrd

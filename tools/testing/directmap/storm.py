@@ -20,10 +20,9 @@ import subprocess
 import sys
 import tempfile
 
-from qemu import boot, build_initramfs
+from qemu import boot, prepare
 from tap import Tap
 
-HERE = os.path.dirname(os.path.realpath(__file__))
 # What KASAN, lockdep, DEBUG_VM and WARN print first.  Not "Call Trace":
 # warn_alloc() prints one for each allocation fail_page_alloc fails.
 SPLATS = ("WARNING:", "BUG:", "Oops", "general protection", "KASAN",
@@ -140,12 +139,10 @@ def storm_checks(t, bzimage, initrd, logs, full):
             kexecd.strip().splitlines()[-1][:100] if kexecd.strip()
             else "no second boot")
 
+
 def main():
     bzimage, build = sys.argv[1], sys.argv[2]
-    logs = os.path.join(build, "logs")
-    os.makedirs(logs, exist_ok=True)
-    initrd = os.path.join(build, "initramfs.cpio")
-    build_initramfs(HERE, os.path.join(build, "linux"), initrd)
+    logs, initrd = prepare(build)
     print("TAP version 13", flush=True)
     t = Tap()
     storm_checks(t, bzimage, initrd, logs, full=True)
