@@ -73,15 +73,8 @@ struct dmap_bench_counts {
 
 static void dmap_bench_counts(struct dmap_bench_counts *c)
 {
-	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
-
-	memset(c, 0, sizeof(*c));
-	if (ev) {
-		all_vm_events(ev);
-		c->pmd_splits = ev[DIRECT_MAP_LEVEL2_SPLIT];
-		c->pud_splits = ev[DIRECT_MAP_LEVEL3_SPLIT];
-		kfree(ev);
-	}
+	c->pmd_splits = dmap_vm_event(DIRECT_MAP_LEVEL2_SPLIT);
+	c->pud_splits = dmap_vm_event(DIRECT_MAP_LEVEL3_SPLIT);
 	c->flushes = nr_kernel_tlb_flushes();
 }
 

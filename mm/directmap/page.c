@@ -662,6 +662,56 @@ bool directmap_active(void)
 	return false;
 }
 
+/**
+ * dmap_vm_event - one vm event, summed over the CPUs
+ * @item:	the event
+ *
+ * What all_vm_events() gives for @item, without an array of every event:
+ * the benchmarks, the torture and the tests read one or two at a time.
+ *
+ * Return: the sum, as racy as the counters themselves.
+ */
+unsigned long dmap_vm_event(enum vm_event_item item)
+{
+	unsigned long sum = 0;
+#ifdef CONFIG_VM_EVENT_COUNTERS
+	int cpu;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		sum += per_cpu(vm_event_states, cpu).event[item];
+	cpus_read_unlock();
+#endif
+	return sum;
+}
+
+/**
+ * dmap_pages_unaccounted - pages directmap took and can account for no more
+ *
+ * Pages taken from the page allocator, less those given back, less those
+ * its regions and the single-page fallback hold now: a leak if not 0.
+ * Exact only while directmap is quiet.
+ *
+ * Return: the difference, in pages.
+ */
+long dmap_pages_unaccounted(void)
+{
+	long held = 0;
+	unsigned long index;
+	void *entry;
+	int nid;
+
+	for_each_node(nid) {
+		if (dmap_pnodes[nid])
+			held += READ_ONCE(dmap_pnodes[nid]->cache.nr_regions) *
+				DMAP_REGION_PAGES;
+	}
+	xa_for_each(&dmap_singles, index, entry)
+		held += 1UL << xa_to_value(entry);
+	return atomic_long_read(&dmap_pages_taken) -
+	       atomic_long_read(&dmap_pages_given_back) - held;
+}
+
 /* ---- memory pressure ---- */
 
 static unsigned long dmap_shrink_count(struct shrinker *shrinker,

@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
+#include <linux/vmstat.h>
 #include <linux/xarray.h>
 
 #include "internal.h"
@@ -49,6 +50,8 @@ extern atomic_long_t dmap_pages_given_back;
 
 struct dmap_region *dmap_region_of(unsigned long pfn);
 unsigned long dmap_drain(void);
+unsigned long dmap_vm_event(enum vm_event_item item);
+long dmap_pages_unaccounted(void);
 void dmap_debugfs_file(const char *name, umode_t mode,
 		       const struct file_operations *fops);
 

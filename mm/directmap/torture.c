@@ -171,41 +171,6 @@ static void dmap_torture_sum(struct dmap_torture_result *to,
 	to->collapses += from->collapses;
 }
 
-/*
- * The torture's own memory must not fail under fail_page_alloc, which
- * skips __GFP_NOFAIL: it would count as one of directmap's errors.
- */
-#define DMAP_TORTURE_GFP	(GFP_KERNEL | __GFP_NOFAIL)
-
-static unsigned long dmap_torture_event(enum vm_event_item item)
-{
-	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev),
-				    DMAP_TORTURE_GFP);
-	unsigned long val;
-
-	all_vm_events(ev);
-	val = ev[item];
-	kfree(ev);
-	return val;
-}
-
-/* Pages directmap holds now: regions and the fallback's allocations */
-static unsigned long dmap_torture_held(void)
-{
-	unsigned long held = 0, index;
-	void *entry;
-	int nid;
-
-	for_each_node(nid) {
-		if (dmap_pnodes[nid])
-			held += READ_ONCE(dmap_pnodes[nid]->cache.nr_regions) *
-				DMAP_REGION_PAGES;
-	}
-	xa_for_each(&dmap_singles, index, entry)
-		held += 1UL << xa_to_value(entry);
-	return held;
-}
-
 static unsigned long dmap_torture_free_pages(void)
 {
 	/* freed region structs and xarray nodes wait for a grace period */
@@ -220,9 +185,7 @@ static void dmap_torture_finish(struct dmap_torture_result *res,
 {
 	dmap_drain();
 	res->free_delta = (long)dmap_torture_free_pages() - (long)free_before;
-	res->leaked = atomic_long_read(&dmap_pages_taken) -
-		      atomic_long_read(&dmap_pages_given_back) -
-		      dmap_torture_held();
+	res->leaked = dmap_pages_unaccounted();
 	res->problems = dmap_verify(NULL);
 }
 
@@ -301,12 +264,13 @@ int dmap_torture_faults(unsigned long target, unsigned long percent,
 		return -EOPNOTSUPP;
 	if (!target || !percent || percent > 100)
 		return -EINVAL;
-	t = kzalloc(sizeof(*t), DMAP_TORTURE_GFP);
+	/* fail_page_alloc, which skips __GFP_NOFAIL, is for directmap alone */
+	t = kzalloc(sizeof(*t), GFP_KERNEL | __GFP_NOFAIL);
 	dmap_drain();
 	free_before = dmap_torture_free_pages();
 	injected = dmap_fail_injected();
-	ffail = dmap_torture_event(DIRECTMAP_FALLBACK_FAIL);
-	errors = dmap_torture_event(DIRECTMAP_REFILL_FAIL) + ffail;
+	ffail = dmap_vm_event(DIRECTMAP_FALLBACK_FAIL);
+	errors = dmap_vm_event(DIRECTMAP_REFILL_FAIL) + ffail;
 
 	dmap_fail_configure(&cfg, &old);
 	while (dmap_fail_injected() - injected < target &&
@@ -343,9 +307,9 @@ int dmap_torture_faults(unsigned long target, unsigned long percent,
 	*res = t->res;
 	kfree(t);
 	res->injected = dmap_fail_injected() - injected;
-	res->fallback_failures = dmap_torture_event(DIRECTMAP_FALLBACK_FAIL) - ffail;
-	res->errors = dmap_torture_event(DIRECTMAP_REFILL_FAIL) +
-		      dmap_torture_event(DIRECTMAP_FALLBACK_FAIL) - errors;
+	res->fallback_failures = dmap_vm_event(DIRECTMAP_FALLBACK_FAIL) - ffail;
+	res->errors = dmap_vm_event(DIRECTMAP_REFILL_FAIL) +
+		      dmap_vm_event(DIRECTMAP_FALLBACK_FAIL) - errors;
 	dmap_torture_finish(res, free_before);
 	return err;
 }

@@ -198,9 +198,10 @@ unsigned long dmap_verify(struct seq_file *m)
 {
 	unsigned long walked[PG_LEVEL_NUM], counted[PG_LEVEL_NUM];
 	struct dmap_verify v = { .m = m };
-	unsigned long index, registered = 0, held;
+	unsigned long index, registered = 0;
 	void *entry;
 	int nid, level;
+	long leaked;
 
 	for_each_node(nid) {
 		if (dmap_pnodes[nid])
@@ -212,16 +213,12 @@ unsigned long dmap_verify(struct seq_file *m)
 		dmap_verify_bad(&v, "%lu regions registered, %lu on the lists",
 				registered, v.regions);
 
-	held = v.regions * DMAP_REGION_PAGES;
-	xa_for_each(&dmap_singles, index, entry) {
+	xa_for_each(&dmap_singles, index, entry)
 		v.singles++;
-		held += 1UL << xa_to_value(entry);
-	}
-	if (atomic_long_read(&dmap_pages_taken) -
-	    atomic_long_read(&dmap_pages_given_back) != held)
-		dmap_verify_bad(&v, "%ld pages taken, %ld given back, %lu held",
-				atomic_long_read(&dmap_pages_taken),
-				atomic_long_read(&dmap_pages_given_back), held);
+	leaked = dmap_pages_unaccounted();
+	if (leaked)
+		dmap_verify_bad(&v, "%ld pages taken are neither given back nor held",
+				leaked);
 
 	direct_map_walk(dmap_verify_entry, &v, walked, counted);
 	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++) {

@@ -31,6 +31,7 @@
 #include <trace/events/directmap.h>
 
 #include "internal.h"
+#include "page.h"
 
 #define DMAP_COLLAPSE_DELAY_MS	200
 #define DMAP_COLLAPSE_DELAY_MAX	60000

@@ -37,19 +37,6 @@ static unsigned int dmap_ctest_level(unsigned long addr)
 	return level;
 }
 
-static unsigned long dmap_ctest_events(enum vm_event_item item)
-{
-	unsigned long *ev = kcalloc(NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
-	unsigned long val = 0;
-
-	if (ev) {
-		all_vm_events(ev);
-		val = ev[item];
-		kfree(ev);
-	}
-	return val;
-}
-
 struct dmap_ctest_audit {
 	unsigned long walked[PG_LEVEL_NUM];
 	unsigned long counted[PG_LEVEL_NUM];
@@ -153,13 +140,13 @@ static void dmap_ctest_pte_to_pmd(struct kunit *test)
 	pmd = lookup_pmd_address(ct->a);
 	KUNIT_ASSERT_NOT_NULL(test, pmd);
 	table = pmd_page(*pmd);
-	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
-	l3 = dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE);
+	l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
+	l3 = dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE);
 
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_2M);
-	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 1);
-	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE), l3);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 1);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE), l3);
 	/* the PTE table went back to the page allocator */
 	KUNIT_EXPECT_EQ(test, page_ref_count(table), 0);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), PG_LEVEL_4K);
@@ -184,13 +171,13 @@ static void dmap_ctest_pmd_to_pud(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set_memory_rw(ct->a, 1), 0);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
 	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), pud_before - 1);
-	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
-	l3 = dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE);
+	l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
+	l3 = dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE);
 
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_1G);
-	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 1);
-	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL3_COLLAPSE), l3 + 1);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 1);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE), l3 + 1);
 	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), pud_before);
 	dmap_ctest_audit(test, &au);
 }
@@ -199,7 +186,7 @@ static void dmap_ctest_pmd_to_pud(struct kunit *test)
 static void dmap_ctest_mixed_never(struct kunit *test)
 {
 	struct dmap_ctest *ct = test->priv;
-	unsigned long l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	unsigned long l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
 	struct dmap_ctest_audit au;
 
 	dmap_ctest_audit_start(&au);
@@ -207,12 +194,12 @@ static void dmap_ctest_mixed_never(struct kunit *test)
 	dmap_collapse_flush();
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
-	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
 
 	KUNIT_EXPECT_EQ(test, set_memory_rw(ct->a + PAGE_SIZE, 1), 0);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->a), PG_LEVEL_2M);
-	KUNIT_EXPECT_GT(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
+	KUNIT_EXPECT_GT(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
 	dmap_ctest_audit(test, &au);
 }
 
@@ -220,7 +207,7 @@ static void dmap_ctest_mixed_never(struct kunit *test)
 static void dmap_ctest_4k_pinned(struct kunit *test)
 {
 	struct dmap_ctest *ct = test->priv;
-	unsigned long l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	unsigned long l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
 	struct dmap_ctest_audit au;
 
 	dmap_ctest_audit_start(&au);
@@ -232,7 +219,7 @@ static void dmap_ctest_4k_pinned(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set_memory_rw(ct->a + PAGE_SIZE, 1), 0);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
-	KUNIT_EXPECT_EQ(test, dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
 	KUNIT_EXPECT_EQ(test, directmap_collapse(PHYS_PFN(__pa(ct->a)), 1),
 			-EAGAIN);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), PG_LEVEL_4K);
@@ -276,7 +263,7 @@ static void dmap_ctest_race(struct kunit *test)
 
 	KUNIT_ASSERT_GE_MSG(test, num_online_cpus(), 2U, "boot with 2 CPUs");
 	dmap_ctest_audit_start(&au);
-	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE);
+	l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
 	until = jiffies + DMAP_CTEST_RACE_SECS * HZ;
 	for (i = 0; i < 2; i++) {
 		struct task_struct *t;
@@ -303,7 +290,7 @@ static void dmap_ctest_race(struct kunit *test)
 		wait_for_completion(&r[i].done);
 	dmap_collapse_set_enabled(false);
 
-	l2 = dmap_ctest_events(DIRECT_MAP_LEVEL2_COLLAPSE) - l2;
+	l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE) - l2;
 	kunit_info(test, "%lu + %lu set_memory rounds, %lu passes, %lu collapses\n",
 		   r[0].rounds, r[1].rounds, passes, l2);
 	/* the race was run: collapses happened between the changes */

@@ -118,8 +118,8 @@ static struct page *dmap_ktest_give_page(int nid, gfp_t gfp,
 static void dmap_ktest_fallback_split_fails(struct kunit *test)
 {
 	struct page *block = dmap_ktest_block(test);
-	unsigned long fails = dmap_test_event(test, DIRECTMAP_FALLBACK_FAIL);
-	unsigned long outs = dmap_test_event(test, DIRECTMAP_PAGES_ALLOC);
+	unsigned long fails = dmap_vm_event(DIRECTMAP_FALLBACK_FAIL);
+	unsigned long outs = dmap_vm_event(DIRECTMAP_PAGES_ALLOC);
 	struct page *page;
 	bool present;
 
@@ -138,9 +138,9 @@ static void dmap_ktest_fallback_split_fails(struct kunit *test)
 	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
 
 	KUNIT_EXPECT_NULL(test, page);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_FALLBACK_FAIL),
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_FALLBACK_FAIL),
 			fails + 1);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_PAGES_ALLOC),
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_PAGES_ALLOC),
 			outs);
 	/* given back (our spare reference is the only one), mapped, unsplit */
 	KUNIT_EXPECT_EQ(test, page_ref_count(block), 1);

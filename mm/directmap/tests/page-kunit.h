@@ -52,19 +52,6 @@ static bool dmap_test_zero(struct kunit *test, struct page *page)
 	return zero;
 }
 
-/* The sum over all CPUs of one vmstat event */
-static unsigned long dmap_test_event(struct kunit *test, enum vm_event_item item)
-{
-	unsigned long *ev, val;
-
-	ev = kunit_kcalloc(test, NR_VM_EVENT_ITEMS, sizeof(*ev), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, ev);
-	all_vm_events(ev);
-	val = ev[item];
-	kunit_kfree(test, ev);
-	return val;
-}
-
 static int dmap_test_init(struct kunit *test)
 {
 	bool *was_enabled = kunit_kzalloc(test, sizeof(*was_enabled), GFP_KERNEL);
@@ -367,11 +354,11 @@ static void dmap_test_fallback(struct kunit *test)
 	struct page *page;
 	bool present;
 
-	ev_fallback = dmap_test_event(test, DIRECTMAP_FALLBACK);
-	ev_miss = dmap_test_event(test, DIRECTMAP_ALLOC_MISS);
-	ev_refill_fail = dmap_test_event(test, DIRECTMAP_REFILL_FAIL);
-	ev_alloc = dmap_test_event(test, DIRECTMAP_PAGES_ALLOC);
-	ev_free = dmap_test_event(test, DIRECTMAP_PAGES_FREE);
+	ev_fallback = dmap_vm_event(DIRECTMAP_FALLBACK);
+	ev_miss = dmap_vm_event(DIRECTMAP_ALLOC_MISS);
+	ev_refill_fail = dmap_vm_event(DIRECTMAP_REFILL_FAIL);
+	ev_alloc = dmap_vm_event(DIRECTMAP_PAGES_ALLOC);
+	ev_free = dmap_vm_event(DIRECTMAP_PAGES_FREE);
 	kunit_activate_static_stub(test, dmap_env_block_alloc,
 				   dmap_test_no_block);
 	page = directmap_alloc_pages(nid, 0, 0);
@@ -379,13 +366,13 @@ static void dmap_test_fallback(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	/* one miss, its refill failed, one fallback: each a vmstat event */
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_FALLBACK),
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_FALLBACK),
 			ev_fallback + 1);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_ALLOC_MISS),
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_ALLOC_MISS),
 			ev_miss + 1);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_REFILL_FAIL),
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_REFILL_FAIL),
 			ev_refill_fail + 1);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_PAGES_ALLOC),
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_PAGES_ALLOC),
 			ev_alloc + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->fallbacks), fallbacks + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->nr_singles), 1L);
@@ -395,7 +382,7 @@ static void dmap_test_fallback(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_PAGES_FREE),
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_PAGES_FREE),
 			ev_free + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->nr_singles), 0L);
 	KUNIT_EXPECT_FALSE(test, directmap_page(page));
@@ -485,7 +472,7 @@ static void dmap_test_misuse(struct kunit *test)
 	struct page *page, *foreign;
 	unsigned long used, misuse, events;
 
-	events = dmap_test_event(test, DIRECTMAP_MISUSE);
+	events = dmap_vm_event(DIRECTMAP_MISUSE);
 	KUNIT_EXPECT_NULL(test, directmap_alloc_pages(NUMA_NO_NODE,
 						      DIRECTMAP_MAX_ORDER + 1, 0));
 	KUNIT_EXPECT_NULL(test, directmap_alloc_pages(NUMA_NO_NODE, 0, BIT(7)));
@@ -521,7 +508,7 @@ static void dmap_test_misuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	/* every refusal above is one directmap_misuse event */
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_MISUSE), events + 9);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 9);
 }
 
 static struct kunit_case dmap_test_cases[] = {

@@ -100,7 +100,7 @@ static void dmap_rtest_faults(struct kunit *test)
 /* Tail pages and folios directmap never handed out are refused */
 static void dmap_rtest_misuse_tail(struct kunit *test)
 {
-	unsigned long events = dmap_test_event(test, DIRECTMAP_MISUSE);
+	unsigned long events = dmap_vm_event(DIRECTMAP_MISUSE);
 	struct page *page;
 
 	page = alloc_pages(GFP_KERNEL | __GFP_COMP, 2);
@@ -110,14 +110,14 @@ static void dmap_rtest_misuse_tail(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 1);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 1));
 	__free_pages(page, 2);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_MISUSE), events + 2);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 2);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }
 
 /* The sleeping calls refuse atomic context, and change nothing */
 static void dmap_rtest_misuse_atomic(struct kunit *test)
 {
-	unsigned long events = dmap_test_event(test, DIRECTMAP_MISUSE);
+	unsigned long events = dmap_vm_event(DIRECTMAP_MISUSE);
 	struct dmap_node *dn = &dmap_pnodes[numa_mem_id()]->cache;
 	struct page *page, *bad;
 	unsigned long used;
@@ -141,7 +141,7 @@ static void dmap_rtest_misuse_atomic(struct kunit *test)
 	local_irq_enable();
 	KUNIT_EXPECT_NULL(test, bad);
 	KUNIT_EXPECT_EQ(test, dn->nr_used, used);
-	KUNIT_EXPECT_EQ(test, dmap_test_event(test, DIRECTMAP_MISUSE), events + 3);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 3);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);

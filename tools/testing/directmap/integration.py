@@ -16,18 +16,12 @@ import subprocess
 import sys
 import tempfile
 
-from qemu import boot, prepare, delta
+from qemu import boot, prepare, delta, tagged
 from storm import storm_checks
 from tap import Tap
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 SCRIPTS = os.path.realpath(os.path.join(HERE, "..", "..", "perf-scripts"))
-
-
-def tagged(console, tag):
-    """the console lines the guest prefixed with TAG, without it"""
-    return [line[len(tag) + 2:].rstrip("\r")
-            for line in console.splitlines() if line.startswith(tag + ": ")]
 
 
 def perfstat_rows(lines):

@@ -53,6 +53,12 @@ def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
     return metrics, exits, out
 
 
+def tagged(console, tag):
+    """the console lines the guest prefixed with TAG, without it"""
+    return [line[len(tag) + 2:].rstrip("\r")
+            for line in console.splitlines() if line.startswith(tag + ": ")]
+
+
 def delta(metrics, key, phase_from, phase_to):
     a = metrics.get(f"{phase_from}.{key}")
     b = metrics.get(f"{phase_to}.{key}")

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from qemu import boot, prepare
+from qemu import boot, prepare, tagged
 from tap import Tap
 
 # What KASAN, lockdep, DEBUG_VM and WARN print first.  Not "Call Trace":
@@ -106,9 +106,8 @@ def storm_checks(t, bzimage, initrd, logs, full):
             g("faults.leaked") == 0 and g("faults.problems") == 0 and
             g("faults.free_errors") == 0 and g("faults.readable") == 0,
             f"leaked {g('faults.leaked')}, problems {g('faults.problems')}")
-    inj = {x.split()[0]: int(x.split()[1]) for x in con.splitlines()
-           if x.startswith("INJECTED: ") and len(x.split()) == 3
-           for x in [x[len("INJECTED: "):]]}
+    inj = {k: int(v) for k, v in
+           (x.split() for x in tagged(con, "INJECTED") if len(x.split()) == 2)}
     t.check(f"{suite}: failures reached every point",
             len(inj) == 5 and all(v > 0 for v in inj.values()), str(inj))
     t.check(f"{suite}: with fail_page_alloc as well: errors, no leak, "
