@@ -28,33 +28,41 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 	echo "$want" > "$stamp"
 fi
 
-# Take back the series applied last time if it differs from ours.
+# Patches that this series shares with the one applied last time, counted
+# from the start, stay applied: only the tail that differs is taken back,
+# so that a new patch does not rebuild the files of every other one.
 applied="$tree/.directmap-patches"
-if [ -d "$applied" ] && ! diff -rq "$applied" "$repo/patches" >/dev/null; then
-	echo "  REVERT  old patch series"
-	tac "$applied/series" | while read -r p; do
-		[ -n "$p" ] || continue
-		patch -d "$tree" -p1 -R -s --no-backup-if-mismatch \
-			< "$applied/$p" || die "cannot revert $p; rm -rf $tree"
+keep=0
+if [ -d "$applied" ]; then
+	mapfile -t old < <(grep -v '^$' "$applied/series")
+	mapfile -t new < <(grep -v '^$' "$repo/patches/series")
+	while [ "$keep" -lt "${#old[@]}" ] && [ "$keep" -lt "${#new[@]}" ] &&
+	      [ "${old[$keep]}" = "${new[$keep]}" ] &&
+	      cmp -s "$applied/${old[$keep]}" "$repo/patches/${new[$keep]}"; do
+		keep=$((keep + 1))
 	done
-	rm -rf "$applied"
+	for ((i = ${#old[@]} - 1; i >= keep; i--)); do
+		echo "  REVERT  ${old[$i]}"
+		patch -d "$tree" -p1 -R -s --no-backup-if-mismatch \
+			< "$applied/${old[$i]}" || die "cannot revert ${old[$i]}; rm -rf $tree"
+	done
 fi
 
-if [ ! -d "$applied" ]; then
-	version=$(make -s -C "$tree" kernelversion 2>/dev/null || echo unknown)
-	while read -r p; do
-		[ -n "$p" ] || continue
-		echo "  PATCH   $p"
-		if ! patch -d "$tree" -p1 -s -N --no-backup-if-mismatch \
-				--dry-run < "$repo/patches/$p" >/tmp/directmap-patch.log 2>&1; then
-			cat /tmp/directmap-patch.log >&2
-			rm -f "$stamp"
-			die "patches/$p does not apply to Linux $version ($tarball)"
-		fi
-		patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$repo/patches/$p"
-	done < "$repo/patches/series"
-	cp -r "$repo/patches" "$applied"
-fi
+version=$(make -s -C "$tree" kernelversion 2>/dev/null || echo unknown)
+mapfile -t new < <(grep -v '^$' "$repo/patches/series")
+for ((i = keep; i < ${#new[@]}; i++)); do
+	p=${new[$i]}
+	echo "  PATCH   $p"
+	if ! patch -d "$tree" -p1 -s -N --no-backup-if-mismatch \
+			--dry-run < "$repo/patches/$p" >/tmp/directmap-patch.log 2>&1; then
+		cat /tmp/directmap-patch.log >&2
+		rm -f "$stamp"
+		die "patches/$p does not apply to Linux $version ($tarball)"
+	fi
+	patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$repo/patches/$p"
+done
+rm -rf "$applied"
+cp -r "$repo/patches" "$applied"
 
 # Overlay: checksum copy keeps the mtime of files that did not change.
 for d in $overlay; do
