@@ -62,6 +62,8 @@ void directmap_note_split(unsigned long addr, int level);
  */
 int arch_directmap_unmap_region(struct page *page);
 void arch_directmap_restore_region(struct page *page);
+int arch_directmap_map_pages(struct page *page, unsigned long nr_pages);
+void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages);
 int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present);
 int arch_directmap_collapse_pud(unsigned long pfn);
 void arch_directmap_clear_page(struct page *page);

@@ -119,36 +119,200 @@ static bool dmap_region_is_out(struct dmap_region *r, unsigned long slot,
 	return find_next_bit(r->pending, end, slot) >= end;
 }
 
+/* Take the shared pages of [slot, slot + nr) out of the direct map again */
+static void dmap_region_unmap_shared(struct dmap_region *r,
+				     const unsigned long *shared,
+				     unsigned long slot, unsigned long nr)
+{
+	unsigned long end = slot + nr, start, stop;
+
+	for (start = find_next_bit(shared, end, slot); start < end;
+	     start = find_next_bit(shared, end, stop)) {
+		stop = find_next_zero_bit(shared, end, start);
+		dmap_env_pages_unmap(r->pfn + start, stop - start);
+	}
+}
+
 /**
  * dmap_cache_mark_returned - record that the owner gave an allocation back
  * @dn:		the cache of @r's node
  * @r:		the region that holds @pfn
  * @pfn:	first page frame of the allocation
  * @order:	its order, as allocated
+ * @may_unshare: the caller serialises shares of @r's node, so shared pages
+ *		of the allocation may be taken out of the direct map here
  *
  * The slots stay in use until dmap_cache_put(), once the last reference
- * to the pages is gone.
+ * to the pages is gone.  Pages the owner left shared are absent from the
+ * direct map again when this returns.
  *
- * Return: 0, or -EINVAL (and nothing changed) when @pfn, @order is not an
- * allocation that is out: a foreign page, a double free or a wrong order.
+ * Return: 0; -EAGAIN (nothing changed) if some pages are shared and
+ * @may_unshare is false; or -EINVAL (nothing changed) when @pfn, @order is
+ * not an allocation that is out: a foreign page, a double free or a wrong
+ * order.
  */
 int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
-			     unsigned long pfn, unsigned int order)
+			     unsigned long pfn, unsigned int order,
+			     bool may_unshare)
 {
-	unsigned long slot = pfn - r->pfn;
+	DECLARE_BITMAP(shared, DMAP_REGION_PAGES);
+	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
+	unsigned int nr_shared = 0;
+	bool absent = false;
 	int ret = -EINVAL;
 
 	spin_lock(&dn->lock);
 	if (pfn >= r->pfn && order <= DMAP_REGION_ORDER &&
 	    dmap_region_is_out(r, slot, order)) {
-		bitmap_set(r->pending, slot, 1UL << order);
 		ret = 0;
+		if (find_next_bit(r->shared, slot + nr, slot) < slot + nr) {
+			ret = -EAGAIN;
+			if (may_unshare) {
+				bitmap_zero(shared, DMAP_REGION_PAGES);
+				bitmap_set(shared, slot, nr);
+				bitmap_and(shared, shared, r->shared,
+					   DMAP_REGION_PAGES);
+				nr_shared = bitmap_weight(shared,
+							  DMAP_REGION_PAGES);
+				ret = 0;
+			}
+		}
+		if (!ret)
+			bitmap_set(r->pending, slot, nr);
 	} else {
 		dn->stats.misuse++;
 	}
 	spin_unlock(&dn->lock);
+	if (!nr_shared)
+		return ret;
 
-	return ret;
+	/*
+	 * Pending slots cannot be shared again: out of the direct map first,
+	 * then out of @shared, so that a present page is always a shared one.
+	 */
+	dmap_region_unmap_shared(r, shared, slot, nr);
+	spin_lock(&dn->lock);
+	bitmap_andnot(r->shared, r->shared, shared, DMAP_REGION_PAGES);
+	r->nr_shared -= nr_shared;
+	absent = !r->nr_shared;
+	dn->stats.unshares += nr_shared;
+	spin_unlock(&dn->lock);
+	if (absent)
+		dmap_env_region_absent(r->pfn);
+	return 0;
+}
+
+/*
+ * Are [slot, slot + nr) handed out, not returned, and all private (to
+ * share them) or all shared (to unshare them)?
+ */
+static bool dmap_region_can_flip(struct dmap_region *r, unsigned long slot,
+				 unsigned long nr, bool shared)
+{
+	unsigned long end;
+
+	/* not slot + nr > DMAP_REGION_PAGES: a huge @nr wraps that around */
+	if (!nr || slot >= DMAP_REGION_PAGES || nr > DMAP_REGION_PAGES - slot)
+		return false;
+	end = slot + nr;
+	if (find_next_zero_bit(r->used, end, slot) < end ||
+	    find_next_bit(r->pending, end, slot) < end)
+		return false;
+	if (shared)
+		return find_next_zero_bit(r->shared, end, slot) >= end;
+	return find_next_bit(r->shared, end, slot) >= end;
+}
+
+/**
+ * dmap_cache_share - put pages that are out back into the direct map
+ * @dn:		the cache of @r's node
+ * @r:		the region that holds @pfn
+ * @pfn:	first page frame
+ * @nr_pages:	pages from @pfn on, all in @r
+ *
+ * For in-place sharing: the owner keeps the pages, and the kernel may
+ * read and write them through the direct map until dmap_cache_unshare().
+ * They are mapped at 4K, so the region's 2M entry is split (once).  The
+ * caller serialises shares, unshares and frees of @r's node.
+ *
+ * Return: 0; -EINVAL (nothing changed) if the pages are not all out and
+ * private; or the error of the split (nothing changed).
+ */
+int dmap_cache_share(struct dmap_node *dn, struct dmap_region *r,
+		     unsigned long pfn, unsigned long nr_pages)
+{
+	unsigned long slot = pfn - r->pfn;
+	bool absent = false;
+	int err = -EINVAL;
+
+	spin_lock(&dn->lock);
+	if (pfn >= r->pfn && dmap_region_can_flip(r, slot, nr_pages, false)) {
+		/* into @shared first: a present page is always a shared one */
+		bitmap_set(r->shared, slot, nr_pages);
+		r->nr_shared += nr_pages;
+		err = 0;
+	} else {
+		dn->stats.misuse++;
+	}
+	spin_unlock(&dn->lock);
+	if (err)
+		return err;
+
+	err = dmap_env_pages_map(pfn, nr_pages);
+	spin_lock(&dn->lock);
+	if (err) {
+		bitmap_clear(r->shared, slot, nr_pages);
+		r->nr_shared -= nr_pages;
+		absent = !r->nr_shared;
+	} else {
+		dn->stats.shares += nr_pages;
+	}
+	spin_unlock(&dn->lock);
+	/* the failed split may have left an absent table behind */
+	if (absent)
+		dmap_env_region_absent(r->pfn);
+	return err;
+}
+
+/**
+ * dmap_cache_unshare - take shared pages out of the direct map again
+ * @dn:		the cache of @r's node
+ * @r:		the region that holds @pfn
+ * @pfn:	first page frame
+ * @nr_pages:	pages from @pfn on, all in @r and shared
+ *
+ * Cannot fail for pages that dmap_cache_share() shared: their 4K entries
+ * exist.  When no page of @r is shared any more, its 2M entry is re-formed
+ * as one absent entry.  The caller serialises as for dmap_cache_share().
+ *
+ * Return: 0, or -EINVAL (nothing changed) if the pages are not all out
+ * and shared.
+ */
+int dmap_cache_unshare(struct dmap_node *dn, struct dmap_region *r,
+		       unsigned long pfn, unsigned long nr_pages)
+{
+	unsigned long slot = pfn - r->pfn;
+	bool ok, absent;
+
+	spin_lock(&dn->lock);
+	ok = pfn >= r->pfn && dmap_region_can_flip(r, slot, nr_pages, true);
+	if (!ok)
+		dn->stats.misuse++;
+	spin_unlock(&dn->lock);
+	if (!ok)
+		return -EINVAL;
+
+	/* out of the direct map first: a present page is always shared */
+	dmap_env_pages_unmap(pfn, nr_pages);
+	spin_lock(&dn->lock);
+	bitmap_clear(r->shared, slot, nr_pages);
+	r->nr_shared -= nr_pages;
+	absent = !r->nr_shared;
+	dn->stats.unshares += nr_pages;
+	spin_unlock(&dn->lock);
+	if (absent)
+		dmap_env_region_absent(r->pfn);
+	return 0;
 }
 
 /**

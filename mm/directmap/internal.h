@@ -27,6 +27,10 @@
  * @used:	slots handed out, or returned but still referenced
  * @head:	first slot of each allocation, to check the order of a free
  * @pending:	slots returned by their owner, waiting for the last reference
+ * @shared:	slots handed out and put back into the direct map by their
+ *		owner (in-place sharing of confidential memory): the only
+ *		pages of a region that may be present, and only at 4K
+ * @nr_shared:	bits set in @shared
  * @rcu:	frees the region after lockless lookups are done with it
  */
 struct dmap_region {
@@ -37,6 +41,8 @@ struct dmap_region {
 	DECLARE_BITMAP(used, DMAP_REGION_PAGES);
 	DECLARE_BITMAP(head, DMAP_REGION_PAGES);
 	DECLARE_BITMAP(pending, DMAP_REGION_PAGES);
+	DECLARE_BITMAP(shared, DMAP_REGION_PAGES);
+	unsigned int		nr_shared;
 	struct rcu_head		rcu;
 };
 
@@ -49,6 +55,8 @@ struct dmap_stats {
 	unsigned long	allocs;		/* allocations served from regions */
 	unsigned long	frees;		/* allocations returned to regions */
 	unsigned long	misuse;		/* frees of pages directmap did not hand out */
+	unsigned long	shares;		/* pages put back into the direct map */
+	unsigned long	unshares;	/* shared pages taken out again */
 };
 
 /**
@@ -83,7 +91,12 @@ void dmap_node_init(struct dmap_node *dn, int nid, unsigned long high);
 int dmap_cache_take(struct dmap_node *dn, unsigned int order,
 		    unsigned long *pfn);
 int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
-			     unsigned long pfn, unsigned int order);
+			     unsigned long pfn, unsigned int order,
+			     bool may_unshare);
+int dmap_cache_share(struct dmap_node *dn, struct dmap_region *r,
+		     unsigned long pfn, unsigned long nr_pages);
+int dmap_cache_unshare(struct dmap_node *dn, struct dmap_region *r,
+		       unsigned long pfn, unsigned long nr_pages);
 struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 				   unsigned long pfn, unsigned int order);
 int dmap_cache_refill(struct dmap_node *dn);
@@ -99,6 +112,15 @@ int dmap_env_block_alloc(int nid, unsigned long *pfn);
 void dmap_env_block_free(unsigned long pfn);
 int dmap_env_block_unmap(unsigned long pfn);
 void dmap_env_block_restore(unsigned long pfn);
+/*
+ * Make pages of a region present in the direct map, at 4K: all or nothing
+ * (splitting the region's 2M entry may fail).  Take them out again, which
+ * cannot fail.  Once no page of the region is present any more, make it
+ * one absent 2M entry again (now, or by the collapse worker).
+ */
+int dmap_env_pages_map(unsigned long pfn, unsigned long nr_pages);
+void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages);
+void dmap_env_region_absent(unsigned long pfn);
 /* Re-form the large mapping over @pfn if it is uniform again; 0 if done */
 int dmap_env_collapse(unsigned long pfn);
 /* The bookkeeping of a region, before it is registered */

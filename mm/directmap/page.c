@@ -61,6 +61,8 @@ struct dmap_pnode *dmap_pnodes[MAX_NUMNODES];
 /* Regions by pfn >> DMAP_REGION_ORDER; single fallback pages by pfn */
 DEFINE_XARRAY(dmap_regions);
 DEFINE_XARRAY(dmap_singles);
+/* Pages of single allocations that their owner shared, by pfn */
+DEFINE_XARRAY(dmap_singles_shared);
 atomic_long_t dmap_pages_taken;
 atomic_long_t dmap_pages_given_back;
 
@@ -145,6 +147,61 @@ void dmap_env_block_restore(unsigned long pfn)
 				       ktime_get_ns() - start);
 }
 
+int dmap_env_pages_map(unsigned long pfn, unsigned long nr_pages)
+{
+	if (dmap_should_fail(DMAP_FAIL_SPLIT))
+		return -ENOMEM;
+	return arch_directmap_map_pages(pfn_to_page(pfn), nr_pages);
+}
+
+void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
+{
+	arch_directmap_unmap_pages(pfn_to_page(pfn), nr_pages);
+}
+
+void dmap_env_region_absent(unsigned long pfn)
+{
+	int err = arch_directmap_collapse_pmd(pfn, true);
+
+	/* contended: the worker re-forms it once the area is quiet */
+	if (err < 0 && err != -EOPNOTSUPP)
+		directmap_note_pte((unsigned long)pfn_to_kaddr(pfn));
+}
+
+/**
+ * dmap_region_collapse - re-form the 2M entry over a region, absent
+ * @pfn:	a frame of the region
+ *
+ * For the collapse worker.  A region whose pages are all shared has 512
+ * present entries that look uniform; re-formed as one present 2M entry,
+ * its pages could not be made private again without a split that may
+ * fail.  So a region is never re-formed while a page of it is shared, and
+ * the share lock keeps shares off it meanwhile.
+ *
+ * Return: as arch_directmap_collapse_pmd(); -EAGAIN while pages are
+ * shared, -EBUSY if the share lock is contended.
+ */
+int dmap_region_collapse(unsigned long pfn)
+{
+	struct dmap_pnode *pn = dmap_pnodes[pfn_to_nid(pfn)];
+	struct dmap_region *r;
+	bool shared;
+	int ret;
+
+	if (!pn)
+		return arch_directmap_collapse_pmd(pfn, false);
+	if (!mutex_trylock(&pn->share_lock))
+		return -EBUSY;
+	rcu_read_lock();
+	r = dmap_region_of(pfn);
+	shared = r && READ_ONCE(r->nr_shared);
+	rcu_read_unlock();
+	/* released meanwhile: its entries are present, and none is ours */
+	ret = shared ? -EAGAIN : arch_directmap_collapse_pmd(pfn, r);
+	mutex_unlock(&pn->share_lock);
+	return ret;
+}
+
 int dmap_env_collapse(unsigned long pfn)
 {
 	return directmap_collapse(pfn, DMAP_REGION_PAGES);
@@ -219,6 +276,7 @@ static void dmap_error(int nid, int kind, int err)
 		[DIRECTMAP_ERR_REFILL]		= DIRECTMAP_REFILL_FAIL,
 		[DIRECTMAP_ERR_FALLBACK]	= DIRECTMAP_FALLBACK_FAIL,
 		[DIRECTMAP_ERR_MISUSE]		= DIRECTMAP_MISUSE,
+		[DIRECTMAP_ERR_SHARE]		= DIRECTMAP_SHARE_FAIL,
 	};
 
 	count_vm_event(events[kind]);
@@ -506,7 +564,13 @@ static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 	unsigned long pfn = page_to_pfn(page);
 	int err;
 
-	err = dmap_cache_mark_returned(&pn->cache, r, pfn, order);
+	err = dmap_cache_mark_returned(&pn->cache, r, pfn, order, false);
+	if (err == -EAGAIN) {
+		/* the owner left pages shared: unshare them with no share running */
+		mutex_lock(&pn->share_lock);
+		err = dmap_cache_mark_returned(&pn->cache, r, pfn, order, true);
+		mutex_unlock(&pn->share_lock);
+	}
 	if (dmap_misuse(r->nid, err, "pfn %#lx order %u is not out\n",
 			pfn, order))
 		return err;
@@ -533,23 +597,30 @@ static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 static int dmap_free_single(struct page *page, unsigned int order,
 			    bool put_owner)
 {
+	struct dmap_pnode *pn = dmap_pnodes[page_to_nid(page)];
 	unsigned long pfn = page_to_pfn(page);
 	void *entry = xa_mk_value(order);
-	struct dmap_pnode *pn;
 	unsigned int i;
+	bool out;
 
-	if (dmap_misuse(page_to_nid(page),
-			xa_cmpxchg(&dmap_singles, pfn, entry, NULL, 0) != entry,
+	/* no share of these pages may run while they go back */
+	mutex_lock(&pn->share_lock);
+	out = xa_cmpxchg(&dmap_singles, pfn, entry, NULL, 0) == entry;
+	if (!out)
+		mutex_unlock(&pn->share_lock);
+	if (dmap_misuse(page_to_nid(page), !out,
 			"pfn %#lx order %u is not out\n", pfn, order))
 		return -EINVAL;
 
 	/* unmapping split what was needed: putting the map back cannot fail */
-	for (i = 0; i < (1U << order); i++)
+	for (i = 0; i < (1U << order); i++) {
+		xa_erase(&dmap_singles_shared, pfn + i);
 		WARN_ON_ONCE(set_direct_map_default_noflush(page + i));
+	}
+	mutex_unlock(&pn->share_lock);
 	for (i = 0; i < (1U << order); i++)
 		clear_highpage(page + i);
 
-	pn = dmap_pnodes[page_to_nid(page)];
 	atomic_long_dec(&pn->nr_singles);
 	atomic_long_add(1UL << order, &dmap_pages_given_back);
 	/* A page-cache owner's last put frees it to the buddy allocator */
@@ -558,8 +629,7 @@ static int dmap_free_single(struct page *page, unsigned int order,
 	return 0;
 }
 
-static int __directmap_free(struct page *page, unsigned int order,
-			    bool put_owner)
+int dmap_free(struct page *page, unsigned int order, bool put_owner)
 {
 	struct dmap_region *r;
 	int err;
@@ -600,7 +670,7 @@ static int __directmap_free(struct page *page, unsigned int order,
  */
 int directmap_free_pages(struct page *page, unsigned int order)
 {
-	return __directmap_free(page, order, true);
+	return dmap_free(page, order, true);
 }
 EXPORT_SYMBOL_GPL(directmap_free_pages);
 
@@ -617,9 +687,136 @@ EXPORT_SYMBOL_GPL(directmap_free_pages);
  */
 int directmap_free_folio(struct folio *folio)
 {
-	return __directmap_free(&folio->page, folio_order(folio), false);
+	return dmap_free(&folio->page, folio_order(folio), false);
 }
 EXPORT_SYMBOL_GPL(directmap_free_folio);
+
+/* The single allocation that holds [pfn, pfn + nr), if one is out */
+static bool dmap_single_holds(unsigned long pfn, unsigned long nr)
+{
+	unsigned long first = pfn >= (1UL << DIRECTMAP_MAX_ORDER) ?
+			      pfn - (1UL << DIRECTMAP_MAX_ORDER) + 1 : 0;
+	unsigned long index;
+	void *entry;
+
+	if (!nr || nr > (1UL << DIRECTMAP_MAX_ORDER))
+		return false;
+	xa_for_each_range(&dmap_singles, index, entry, first, pfn) {
+		if (index + (1UL << xa_to_value(entry)) >= pfn + nr)
+			return true;
+	}
+	return false;
+}
+
+/* Are all of [pfn, pfn + nr) shared (@shared) or all private? */
+static bool dmap_singles_are(unsigned long pfn, unsigned long nr, bool shared)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		if (!!xa_load(&dmap_singles_shared, pfn + i) != shared)
+			return false;
+	return true;
+}
+
+/*
+ * Pages of the single-page fallback are mapped at 4K already: sharing
+ * them needs no split, only the bookkeeping can fail.
+ */
+static int dmap_share_single(unsigned long pfn, unsigned long nr)
+{
+	unsigned long i;
+	int err = 0;
+
+	if (!dmap_single_holds(pfn, nr) || !dmap_singles_are(pfn, nr, false))
+		return -EINVAL;
+	for (i = 0; i < nr && !err; i++)
+		err = xa_err(xa_store(&dmap_singles_shared, pfn + i,
+				      xa_mk_value(1), GFP_KERNEL));
+	if (err) {
+		while (i--)
+			xa_erase(&dmap_singles_shared, pfn + i);
+		return err;
+	}
+	for (i = 0; i < nr; i++)
+		WARN_ON_ONCE(set_direct_map_default_noflush(pfn_to_page(pfn + i)));
+	return 0;
+}
+
+static int dmap_unshare_single(unsigned long pfn, unsigned long nr)
+{
+	unsigned long addr = (unsigned long)pfn_to_kaddr(pfn), i;
+
+	if (!dmap_single_holds(pfn, nr) || !dmap_singles_are(pfn, nr, true))
+		return -EINVAL;
+	/* 4K entries that exist: this cannot fail */
+	for (i = 0; i < nr; i++)
+		WARN_ON_ONCE(set_direct_map_invalid_noflush(pfn_to_page(pfn + i)));
+	flush_tlb_kernel_range(addr, addr + nr * PAGE_SIZE);
+	for (i = 0; i < nr; i++)
+		xa_erase(&dmap_singles_shared, pfn + i);
+	return 0;
+}
+
+/**
+ * dmap_share - put pages that directmap handed out back into the direct map
+ * @page:	first page
+ * @nr_pages:	pages from @page on, all of one allocation
+ * @share:	true to share, false to take them out again
+ *
+ * The owner API (owner.c) checks ownership before it gets here; this
+ * checks that the pages are out and all private (to share) or all shared.
+ *
+ * Return: 0; -EINVAL with nothing changed; or, to share, -ENOMEM if the
+ * region's 2M entry could not be split (nothing changed).
+ */
+int dmap_share(struct page *page, unsigned long nr_pages, bool share)
+{
+	unsigned long pfn = page_to_pfn(page);
+	struct dmap_region *r = dmap_region_of(pfn);
+	int nid = r ? r->nid : page_to_nid(page);
+	struct dmap_pnode *pn = dmap_pnodes[nid];
+	int err;
+
+	mutex_lock(&pn->share_lock);
+	if (r && share)
+		err = dmap_cache_share(&pn->cache, r, pfn, nr_pages);
+	else if (r)
+		err = dmap_cache_unshare(&pn->cache, r, pfn, nr_pages);
+	else if (share)
+		err = dmap_share_single(pfn, nr_pages);
+	else
+		err = dmap_unshare_single(pfn, nr_pages);
+	mutex_unlock(&pn->share_lock);
+
+	trace_directmap_share(nid, pfn, nr_pages, share, err);
+	if (!err)
+		count_vm_events(share ? DIRECTMAP_PAGES_SHARED :
+				DIRECTMAP_PAGES_UNSHARED, nr_pages);
+	else if (!dmap_misuse(nid, err == -EINVAL,
+			      "pfn %#lx + %lu are not out and all %s\n", pfn,
+			      nr_pages, share ? "private" : "shared"))
+		dmap_error(nid, DIRECTMAP_ERR_SHARE, err);
+	return err;
+}
+
+/**
+ * dmap_page_shared - is a page that directmap holds shared now?
+ * @pfn:	the page frame
+ *
+ * For the verifier: such a page may be present, at 4K.  Racy unless
+ * shares are quiet.
+ *
+ * Return: true if the owner of @pfn shared it.
+ */
+bool dmap_page_shared(unsigned long pfn)
+{
+	struct dmap_region *r = dmap_region_of(pfn);
+
+	if (r)
+		return test_bit(pfn - r->pfn, r->shared);
+	return xa_load(&dmap_singles_shared, pfn);
+}
 
 /**
  * directmap_page - is a page held by directmap?
@@ -964,6 +1161,7 @@ static int __init directmap_init(void)
 			return -ENOMEM;
 		dmap_node_init(&pn->cache, nid, DMAP_HIGH_DEFAULT);
 		mutex_init(&pn->refill_lock);
+		mutex_init(&pn->share_lock);
 		INIT_LIST_HEAD(&pn->pending);
 		dmap_pnodes[nid] = pn;
 	}

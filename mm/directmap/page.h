@@ -20,6 +20,8 @@
  * struct dmap_pnode - a node's region cache and the pages around it
  * @cache:		the policy's view: regions and slots
  * @refill_lock:	one refill per node at a time
+ * @share_lock:		serialises shares and unshares of the node's pages,
+ *			and frees of pages that are shared
  * @pending:		returned pages still referenced by others, on page->lru,
  *			under @cache.lock
  * @nr_pending:		pages on @pending
@@ -30,6 +32,7 @@
 struct dmap_pnode {
 	struct dmap_node	cache;
 	struct mutex		refill_lock;	/* one refill per node at a time */
+	struct mutex		share_lock;	/* see above */
 	struct list_head	pending;
 	unsigned long		nr_pending;
 	atomic_long_t		nr_singles;
@@ -49,6 +52,10 @@ extern atomic_long_t dmap_pages_taken;
 extern atomic_long_t dmap_pages_given_back;
 
 struct dmap_region *dmap_region_of(unsigned long pfn);
+int dmap_free(struct page *page, unsigned int order, bool put_owner);
+int dmap_share(struct page *page, unsigned long nr_pages, bool share);
+bool dmap_page_shared(unsigned long pfn);
+int dmap_region_collapse(unsigned long pfn);
 unsigned long dmap_drain(void);
 unsigned long dmap_vm_event(enum vm_event_item item);
 long dmap_pages_unaccounted(void);

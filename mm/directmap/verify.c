@@ -7,7 +7,9 @@
  *    slots say, and the node's sums add up; free slots are frozen pages;
  *  - no leaf entry of the direct map that is present covers a page of a
  *    region or of the single-page fallback: handed out or free, none of
- *    them may be reachable;
+ *    them may be reachable, except pages their owner shared, and those
+ *    only through a 4K entry (no present large entry ever covers a page
+ *    directmap handed out: SEV-SNP's rule);
  *  - no page is both free in the buddy allocator and absent from the
  *    direct map (the buddy would hand out a page that faults);
  *  - a fresh count of the leaf entries equals the DirectMap counters.
@@ -77,6 +79,11 @@ static void dmap_verify_region(struct dmap_verify *v, struct dmap_node *dn,
 	    !bitmap_subset(r->pending, r->used, DMAP_REGION_PAGES))
 		dmap_verify_bad(v, "region %#lx: a head or pending slot is free",
 				r->pfn);
+	if (!bitmap_subset(r->shared, r->used, DMAP_REGION_PAGES) ||
+	    bitmap_intersects(r->shared, r->pending, DMAP_REGION_PAGES) ||
+	    r->nr_shared != bitmap_weight(r->shared, DMAP_REGION_PAGES))
+		dmap_verify_bad(v, "region %#lx: %u shared, a shared slot is free or pending",
+				r->pfn, r->nr_shared);
 	if ((list == 0 && (!r->nr_free || r->nr_free == DMAP_REGION_PAGES)) ||
 	    (list == 1 && r->nr_free) ||
 	    (list == 2 && r->nr_free != DMAP_REGION_PAGES))
@@ -164,6 +171,9 @@ static void dmap_verify_entry(unsigned long addr, int level, bool present,
 	if (level < PG_LEVEL_4K || level > PG_LEVEL_1G)
 		return;
 	nr = dmap_verify_level_pages[level];
+	/* the owner shared it: present, and only ever at 4K (SEV-SNP's rule) */
+	if (present && level == PG_LEVEL_4K && dmap_page_shared(pfn))
+		return;
 	if (present) {
 		if (dmap_verify_region_in(pfn, nr))
 			dmap_verify_bad(v, "present entry (level %d) at %#lx maps a region",

@@ -69,8 +69,13 @@ static int dmap_pfn_nid(unsigned long pfn)
 int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 {
 	u64 start = ktime_get_ns();
-	int ret = arch_directmap_collapse_pmd(pfn, not_present);
+	int ret;
 
+	/* directmap's own region: only ever one absent 2M entry */
+	if (not_present)
+		ret = dmap_region_collapse(pfn);
+	else
+		ret = arch_directmap_collapse_pmd(pfn, false);
 	trace_directmap_collapse(dmap_pfn_nid(pfn), pfn, 2, ret,
 				 ktime_get_ns() - start);
 	return ret;

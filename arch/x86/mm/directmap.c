@@ -91,6 +91,48 @@ void arch_directmap_restore_region(struct page *page)
 }
 
 /**
+ * arch_directmap_map_pages - make pages of an unmapped region present again
+ * @page:	first page
+ * @nr_pages:	pages from @page on, all in one region
+ *
+ * For in-place sharing.  The region's absent 2M entry is split into a
+ * table of 4K entries, all absent but these, so that no present large
+ * entry ever covers a page that is still private (SEV-SNP's RMP needs
+ * 4K entries over private pages).
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -ENOMEM with nothing changed if the split found no memory.
+ */
+int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
+{
+	unsigned long addr = (unsigned long)page_address(page);
+
+	if (WARN_ON_ONCE((addr & PMD_MASK) !=
+			 ((addr + nr_pages * PAGE_SIZE - 1) & PMD_MASK)))
+		return -EINVAL;
+	/* Present and global, as before the region was unmapped */
+	return set_direct_map_restore(addr, nr_pages);
+}
+
+/**
+ * arch_directmap_unmap_pages - take pages mapped by arch_directmap_map_pages() out
+ * @page:	first page
+ * @nr_pages:	pages from @page on, as mapped
+ *
+ * Their 4K entries exist, so this cannot fail; the TLBs are flushed
+ * before it returns.
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
+{
+	unsigned long addr = (unsigned long)page_address(page);
+
+	/* Clears only the present bit, so the table can be re-formed */
+	WARN_ON_ONCE(set_memory_np(addr, nr_pages));
+}
+
+/**
  * arch_directmap_collapse_pmd - re-form the 2M entry over a frame
  * @pfn:	a frame in the direct map
  * @not_present: directmap owns the whole 2M area, so entries that are all

@@ -19,12 +19,14 @@ enum directmap_error_kind {
 	DIRECTMAP_ERR_REFILL,	/* no region could be added to a node */
 	DIRECTMAP_ERR_FALLBACK,	/* nor could single pages be unmapped */
 	DIRECTMAP_ERR_MISUSE,	/* a free of pages directmap did not hand out */
+	DIRECTMAP_ERR_SHARE,	/* pages could not be put back into the map */
 };
 #endif
 
 TRACE_DEFINE_ENUM(DIRECTMAP_ERR_REFILL);
 TRACE_DEFINE_ENUM(DIRECTMAP_ERR_FALLBACK);
 TRACE_DEFINE_ENUM(DIRECTMAP_ERR_MISUSE);
+TRACE_DEFINE_ENUM(DIRECTMAP_ERR_SHARE);
 
 DECLARE_EVENT_CLASS(directmap_region,
 		    TP_PROTO(int nid, unsigned long pfn, int err, u64 ns),
@@ -67,6 +69,29 @@ TRACE_EVENT(directmap_fallback,
 		      __entry->order)
 );
 
+/*
+ * Pages an owner put back into the direct map (share=1, in-place sharing
+ * of confidential memory) or took out again (share=0)
+ */
+TRACE_EVENT(directmap_share,
+	    TP_PROTO(int nid, unsigned long pfn, unsigned long nr_pages,
+		     bool share, int err),
+	    TP_ARGS(nid, pfn, nr_pages, share, err),
+	    TP_STRUCT__entry(__field(int, nid)
+			     __field(bool, share)
+			     __field(int, err)
+			     __field(unsigned long, pfn)
+			     __field(unsigned long, nr_pages)),
+	    TP_fast_assign(__entry->nid = nid;
+			   __entry->share = share;
+			   __entry->err = err;
+			   __entry->pfn = pfn;
+			   __entry->nr_pages = nr_pages;),
+	    TP_printk("nid=%d pfn=%#lx nr_pages=%lu share=%d err=%d",
+		      __entry->nid, __entry->pfn, __entry->nr_pages,
+		      __entry->share, __entry->err)
+);
+
 /* An error returned to a caller, or a misuse refused */
 TRACE_EVENT(directmap_error,
 	    TP_PROTO(int nid, int kind, int err),
@@ -81,7 +106,8 @@ TRACE_EVENT(directmap_error,
 		      __print_symbolic(__entry->kind,
 				       { DIRECTMAP_ERR_REFILL, "refill" },
 				       { DIRECTMAP_ERR_FALLBACK, "fallback" },
-				       { DIRECTMAP_ERR_MISUSE, "misuse" }),
+				       { DIRECTMAP_ERR_MISUSE, "misuse" },
+				       { DIRECTMAP_ERR_SHARE, "share" }),
 		      __entry->err)
 );
 

@@ -5,6 +5,7 @@
  * counters and the simulated page tables agree.  Shared by the unit tests
  * and the fuzzer.
  */
+#include <assert.h>
 #include <stdio.h>
 
 #include "driver.h"
@@ -44,23 +45,70 @@ long drv_take(struct dmap_node *dn, unsigned int order)
 	return pfn;
 }
 
-/* Give an allocation back to the cache of its region's node in @nodes */
-int drv_put(struct dmap_node *nodes, unsigned long pfn, unsigned int order)
+/*
+ * page.c's per-node share_lock, a mutex: it orders shares, unshares and
+ * the frees that unshare.  Single-threaded here, so it only checks that it
+ * is not taken twice, nor under the node's spinlock.
+ */
+#define DRV_MAX_NODES	64
+static bool share_locked[DRV_MAX_NODES];
+
+static void drv_share_lock(struct dmap_node *dn)
 {
-	struct dmap_region *r = sim_region_of(pfn), *gone;
+	assert(dn->nid >= 0 && dn->nid < DRV_MAX_NODES);
+	assert(!dn->lock.held && !share_locked[dn->nid]);
+	share_locked[dn->nid] = true;
+}
+
+static void drv_share_unlock(struct dmap_node *dn)
+{
+	assert(share_locked[dn->nid]);
+	share_locked[dn->nid] = false;
+}
+
+/*
+ * The owner gives an allocation back, as page.c: without the share lock
+ * first, and only if some pages are still shared, again under it so that
+ * they can be taken out of the direct map
+ */
+int drv_mark(struct dmap_node *nodes, unsigned long pfn, unsigned int order)
+{
+	struct dmap_region *r = sim_region_of(pfn);
 	struct dmap_node *dn;
 	int err;
 
 	if (!r)
 		return -EINVAL;
 	dn = &nodes[r->nid];
-	err = dmap_cache_mark_returned(dn, r, pfn, order);
-	if (err)
-		return err;
+	err = dmap_cache_mark_returned(dn, r, pfn, order, false);
+	if (err == -EAGAIN) {
+		drv_share_lock(dn);
+		err = dmap_cache_mark_returned(dn, r, pfn, order, true);
+		drv_share_unlock(dn);
+	}
+	return err;
+}
+
+/* The last reference to a returned allocation is gone */
+void drv_reclaim(struct dmap_node *nodes, unsigned long pfn,
+		 unsigned int order)
+{
+	struct dmap_region *r = sim_region_of(pfn), *gone;
+	struct dmap_node *dn = &nodes[r->nid];
+
 	gone = dmap_cache_put(dn, r, pfn, order);
 	if (gone)
 		dmap_cache_release(dn, gone);
-	return 0;
+}
+
+/* Give an allocation back to the cache of its region's node in @nodes */
+int drv_put(struct dmap_node *nodes, unsigned long pfn, unsigned int order)
+{
+	int err = drv_mark(nodes, pfn, order);
+
+	if (!err)
+		drv_reclaim(nodes, pfn, order);
+	return err;
 }
 
 long drv_alloc(int nid, unsigned int order)
@@ -73,12 +121,86 @@ int drv_release(unsigned long pfn, unsigned int order)
 	return drv_put(drv_nodes, pfn, order);
 }
 
+int drv_return(unsigned long pfn, unsigned int order)
+{
+	return drv_mark(drv_nodes, pfn, order);
+}
+
+void drv_last_put(unsigned long pfn, unsigned int order)
+{
+	drv_reclaim(drv_nodes, pfn, order);
+}
+
+/* As page.c's dmap_share() for region pages; single pages are not modelled */
+static int drv_flip(unsigned long pfn, unsigned long nr_pages, bool share)
+{
+	struct dmap_region *r = sim_region_of(pfn);
+	struct dmap_node *dn;
+	int err;
+
+	if (!r)
+		return -EINVAL;
+	dn = &drv_nodes[r->nid];
+	drv_share_lock(dn);
+	if (share)
+		err = dmap_cache_share(dn, r, pfn, nr_pages);
+	else
+		err = dmap_cache_unshare(dn, r, pfn, nr_pages);
+	drv_share_unlock(dn);
+	return err;
+}
+
+int drv_share(unsigned long pfn, unsigned long nr_pages)
+{
+	return drv_flip(pfn, nr_pages, true);
+}
+
+int drv_unshare(unsigned long pfn, unsigned long nr_pages)
+{
+	return drv_flip(pfn, nr_pages, false);
+}
+
 void drv_shrink_all(void)
 {
 	int nid;
 
 	for (nid = 0; nid < DRV_NODES; nid++)
 		dmap_cache_shrink(&drv_nodes[nid], ~0UL, 0);
+}
+
+void drv_snap_take(struct drv_snap *s, unsigned long pfn)
+{
+	struct dmap_region *r = sim_region_of(pfn);
+	struct dmap_node *dn = &drv_nodes[r->nid];
+	unsigned long i;
+
+	/* padding too: drv_snap_same() compares the bytes */
+	memset(s, 0, sizeof(*s));
+	memcpy(s->used, r->used, sizeof(s->used));
+	memcpy(s->pending, r->pending, sizeof(s->pending));
+	memcpy(s->shared, r->shared, sizeof(s->shared));
+	for (i = 0; i < DMAP_REGION_PAGES; i++)
+		if (sim_present(r->pfn + i))
+			__set_bit(i, s->present);
+	s->nr_shared = r->nr_shared;
+	s->nr_free = r->nr_free;
+	s->level = sim_level(r->pfn);
+	s->pmd_splits = sim.pmd_splits;
+	s->pmd_collapses = sim.pmd_collapses;
+	s->flushes = sim.flushes;
+	s->pgtables = sim.pgtables;
+	s->shares = dn->stats.shares;
+	s->unshares = dn->stats.unshares;
+	s->frees = dn->stats.frees;
+	s->nr_used = dn->nr_used;
+}
+
+bool drv_snap_same(const struct drv_snap *before, unsigned long pfn)
+{
+	struct drv_snap now;
+
+	drv_snap_take(&now, pfn);
+	return !memcmp(before, &now, sizeof(now));
 }
 
 /* Bookkeeping = lists = counters = simulated page tables and allocator */
@@ -90,11 +212,12 @@ unsigned long drv_check(void)
 	for (nid = 0; nid < DRV_NODES; nid++) {
 		struct dmap_node *dn = &drv_nodes[nid];
 		unsigned long regions = 0, empty = 0, nr_free = 0, used = 0;
+		unsigned long shared = 0;
 		struct list_head *lists[] = { &dn->partial, &dn->full, &dn->empty };
 		struct dmap_region *r;
 		unsigned long i, s;
 
-		CHECK(!dn->lock.held);
+		CHECK(!dn->lock.held && !share_locked[nid]);
 		for (i = 0; i < ARRAY_SIZE(lists); i++) {
 			list_for_each_entry(r, lists[i], list) {
 				unsigned long w = bitmap_weight(r->used,
@@ -113,9 +236,8 @@ unsigned long drv_check(void)
 				empty += lists[i] == &dn->empty;
 				nr_free += r->nr_free;
 				used += w;
-				/* the whole region is absent, as one 2M entry here */
-				CHECK(!sim_present(r->pfn) &&
-				      !sim_present(r->pfn + DMAP_REGION_PAGES - 1));
+				shared += r->nr_shared;
+				/* its direct map against its bitmaps: sim_check() */
 				for (s = 0; s < DMAP_REGION_PAGES; s++) {
 					if (test_bit(s, r->pending) ||
 					    test_bit(s, r->head))
@@ -127,6 +249,8 @@ unsigned long drv_check(void)
 		CHECK(empty == dn->nr_empty);
 		CHECK(nr_free == dn->nr_free);
 		CHECK(used == dn->nr_used);
+		/* released regions had nothing shared */
+		CHECK(dn->stats.shares - dn->stats.unshares == shared);
 	}
 	return bad + sim_check();
 }

@@ -342,6 +342,9 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 
 	if (sim_level(pfn) != SIM_4K)
 		return 0;
+	/* as page.c: a region is never re-formed while a page is shared */
+	if (not_present && sim_region_of(pfn) && sim_region_of(pfn)->nr_shared)
+		return -EAGAIN;
 	present = sim_area_bits(pte_present, first);
 	ro = sim_area_bits(pte_ro, first);
 	if (present < 0 || ro < 0 || (!present && (!not_present || ro)))
@@ -535,6 +538,66 @@ void dmap_env_block_restore(unsigned long pfn)
 	sim.flushes++;
 }
 
+/* The pages a share or unshare names lie in one region of directmap's */
+static void sim_assert_region_pages(unsigned long pfn, unsigned long nr)
+{
+	assert(nr && nr <= 512 && pfn / 512 == (pfn + nr - 1) / 512);
+	assert(regions[pfn / 512] && pmd[pfn / 512].state == BLK_TAKEN);
+}
+
+/*
+ * Shared pages at 4K, as x86 CPA maps them: the region's absent 2M leaf is
+ * split into 512 absent entries first (the one step that can fail, with
+ * nothing changed), then the pages are made present.
+ */
+int dmap_env_pages_map(unsigned long pfn, unsigned long nr_pages)
+{
+	unsigned long p;
+
+	sim_assert_region_pages(pfn, nr_pages);
+	/* a region's 1G entry was split when it was unmapped */
+	assert(sim_level(pfn) != SIM_1G);
+	if (sim_level(pfn) == SIM_2M) {
+		assert(!pmd[pfn / 512].present && !pmd[pfn / 512].ro);
+		if (sim_split_pmd(pfn))
+			return -ENOMEM;
+	}
+	for (p = pfn; p < pfn + nr_pages; p++) {
+		/* only private pages are shared: none is present yet */
+		assert(!test_bit(p, pte_present) && !test_bit(p, pte_ro));
+		__set_bit(p, pte_present);
+	}
+	/* absent to present needs no flush; the split counted its own */
+	sim_note(pfn, false);
+	return 0;
+}
+
+void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
+{
+	unsigned long p;
+
+	sim_assert_region_pages(pfn, nr_pages);
+	/* cannot fail because it needs no split: the 4K entries must exist */
+	assert(sim_level(pfn) == SIM_4K);
+	for (p = pfn; p < pfn + nr_pages; p++) {
+		assert(test_bit(p, pte_present));
+		__clear_bit(p, pte_present);
+	}
+	sim_note(pfn, false);
+	sim.flushes++;
+}
+
+/* As page.c: re-form one absent 2M leaf now, or leave it to the worker */
+void dmap_env_region_absent(unsigned long pfn)
+{
+	unsigned long first = pfn / 512 * 512;
+
+	assert(pfn % 512 == 0 && regions[pfn / 512]);
+	assert(sim_level(first) != SIM_4K || !sim_area_bits(pte_present, first));
+	if (dmap_env_collapse_pmd(pfn, true) < 0)
+		sim_note(pfn, false);
+}
+
 /*
  * As the kernel: with a collapse policy, re-form the range through it;
  * without one, only the 1G over the region.  0 if it was re-formed.
@@ -582,6 +645,41 @@ void dmap_env_region_unregister(struct dmap_region *r)
 	}								\
 } while (0)
 
+/*
+ * The SEV-SNP rule over one region: no present large entry covers a page
+ * of it (a private page under one faults the host on access), and a page
+ * is present exactly when its owner shared it, then at 4K.  Also the
+ * region's own sharing bookkeeping.
+ */
+static unsigned long sim_check_region(struct dmap_region *r)
+{
+	unsigned long first = r->pfn, bad = 0, w, weight = 0;
+	enum sim_level level = sim_level(first);
+
+	for (w = 0; w < BITS_TO_LONGS(DMAP_REGION_PAGES); w++) {
+		weight += __builtin_popcountl(r->shared[w]);
+		SIM_CHECK(!(r->shared[w] & ~r->used[w]));
+		SIM_CHECK(!(r->shared[w] & r->pending[w]));
+		if (level == SIM_4K) {
+			SIM_CHECK(pte_present[first / BITS_PER_LONG + w] ==
+				  r->shared[w]);
+			SIM_CHECK(!pte_ro[first / BITS_PER_LONG + w]);
+		}
+	}
+	SIM_CHECK(weight == r->nr_shared);
+	if (level != SIM_4K) {
+		SIM_CHECK(!sim_present(first));
+		SIM_CHECK(!r->nr_shared);
+	}
+	/*
+	 * With nothing shared it is one absent 2M leaf again: the simulator's
+	 * dmap_env_region_absent() cannot fail, so none is left to the worker
+	 */
+	if (!r->nr_shared)
+		SIM_CHECK(level == SIM_2M);
+	return bad;
+}
+
 unsigned long sim_check(void)
 {
 	unsigned long areas_4k = 0, split_1g = 0, ro_areas = 0, used = 0;
@@ -619,9 +717,11 @@ unsigned long sim_check(void)
 			SIM_CHECK(!regions[b] && a->nr_free == 512 - n_used);
 			SIM_CHECK((a->state == BLK_FULL) == !a->nr_free);
 		}
-		/* A region is one absent 2M entry */
-		if (regions[b])
-			SIM_CHECK(a->state == BLK_TAKEN && sim_level(first) == SIM_2M);
+		/* A region: absent but for its shared pages, see above */
+		if (regions[b]) {
+			SIM_CHECK(a->state == BLK_TAKEN && regions[b]->pfn == first);
+			bad += sim_check_region(regions[b]);
+		}
 		/* Directmap gives no page away mapped, the buddy none unmapped */
 		if (a->state == BLK_FREE)
 			SIM_CHECK(sim_present(first) && sim_present(first + 511));

@@ -166,6 +166,318 @@ static void t_presplit_block(void)
 	sim_exit();
 }
 
+/* ---- in-place sharing ---- */
+
+/* Pages of the region of @pfn that are present, against those expected */
+static unsigned long present_pages(unsigned long pfn)
+{
+	unsigned long first = pfn / DMAP_REGION_PAGES * DMAP_REGION_PAGES;
+	unsigned long i, n = 0;
+
+	for (i = first; i < first + DMAP_REGION_PAGES; i++)
+		n += sim_present(i);
+	return n;
+}
+
+/* Sharing one page splits the region's 2M entry once, maps only that page */
+static void t_share_one_page(void)
+{
+	struct dmap_region *r;
+	unsigned long splits;
+	long a, b;
+
+	drv_setup(GIB_PER_NODE);
+	a = drv_alloc(0, 0);
+	b = drv_alloc(0, 0);
+	CHECK(a >= 0 && b >= 0 && a / 512 == b / 512);
+	r = sim_region_of(a);
+	splits = sim.pmd_splits;
+
+	CHECK(drv_share(a, 1) == 0);
+	CHECK(sim_level(a) == SIM_4K && sim.pmd_splits == splits + 1);
+	CHECK(sim_present(a) && !sim_present(b) && present_pages(a) == 1);
+	CHECK(r->nr_shared == 1 && test_bit(a - r->pfn, r->shared));
+	CHECK(drv_nodes[0].stats.shares == 1);
+	CHECK(drv_check() == 0);
+
+	/* the second share finds the 4K entries there: no second split */
+	CHECK(drv_share(b, 1) == 0);
+	CHECK(sim.pmd_splits == splits + 1);
+	CHECK(sim_present(b) && present_pages(a) == 2);
+	CHECK(drv_check() == 0);
+
+	CHECK(drv_unshare(a, 1) == 0 && drv_unshare(b, 1) == 0);
+	CHECK(drv_release(a, 0) == 0 && drv_release(b, 0) == 0);
+	drv_shrink_all();
+	CHECK(drv_check() == 0);
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0 && sim.pgtables == 0);
+	sim_exit();
+}
+
+/* The region stays at 4K while a page is shared, and is one 2M leaf after */
+static void t_unshare_last_page(void)
+{
+	unsigned long collapses;
+	long a;
+
+	drv_setup(GIB_PER_NODE);
+	a = drv_alloc(0, 2);
+	CHECK(a >= 0);
+	CHECK(drv_share(a, 4) == 0 && present_pages(a) == 4);
+	collapses = sim.pmd_collapses;
+
+	CHECK(drv_unshare(a + 1, 2) == 0);
+	CHECK(sim_level(a) == SIM_4K && sim.pmd_collapses == collapses);
+	CHECK(sim_present(a) && sim_present(a + 3) && present_pages(a) == 2);
+	CHECK(drv_check() == 0);
+
+	CHECK(drv_unshare(a, 1) == 0);
+	CHECK(sim_level(a) == SIM_4K && present_pages(a) == 1);
+	CHECK(drv_unshare(a + 3, 1) == 0);
+	CHECK(sim_level(a) == SIM_2M && !sim_present(a) && present_pages(a) == 0);
+	CHECK(sim.pmd_collapses == collapses + 1);
+	CHECK(sim_region_of(a)->nr_shared == 0);
+	CHECK(drv_nodes[0].stats.shares == 4 && drv_nodes[0].stats.unshares == 4);
+	CHECK(drv_check() == 0);
+
+	CHECK(drv_release(a, 2) == 0);
+	drv_shrink_all();
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0 && sim.pgtables == 0);
+	sim_exit();
+}
+
+/* Shares and unshares of pages that are not out and private/shared */
+static void t_share_misuse(void)
+{
+	static const struct {
+		int base;		/* 0: a, 1: b, 2: c, 3: a free slot, 4: z */
+		long off;
+		unsigned long nr;
+		bool share;
+		const char *what;
+	} cases[] = {
+		{ 3, 0, 1, true, "share of a free slot" },
+		{ 3, 0, 1, false, "unshare of a free slot" },
+		{ 2, 0, 1, true, "share of a returned page" },
+		{ 2, 0, 1, false, "unshare of a returned page" },
+		{ 0, 0, 1, true, "double share" },
+		{ 1, 1, 1, false, "unshare of a private page" },
+		{ 1, 0, 4, false, "unshare of private pages" },
+		{ 1, 0, 5, true, "share on past the allocation" },
+		{ 1, 0, 0, true, "share of no pages" },
+		{ 0, 0, 0, false, "unshare of no pages" },
+		{ 4, 511, 2, true, "share past the region" },
+		{ 4, 511, ~0UL, true, "share of a range that wraps" },
+		{ 4, 1, ~0UL - 5, true, "share of a range that wraps" },
+		{ 0, 0, ~0UL, false, "unshare of a range that wraps" },
+	};
+	struct drv_snap before, before_z;
+	unsigned long misuse, i;
+	long a, b, c, f, z, base[5];
+	struct dmap_region *r;
+	int err;
+
+	drv_setup(GIB_PER_NODE);
+	a = drv_alloc(0, 0);
+	b = drv_alloc(0, 2);
+	c = drv_alloc(0, 0);
+	/* a region of its own, every slot out: only the bounds are wrong */
+	z = drv_alloc(1, DMAP_REGION_ORDER);
+	CHECK(a >= 0 && b >= 0 && c >= 0 && z >= 0);
+	CHECK(a / 512 == b / 512 && a / 512 == c / 512);
+	r = sim_region_of(a);
+	f = r->pfn + find_next_zero_bit(r->used, DMAP_REGION_PAGES, 0);
+	CHECK(f < r->pfn + DMAP_REGION_PAGES);
+	CHECK(drv_share(a, 1) == 0);
+	CHECK(drv_return(c, 0) == 0 && test_bit(c - r->pfn, r->pending));
+	base[0] = a;
+	base[1] = b;
+	base[2] = c;
+	base[3] = f;
+	base[4] = z;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned long pfn = base[cases[i].base] + cases[i].off;
+		int nid = sim_region_of(pfn)->nid;
+
+		drv_snap_take(&before, a);
+		drv_snap_take(&before_z, z);
+		misuse = drv_nodes[nid].stats.misuse;
+		if (cases[i].share)
+			err = drv_share(pfn, cases[i].nr);
+		else
+			err = drv_unshare(pfn, cases[i].nr);
+		CHECK(err == -EINVAL);
+		CHECK(drv_snap_same(&before, a) && drv_snap_same(&before_z, z));
+		CHECK(drv_nodes[nid].stats.misuse == misuse + 1);
+		CHECK(drv_check() == 0);
+		if (case_failed) {
+			printf("#   case %lu: %s\n", i, cases[i].what);
+			break;
+		}
+	}
+
+	drv_last_put(c, 0);
+	CHECK(drv_release(a, 0) == 0);
+	CHECK(drv_release(b, 2) == 0);
+	CHECK(drv_release(z, DMAP_REGION_ORDER) == 0);
+	drv_shrink_all();
+	CHECK(drv_check() == 0);
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0 && sim.pgtables == 0);
+	sim_exit();
+}
+
+/*
+ * A free of an allocation with shared pages needs the share lock: refused
+ * without it, with nothing changed; with it, the pages are absent again
+ */
+static void t_free_shared(void)
+{
+	struct dmap_node *dn = &drv_nodes[0];
+	struct dmap_region *r;
+	struct drv_snap before;
+	unsigned long misuse;
+	long a, x;
+
+	drv_setup(GIB_PER_NODE);
+	a = drv_alloc(0, 2);
+	x = drv_alloc(0, 0);
+	CHECK(a >= 0 && x >= 0 && a / 512 == x / 512);
+	r = sim_region_of(a);
+	CHECK(drv_share(a + 1, 2) == 0 && drv_share(x, 1) == 0);
+	CHECK(present_pages(a) == 3);
+
+	drv_snap_take(&before, a);
+	misuse = dn->stats.misuse;
+	CHECK(dmap_cache_mark_returned(dn, r, a, 2, false) == -EAGAIN);
+	CHECK(drv_snap_same(&before, a) && dn->stats.misuse == misuse);
+	CHECK(drv_check() == 0);
+
+	/* the other allocation's page stays shared, so the region stays 4K */
+	CHECK(drv_release(a, 2) == 0);
+	CHECK(!sim_present(a + 1) && !sim_present(a + 2) && sim_present(x));
+	CHECK(present_pages(a) == 1 && sim_level(a) == SIM_4K);
+	CHECK(r->nr_shared == 1 && dn->stats.unshares == 2);
+	CHECK(dn->stats.frees == 1 && dn->stats.misuse == misuse);
+	CHECK(drv_check() == 0);
+
+	/* returned but still referenced: absent at once, pending, not shared */
+	CHECK(drv_return(x, 0) == 0);
+	CHECK(!sim_present(x) && sim_level(x) == SIM_2M);
+	CHECK(test_bit(x - r->pfn, r->pending) && !r->nr_shared);
+	CHECK(drv_check() == 0);
+	drv_last_put(x, 0);
+	CHECK(drv_check() == 0);
+
+	drv_shrink_all();
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0 && sim.pgtables == 0);
+	sim_exit();
+}
+
+/* A share whose split fails changes nothing; later shares need no split */
+static void t_share_split_fails(void)
+{
+	struct dmap_node *dn = &drv_nodes[0];
+	struct drv_snap before;
+	unsigned long splits, misuse;
+	long a, b;
+
+	drv_setup(GIB_PER_NODE);
+	a = drv_alloc(0, 1);
+	b = drv_alloc(0, 0);
+	CHECK(a >= 0 && b >= 0 && a / 512 == b / 512);
+	drv_snap_take(&before, a);
+	misuse = dn->stats.misuse;
+
+	sim_fail_nth(SIM_FAIL_PGTABLE, 1);
+	CHECK(drv_share(a, 2) == -ENOMEM);
+	CHECK(drv_snap_same(&before, a) && dn->stats.misuse == misuse);
+	CHECK(sim_level(a) == SIM_2M && present_pages(a) == 0);
+	CHECK(drv_check() == 0);
+
+	splits = sim.pmd_splits;
+	CHECK(drv_share(a, 2) == 0 && sim.pmd_splits == splits + 1);
+	sim_fail_nth(SIM_FAIL_PGTABLE, 1);
+	CHECK(drv_share(b, 1) == 0 && sim.pmd_splits == splits + 1);
+	sim_fail_nth(SIM_FAIL_PGTABLE, 0);
+	CHECK(present_pages(a) == 3);
+	CHECK(drv_check() == 0);
+
+	CHECK(drv_release(a, 1) == 0 && drv_release(b, 0) == 0);
+	drv_shrink_all();
+	CHECK(drv_check() == 0);
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0 && sim.pgtables == 0);
+	sim_exit();
+}
+
+/* A region that sharing split goes back whole and present, under its 1G */
+static void t_release_after_share(void)
+{
+	unsigned long boot_1g, i, absent = 0;
+	long a, b;
+
+	drv_setup(GIB_PER_NODE);
+	/* released as soon as it is empty, from the free itself */
+	drv_nodes[0].high = 0;
+	boot_1g = sim_pages(SIM_1G);
+	a = drv_alloc(0, 3);
+	b = drv_alloc(0, 0);
+	CHECK(a >= 0 && b >= 0 && a / 512 == b / 512);
+	CHECK(drv_share(a + 2, 5) == 0 && drv_share(b, 1) == 0);
+	CHECK(drv_unshare(b, 1) == 0 && sim_level(a) == SIM_4K);
+	CHECK(drv_release(b, 0) == 0);
+	/* freed with its pages shared: the free unshares them first */
+	CHECK(drv_release(a, 3) == 0);
+	CHECK(drv_nodes[0].nr_regions == 0 && drv_nodes[0].stats.releases == 1);
+
+	for (i = a / 512 * 512; i < a / 512 * 512 + DMAP_REGION_PAGES; i++)
+		absent += !sim_present(i);
+	CHECK(absent == 0);
+	CHECK(sim_level(a) == SIM_1G && sim_pages(SIM_1G) == boot_1g);
+	CHECK(sim.pmd_splits == 1 && sim.pmd_collapses == 1);
+	CHECK(sim.pud_collapses == sim.pud_splits && sim.pgtables == 0);
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
+	CHECK(drv_check() == 0);
+	sim_exit();
+}
+
+/*
+ * Every page of a region shared: its 4K entries are uniform and present,
+ * but the collapse worker must not re-form them into a present 2M (or 1G)
+ * entry: a large entry would cover the pages again as soon as one is
+ * unshared, and the unshare, which cannot fail, would need a split.
+ */
+static void t_full_region_shared(void)
+{
+	static struct dmap_collapse dc;
+	long a;
+
+	drv_setup(GIB_PER_NODE);
+	CHECK(!dmap_collapse_init(&dc, sim_nr_pages()));
+	sim_attach_collapse(&dc);
+	a = drv_alloc(0, DMAP_REGION_ORDER);
+	CHECK(a >= 0);
+	CHECK(drv_share(a, DMAP_REGION_PAGES) == 0);
+	CHECK(present_pages(a) == DMAP_REGION_PAGES);
+	dmap_collapse_pass(&dc, ~0UL, true);
+	dmap_collapse_pass(&dc, ~0UL, true);
+	CHECK(sim_level(a) == SIM_4K);
+	CHECK(drv_check() == 0);
+
+	/* put the 4K entries back if they went, so that the rest can run */
+	if (sim_level(a) != SIM_4K)
+		CHECK(sim_other_split_pmd(a) == 0);
+	CHECK(drv_unshare(a + 7, 1) == 0 && !sim_present(a + 7));
+	CHECK(drv_release(a, DMAP_REGION_ORDER) == 0);
+	CHECK(present_pages(a) == 0 && sim_level(a) == SIM_2M);
+	drv_shrink_all();
+	CHECK(drv_check() == 0);
+	sim_attach_collapse(NULL);
+	dmap_collapse_exit(&dc);
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
+	sim_exit();
+}
+
 #define RANDOM_OPS	200000
 #define MAX_OUT		4096
 
@@ -222,12 +534,21 @@ static void run(const char *name, void (*fn)(void))
 
 int main(void)
 {
-	printf("TAP version 13\n1..6\n");
+	/* a failed assertion aborts: keep the lines of the cases before it */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n1..13\n");
 	run("no_pmd_split", t_no_pmd_split);
 	run("orders", t_orders);
 	run("misuse", t_misuse);
 	run("refill_failures", t_refill_failures);
 	run("presplit_block", t_presplit_block);
+	run("share_one_page", t_share_one_page);
+	run("unshare_last_page", t_unshare_last_page);
+	run("share_misuse", t_share_misuse);
+	run("free_shared", t_free_shared);
+	run("share_split_fails", t_share_split_fails);
+	run("release_after_share", t_release_after_share);
+	run("full_region_shared_stays_4k", t_full_region_shared);
 	run("random_with_failures", t_random);
 	return test_failed ? 1 : 0;
 }

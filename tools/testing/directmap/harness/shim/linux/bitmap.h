@@ -22,6 +22,43 @@ static inline void __clear_bit(unsigned long nr, unsigned long *map)
 	map[nr / BITS_PER_LONG] &= ~(1UL << (nr % BITS_PER_LONG));
 }
 
+/* The bits of the last word of a bitmap of @nbits that are in it */
+#define BITMAP_LAST_WORD_MASK(nbits)	(~0UL >> (-(nbits) & (BITS_PER_LONG - 1)))
+
+static inline void bitmap_zero(unsigned long *dst, unsigned int nbits)
+{
+	memset(dst, 0, BITS_TO_LONGS(nbits) * sizeof(unsigned long));
+}
+
+/* As lib/bitmap.c: bits past @nbits in the last word come out clear */
+static inline bool bitmap_and(unsigned long *dst, const unsigned long *src1,
+			      const unsigned long *src2, unsigned int nbits)
+{
+	unsigned int k, lim = nbits / BITS_PER_LONG;
+	unsigned long result = 0;
+
+	for (k = 0; k < lim; k++)
+		result |= (dst[k] = src1[k] & src2[k]);
+	if (nbits % BITS_PER_LONG)
+		result |= (dst[k] = src1[k] & src2[k] &
+				    BITMAP_LAST_WORD_MASK(nbits));
+	return result != 0;
+}
+
+static inline bool bitmap_andnot(unsigned long *dst, const unsigned long *src1,
+				 const unsigned long *src2, unsigned int nbits)
+{
+	unsigned int k, lim = nbits / BITS_PER_LONG;
+	unsigned long result = 0;
+
+	for (k = 0; k < lim; k++)
+		result |= (dst[k] = src1[k] & ~src2[k]);
+	if (nbits % BITS_PER_LONG)
+		result |= (dst[k] = src1[k] & ~src2[k] &
+				    BITMAP_LAST_WORD_MASK(nbits));
+	return result != 0;
+}
+
 static inline void bitmap_set(unsigned long *map, unsigned long start,
 			      unsigned long nr)
 {
