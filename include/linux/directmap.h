@@ -11,13 +11,36 @@
 #ifndef _LINUX_DIRECTMAP_H
 #define _LINUX_DIRECTMAP_H
 
+#include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/compiler.h>
 #include <linux/errno.h>
+#include <linux/list.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 struct page;
 struct folio;
+
+/**
+ * struct directmap_owner - a user of directmap that owns the pages it gets
+ * @name:	shown in debugfs (directmap/owners)
+ * @pages:	every page the owner holds, by pfn
+ * @nr_pages:	pages the owner holds
+ * @list:	on directmap's list of owners
+ *
+ * Drivers that give memory to a hypervisor or firmware (pKVM, Gunyah,
+ * TDX, SEV-SNP) and guest_memfd get their pages through an owner: only
+ * the owner that got a page can give it back or map it again, so a
+ * driver can never change the direct map of memory that is not its own.
+ * Opaque to its users apart from @name.
+ */
+struct directmap_owner {
+	const char		*name;
+	struct xarray		pages;
+	atomic_long_t		nr_pages;
+	struct list_head	list;
+};
 
 /**
  * DOC: directmap allocation flags
@@ -46,6 +69,22 @@ bool directmap_page(const struct page *page);
 bool directmap_active(void);
 
 int directmap_collapse(unsigned long pfn, unsigned long nr_pages);
+
+void directmap_owner_init(struct directmap_owner *owner, const char *name);
+int directmap_owner_exit(struct directmap_owner *owner);
+struct page * __must_check
+directmap_owner_alloc(struct directmap_owner *owner, int nid,
+		      unsigned int order, unsigned int flags);
+int directmap_owner_free(struct directmap_owner *owner, struct page *page,
+			 unsigned int order);
+int directmap_owner_free_folio(struct directmap_owner *owner,
+			       struct folio *folio);
+int __must_check directmap_share(struct directmap_owner *owner,
+				 struct page *page, unsigned long nr_pages);
+int directmap_unshare(struct directmap_owner *owner, struct page *page,
+		      unsigned long nr_pages);
+bool directmap_owns(struct directmap_owner *owner, struct page *page);
+bool directmap_shared(struct directmap_owner *owner, struct page *page);
 
 /*
  * Called by the architecture when it changes the direct map at @addr: the
@@ -106,6 +145,60 @@ static inline bool directmap_active(void)
 static inline int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
 {
 	return -EOPNOTSUPP;
+}
+
+static inline void directmap_owner_init(struct directmap_owner *owner,
+					const char *name)
+{
+	owner->name = name;
+}
+
+static inline int directmap_owner_exit(struct directmap_owner *owner)
+{
+	return 0;
+}
+
+static inline struct page *
+directmap_owner_alloc(struct directmap_owner *owner, int nid,
+		      unsigned int order, unsigned int flags)
+{
+	return NULL;
+}
+
+static inline int directmap_owner_free(struct directmap_owner *owner,
+				       struct page *page, unsigned int order)
+{
+	return -EINVAL;
+}
+
+static inline int directmap_owner_free_folio(struct directmap_owner *owner,
+					     struct folio *folio)
+{
+	return -EINVAL;
+}
+
+static inline int directmap_share(struct directmap_owner *owner,
+				  struct page *page, unsigned long nr_pages)
+{
+	return -EINVAL;
+}
+
+static inline int directmap_unshare(struct directmap_owner *owner,
+				    struct page *page, unsigned long nr_pages)
+{
+	return -EINVAL;
+}
+
+static inline bool directmap_owns(struct directmap_owner *owner,
+				  struct page *page)
+{
+	return false;
+}
+
+static inline bool directmap_shared(struct directmap_owner *owner,
+				    struct page *page)
+{
+	return false;
 }
 
 static inline void directmap_note_pte(unsigned long addr) { }

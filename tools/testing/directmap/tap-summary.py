@@ -53,7 +53,7 @@ def count_kunit(text):
 
 
 # Warnings the misuse cases provoke on purpose
-EXPECTED_WARN = re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S*mm/directmap/page\.c:")
+EXPECTED_WARN = re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S*mm/directmap/(page|owner)\.c:")
 SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection|"
                    r"INFO: task .* blocked|circular locking|"
                    r"recursive locking|inconsistent lock state")

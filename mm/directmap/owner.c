@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * directmap owners: the API for drivers that give memory to a hypervisor
+ * or to firmware, and for guest_memfd.
+ *
+ * An owner gets pages that are absent from the direct map, may put some
+ * of them back into it while they are shared (in-place conversion of
+ * confidential memory) and gives them back.  Every call checks that the
+ * pages are the owner's own: a driver can neither free nor map memory
+ * that another user got from directmap, and never calls
+ * set_direct_map_*() itself.
+ *
+ * Each page the owner holds is an entry of @owner->pages, marked
+ * DMAP_OWNER_SHARED while it is shared.
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/directmap.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+
+#include "page.h"
+
+#define DMAP_OWNER_SHARED	XA_MARK_0
+
+static DEFINE_MUTEX(dmap_owners_lock);
+static LIST_HEAD(dmap_owners);
+
+/* An owner broke the API: say so once, count it, change nothing */
+#define dmap_owner_misuse(page, cond, fmt, ...)				\
+({									\
+	bool __bad = !!(cond);						\
+									\
+	if (__bad) {							\
+		WARN_ONCE(1, "directmap: " fmt, ##__VA_ARGS__);		\
+		dmap_count_misuse(dmap_owner_nid(page));		\
+	}								\
+	__bad;								\
+})
+
+static int dmap_owner_nid(struct page *page)
+{
+	return page ? page_to_nid(page) : NUMA_NO_NODE;
+}
+
+/* Page @offset of an allocation of @order */
+static void *dmap_owner_entry(unsigned int order, unsigned long offset)
+{
+	return xa_mk_value((order << 8) | offset);
+}
+
+static unsigned int dmap_owner_order(void *entry)
+{
+	return xa_to_value(entry) >> 8;
+}
+
+static unsigned long dmap_owner_offset(void *entry)
+{
+	return xa_to_value(entry) & 0xff;
+}
+
+/**
+ * directmap_owner_init - register an owner of directmap's pages
+ * @owner:	the owner, zeroed or not
+ * @name:	its name in debugfs, kept as a pointer
+ *
+ * Context: process context.
+ */
+void directmap_owner_init(struct directmap_owner *owner, const char *name)
+{
+	owner->name = name;
+	xa_init(&owner->pages);
+	atomic_long_set(&owner->nr_pages, 0);
+	mutex_lock(&dmap_owners_lock);
+	list_add_tail(&owner->list, &dmap_owners);
+	mutex_unlock(&dmap_owners_lock);
+}
+EXPORT_SYMBOL_GPL(directmap_owner_init);
+
+/**
+ * directmap_owner_exit - unregister an owner that gave every page back
+ * @owner:	the owner
+ *
+ * Context: process context.
+ * Return: 0, or -EBUSY (with a warning) if it still holds pages: they
+ * stay out of the direct map and the owner stays registered.
+ */
+int directmap_owner_exit(struct directmap_owner *owner)
+{
+	long nr = atomic_long_read(&owner->nr_pages);
+
+	if (dmap_owner_misuse(NULL, nr, "%s exits with %ld pages out\n",
+			      owner->name, nr))
+		return -EBUSY;
+	mutex_lock(&dmap_owners_lock);
+	list_del_init(&owner->list);
+	mutex_unlock(&dmap_owners_lock);
+	xa_destroy(&owner->pages);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(directmap_owner_exit);
+
+/**
+ * directmap_owner_alloc - get pages that are absent from the direct map
+ * @owner:	who gets them
+ * @nid:	preferred node, or NUMA_NO_NODE
+ * @order:	allocation order, at most DIRECTMAP_MAX_ORDER
+ * @flags:	DIRECTMAP_NOZERO when firmware or the hypervisor clears them
+ *
+ * As directmap_alloc_pages(), and the pages are recorded as @owner's.
+ *
+ * Context: process context, may sleep.
+ * Return: the first page, with one reference, or NULL.
+ */
+struct page *directmap_owner_alloc(struct directmap_owner *owner, int nid,
+				   unsigned int order, unsigned int flags)
+{
+	unsigned long pfn, nr = 1UL << order, i;
+	struct page *page;
+	int err = 0;
+
+	page = directmap_alloc_pages(nid, order, flags);
+	if (!page)
+		return NULL;
+
+	pfn = page_to_pfn(page);
+	for (i = 0; i < nr && !err; i++)
+		err = xa_err(xa_store(&owner->pages, pfn + i,
+				      dmap_owner_entry(order, i), GFP_KERNEL));
+	if (err) {
+		while (i--)
+			xa_erase(&owner->pages, pfn + i);
+		/* ours, just handed out: this cannot be refused */
+		WARN_ON_ONCE(directmap_free_pages(page, order));
+		return NULL;
+	}
+	atomic_long_add(nr, &owner->nr_pages);
+	return page;
+}
+EXPORT_SYMBOL_GPL(directmap_owner_alloc);
+
+/*
+ * Take @page and @order off @owner's books if they are exactly one of its
+ * allocations; the first to do so wins a race of two frees.
+ */
+static int dmap_owner_take(struct directmap_owner *owner, struct page *page,
+			   unsigned int order)
+{
+	unsigned long pfn, i;
+	void *head;
+
+	if (dmap_owner_misuse(page, !page, "%s frees NULL\n", owner->name))
+		return -EINVAL;
+	if (dmap_owner_misuse(page, !preemptible() && IS_ENABLED(CONFIG_PREEMPT_COUNT),
+			      "%s frees from atomic context\n", owner->name))
+		return -EINVAL;
+
+	pfn = page_to_pfn(page);
+	head = dmap_owner_entry(order, 0);
+	if (dmap_owner_misuse(page, order > DIRECTMAP_MAX_ORDER ||
+			      xa_cmpxchg(&owner->pages, pfn, head, NULL, 0) != head,
+			      "%s frees pfn %#lx order %u, which it does not hold\n",
+			      owner->name, pfn, order))
+		return -EINVAL;
+	for (i = 1; i < (1UL << order); i++)
+		xa_erase(&owner->pages, pfn + i);
+	atomic_long_sub(1L << order, &owner->nr_pages);
+	return 0;
+}
+
+/**
+ * directmap_owner_free - give pages back
+ * @owner:	the owner that got them
+ * @page:	first page, as returned by directmap_owner_alloc()
+ * @order:	the order they were allocated with
+ *
+ * Pages left shared are taken out of the direct map first; then as
+ * directmap_free_pages().  Never frees a page that @owner does not hold.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -EINVAL (with a warning, and nothing changed) if @page and
+ * @order are not an allocation of @owner.
+ */
+int directmap_owner_free(struct directmap_owner *owner, struct page *page,
+			 unsigned int order)
+{
+	int err = dmap_owner_take(owner, page, order);
+
+	if (err)
+		return err;
+	/* directmap agrees the pages are out: @owner had them */
+	err = dmap_free(page, order, true);
+	WARN_ON_ONCE(err);
+	return err;
+}
+EXPORT_SYMBOL_GPL(directmap_owner_free);
+
+/**
+ * directmap_owner_free_folio - give back a folio that leaves the page cache
+ * @owner:	the owner that got it
+ * @folio:	a folio directmap_owner_alloc() handed out
+ *
+ * For ->free_folio(), as directmap_free_folio().
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -EINVAL (with a warning, and nothing changed) if @folio
+ * is not @owner's.
+ */
+int directmap_owner_free_folio(struct directmap_owner *owner,
+			       struct folio *folio)
+{
+	int err = dmap_owner_take(owner, &folio->page, folio_order(folio));
+
+	if (err)
+		return err;
+	err = dmap_free(&folio->page, folio_order(folio), false);
+	WARN_ON_ONCE(err);
+	return err;
+}
+EXPORT_SYMBOL_GPL(directmap_owner_free_folio);
+
+/* Are [page, page + nr_pages) of one allocation of @owner's? */
+static bool dmap_owner_holds(struct directmap_owner *owner, struct page *page,
+			     unsigned long nr_pages)
+{
+	void *entry = xa_load(&owner->pages, page_to_pfn(page));
+
+	/* nr_pages first: a huge one must not wrap the sum */
+	return entry && nr_pages && nr_pages <= (1UL << DIRECTMAP_MAX_ORDER) &&
+	       dmap_owner_offset(entry) + nr_pages <=
+	       (1UL << dmap_owner_order(entry));
+}
+
+static int dmap_owner_share(struct directmap_owner *owner, struct page *page,
+			    unsigned long nr_pages, bool share)
+{
+	unsigned long pfn = page_to_pfn(page), i;
+	int err;
+
+	if (dmap_owner_misuse(page, !dmap_owner_holds(owner, page, nr_pages),
+			      "%s %sshares pfn %#lx + %lu, which it does not hold\n",
+			      owner->name, share ? "" : "un", pfn, nr_pages))
+		return -EINVAL;
+
+	err = dmap_share(page, nr_pages, share);
+	if (err)
+		return err;
+	for (i = 0; i < nr_pages; i++) {
+		if (share)
+			xa_set_mark(&owner->pages, pfn + i, DMAP_OWNER_SHARED);
+		else
+			xa_clear_mark(&owner->pages, pfn + i, DMAP_OWNER_SHARED);
+	}
+	return 0;
+}
+
+/**
+ * directmap_share - put an owner's pages back into the direct map
+ * @owner:	the owner
+ * @page:	first page
+ * @nr_pages:	pages from @page on, all of one allocation of @owner's
+ *
+ * For in-place sharing: the kernel may use the pages through the direct
+ * map until directmap_unshare().  They are mapped at 4K, never by a large
+ * entry that would also cover private pages; the 2M region that holds
+ * them is split for that, once.
+ *
+ * Context: process context, may sleep.
+ * Return: 0; -EINVAL (with a warning, nothing changed) if the pages are not
+ * @owner's or not all private; -ENOMEM (nothing changed) if the split
+ * found no memory.
+ */
+int directmap_share(struct directmap_owner *owner, struct page *page,
+		    unsigned long nr_pages)
+{
+	return dmap_owner_share(owner, page, nr_pages, true);
+}
+EXPORT_SYMBOL_GPL(directmap_share);
+
+/**
+ * directmap_unshare - take shared pages out of the direct map again
+ * @owner:	the owner
+ * @page:	first page
+ * @nr_pages:	pages from @page on, shared by directmap_share()
+ *
+ * Cannot fail for pages @owner shared.  Once no page of a 2M region is
+ * shared any more, the region is one absent 2M entry again.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -EINVAL (with a warning, nothing changed) if the pages are
+ * not @owner's or not all shared.
+ */
+int directmap_unshare(struct directmap_owner *owner, struct page *page,
+		      unsigned long nr_pages)
+{
+	return dmap_owner_share(owner, page, nr_pages, false);
+}
+EXPORT_SYMBOL_GPL(directmap_unshare);
+
+/**
+ * directmap_owns - does an owner hold a page?
+ * @owner:	the owner
+ * @page:	any page
+ *
+ * Return: true if @page is one of @owner's.
+ */
+bool directmap_owns(struct directmap_owner *owner, struct page *page)
+{
+	return xa_load(&owner->pages, page_to_pfn(page));
+}
+EXPORT_SYMBOL_GPL(directmap_owns);
+
+/**
+ * directmap_shared - did an owner share a page of its own?
+ * @owner:	the owner
+ * @page:	any page
+ *
+ * Return: true if @page is @owner's and shared by directmap_share().
+ */
+bool directmap_shared(struct directmap_owner *owner, struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+
+	return xa_load(&owner->pages, pfn) &&
+	       xa_get_mark(&owner->pages, pfn, DMAP_OWNER_SHARED);
+}
+EXPORT_SYMBOL_GPL(directmap_shared);
+
+/**
+ * dmap_owner_count - count an owner's pages, as the kernel sees them
+ * @owner:	the owner
+ * @shared:	its pages marked shared
+ * @present:	its pages the kernel can read through the direct map
+ *
+ * @present is a probe, not the bookkeeping: each page is read with
+ * copy_from_kernel_nofault(), which faults on an absent page.
+ */
+void dmap_owner_count(struct directmap_owner *owner, unsigned long *shared,
+		      unsigned long *present)
+{
+	unsigned long index;
+	void *entry;
+	char c;
+
+	*shared = 0;
+	*present = 0;
+	xa_for_each(&owner->pages, index, entry) {
+		if (xa_get_mark(&owner->pages, index, DMAP_OWNER_SHARED))
+			(*shared)++;
+		if (!copy_from_kernel_nofault(&c, pfn_to_kaddr(index), 1))
+			(*present)++;
+		cond_resched();
+	}
+}
+
+/* One line an owner: pages held, shared, and present by the probe */
+static int dmap_owners_show(struct seq_file *m, void *v)
+{
+	struct directmap_owner *owner;
+	unsigned long shared, present;
+
+	seq_puts(m, "owner pages shared present\n");
+	mutex_lock(&dmap_owners_lock);
+	list_for_each_entry(owner, &dmap_owners, list) {
+		dmap_owner_count(owner, &shared, &present);
+		seq_printf(m, "%s %ld %lu %lu\n", owner->name,
+			   atomic_long_read(&owner->nr_pages), shared, present);
+	}
+	mutex_unlock(&dmap_owners_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(dmap_owners);
+
+static int __init dmap_owner_debugfs_init(void)
+{
+	dmap_debugfs_file("owners", 0400, &dmap_owners_fops);
+	return 0;
+}
+late_initcall(dmap_owner_debugfs_init);
