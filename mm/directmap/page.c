@@ -567,14 +567,18 @@ static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 				  unsigned int order, bool put_owner)
 {
 	struct dmap_pnode *pn = dmap_pnodes[r->nid];
-	unsigned long pfn = page_to_pfn(page);
+	unsigned long pfn = page_to_pfn(page), unshares;
 	int err;
 
 	err = dmap_cache_mark_returned(&pn->cache, r, pfn, order, false);
 	if (err == -EAGAIN) {
 		/* the owner left pages shared: unshare them with no share running */
 		mutex_lock(&pn->share_lock);
+		unshares = READ_ONCE(pn->cache.stats.unshares);
 		err = dmap_cache_mark_returned(&pn->cache, r, pfn, order, true);
+		/* only ever changed under the share lock: exact */
+		count_vm_events(DIRECTMAP_PAGES_UNSHARED,
+				READ_ONCE(pn->cache.stats.unshares) - unshares);
 		mutex_unlock(&pn->share_lock);
 	}
 	if (dmap_misuse(r->nid, err, "pfn %#lx order %u is not out\n",
@@ -620,7 +624,8 @@ static int dmap_free_single(struct page *page, unsigned int order,
 
 	/* unmapping split what was needed: putting the map back cannot fail */
 	for (i = 0; i < (1U << order); i++) {
-		xa_erase(&dmap_singles_shared, pfn + i);
+		if (xa_erase(&dmap_singles_shared, pfn + i))
+			count_vm_event(DIRECTMAP_PAGES_UNSHARED);
 		WARN_ON_ONCE(set_direct_map_default_noflush(page + i));
 	}
 	mutex_unlock(&pn->share_lock);

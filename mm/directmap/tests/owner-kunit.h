@@ -142,7 +142,8 @@ static void dmap_otest_misuse(struct kunit *test)
 static void dmap_otest_share(struct kunit *test)
 {
 	struct directmap_owner *owner = dmap_otest_owner(test, "kunit-share");
-	unsigned long before2m, before4k, collapses, shared_ev, slot;
+	unsigned long before2m, before4k, collapses, shared_ev, unshared_ev;
+	unsigned long slot;
 	unsigned long shared, present;
 	struct page *page, *other;
 	struct dmap_region *r;
@@ -193,9 +194,12 @@ static void dmap_otest_share(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, shared + present, 0UL);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 
-	/* shared again: then free takes it out and wipes it */
+	/* shared again: then free takes it out, counts it and wipes it */
 	KUNIT_ASSERT_EQ(test, directmap_share(owner, page, 1), 0);
+	unshared_ev = dmap_vm_event(DIRECTMAP_PAGES_UNSHARED);
 	KUNIT_EXPECT_EQ(test, directmap_owner_free(owner, page, 0), 0);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_PAGES_UNSHARED),
+			unshared_ev + 1);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), PG_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
