@@ -3,9 +3,10 @@
 """directmap integration tests: the test kernel booted with a real userspace.
 
 Boots the kernel twice, with directmap on and with directmap=off, runs the
-memfd_secret workload (65,536 pages), the kernel's memfd_secret selftest and
-stress-ng --secretmem, then a third time with 4 vCPUs for the short
-reliability storm (storm.py), and prints TAP.
+memfd_secret workload (65,536 pages), the kernel's memfd_secret selftest,
+stress-ng --secretmem and gmemtest (guest_memfd without the direct map,
+its own TAP relayed check by check), then a third time with 4 vCPUs for
+the short reliability storm (storm.py), and prints TAP.
 
 usage: integration.py BZIMAGE BUILD_DIR
 """
@@ -32,6 +33,29 @@ def perfstat_rows(lines):
         if m and m.group(1) != "event":
             rows[m.group(1)] = (m.group(2), m.group(3))
     return rows
+
+
+def gmem_checks(t, side, ex, con):
+    """gmemtest's TAP (guest/gmemtest.c): each of its checks is one here,
+    its diagnostics are ours; then one check that it ran to its plan"""
+    lines = tagged(con, "GMEM")
+    n, plan, bail = 0, None, None
+    for line in lines:
+        m = re.match(r"(not )?ok \d+ (.*?)(?: # (.*))?$", line)
+        if m:
+            n += 1
+            t.check(f"{side}: gmemtest: {m.group(2)}", not m.group(1),
+                    m.group(3) or "")
+        elif line.startswith("#"):
+            print(f"# {side}: gmemtest: {line[1:].strip()}", flush=True)
+        elif re.match(r"1\.\.\d+$", line):
+            plan = int(line[3:])
+        elif line.startswith("Bail out!"):
+            bail = line
+    t.check(f"{side}: gmemtest ran every check it planned and passed",
+            ex.get("gmemtest") == 0 and plan == n and n > 0 and not bail,
+            f"exit {ex.get('gmemtest')}, {n} checks of plan {plan}"
+            + (f", {bail}" if bail else ""))
 
 
 def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):
@@ -174,6 +198,9 @@ def main():
     t.check("off: stock path splits PMDs for the same workload",
             pmd_off is not None and pmd_off > 0, f"delta {pmd_off}")
     t.check("off: no warning in dmesg", off.get("run.dmesg_splats") == 0)
+
+    gmem_checks(t, "on", on_exit, on_con)
+    gmem_checks(t, "off", off_exit, off_con)
 
     # The collapse worker repairs what the stock path split
     def large(r, phase):

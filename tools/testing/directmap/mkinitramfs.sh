@@ -25,6 +25,7 @@ gcc -static -O2 -I "$tree/tools/testing/selftests" \
 	"$tree/tools/testing/selftests/mm/memfd_secret.c" -lcap
 
 gcc -static -O2 -Wall -o "$root/bin/dmbench" "$here/guest/dmbench.c"
+gcc -static -O2 -Wall -o "$root/bin/gmemtest" "$here/guest/gmemtest.c"
 cp "$here"/../../perf-scripts/directmap-* "$root/usr/bin/"
 
 # dynamically linked tools, with the libraries they need

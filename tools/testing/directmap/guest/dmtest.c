@@ -30,29 +30,6 @@
 
 #include "guest.h"
 
-/* Sum "name value" pairs of every "node" line of directmap's debugfs stats */
-static long dmap_sum(const char *name)
-{
-	FILE *f = fopen("/sys/kernel/debug/directmap/stats", "r");
-	char line[1024], *p;
-	long sum = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char pat[64];
-
-		if (strncmp(line, "node ", 5))
-			continue;
-		snprintf(pat, sizeof(pat), " %s ", name);
-		p = strstr(line, pat);
-		if (p)
-			sum += strtol(p + strlen(pat), NULL, 10);
-	}
-	fclose(f);
-	return sum;
-}
-
 static const struct {
 	const char *name, *path, *key;
 } keys[] = {
@@ -101,19 +78,6 @@ static void snapshot(const char *phase)
 /* kB of the direct map in 2M and 1G entries */
 #define TRACING		"/sys/kernel/debug/tracing"
 #define WORKER		"/sys/kernel/mm/directmap/collapse_enabled"
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC);
-	int ret = -1;
-
-	if (fd < 0)
-		return -1;
-	if (write(fd, s, strlen(s)) == (ssize_t)strlen(s))
-		ret = 0;
-	close(fd);
-	return ret;
-}
 
 /*
  * Turn the directmap events on or off with nothing under way: the worker

@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What directmap's guest programs (dmtest, dmbench) share: reading the
- * kernel's "key value" files and a monotonic clock.
+ * What directmap's guest programs (dmtest, dmbench, gmemtest) share:
+ * reading the kernel's "key value" files and directmap's per-node stats,
+ * writing a sysfs or debugfs file, and a monotonic clock.
  */
 #ifndef _DIRECTMAP_GUEST_H
 #define _DIRECTMAP_GUEST_H
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef __NR_memfd_secret
 #define __NR_memfd_secret 447
@@ -37,6 +40,43 @@ static inline long read_key(const char *path, const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+/* Sum "name value" pairs of every "node" line of directmap's debugfs stats */
+static inline long dmap_sum(const char *name)
+{
+	FILE *f = fopen("/sys/kernel/debug/directmap/stats", "r");
+	char line[1024], *p;
+	long sum = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char pat[64];
+
+		if (strncmp(line, "node ", 5))
+			continue;
+		snprintf(pat, sizeof(pat), " %s ", name);
+		p = strstr(line, pat);
+		if (p)
+			sum += strtol(p + strlen(pat), NULL, 10);
+	}
+	fclose(f);
+	return sum;
+}
+
+/* Write S to the file at PATH in one write(): 0, or -1 if refused */
+static inline int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	int ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, s, strlen(s)) == (ssize_t)strlen(s))
+		ret = 0;
+	close(fd);
+	return ret;
 }
 
 static inline double now(void)
