@@ -14,19 +14,25 @@
 #include <linux/atomic.h>
 #include <linux/bits.h>
 #include <linux/compiler.h>
+#include <linux/err.h>
 #include <linux/errno.h>
+#include <linux/gfp_types.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
 struct page;
 struct folio;
+struct address_space;
 
 /**
  * struct directmap_owner - a user of directmap that owns the pages it gets
  * @name:	shown in debugfs (directmap/owners)
  * @pages:	every page the owner holds, by pfn
  * @nr_pages:	pages the owner holds
+ * @lock:	serialises the owner's frees and shares, so that a page
+ *		it frees cannot be shared meanwhile
  * @list:	on directmap's list of owners
  *
  * Drivers that give memory to a hypervisor or firmware (pKVM, Gunyah,
@@ -39,6 +45,7 @@ struct directmap_owner {
 	const char		*name;
 	struct xarray		pages;
 	atomic_long_t		nr_pages;
+	struct mutex		lock;	/* see above */
 	struct list_head	list;
 };
 
@@ -79,6 +86,9 @@ int directmap_owner_free(struct directmap_owner *owner, struct page *page,
 			 unsigned int order);
 int directmap_owner_free_folio(struct directmap_owner *owner,
 			       struct folio *folio);
+struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
+					    struct address_space *mapping,
+					    unsigned long index, gfp_t gfp);
 int __must_check directmap_share(struct directmap_owner *owner,
 				 struct page *page, unsigned long nr_pages);
 int directmap_unshare(struct directmap_owner *owner, struct page *page,
@@ -175,6 +185,14 @@ static inline int directmap_owner_free_folio(struct directmap_owner *owner,
 					     struct folio *folio)
 {
 	return -EINVAL;
+}
+
+static inline struct folio *
+directmap_owner_filemap_folio(struct directmap_owner *owner,
+			      struct address_space *mapping,
+			      unsigned long index, gfp_t gfp)
+{
+	return ERR_PTR(-EOPNOTSUPP);
 }
 
 static inline int directmap_share(struct directmap_owner *owner,

@@ -11,13 +11,16 @@
  * set_direct_map_*() itself.
  *
  * Each page the owner holds is an entry of @owner->pages, marked
- * DMAP_OWNER_SHARED while it is shared.
+ * DMAP_OWNER_SHARED while it is shared, and of dmap_owned_pages, so that
+ * the plain free API refuses it.
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
 #include <linux/debugfs.h>
 #include <linux/directmap.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
@@ -28,6 +31,8 @@
 
 static DEFINE_MUTEX(dmap_owners_lock);
 static LIST_HEAD(dmap_owners);
+/* Every page an owner holds, by pfn: the owner */
+static DEFINE_XARRAY(dmap_owned_pages);
 
 /* An owner broke the API: say so once, count it, change nothing */
 #define dmap_owner_misuse(page, cond, fmt, ...)				\
@@ -44,6 +49,16 @@ static LIST_HEAD(dmap_owners);
 static int dmap_owner_nid(struct page *page)
 {
 	return page ? page_to_nid(page) : NUMA_NO_NODE;
+}
+
+/* Every call but the lookups sleeps: refuse atomic callers first */
+static bool dmap_owner_atomic(struct directmap_owner *owner, struct page *page)
+{
+	bool atomic = IS_ENABLED(CONFIG_PREEMPT_COUNT) ? !preemptible() :
+		      irqs_disabled() || !in_task();
+
+	return dmap_owner_misuse(page, atomic, "%s calls from atomic context\n",
+				 owner->name);
 }
 
 /* Page @offset of an allocation of @order */
@@ -74,6 +89,7 @@ void directmap_owner_init(struct directmap_owner *owner, const char *name)
 	owner->name = name;
 	xa_init(&owner->pages);
 	atomic_long_set(&owner->nr_pages, 0);
+	mutex_init(&owner->lock);
 	mutex_lock(&dmap_owners_lock);
 	list_add_tail(&owner->list, &dmap_owners);
 	mutex_unlock(&dmap_owners_lock);
@@ -127,14 +143,21 @@ struct page *directmap_owner_alloc(struct directmap_owner *owner, int nid,
 		return NULL;
 
 	pfn = page_to_pfn(page);
-	for (i = 0; i < nr && !err; i++)
-		err = xa_err(xa_store(&owner->pages, pfn + i,
-				      dmap_owner_entry(order, i), GFP_KERNEL));
+	for (i = 0; i < nr && !err; i++) {
+		err = xa_err(xa_store(&dmap_owned_pages, pfn + i, owner,
+				      GFP_KERNEL));
+		if (!err)
+			err = xa_err(xa_store(&owner->pages, pfn + i,
+					      dmap_owner_entry(order, i),
+					      GFP_KERNEL));
+	}
 	if (err) {
-		while (i--)
+		while (i--) {
 			xa_erase(&owner->pages, pfn + i);
+			xa_erase(&dmap_owned_pages, pfn + i);
+		}
 		/* ours, just handed out: this cannot be refused */
-		WARN_ON_ONCE(directmap_free_pages(page, order));
+		WARN_ON_ONCE(dmap_free(page, order, true));
 		return NULL;
 	}
 	atomic_long_add(nr, &owner->nr_pages);
@@ -154,9 +177,6 @@ static int dmap_owner_take(struct directmap_owner *owner, struct page *page,
 
 	if (dmap_owner_misuse(page, !page, "%s frees NULL\n", owner->name))
 		return -EINVAL;
-	if (dmap_owner_misuse(page, !preemptible() && IS_ENABLED(CONFIG_PREEMPT_COUNT),
-			      "%s frees from atomic context\n", owner->name))
-		return -EINVAL;
 
 	pfn = page_to_pfn(page);
 	head = dmap_owner_entry(order, 0);
@@ -165,10 +185,32 @@ static int dmap_owner_take(struct directmap_owner *owner, struct page *page,
 			      "%s frees pfn %#lx order %u, which it does not hold\n",
 			      owner->name, pfn, order))
 		return -EINVAL;
-	for (i = 1; i < (1UL << order); i++)
-		xa_erase(&owner->pages, pfn + i);
+	for (i = 0; i < (1UL << order); i++) {
+		if (i)
+			xa_erase(&owner->pages, pfn + i);
+		xa_erase(&dmap_owned_pages, pfn + i);
+	}
 	atomic_long_sub(1L << order, &owner->nr_pages);
 	return 0;
+}
+
+/* Off @owner's books and back to directmap, with no share meanwhile */
+static int dmap_owner_put(struct directmap_owner *owner, struct page *page,
+			  unsigned int order, bool put_owner)
+{
+	int err;
+
+	if (dmap_owner_atomic(owner, page))
+		return -EINVAL;
+	mutex_lock(&owner->lock);
+	err = dmap_owner_take(owner, page, order);
+	if (!err) {
+		/* directmap agrees the pages are out: @owner had them */
+		err = dmap_free(page, order, put_owner);
+		WARN_ON_ONCE(err);
+	}
+	mutex_unlock(&owner->lock);
+	return err;
 }
 
 /**
@@ -187,14 +229,7 @@ static int dmap_owner_take(struct directmap_owner *owner, struct page *page,
 int directmap_owner_free(struct directmap_owner *owner, struct page *page,
 			 unsigned int order)
 {
-	int err = dmap_owner_take(owner, page, order);
-
-	if (err)
-		return err;
-	/* directmap agrees the pages are out: @owner had them */
-	err = dmap_free(page, order, true);
-	WARN_ON_ONCE(err);
-	return err;
+	return dmap_owner_put(owner, page, order, true);
 }
 EXPORT_SYMBOL_GPL(directmap_owner_free);
 
@@ -212,13 +247,7 @@ EXPORT_SYMBOL_GPL(directmap_owner_free);
 int directmap_owner_free_folio(struct directmap_owner *owner,
 			       struct folio *folio)
 {
-	int err = dmap_owner_take(owner, &folio->page, folio_order(folio));
-
-	if (err)
-		return err;
-	err = dmap_free(&folio->page, folio_order(folio), false);
-	WARN_ON_ONCE(err);
-	return err;
+	return dmap_owner_put(owner, &folio->page, folio_order(folio), false);
 }
 EXPORT_SYMBOL_GPL(directmap_owner_free_folio);
 
@@ -238,23 +267,29 @@ static int dmap_owner_share(struct directmap_owner *owner, struct page *page,
 			    unsigned long nr_pages, bool share)
 {
 	unsigned long pfn = page_to_pfn(page), i;
-	int err;
+	int err = -EINVAL;
 
+	if (dmap_owner_atomic(owner, page))
+		return -EINVAL;
+	/* the pages stay @owner's until the marks agree with directmap's */
+	mutex_lock(&owner->lock);
 	if (dmap_owner_misuse(page, !dmap_owner_holds(owner, page, nr_pages),
 			      "%s %sshares pfn %#lx + %lu, which it does not hold\n",
 			      owner->name, share ? "" : "un", pfn, nr_pages))
-		return -EINVAL;
+		goto out;
 
 	err = dmap_share(page, nr_pages, share);
 	if (err)
-		return err;
+		goto out;
 	for (i = 0; i < nr_pages; i++) {
 		if (share)
 			xa_set_mark(&owner->pages, pfn + i, DMAP_OWNER_SHARED);
 		else
 			xa_clear_mark(&owner->pages, pfn + i, DMAP_OWNER_SHARED);
 	}
-	return 0;
+out:
+	mutex_unlock(&owner->lock);
+	return err;
 }
 
 /**
@@ -299,6 +334,64 @@ int directmap_unshare(struct directmap_owner *owner, struct page *page,
 	return dmap_owner_share(owner, page, nr_pages, false);
 }
 EXPORT_SYMBOL_GPL(directmap_unshare);
+
+/**
+ * directmap_owner_filemap_folio - add a folio of an owner's to a page cache
+ * @owner:	the owner
+ * @mapping:	the page cache, of a file whose memory must stay unmapped
+ * @index:	where in it
+ * @gfp:	for the memcg charge and the page cache's nodes
+ *
+ * For guest_memfd: an order-0 folio from directmap, zeroed and absent from
+ * the direct map, charged to the current memcg and added to @mapping off
+ * the LRU, as secretmem's are: it can be neither reclaimed nor migrated,
+ * and the LRU would hold references that delay its return.  The file's
+ * ->free_folio() gives it back with directmap_owner_free_folio().
+ *
+ * Context: process context, may sleep.
+ * Return: the folio, locked, with a reference for the caller;
+ * ERR_PTR(-EEXIST) if @index is taken (look it up again); or another
+ * ERR_PTR.
+ */
+struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
+					    struct address_space *mapping,
+					    unsigned long index, gfp_t gfp)
+{
+	struct folio *folio;
+	struct page *page;
+	int err;
+
+	page = directmap_owner_alloc(owner, NUMA_NO_NODE, 0, 0);
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	folio = page_folio(page);
+
+	err = mem_cgroup_charge(folio, NULL, gfp);
+	if (!err) {
+		__folio_set_locked(folio);
+		err = __filemap_add_folio(mapping, folio, index, gfp, NULL);
+		if (!err)
+			return folio;
+		__folio_clear_locked(folio);
+		mem_cgroup_uncharge(folio);
+	}
+	WARN_ON_ONCE(directmap_owner_free(owner, page, 0));
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_GPL(directmap_owner_filemap_folio);
+
+/**
+ * dmap_page_owned - does an owner hold a page?
+ * @pfn:	its frame
+ *
+ * The plain free API refuses such a page: only its owner gives it back.
+ *
+ * Return: true if some owner holds @pfn.
+ */
+bool dmap_page_owned(unsigned long pfn)
+{
+	return xa_load(&dmap_owned_pages, pfn);
+}
 
 /**
  * directmap_owns - does an owner hold a page?

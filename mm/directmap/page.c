@@ -647,6 +647,10 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner)
 
 	if (dmap_misuse(NUMA_NO_NODE, !page, "free of NULL\n"))
 		return -EINVAL;
+	/* directmap=off: nothing was handed out, and no node is set up */
+	if (dmap_misuse(page_to_nid(page), !directmap_enabled(),
+			"free of pfn %#lx while off\n", page_to_pfn(page)))
+		return -EINVAL;
 	if (dmap_misuse(page_to_nid(page), dmap_atomic(),
 			"free from atomic context\n"))
 		return -EINVAL;
@@ -681,6 +685,10 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner)
  */
 int directmap_free_pages(struct page *page, unsigned int order)
 {
+	if (dmap_misuse(NUMA_NO_NODE, page && dmap_page_owned(page_to_pfn(page)),
+			"pfn %#lx is an owner's: only it frees it\n",
+			page_to_pfn(page)))
+		return -EINVAL;
 	return dmap_free(page, order, true);
 }
 EXPORT_SYMBOL_GPL(directmap_free_pages);
@@ -698,6 +706,10 @@ EXPORT_SYMBOL_GPL(directmap_free_pages);
  */
 int directmap_free_folio(struct folio *folio)
 {
+	if (dmap_misuse(NUMA_NO_NODE, dmap_page_owned(folio_pfn(folio)),
+			"pfn %#lx is an owner's: only it frees it\n",
+			folio_pfn(folio)))
+		return -EINVAL;
 	return dmap_free(&folio->page, folio_order(folio), false);
 }
 EXPORT_SYMBOL_GPL(directmap_free_folio);

@@ -56,6 +56,7 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner);
 int dmap_share(struct page *page, unsigned long nr_pages, bool share);
 bool dmap_page_shared(unsigned long pfn);
 int dmap_region_collapse(unsigned long pfn);
+bool dmap_page_owned(unsigned long pfn);
 void dmap_count_misuse(int nid);
 struct directmap_owner;
 void dmap_owner_count(struct directmap_owner *owner, unsigned long *shared,

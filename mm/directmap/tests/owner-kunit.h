@@ -114,8 +114,10 @@ static void dmap_otest_misuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_share(a, big + 2, 3), -EINVAL);
 	KUNIT_EXPECT_EQ(test, directmap_unshare(a, page, 1), -EINVAL);
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(a), -EBUSY);
-	/* ten refusals, each one event; nothing changed */
-	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), misuse + 10);
+	/* the plain API does not free an owner's page either */
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), -EINVAL);
+	/* eleven refusals, each one event; nothing changed */
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), misuse + 11);
 	KUNIT_EXPECT_TRUE(test, directmap_owns(a, page));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&a->nr_pages), 5L);
 	dmap_otest_expect_absent(test, page, 1);
