@@ -124,6 +124,7 @@ static_assert(sizeof(struct kvm_create_guest_memfd) == 64,
 #define GMEM_GPA	(4UL << 30)
 #define PLAIN_PAGES	1024UL
 #define PLAIN_GPA	(8UL << 30)
+#define UNBIND_GPA	(12UL << 30)
 
 /* ---- TAP ---- */
 
@@ -672,6 +673,52 @@ static void nodirectmap_gmem(int vm, const struct snap *start)
 	close(fd);
 }
 
+/*
+ * Deleting a memslot takes its shared pages out of the direct map: their
+ * next binding may be private.  The pages stay in the file until close.
+ */
+static void unbind_unshares(int vm)
+{
+	struct kvm_userspace_memory_region2 gone = {
+		.slot = 2, .flags = KVM_MEM_GUEST_MEMFD,
+	};
+	const char *step = "create";
+	struct owner o;
+	int fd, ret, lines;
+
+	fd = gmem_create(vm, PLAIN_PAGES, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+	ret = fd < 0 ? fd : 0;
+	if (!ret) {
+		step = "bind";
+		ret = gmem_bind(vm, fd, 2, UNBIND_GPA, PLAIN_PAGES);
+	}
+	if (!ret) {
+		step = "private";
+		ret = convert(vm, UNBIND_GPA, 0, PLAIN_PAGES, true);
+	}
+	if (!ret) {
+		step = "fallocate";
+		ret = populate(fd, 0, PLAIN_PAGES);
+	}
+	if (!ret) {
+		step = "shared";
+		ret = convert(vm, UNBIND_GPA, 0, 100, false);
+	}
+	lines = owner_wait(&o, PLAIN_PAGES);
+	check(!ret && owner_is(&o, lines, PLAIN_PAGES, 100, 100),
+	      "unbind: 100 of %lu pages shared in a second guest_memfd # %s: %s, pages %ld shared %ld present %ld",
+	      PLAIN_PAGES, step, err_str(ret), o.pages, o.shared, o.present);
+
+	/* memory_size 0 deletes the slot */
+	ret = sys(ioctl(vm, KVM_SET_USER_MEMORY_REGION2, &gone));
+	lines = owner_read(&o);
+	check(!ret && owner_is(&o, lines, PLAIN_PAGES, 0, 0),
+	      "unbind: the memslot deleted, its pages are kept and none is readable # %s, pages %ld shared %ld present %ld",
+	      err_str(ret), o.pages, o.shared, o.present);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* ---- samples/directmap: a driver that donates pages ---- */
 
 #define DONATE		"/sys/kernel/debug/directmap_donate/pages"
@@ -775,6 +822,7 @@ int main(int argc, char **argv)
 	      "the flag with an unknown one refused with EINVAL # %s",
 	      err_str(ret));
 	nodirectmap_gmem(vm, &start);
+	unbind_unshares(vm);
 	close(vm);
 	close(kvm);
 
