@@ -269,10 +269,11 @@ out:
 /* The level of the direct-map entry over @page, or 0 if not present */
 static unsigned int dmap_bench_level(struct page *page)
 {
-	unsigned int level;
-	pte_t *pte = lookup_address((unsigned long)page_address(page), &level);
+	bool present;
+	int level = arch_directmap_level((unsigned long)page_address(page),
+					 &present);
 
-	return pte && pte_present(*pte) ? level : 0;
+	return present ? level : 0;
 }
 
 /* Split the 2M entries over @pages, as the stock secretmem path does */
@@ -282,7 +283,7 @@ static int dmap_bench_split(struct page **pages, unsigned long nr)
 	int err;
 
 	for (i = 0; i < nr; i++) {
-		if (dmap_bench_level(pages[i]) == PG_LEVEL_4K)
+		if (dmap_bench_level(pages[i]) == DIRECTMAP_LEVEL_4K)
 			continue;
 		err = set_direct_map_invalid_noflush(pages[i]);
 		if (err)
@@ -298,7 +299,7 @@ static int dmap_bench_split(struct page **pages, unsigned long nr)
 static int dmap_bench_walk_run(struct seq_buf *s, unsigned long nr,
 			       unsigned long touches, bool split)
 {
-	unsigned long levels[PG_LEVEL_NUM] = { 0 }, i, j, got, chunk;
+	unsigned long levels[DIRECTMAP_LEVEL_NUM] = { 0 }, i, j, got, chunk;
 	u64 x = 0x9e3779b97f4a7c15ULL, sum = 0, best = U64_MAX;
 	struct dmap_bench_counts c;
 	struct page **pages;
@@ -353,8 +354,8 @@ static int dmap_bench_walk_run(struct seq_buf *s, unsigned long nr,
 	seq_buf_printf(s, "ns_per_touch_x1000 %llu\n",
 		       div64_u64(best * 1000, chunk));
 	seq_buf_printf(s, "pages_at_4k %lu\npages_at_2m %lu\npages_at_1g %lu\n",
-		       levels[PG_LEVEL_4K], levels[PG_LEVEL_2M],
-		       levels[PG_LEVEL_1G]);
+		       levels[DIRECTMAP_LEVEL_4K], levels[DIRECTMAP_LEVEL_2M],
+		       levels[DIRECTMAP_LEVEL_1G]);
 	seq_buf_printf(s, "pmd_splits %lu\npud_splits %lu\nchecksum %llu\n",
 		       c.pmd_splits, c.pud_splits, sum & 0xffff);
 worker:

@@ -114,9 +114,15 @@ static void dmap_torture_ro_rw(struct dmap_torture *t)
 	if (!page)
 		return;
 	addr = (unsigned long)page_address(page);
+#ifdef CONFIG_X86
 	err = set_memory_ro(addr, 1);
 	/* a page that may still be read-only never goes back */
 	if (set_memory_rw(addr, 1)) {
+#else
+	/* arm64's set_memory_ro() takes vmalloc addresses only */
+	err = set_direct_map_invalid_noflush(page);
+	if (set_direct_map_default_noflush(page)) {
+#endif
 		t->res.ro_rw_errors++;
 		return;
 	}

@@ -155,9 +155,9 @@ static bool dmap_verify_region_in(unsigned long pfn, unsigned long nr)
 }
 
 static const unsigned long dmap_verify_level_pages[] = {
-	[PG_LEVEL_4K] = 1,
-	[PG_LEVEL_2M] = PTRS_PER_PMD,
-	[PG_LEVEL_1G] = PTRS_PER_PMD * PTRS_PER_PTE,
+	[DIRECTMAP_LEVEL_4K] = 1,
+	[DIRECTMAP_LEVEL_2M] = PTRS_PER_PMD,
+	[DIRECTMAP_LEVEL_1G] = PTRS_PER_PMD * PTRS_PER_PTE,
 };
 
 /* Called for each leaf entry of the direct map, under CPA's locks */
@@ -168,11 +168,11 @@ static void dmap_verify_entry(unsigned long addr, int level, bool present,
 	unsigned long pfn = PFN_DOWN(__pa(addr));
 	unsigned long nr, i;
 
-	if (level < PG_LEVEL_4K || level > PG_LEVEL_1G)
+	if (level < DIRECTMAP_LEVEL_4K || level > DIRECTMAP_LEVEL_1G)
 		return;
 	nr = dmap_verify_level_pages[level];
 	/* the owner shared it: present, and only ever at 4K (SEV-SNP's rule) */
-	if (present && level == PG_LEVEL_4K && dmap_page_shared(pfn))
+	if (present && level == DIRECTMAP_LEVEL_4K && dmap_page_shared(pfn))
 		return;
 	if (present) {
 		if (dmap_verify_region_in(pfn, nr))
@@ -206,7 +206,7 @@ static void dmap_verify_entry(unsigned long addr, int level, bool present,
  */
 unsigned long dmap_verify(struct seq_file *m)
 {
-	unsigned long walked[PG_LEVEL_NUM], counted[PG_LEVEL_NUM];
+	unsigned long walked[DIRECTMAP_LEVEL_NUM], counted[DIRECTMAP_LEVEL_NUM];
 	struct dmap_verify v = { .m = m };
 	unsigned long index, registered = 0;
 	void *entry;
@@ -230,8 +230,8 @@ unsigned long dmap_verify(struct seq_file *m)
 		dmap_verify_bad(&v, "%ld pages taken are neither given back nor held",
 				leaked);
 
-	direct_map_walk(dmap_verify_entry, &v, walked, counted);
-	for (level = PG_LEVEL_4K; level <= PG_LEVEL_1G; level++) {
+	arch_directmap_walk(dmap_verify_entry, &v, walked, counted);
+	for (level = DIRECTMAP_LEVEL_4K; level <= DIRECTMAP_LEVEL_1G; level++) {
 		if (walked[level] != counted[level])
 			dmap_verify_bad(&v, "level %d: %lu entries, DirectMap counts %lu",
 					level, walked[level], counted[level]);
@@ -239,8 +239,8 @@ unsigned long dmap_verify(struct seq_file *m)
 
 	if (m)
 		seq_printf(m, "regions %lu\nsingles %lu\nabsent_pages %lu\nentries_4k %lu\nentries_2m %lu\nentries_1g %lu\nproblems %lu\n",
-			   v.regions, v.singles, v.absent, walked[PG_LEVEL_4K],
-			   walked[PG_LEVEL_2M], walked[PG_LEVEL_1G], v.problems);
+			   v.regions, v.singles, v.absent, walked[DIRECTMAP_LEVEL_4K],
+			   walked[DIRECTMAP_LEVEL_2M], walked[DIRECTMAP_LEVEL_1G], v.problems);
 	return v.problems;
 }
 

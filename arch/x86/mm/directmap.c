@@ -19,6 +19,11 @@
 #include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
 
+static_assert(DIRECTMAP_LEVEL_4K == PG_LEVEL_4K &&
+	      DIRECTMAP_LEVEL_2M == PG_LEVEL_2M &&
+	      DIRECTMAP_LEVEL_1G == PG_LEVEL_1G &&
+	      DIRECTMAP_LEVEL_NUM <= PG_LEVEL_NUM);
+
 /*
  * Per-CPU kernel address used to wipe a page that has no direct map: only
  * its own CPU ever maps it, with interrupts off, so a local INVLPG is the
@@ -159,6 +164,54 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 int arch_directmap_collapse_pud(unsigned long pfn)
 {
 	return set_direct_map_collapse_pud((unsigned long)pfn_to_kaddr(pfn));
+}
+
+/**
+ * arch_directmap_level - the level of the direct-map entry over an address
+ * @addr:	a direct-map address
+ * @present:	set to whether that entry is present
+ *
+ * Return: a DIRECTMAP_LEVEL_*, DIRECTMAP_LEVEL_NONE if nothing maps @addr.
+ */
+int arch_directmap_level(unsigned long addr, bool *present)
+{
+	unsigned int level = PG_LEVEL_NONE;
+	pte_t *pte = lookup_address(addr, &level);
+
+	*present = pte && pte_present(*pte);
+	return pte ? level : DIRECTMAP_LEVEL_NONE;
+}
+
+/**
+ * arch_directmap_pages - what a DirectMap line of /proc/meminfo counts
+ * @level:	DIRECTMAP_LEVEL_4K, _2M or _1G
+ *
+ * Return: the number of entries of the direct map at @level.
+ */
+unsigned long arch_directmap_pages(int level)
+{
+	return direct_map_pages(level);
+}
+
+/**
+ * arch_directmap_walk - visit every leaf entry of the direct map
+ * @fn:		called for each leaf, or NULL to only count
+ * @data:	passed to @fn
+ * @walked:	entries found per level (DIRECTMAP_LEVEL_NUM of them)
+ * @counted:	what the DirectMap counters say, per level
+ *
+ * See direct_map_walk().
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_walk(directmap_walk_fn fn, void *data,
+			 unsigned long *walked, unsigned long *counted)
+{
+	unsigned long w[PG_LEVEL_NUM], c[PG_LEVEL_NUM];
+
+	direct_map_walk(fn, data, w, c);
+	memcpy(walked, w, DIRECTMAP_LEVEL_NUM * sizeof(*walked));
+	memcpy(counted, c, DIRECTMAP_LEVEL_NUM * sizeof(*counted));
 }
 
 /**

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * KUnit: a direct-map split that fails (the page-table page cannot be had,
- * injected through cpa_split_alloc_table()) in paths that used to drop the
+ * injected through cpa_split_alloc_table() on x86, directmap_alloc_pgtable()
+ * on arm64) in paths that used to drop the
  * error.  Each must return the error or refuse, and leave no page with the
  * wrong permissions: not vfree()'s reset of permissions, and not the
  * single-page fallback that secretmem's faults take when no 2M block can
@@ -27,7 +28,7 @@ static struct page *dmap_ktest_block(struct kunit *test)
 
 	block = alloc_pages(GFP_KERNEL | __GFP_NOWARN, DMAP_REGION_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, block);
-	if (dmap_test_level(block, &present) < PG_LEVEL_2M || !present) {
+	if (dmap_test_level(block, &present) < DIRECTMAP_LEVEL_2M || !present) {
 		__free_pages(block, DMAP_REGION_ORDER);
 		kunit_skip(test, "the direct map over the block is split already");
 	}
@@ -43,13 +44,22 @@ static void dmap_ktest_free_block(struct page *block)
 		__free_page(block + i);
 }
 
+/* A real write through the direct map, caught if it faults */
 static bool dmap_ktest_writable(struct page *page)
 {
-	unsigned int level;
-	pte_t *pte = lookup_address((unsigned long)page_address(page), &level);
+	char c;
 
-	return pte && pte_present(*pte) && pte_write(*pte);
+	if (copy_from_kernel_nofault(&c, page_address(page), 1))
+		return false;
+	return !copy_to_kernel_nofault(page_address(page), &c, 1);
 }
+
+/* What a split of the direct map allocates its page-table page from */
+#ifdef CONFIG_X86
+#define dmap_ktest_split_alloc	cpa_split_alloc_table
+#else
+#define dmap_ktest_split_alloc	directmap_alloc_pgtable
+#endif
 
 /*
  * vfree() of a VM_FLUSH_RESET_PERMS area whose pages' direct map is one
@@ -57,6 +67,7 @@ static bool dmap_ktest_writable(struct page *page)
  * split fails, vfree() must keep the pages rather than give the allocator
  * read-only memory.
  */
+#ifdef CONFIG_X86
 static void dmap_ktest_vfree_keeps_unreset_pages(struct kunit *test)
 {
 	struct page *block = dmap_ktest_block(test);
@@ -73,7 +84,7 @@ static void dmap_ktest_vfree_keeps_unreset_pages(struct kunit *test)
 
 	/* The whole 2M entry read-only, in place */
 	KUNIT_ASSERT_EQ(test, set_memory_ro(addr, DMAP_REGION_PAGES), 0);
-	KUNIT_ASSERT_EQ(test, dmap_test_level(block, &present), PG_LEVEL_2M);
+	KUNIT_ASSERT_EQ(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_ASSERT_FALSE(test, dmap_ktest_writable(block + 7));
 
 	va = vmap(pages, DMAP_REGION_PAGES, VM_MAP | VM_MAP_PUT_PAGES,
@@ -89,7 +100,7 @@ static void dmap_ktest_vfree_keeps_unreset_pages(struct kunit *test)
 	/* Kept, not freed: still ours, still read-only, still one entry */
 	for (i = 0; i < DMAP_REGION_PAGES; i++)
 		KUNIT_EXPECT_EQ(test, page_ref_count(block + i), 1);
-	KUNIT_EXPECT_EQ(test, dmap_test_level(block, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_FALSE(test, dmap_ktest_writable(block + 7));
 
 	/* With page tables to be had, the pages are writable again */
@@ -97,6 +108,7 @@ static void dmap_ktest_vfree_keeps_unreset_pages(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dmap_ktest_writable(block + 7));
 	dmap_ktest_free_block(block);
 }
+#endif /* CONFIG_X86 */
 
 static struct page *dmap_ktest_given;
 
@@ -130,10 +142,10 @@ static void dmap_ktest_fallback_split_fails(struct kunit *test)
 				   dmap_test_no_block);
 	kunit_activate_static_stub(test, dmap_env_single_alloc,
 				   dmap_ktest_give_page);
-	kunit_activate_static_stub(test, cpa_split_alloc_table,
+	kunit_activate_static_stub(test, dmap_ktest_split_alloc,
 				   dmap_ktest_no_table);
 	page = directmap_alloc_pages(page_to_nid(block), 0, 0);
-	kunit_deactivate_static_stub(test, cpa_split_alloc_table);
+	kunit_deactivate_static_stub(test, dmap_ktest_split_alloc);
 	kunit_deactivate_static_stub(test, dmap_env_single_alloc);
 	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
 
@@ -147,12 +159,15 @@ static void dmap_ktest_fallback_split_fails(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, directmap_page(block));
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(block));
 	KUNIT_EXPECT_TRUE(test, dmap_ktest_writable(block));
-	KUNIT_EXPECT_GE(test, dmap_test_level(block, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_GE(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_2M);
 	dmap_ktest_free_block(block);
 }
 
 static struct kunit_case dmap_ktest_cases[] = {
+#ifdef CONFIG_X86
+	/* arm64's set_memory_ro() takes vmalloc addresses only */
 	KUNIT_CASE(dmap_ktest_vfree_keeps_unreset_pages),
+#endif
 	KUNIT_CASE(dmap_ktest_fallback_split_fails),
 	{}
 };

@@ -37,7 +37,7 @@ static void dmap_otest_expect_absent(struct kunit *test, struct page *page,
 	for (i = 0; i < nr; i++) {
 		KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + i));
 		KUNIT_EXPECT_GE(test, dmap_test_level(page + i, &present),
-				PG_LEVEL_4K);
+				DIRECTMAP_LEVEL_4K);
 		KUNIT_EXPECT_FALSE(test, present);
 	}
 }
@@ -158,20 +158,20 @@ static void dmap_otest_share(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	slot = page_to_pfn(page) - r->pfn;
 	other = pfn_to_page(r->pfn + (slot ? 0 : 1));
-	KUNIT_ASSERT_EQ(test, dmap_test_level(page, &is_present), PG_LEVEL_2M);
+	KUNIT_ASSERT_EQ(test, dmap_test_level(page, &is_present), DIRECTMAP_LEVEL_2M);
 
 	/* vmstat counts splits only once the system runs: count entries */
-	before2m = direct_map_pages(PG_LEVEL_2M);
-	before4k = direct_map_pages(PG_LEVEL_4K);
+	before2m = arch_directmap_pages(DIRECTMAP_LEVEL_2M);
+	before4k = arch_directmap_pages(DIRECTMAP_LEVEL_4K);
 	collapses = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
 	shared_ev = dmap_vm_event(DIRECTMAP_PAGES_SHARED);
 	KUNIT_ASSERT_EQ(test, directmap_share(owner, page, 1), 0);
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_2M), before2m - 1);
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K), before4k + 512);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_2M), before2m - 1);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_4K), before4k + 512);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_PAGES_SHARED), shared_ev + 1);
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), PG_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_TRUE(test, is_present);
-	KUNIT_EXPECT_EQ(test, dmap_test_level(other, &is_present), PG_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(other, &is_present), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_FALSE(test, is_present);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(other));
 
@@ -186,12 +186,12 @@ static void dmap_otest_share(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, directmap_unshare(owner, page, 1), 0);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_FALSE(test, is_present);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE),
 			collapses + 1);
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_2M), before2m);
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K), before4k);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_2M), before2m);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_4K), before4k);
 	dmap_owner_count(owner, &shared, &present);
 	KUNIT_EXPECT_EQ(test, shared + present, 0UL);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
@@ -203,7 +203,7 @@ static void dmap_otest_share(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_PAGES_UNSHARED),
 			unshared_ev + 1);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
@@ -233,7 +233,7 @@ static void dmap_otest_snp_rule(struct kunit *test)
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 	}
 	/* refills split 1G entries: count the 2M entries from here */
-	before2m = direct_map_pages(PG_LEVEL_2M);
+	before2m = arch_directmap_pages(DIRECTMAP_LEVEL_2M);
 	for (i = 0; i < DMAP_OTEST_PAGES; i += 3) {
 		order = i % (DIRECTMAP_MAX_ORDER + 1);
 		/* the last page of the allocation, or all of it */
@@ -261,14 +261,14 @@ static void dmap_otest_snp_rule(struct kunit *test)
 					dmap_page_shared(page_to_pfn(page)));
 			KUNIT_EXPECT_EQ(test, dmap_test_readable(page), is_present);
 			if (is_present)
-				KUNIT_EXPECT_EQ(test, level, PG_LEVEL_4K);
+				KUNIT_EXPECT_EQ(test, level, DIRECTMAP_LEVEL_4K);
 		}
 	}
 	dmap_owner_count(owner, &shared, &present);
 	KUNIT_EXPECT_EQ(test, shared, nr_shared);
 	KUNIT_EXPECT_EQ(test, present, nr_shared);
 	/* one split per region that holds a shared page, at most */
-	splits = before2m - direct_map_pages(PG_LEVEL_2M);
+	splits = before2m - arch_directmap_pages(DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_GE(test, splits, 1UL);
 	KUNIT_EXPECT_LE(test, splits, nr_shared);
 	/* the whole direct map, every leaf entry: none present over a region */
@@ -283,7 +283,7 @@ static void dmap_otest_snp_rule(struct kunit *test)
 		if (!dmap_region_of(page_to_pfn(pages[i])))
 			continue;
 		KUNIT_EXPECT_EQ(test, dmap_test_level(pages[i], &is_present),
-				PG_LEVEL_2M);
+				DIRECTMAP_LEVEL_2M);
 		KUNIT_EXPECT_FALSE(test, is_present);
 	}
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
@@ -301,14 +301,14 @@ static void dmap_otest_share_fails(struct kunit *test)
 
 	page = directmap_owner_alloc(owner, NUMA_NO_NODE, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	kunit_activate_static_stub(test, cpa_split_alloc_table,
+	kunit_activate_static_stub(test, dmap_ktest_split_alloc,
 				   dmap_ktest_no_table);
 	KUNIT_EXPECT_EQ(test, directmap_share(owner, page, 1), -ENOMEM);
-	kunit_deactivate_static_stub(test, cpa_split_alloc_table);
+	kunit_deactivate_static_stub(test, dmap_ktest_split_alloc);
 
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_SHARE_FAIL), fails + 1);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &is_present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_FALSE(test, is_present);
 	KUNIT_EXPECT_FALSE(test, dmap_page_shared(page_to_pfn(page)));
 	dmap_owner_count(owner, &shared, &present);
@@ -339,7 +339,7 @@ static void dmap_otest_share_single(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, directmap_share(owner, page + 1, 1), 0);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 1));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page + 1, &is_present), PG_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page + 1, &is_present), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 	KUNIT_EXPECT_EQ(test, directmap_unshare(owner, page + 1, 1), 0);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * KUnit tests for directmap against the real direct map: page-table levels
- * from lookup_address(), faults through copy_from_kernel_nofault(), the
+ * from arch_directmap_level(), faults through copy_from_kernel_nofault(), the
  * DirectMap counters, NUMA placement, wiping and misuse.
  *
  * They expect what `make check` boots: x86-64 with 1G pages (-cpu max) and
@@ -14,15 +14,11 @@
 #include <kunit/static_stub.h>
 #include <linux/vmalloc.h>
 
+#include "differ-kunit.h"
+
 static unsigned int dmap_test_level(struct page *page, bool *present)
 {
-	unsigned long addr = (unsigned long)page_address(page);
-	unsigned int level = PG_LEVEL_NONE;
-	pte_t *pte;
-
-	pte = lookup_address(addr, &level);
-	*present = pte && pte_present(*pte);
-	return level;
+	return arch_directmap_level((unsigned long)page_address(page), present);
 }
 
 static bool dmap_test_readable(struct page *page)
@@ -86,8 +82,10 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_TRUE(test, directmap_page(page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_FALSE(test, present);
+	/* hibernation asks the same of the page tables, on its own walk */
+	KUNIT_EXPECT_FALSE(test, kernel_page_present(page));
 
 	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
 	/* Freed but cached: still gone from the direct map */
@@ -97,8 +95,9 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, directmap_page(page));
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
 	/* 2M, or 1G again if the release could re-form it */
-	KUNIT_EXPECT_GE(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_GE(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, present);
+	KUNIT_EXPECT_TRUE(test, kernel_page_present(page));
 }
 
 #define DMAP_TEST_PAGES	1000
@@ -116,16 +115,16 @@ static void dmap_test_no_pmd_split(struct kunit *test)
 	pages = kunit_kcalloc(test, DMAP_TEST_PAGES, sizeof(*pages), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pages);
 
-	before4k = direct_map_pages(PG_LEVEL_4K);
-	before2m = direct_map_pages(PG_LEVEL_2M);
-	before1g = direct_map_pages(PG_LEVEL_1G);
+	before4k = arch_directmap_pages(DIRECTMAP_LEVEL_4K);
+	before2m = arch_directmap_pages(DIRECTMAP_LEVEL_2M);
+	before1g = arch_directmap_pages(DIRECTMAP_LEVEL_1G);
 	/* other cases make refills fail on purpose: count from here */
 	failures = dmap_pnodes[nid]->cache.stats.refill_failures;
 	for (i = 0; i < DMAP_TEST_PAGES; i++) {
 		pages[i] = directmap_alloc_pages(nid, 0, 0);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 		KUNIT_EXPECT_EQ(test, dmap_test_level(pages[i], &present),
-				PG_LEVEL_2M);
+				DIRECTMAP_LEVEL_2M);
 		KUNIT_EXPECT_FALSE(test, present);
 		/* regions are handed out in order: count distinct 1G areas */
 		if ((page_to_pfn(pages[i]) >> (PUD_SHIFT - PAGE_SHIFT)) != last_1g) {
@@ -134,20 +133,20 @@ static void dmap_test_no_pmd_split(struct kunit *test)
 		}
 	}
 
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K), before4k);
-	KUNIT_EXPECT_LE(test, before1g - direct_map_pages(PG_LEVEL_1G), nr_1g);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_4K), before4k);
+	KUNIT_EXPECT_LE(test, before1g - arch_directmap_pages(DIRECTMAP_LEVEL_1G), nr_1g);
 	/* a PUD split only adds 2M entries, it never takes them away */
-	KUNIT_EXPECT_GE(test, direct_map_pages(PG_LEVEL_2M), before2m);
+	KUNIT_EXPECT_GE(test, arch_directmap_pages(DIRECTMAP_LEVEL_2M), before2m);
 	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.stats.refill_failures,
 			failures);
 
 	for (i = 0; i < DMAP_TEST_PAGES; i++)
 		KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[i], 0), 0);
 	dmap_drain();
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K), before4k);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_4K), before4k);
 	/* every region went back: the 1G entries they split are whole again */
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g);
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_2M), before2m);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), before1g);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_2M), before2m);
 }
 
 /* Pages come from the node asked for, on every node with memory */
@@ -190,8 +189,9 @@ static void dmap_test_wiped(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 
+	/* from the page's node: this thread may have moved to another */
 	do {
-		again = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+		again = directmap_alloc_pages(page_to_nid(page), 0, 0);
 		KUNIT_ASSERT_NOT_NULL(test, again);
 		held[n++] = again;
 	} while (again != page && n < 2 * DMAP_REGION_PAGES);
@@ -243,7 +243,7 @@ static void dmap_test_order(struct kunit *test)
 	for (i = 0; i < (1U << DIRECTMAP_MAX_ORDER); i++) {
 		KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + i));
 		KUNIT_EXPECT_EQ(test, dmap_test_level(page + i, &present),
-				PG_LEVEL_2M);
+				DIRECTMAP_LEVEL_2M);
 		KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page + i));
 	}
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, DIRECTMAP_MAX_ORDER), 0);
@@ -270,7 +270,7 @@ static struct page *dmap_test_block_under_1g(struct kunit *test,
 						DMAP_REGION_ORDER);
 			if (!page)
 				break;
-			if (dmap_test_level(page, &present) == PG_LEVEL_1G)
+			if (dmap_test_level(page, &present) == DIRECTMAP_LEVEL_1G)
 				return page;
 			list_add(&page->lru, spare);
 		}
@@ -281,10 +281,8 @@ static struct page *dmap_test_block_under_1g(struct kunit *test,
 /* A page-table allocation failure leaves the mapping exactly as it was */
 static void dmap_test_unmap_enomem(struct kunit *test)
 {
-	unsigned long before1g = direct_map_pages(PG_LEVEL_1G);
+	unsigned long before1g = arch_directmap_pages(DIRECTMAP_LEVEL_1G);
 	struct page *page, *next;
-	pte_t *kpte, old;
-	unsigned int level;
 	bool present;
 	LIST_HEAD(spare);
 	int err;
@@ -292,44 +290,37 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	page = dmap_test_block_under_1g(test, &spare);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "no free 2M block under a 1G entry");
 
-	kpte = lookup_address((unsigned long)page_address(page), &level);
-	old = *kpte;
-
 	kunit_activate_static_stub(test, directmap_alloc_pgtable,
 				   dmap_test_no_pgtable);
 	err = arch_directmap_unmap_region(page);
 	kunit_deactivate_static_stub(test, directmap_alloc_pgtable);
 
 	KUNIT_EXPECT_EQ(test, err, -ENOMEM);
-	KUNIT_EXPECT_PTR_EQ(test, lookup_address((unsigned long)page_address(page),
-						 &level), kpte);
-	KUNIT_EXPECT_EQ(test, level, PG_LEVEL_1G);
-	KUNIT_EXPECT_EQ(test, pte_val(*kpte), pte_val(old));
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_1G);
+	KUNIT_EXPECT_TRUE(test, present);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), before1g);
 
 	/* With memory the same unmap splits the PUD once and no PMD */
 	KUNIT_EXPECT_EQ(test, arch_directmap_unmap_region(page), 0);
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_FALSE(test, present);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + 511));
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g - 1);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), before1g - 1);
 	/* no 1G entry while one of its 2M entries is not present */
 	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pud(page_to_pfn(page)),
 			-EAGAIN);
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
 	arch_directmap_restore_region(page);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 511));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, present);
 
 	/* uniform again: the PUD is re-formed and its table freed */
 	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pud(page_to_pfn(page)), 1);
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_1G);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_1G);
 	KUNIT_EXPECT_TRUE(test, present);
-	kpte = lookup_address((unsigned long)page_address(page), &level);
-	KUNIT_EXPECT_EQ(test, pte_val(*kpte), pte_val(old));
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_1G), before1g);
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), before1g);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 511));
 
 	__free_pages(page, DMAP_REGION_ORDER);
@@ -378,7 +369,7 @@ static void dmap_test_fallback(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->nr_singles), 1L);
 	KUNIT_EXPECT_TRUE(test, directmap_page(page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), PG_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
@@ -439,10 +430,10 @@ static void dmap_test_region_from_4k(struct kunit *test)
 	block = alloc_pages(GFP_KERNEL | __GFP_ZERO, DMAP_REGION_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, block);
 	nid = page_to_nid(block);
-	KUNIT_ASSERT_EQ(test, set_memory_ro((unsigned long)page_address(block + 7), 1), 0);
-	KUNIT_ASSERT_EQ(test, set_memory_rw((unsigned long)page_address(block + 7), 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_test_level(block, &present), PG_LEVEL_4K);
-	before4k = direct_map_pages(PG_LEVEL_4K);
+	KUNIT_ASSERT_EQ(test, dmap_kunit_differ((unsigned long)page_address(block + 7), 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_kunit_same((unsigned long)page_address(block + 7), 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_4K);
+	before4k = arch_directmap_pages(DIRECTMAP_LEVEL_4K);
 
 	dmap_test_given_pfn = page_to_pfn(block);
 	kunit_activate_static_stub(test, dmap_env_block_alloc,
@@ -452,15 +443,15 @@ static void dmap_test_region_from_4k(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_PTR_EQ(test, page, block);
-	KUNIT_EXPECT_EQ(test, dmap_test_level(block + 100, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(block + 100, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_FALSE(test, present);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(block + 100));
-	KUNIT_EXPECT_EQ(test, direct_map_pages(PG_LEVEL_4K),
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_4K),
 			before4k - DMAP_REGION_PAGES);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
-	KUNIT_EXPECT_GE(test, dmap_test_level(block + 100, &present), PG_LEVEL_2M);
+	KUNIT_EXPECT_GE(test, dmap_test_level(block + 100, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, present);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(block + 100));
 }

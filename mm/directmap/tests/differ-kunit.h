@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit helpers: make the 4K entries of direct-map pages differ from their
+ * neighbours, which splits the large entries over them, and make them the
+ * same again, so that the collapse worker may re-form those entries.  x86
+ * makes them read-only; arm64's set_memory_ro() takes vmalloc addresses
+ * only, so there they leave the linear map instead.
+ */
+#ifndef _MM_DIRECTMAP_DIFFER_KUNIT_H
+#define _MM_DIRECTMAP_DIFFER_KUNIT_H
+
+#include <linux/mm.h>
+#include <linux/set_memory.h>
+#include <asm/tlbflush.h>
+
+static inline int dmap_kunit_differ(unsigned long addr, int nr)
+{
+#ifdef CONFIG_X86
+	return set_memory_ro(addr, nr);
+#else
+	int i, err;
+
+	for (i = 0; i < nr; i++) {
+		err = set_direct_map_invalid_noflush(virt_to_page(addr) + i);
+		if (err)
+			return err;
+	}
+	flush_tlb_kernel_range(addr, addr + nr * PAGE_SIZE);
+	return 0;
+#endif
+}
+
+static inline int dmap_kunit_same(unsigned long addr, int nr)
+{
+#ifdef CONFIG_X86
+	return set_memory_rw(addr, nr);
+#else
+	int i, err;
+
+	for (i = 0; i < nr; i++) {
+		err = set_direct_map_default_noflush(virt_to_page(addr) + i);
+		if (err)
+			return err;
+	}
+	return 0;
+#endif
+}
+
+#endif /* _MM_DIRECTMAP_DIFFER_KUNIT_H */
