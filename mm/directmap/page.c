@@ -76,6 +76,19 @@ static int __init directmap_setup(char *str)
 early_param("directmap", directmap_setup);
 
 /**
+ * directmap_requested - was directmap left on on the command line?
+ *
+ * For the architecture's early mapping code, which runs before
+ * directmap_enabled() can say: arm64 keeps linear-map blocks only for it.
+ *
+ * Return: false if booted with directmap=off.
+ */
+bool __init directmap_requested(void)
+{
+	return directmap_on;
+}
+
+/**
  * directmap_enabled - is directmap in charge of pages without a direct map?
  *
  * False when booted with directmap=off: users such as secretmem then keep

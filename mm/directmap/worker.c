@@ -467,7 +467,9 @@ static int __init dmap_collapse_init_worker(void)
 	struct dentry *dir;
 	int err;
 
-	err = dmap_collapse_init(&dmap_collapse_state, max_possible_pfn);
+	/* arm64 leaves max_possible_pfn at 0 */
+	err = dmap_collapse_init(&dmap_collapse_state,
+				 max(max_possible_pfn, (u64)max_pfn));
 	if (err)
 		return err;
 

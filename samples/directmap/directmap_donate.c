@@ -26,6 +26,7 @@
 #include <linux/debugfs.h>
 #include <linux/directmap.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
