@@ -2,8 +2,10 @@
 #
 # directmap: the repository's entry points.
 #
-#   make check   build the test kernel, run every suite, print "N passed, N failed"
+#   make check   build the x86 and arm64 test kernels, run every suite,
+#                print "N passed, N failed"
 #   make demo    boot directmap=off and on, run one memfd_secret workload, compare
+#                (make demo-arm64: the same on arm64)
 #   make fuzz    the region cache policy under libFuzzer (FUZZ_SECONDS=60)
 #   make sim     replay traces over a simulated 1 TiB direct map through the
 #                stock, mainline and directmap policies (build/sim/)
@@ -29,6 +31,8 @@ FUZZ_SECONDS ?= 60
 T         := $(REPO)/tools/testing/directmap
 BZIMAGE   := $(KOBJ)/arch/x86/boot/bzImage
 KOBJ_PERF := $(BUILD)/kernel-perf
+KOBJ_ARM64 := $(BUILD)/kernel-arm64
+IMAGE_ARM64 := $(KOBJ_ARM64)/arch/arm64/boot/Image.gz
 BZIMAGE_PERF := $(KOBJ_PERF)/arch/x86/boot/bzImage
 
 export CCACHE_DIR      ?= $(HOME)/.cache/ccache
@@ -49,12 +53,21 @@ KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
 	--kunitconfig=$(T)/debug.kunitconfig \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
+# arm64 (QEMU virt, TCG): one config for KUnit and the integration boots
+KUNIT_ARGS_ARM64 := --arch=arm64 --cross_compile=aarch64-linux-gnu- \
+	--build_dir=$(KOBJ_ARM64) --kunitconfig=$(T)/arm64.kunitconfig \
+	--make_options CC="ccache aarch64-linux-gnu-gcc"
+KUNIT_QEMU_ARM64 := -smp 2 -m 4G \
+	-object memory-backend-ram,id=m0,size=2G \
+	-object memory-backend-ram,id=m1,size=2G \
+	-numa node,nodeid=0,cpus=0,memdev=m0 \
+	-numa node,nodeid=1,cpus=1,memdev=m1
 # The same kernel without KASAN, lockdep and fault injection, for timings
 KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
-.PHONY: all deps tree kernel kernel-perf check harness fuzz sim kunit \
+.PHONY: all deps tree kernel kernel-perf kernel-arm64 demo-arm64 check harness fuzz sim kunit \
 	integration demo stress bench audit clean
 
 all: check
@@ -78,6 +91,13 @@ kernel-perf: tree
 	@$(KUNIT) build $(KUNIT_ARGS_PERF) --jobs=$(JOBS) > $(BUILD)/logs/kernel-perf-build.log 2>&1 || \
 		{ tail -50 $(BUILD)/logs/kernel-perf-build.log; exit 1; }
 	@echo "  KERNEL  $(BZIMAGE_PERF)"
+
+kernel-arm64: tree
+	@mkdir -p $(BUILD)/logs
+	@echo "  BUILD   kernel-arm64 (log: $(BUILD)/logs/kernel-arm64-build.log)"
+	@$(KUNIT) build $(KUNIT_ARGS_ARM64) --jobs=$(JOBS) > $(BUILD)/logs/kernel-arm64-build.log 2>&1 || \
+		{ tail -50 $(BUILD)/logs/kernel-arm64-build.log; exit 1; }
+	@echo "  KERNEL  $(IMAGE_ARM64)"
 
 harness: deps
 	@$(MAKE) -s -C $(T)/harness run
@@ -105,7 +125,8 @@ audit: kernel
 		grep -E '^(before|after|json)'
 
 # The suites without the kernel dependency, for check to run once built
-.PHONY: run-harness run-kunit run-integration run-audit
+.PHONY: run-harness run-kunit run-integration run-audit run-kunit-arm64 \
+	run-integration-arm64 kunit-arm64 integration-arm64
 run-harness:
 	@mkdir -p $(BUILD)/logs
 	@$(MAKE) -s -C $(T)/harness run > $(BUILD)/logs/harness.out 2>&1 || \
@@ -138,6 +159,27 @@ run-integration:
 		echo "not ok 99 integration.py crashed" >> $(BUILD)/logs/integration.out
 	@$(T)/tap-summary.py integration $(BUILD)/logs/integration.out > $(BUILD)/logs/integration.sum
 
+kunit-arm64: kernel-arm64 run-kunit-arm64
+integration-arm64: kernel-arm64 run-integration-arm64
+
+run-kunit-arm64:
+	@mkdir -p $(BUILD)/logs
+	@rm -f $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log
+	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=900 \
+		--qemu_args="$(KUNIT_QEMU_ARM64)" 2>&1 | tee $(BUILD)/logs/kunit-arm64.log
+	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-arm64 $(BUILD)/logs/kunit-arm64.log \
+		$(BUILD)/logs/kunit-arm64-kernel.log > $(BUILD)/logs/kunit-arm64.sum
+
+run-integration-arm64:
+	@mkdir -p $(BUILD)/logs
+	@$(T)/integration-arm64.py $(IMAGE_ARM64) $(BUILD) 2>&1 | \
+		tee $(BUILD)/logs/integration-arm64.out; \
+		[ $${PIPESTATUS[0]} -le 1 ] || \
+		echo "not ok 99 integration-arm64.py crashed" >> $(BUILD)/logs/integration-arm64.out
+	@$(T)/tap-summary.py integration-arm64 $(BUILD)/logs/integration-arm64.out \
+		> $(BUILD)/logs/integration-arm64.sum
+
 # Every suite runs even if one fails; a kernel that does not build fails
 # the two suites that need it.
 run-audit:
@@ -154,10 +196,18 @@ check: deps
 		$(MAKE) -s run-kunit; \
 		$(MAKE) -s run-integration; \
 	fi
+	@if $(MAKE) -s kernel-arm64; then \
+		$(MAKE) -s run-kunit-arm64; \
+		$(MAKE) -s run-integration-arm64; \
+	fi
 	@$(T)/tap-summary.py total $(BUILD)/logs/*.sum
 
 demo: kernel
 	@$(T)/demo.py $(BZIMAGE) $(BUILD)
+
+# the same on arm64 (QEMU virt): build/demo-arm64.{json,png}
+demo-arm64: kernel-arm64
+	@$(T)/demo.py $(IMAGE_ARM64) $(BUILD) 65536 arm64
 
 stress: kernel
 	@mkdir -p $(BUILD)/logs

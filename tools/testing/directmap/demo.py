@@ -72,18 +72,29 @@ def plot(series, out):
 def main():
     bzimage, build = sys.argv[1], sys.argv[2]
     pages = int(sys.argv[3]) if len(sys.argv) > 3 else 65536
-    logs, initrd = prepare(build)
+    arch = sys.argv[4] if len(sys.argv) > 4 else "x86_64"
+    if arch == "arm64":
+        logs = os.path.join(build, "logs")
+        os.makedirs(logs, exist_ok=True)
+        initrd = os.path.join(build, "initramfs-arm64.cpio")
+        subprocess.run([os.path.join(os.path.dirname(
+            os.path.realpath(__file__)), "mkinitramfs-arm64.sh"), initrd],
+            check=True)
+    else:
+        logs, initrd = prepare(build)
+    tag = "-arm64" if arch == "arm64" else ""
 
     runs, series = {}, {}
     for name, args in (("off", "directmap=off"), ("on", "")):
         print(f"  BOOT    directmap={name}, {pages} memfd_secret pages",
               flush=True)
         m, exits, console = boot(bzimage, initrd, "demo",
-                                 f"{args} dmpages={pages}",
-                                 log=os.path.join(logs, f"demo-{name}.log"))
+                                 f"{args} dmpages={pages}", arch=arch,
+                                 log=os.path.join(logs,
+                                                  f"demo{tag}-{name}.log"))
         if exits.get("dmtest") != 0 or m.get("run.completed") != 1:
             print(f"demo: the directmap={name} guest failed; see "
-                  f"{logs}/demo-{name}.log", file=sys.stderr)
+                  f"{logs}/demo{tag}-{name}.log", file=sys.stderr)
             return 1
         runs[name] = m
         series[name] = samples(console)
@@ -98,7 +109,7 @@ def main():
                                               "drained"))
 
     print()
-    print(f"directmap demo: {pages} memfd_secret pages "
+    print(f"directmap demo ({arch}): {pages} memfd_secret pages "
           f"({pages * 4 // 1024} MiB), QEMU TCG, 2 vCPUs, 2 NUMA nodes, 4 GiB")
     print()
     print(f"{'':<40}{'directmap=off':>30}{'directmap=on':>30}")
@@ -134,14 +145,14 @@ def main():
     print("Times are QEMU TCG wall times: compare the two columns, "
           "not the numbers with real hardware.")
 
-    out = os.path.join(build, "demo.json")
+    out = os.path.join(build, f"demo{tag}.json")
     with open(out, "w") as f:
         json.dump({"pages": pages, "runs": runs,
                    "samples": {k: {"seconds_4k_2m_1g_kb": v[0], "phases": v[1]}
                                for k, v in series.items()}},
                   f, indent=1, sort_keys=True)
     print(f"figures: {out}")
-    png = os.path.join(build, "demo.png")
+    png = os.path.join(build, f"demo{tag}.png")
     if all(len(series[k][0]) >= 2 for k in series):
         plot(series, png)
         print(f"plot: {png} (DirectMap 4K/2M/1G over time, off vs on)")

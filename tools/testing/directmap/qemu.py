@@ -6,12 +6,18 @@ import re
 import subprocess
 import time
 
-def machine(cpus=2):
-    """x86-64 with 1G pages, 4G of memory on two nodes, CPUS split over them"""
+def machine(cpus=2, arch="x86_64"):
+    """x86-64 with 1G pages, or arm64's virt board: 4G of memory on two
+    nodes, CPUS split over them"""
     half = cpus // 2
+    if arch == "arm64":
+        cpu = ["-M", "virt", "-cpu", "max,pauth-impdef=on",
+               "-smp", str(cpus)]
+    else:
+        cpu = ["-cpu", "max", "-smp",
+               f"{cpus},sockets=2,cores={half},threads=1"]
     return [
-        "-cpu", "max", "-smp", f"{cpus},sockets=2,cores={half},threads=1",
-        "-m", "4G",
+        *cpu, "-m", "4G",
         "-object", "memory-backend-ram,id=m0,size=2G",
         "-object", "memory-backend-ram,id=m1,size=2G",
         "-numa", f"node,nodeid=0,cpus=0-{half - 1},memdev=m0",
@@ -20,13 +26,18 @@ def machine(cpus=2):
 
 
 def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
-         cpus=2):
+         cpus=2, arch="x86_64"):
     """Run one guest suite; return (metrics, exits, console text)."""
-    append = ("console=ttyS0 kunit.enable=0 panic=-1 oops=panic "
+    console = "ttyAMA0" if arch == "arm64" else "ttyS0"
+    append = (f"console={console} kunit.enable=0 panic=-1 oops=panic "
               f"dmtest={suite} {extra_args}").strip()
-    cmd = ["qemu-system-x86_64", "-nographic", "-no-reboot",
-           "-bios", "qboot.rom", *machine(cpus),
-           "-kernel", bzimage, "-initrd", initrd, "-append", append]
+    if arch == "arm64":
+        cmd = ["qemu-system-aarch64", "-nographic", "-no-reboot"]
+    else:
+        cmd = ["qemu-system-x86_64", "-nographic", "-no-reboot",
+               "-bios", "qboot.rom"]
+    cmd += [*machine(cpus, arch),
+            "-kernel", bzimage, "-initrd", initrd, "-append", append]
     start = time.monotonic()
     try:
         out = subprocess.run(cmd, stdout=subprocess.PIPE,

@@ -10,6 +10,7 @@
                               check is missing
   tap-summary.py sum SUM..    the same for any suites (make stress)
 
+kunit-arm64 and integration-arm64 are the same for the arm64 kernel.
 TAP logs (harness, integration) count top-level "ok"/"not ok" lines.  KUnit
 logs are kunit.py's own report: "Testing complete. Ran N tests: passed: P,
 failed: F, skipped: S, crashed: C"; skipped and crashed count as failed,
@@ -20,7 +21,8 @@ result at all counts as one failure.
 import re
 import sys
 
-SUITES = ["harness", "audit", "kunit", "integration"]
+SUITES = ["harness", "audit", "kunit", "integration", "kunit-arm64",
+          "integration-arm64"]
 
 
 def count_tap(text):
@@ -92,11 +94,12 @@ def main():
             text = f.read()
     except OSError:
         text = ""
-    p, fl = count_kunit(text) if suite == "kunit" else count_tap(text)
+    kunit = suite.startswith("kunit")
+    p, fl = count_kunit(text) if kunit else count_tap(text)
     if p + fl == 0:
         fl = 1
     # kunit: the raw kernel log must show no splat besides the misuse WARNs
-    if suite == "kunit" and len(sys.argv) > 3:
+    if kunit and len(sys.argv) > 3:
         try:
             with open(sys.argv[3], errors="replace") as f:
                 raw = f.read()
