@@ -104,6 +104,43 @@ static void dmap_torture_free_all(struct dmap_torture *t)
 		dmap_torture_free(t, t->nr_live - 1);
 }
 
+/*
+ * Leave a free 2M block under a 1G entry at the head of each node's free
+ * lists, so that the next refill there splits the 1G entry and needs a
+ * page table: the faults run reaches that point whatever the layout of
+ * the free lists, in which large entries may map only a few blocks.
+ */
+static void dmap_torture_offer_1g_blocks(void)
+{
+	struct page *page, *next, *found;
+	LIST_HEAD(spare);
+	bool present;
+	int nid, i;
+
+	for_each_node_state(nid, N_MEMORY) {
+		found = NULL;
+		for (i = 0; i < 64 && !found; i++) {
+			page = alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE |
+						__GFP_NORETRY | __GFP_NOWARN,
+						DMAP_REGION_ORDER);
+			if (!page)
+				break;
+			if (arch_directmap_level((unsigned long)page_address(page),
+						 &present) == DIRECTMAP_LEVEL_1G)
+				found = page;
+			else
+				list_add(&page->lru, &spare);
+		}
+		list_for_each_entry_safe(page, next, &spare, lru) {
+			list_del(&page->lru);
+			__free_pages(page, DMAP_REGION_ORDER);
+		}
+		/* freed last, so allocated first */
+		if (found)
+			__free_pages(found, DMAP_REGION_ORDER);
+	}
+}
+
 /* Make a page next to directmap's regions read-only and back: CPA splits */
 static void dmap_torture_ro_rw(struct dmap_torture *t)
 {
@@ -300,6 +337,7 @@ int dmap_torture_faults(unsigned long target, unsigned long percent,
 			dmap_drain();
 			dmap_collapse_flush();
 			t->res.collapses++;
+			dmap_torture_offer_1g_blocks();
 		}
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;
