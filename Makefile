@@ -146,7 +146,7 @@ run-harness:
 run-kunit:
 	@mkdir -p $(BUILD)/logs
 	@rm -f $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log
-	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=900 \
+	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=900 --kernel_args=no5lvl \
 		--qemu_args="$(KUNIT_QEMU)" 2>&1 | tee $(BUILD)/logs/kunit.log
 	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log 2>/dev/null || true
 	@$(T)/tap-summary.py kunit $(BUILD)/logs/kunit.log \

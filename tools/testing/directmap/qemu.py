@@ -28,8 +28,12 @@ def machine(cpus=2, arch="x86_64"):
 def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
          cpus=2, arch="x86_64"):
     """Run one guest suite; return (metrics, exits, console text)."""
-    console = "ttyAMA0" if arch == "arm64" else "ttyS0"
-    append = (f"console={console} kunit.enable=0 panic=-1 oops=panic "
+    # no5lvl: -cpu max has LA57, and 6.12 with KASAN takes a timer
+    # interrupt that lands in identify_cpu() at boot (LA57 cleared for a
+    # moment, so 5-level addresses look wild) for a splat, in 3 of 9
+    # 4-vCPU boots and in a 2-vCPU one here.  Not directmap's.
+    console = "console=ttyAMA0" if arch == "arm64" else "console=ttyS0 no5lvl"
+    append = (f"{console} kunit.enable=0 panic=-1 oops=panic "
               f"dmtest={suite} {extra_args}").strip()
     if arch == "arm64":
         cmd = ["qemu-system-aarch64", "-nographic", "-no-reboot"]
