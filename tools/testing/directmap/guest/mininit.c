@@ -22,19 +22,20 @@
 
 static char cmdline[4096];
 
-/* The value of KEY= on the kernel command line, or DEF */
-static const char *param(const char *key, const char *def)
+/* The value of KEY= on the kernel command line, or DEF, in VAL */
+static char *param(const char *key, const char *def, char *val, size_t size)
 {
-	static char val[64];
-	char *p = strstr(cmdline, key);
+	const char *p = strstr(cmdline, key);
 	size_t n;
 
-	if (!p)
-		return def;
+	if (!p) {
+		snprintf(val, size, "%s", def);
+		return val;
+	}
 	p += strlen(key);
 	n = strcspn(p, " \n");
-	if (n >= sizeof(val))
-		n = sizeof(val) - 1;
+	if (n >= size)
+		n = size - 1;
 	memcpy(val, p, n);
 	val[n] = 0;
 	return val;
@@ -96,7 +97,7 @@ static void splats(void)
 
 int main(void)
 {
-	const char *suite, *pages;
+	char suite[32], pages[32];
 	FILE *f;
 	int rc;
 
@@ -114,14 +115,14 @@ int main(void)
 			cmdline[0] = 0;
 		fclose(f);
 	}
-	suite = param("dmtest=", "check");
-	pages = param("dmpages=", "65536");
+	param("dmtest=", "check", suite, sizeof(suite));
+	param("dmpages=", "65536", pages, sizeof(pages));
 
 	printf("DMTEST BEGIN %s\n", suite);
 	printf("METRIC run.cmdline_directmap_off %d\n",
 	       strstr(cmdline, "directmap=off") != NULL);
 	{
-		char *argv[] = { "/bin/dmtest", (char *)pages,
+		char *argv[] = { "/bin/dmtest", pages,
 				 strcmp(suite, "demo") ? NULL : "50", NULL };
 
 		rc = run(argv);
