@@ -34,6 +34,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmstat.h>
 
+#include "differ.h"
 #include "fault.h"
 #include "page.h"
 
@@ -141,7 +142,7 @@ static void dmap_torture_offer_1g_blocks(void)
 	}
 }
 
-/* Make a page next to directmap's regions read-only and back: CPA splits */
+/* Make a page next to directmap's regions differ and back: the map splits */
 static void dmap_torture_ro_rw(struct dmap_torture *t)
 {
 	struct page *page = alloc_pages_node(dmap_torture_nid(), GFP_KERNEL, 0);
@@ -151,15 +152,9 @@ static void dmap_torture_ro_rw(struct dmap_torture *t)
 	if (!page)
 		return;
 	addr = (unsigned long)page_address(page);
-#ifdef CONFIG_X86
-	err = set_memory_ro(addr, 1);
-	/* a page that may still be read-only never goes back */
-	if (set_memory_rw(addr, 1)) {
-#else
-	/* arm64's set_memory_ro() takes vmalloc addresses only */
-	err = set_direct_map_invalid_noflush(page);
-	if (set_direct_map_default_noflush(page)) {
-#endif
+	err = dmap_differ(addr, 1);
+	/* a page that may still differ never goes back */
+	if (dmap_same(addr, 1)) {
 		t->res.ro_rw_errors++;
 		return;
 	}

@@ -18,7 +18,7 @@
 #include <linux/set_memory.h>
 #include <linux/vmstat.h>
 
-#include "differ-kunit.h"
+#include "../differ.h"
 
 /* Two 2M areas in one 1G area: order 10 is 4M aligned */
 #define DMAP_CTEST_ORDER	(DMAP_REGION_ORDER + 1)
@@ -141,9 +141,9 @@ static void dmap_ctest_pte_to_pmd(struct kunit *test)
 	dmap_ctest_audit_start(&au);
 
 	/* Keep the 1G area split: the second 2M area stays mixed */
-	KUNIT_ASSERT_EQ(test, dmap_kunit_differ(ct->b, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_differ(ct->a, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_same(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->b, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
 
 	pmd = dmap_ctest_pmd(ct->a);
@@ -161,7 +161,7 @@ static void dmap_ctest_pte_to_pmd(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
 	dmap_ctest_audit(test, &au);
 
-	KUNIT_EXPECT_EQ(test, dmap_kunit_same(ct->b, 1), 0);
+	KUNIT_EXPECT_EQ(test, dmap_same(ct->b, 1), 0);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_2M);
 }
@@ -176,8 +176,8 @@ static void dmap_ctest_pmd_to_pud(struct kunit *test)
 	dmap_ctest_audit_start(&au);
 
 	pud_before = arch_directmap_pages(DIRECTMAP_LEVEL_1G);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_differ(ct->a, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_same(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), pud_before - 1);
 	l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
@@ -199,13 +199,13 @@ static void dmap_ctest_mixed_never(struct kunit *test)
 	struct dmap_ctest_audit au;
 
 	dmap_ctest_audit_start(&au);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_differ(ct->a + PAGE_SIZE, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a + PAGE_SIZE, 1), 0);
 	dmap_collapse_flush();
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
 
-	KUNIT_EXPECT_EQ(test, dmap_kunit_same(ct->a + PAGE_SIZE, 1), 0);
+	KUNIT_EXPECT_EQ(test, dmap_same(ct->a + PAGE_SIZE, 1), 0);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_GT(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
@@ -225,8 +225,8 @@ static void dmap_ctest_4k_pinned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
 	dmap_collapse_flush();
 	/* a later change in the area does not unpin it */
-	KUNIT_ASSERT_EQ(test, dmap_kunit_differ(ct->a + PAGE_SIZE, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_same(ct->a + PAGE_SIZE, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a + PAGE_SIZE, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->a + PAGE_SIZE, 1), 0);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
@@ -250,7 +250,7 @@ static int dmap_ctest_race_fn(void *data)
 	struct dmap_ctest_racer *r = data;
 
 	while (time_before(jiffies, r->until)) {
-		r->err = dmap_kunit_differ(r->addr, 1) ?: dmap_kunit_same(r->addr, 1);
+		r->err = dmap_differ(r->addr, 1) ?: dmap_same(r->addr, 1);
 		if (r->err)
 			break;
 		r->rounds++;

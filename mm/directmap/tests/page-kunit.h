@@ -14,7 +14,7 @@
 #include <kunit/static_stub.h>
 #include <linux/vmalloc.h>
 
-#include "differ-kunit.h"
+#include "../differ.h"
 
 static unsigned int dmap_test_level(struct page *page, bool *present)
 {
@@ -430,8 +430,8 @@ static void dmap_test_region_from_4k(struct kunit *test)
 	block = alloc_pages(GFP_KERNEL | __GFP_ZERO, DMAP_REGION_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, block);
 	nid = page_to_nid(block);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_differ((unsigned long)page_address(block + 7), 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_kunit_same((unsigned long)page_address(block + 7), 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_differ((unsigned long)page_address(block + 7), 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same((unsigned long)page_address(block + 7), 1), 0);
 	KUNIT_ASSERT_EQ(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_4K);
 	before4k = arch_directmap_pages(DIRECTMAP_LEVEL_4K);
 

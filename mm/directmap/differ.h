@@ -1,19 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * KUnit helpers: make the 4K entries of direct-map pages differ from their
+ * For KUnit and the torture: make the 4K entries of direct-map pages differ from their
  * neighbours, which splits the large entries over them, and make them the
  * same again, so that the collapse worker may re-form those entries.  x86
  * makes them read-only; arm64's set_memory_ro() takes vmalloc addresses
  * only, so there they leave the linear map instead.
  */
-#ifndef _MM_DIRECTMAP_DIFFER_KUNIT_H
-#define _MM_DIRECTMAP_DIFFER_KUNIT_H
+#ifndef _MM_DIRECTMAP_DIFFER_H
+#define _MM_DIRECTMAP_DIFFER_H
 
 #include <linux/mm.h>
 #include <linux/set_memory.h>
 #include <asm/tlbflush.h>
 
-static inline int dmap_kunit_differ(unsigned long addr, int nr)
+static inline int dmap_differ(unsigned long addr, int nr)
 {
 #ifdef CONFIG_X86
 	return set_memory_ro(addr, nr);
@@ -30,7 +30,7 @@ static inline int dmap_kunit_differ(unsigned long addr, int nr)
 #endif
 }
 
-static inline int dmap_kunit_same(unsigned long addr, int nr)
+static inline int dmap_same(unsigned long addr, int nr)
 {
 #ifdef CONFIG_X86
 	return set_memory_rw(addr, nr);
@@ -46,4 +46,4 @@ static inline int dmap_kunit_same(unsigned long addr, int nr)
 #endif
 }
 
-#endif /* _MM_DIRECTMAP_DIFFER_KUNIT_H */
+#endif /* _MM_DIRECTMAP_DIFFER_H */
