@@ -123,7 +123,7 @@ typedef void (*directmap_walk_fn)(unsigned long addr, int level, bool present,
  */
 int arch_directmap_level(unsigned long addr, bool *present);
 unsigned long arch_directmap_pages(int level);
-void arch_directmap_walk(directmap_walk_fn fn, void *data,
+bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long *counted);
 int arch_directmap_unmap_region(struct page *page);
 void arch_directmap_restore_region(struct page *page);
@@ -134,6 +134,7 @@ int arch_directmap_collapse_pud(unsigned long pfn);
 void arch_directmap_clear_page(struct page *page);
 int arch_directmap_init(void);
 bool directmap_requested(void);
+bool directmap_pud_one_resource(unsigned long pfn);
 #ifdef CONFIG_ARM64
 /* x86 counts every kernel TLB flush; arm64 the linear-map ones of directmap */
 unsigned long nr_kernel_tlb_flushes(void);

@@ -422,33 +422,105 @@ fail:
 	return err;
 }
 
-/**
- * dmap_cache_release - give an empty region back to the buddy allocator
- * @dn:		the cache @r belonged to
- * @r:		a region taken off its node's lists
- *
- * Its direct map is restored before the block is freed; the restore cannot
+/*
+ * Restore the direct map of @r and free its block.  The restore cannot
  * fail because the unmap left every page-table page it needs in place.
- * The 1G mapping that the region's unmap split is re-formed as soon as
- * everything under it is uniform again: regions are only released past
- * the node's watermark or under memory pressure, so this does not make a
- * split and a collapse alternate on every refill.
  */
-void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r)
+static void dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
+				  bool collapse)
 {
 	unsigned long pfn = r->pfn;
 	bool collapsed;
 
 	dmap_env_block_restore(pfn);
 	dmap_env_region_unregister(r);
-	collapsed = !dmap_env_collapse(pfn);
+	/*
+	 * Free before the collapse, which may wait for memory hotplug: an
+	 * offline of the block must find it free, not frozen and unlisted.
+	 */
 	dmap_env_block_free(pfn);
+	collapsed = collapse && !dmap_env_collapse(pfn);
 
 	if (collapsed) {
 		spin_lock(&dn->lock);
 		dn->stats.collapses++;
 		spin_unlock(&dn->lock);
 	}
+}
+
+/**
+ * dmap_cache_release - give an empty region back to the buddy allocator
+ * @dn:		the cache @r belonged to
+ * @r:		a region taken off its node's lists
+ *
+ * Its direct map is restored before the block is freed.  The 1G mapping
+ * that the region's unmap split is re-formed as soon as everything under
+ * it is uniform again: regions are only released past the node's
+ * watermark or under memory pressure, so this does not make a split and
+ * a collapse alternate on every refill.
+ */
+void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r)
+{
+	dmap_region_give_back(dn, r, true);
+}
+
+/* Does a region on @list start in [pfn, end)? */
+static bool dmap_list_has(struct list_head *list, unsigned long pfn,
+			  unsigned long end)
+{
+	struct dmap_region *r;
+
+	list_for_each_entry(r, list, list)
+		if (r->pfn >= pfn && r->pfn < end)
+			return true;
+	return false;
+}
+
+/**
+ * dmap_cache_offline - give back the regions of a range that goes offline
+ * @dn:		the cache
+ * @pfn:	first frame of the range
+ * @nr_pages:	number of frames
+ *
+ * Memory offline isolates the range before it asks: that fails on any
+ * page in use, so the regions of the range are empty unless a slot was
+ * taken since.  They go back without a collapse, which would wait for
+ * the memory hotplug lock that the caller holds.
+ *
+ * Return: the number of regions given back, or -EBUSY with nothing
+ * changed if a region of the range holds pages.
+ */
+long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
+			unsigned long nr_pages)
+{
+	unsigned long end = pfn + nr_pages;
+	struct dmap_region *r, *next;
+	long done = 0;
+	LIST_HEAD(list);
+
+	spin_lock(&dn->lock);
+	if (dmap_list_has(&dn->partial, pfn, end) ||
+	    dmap_list_has(&dn->full, pfn, end)) {
+		spin_unlock(&dn->lock);
+		return -EBUSY;
+	}
+	list_for_each_entry_safe(r, next, &dn->empty, list) {
+		if (r->pfn < pfn || r->pfn >= end)
+			continue;
+		list_move(&r->list, &list);
+		dn->nr_empty--;
+		dn->nr_regions--;
+		dn->nr_free -= DMAP_REGION_PAGES;
+		dn->stats.releases++;
+		done++;
+	}
+	spin_unlock(&dn->lock);
+
+	list_for_each_entry_safe(r, next, &list, list) {
+		list_del_init(&r->list);
+		dmap_region_give_back(dn, r, false);
+	}
+	return done;
 }
 
 /**

@@ -106,6 +106,29 @@ void dmap_collapse_pin(struct dmap_collapse *dc, unsigned long pfn,
 		set_bit(area, dc->pmd_pinned);
 }
 
+/**
+ * dmap_collapse_unpin - forget the pins of a range
+ * @dc:		the state
+ * @pfn:	first frame
+ * @nr_pages:	number of frames
+ *
+ * For memory that goes offline: whatever comes back there later has not
+ * asked to stay at 4K.
+ *
+ * Context: any; does not allocate.
+ */
+void dmap_collapse_unpin(struct dmap_collapse *dc, unsigned long pfn,
+			 unsigned long nr_pages)
+{
+	unsigned long area = pfn >> DMAP_REGION_ORDER;
+	unsigned long last = (pfn + nr_pages - 1) >> DMAP_REGION_ORDER;
+
+	if (!nr_pages)
+		return;
+	for (; area <= last && area < dc->nr_pmds; area++)
+		clear_bit(area, dc->pmd_pinned);
+}
+
 /*
  * Take the marks of word @i: return the areas that are due, and leave in
  * @aged those that must wait one more period.

@@ -103,6 +103,8 @@ int dmap_cache_refill(struct dmap_node *dn);
 void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r);
 unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
 				unsigned long keep);
+long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
+			unsigned long nr_pages);
 
 /*
  * The environment the policy runs in: mm/directmap/page.c in the kernel,
@@ -178,6 +180,8 @@ void dmap_collapse_exit(struct dmap_collapse *dc);
 bool dmap_collapse_note(struct dmap_collapse *dc, unsigned long pfn, bool pud);
 void dmap_collapse_pin(struct dmap_collapse *dc, unsigned long pfn,
 		       unsigned long nr_pages);
+void dmap_collapse_unpin(struct dmap_collapse *dc, unsigned long pfn,
+			 unsigned long nr_pages);
 bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 			bool now);
 int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
@@ -200,6 +204,7 @@ bool dmap_env_area_owned(unsigned long pfn);
  */
 bool dmap_collapse_set_enabled(bool on);
 void dmap_collapse_flush(void);
+void dmap_collapse_forget(unsigned long pfn, unsigned long nr_pages);
 struct seq_file;
 void dmap_collapse_summary(struct seq_file *m);
 

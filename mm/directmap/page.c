@@ -24,6 +24,8 @@
 #include <linux/init.h>
 #include <linux/ktime.h>
 #include <linux/memcontrol.h>
+#include <linux/memory.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
@@ -54,7 +56,14 @@
 #define DMAP_REFILL_GFP	(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | \
 			 __GFP_NOWARN | __GFP_ZERO)
 
-static bool directmap_on __ro_after_init = true;
+/*
+ * directmap= on the command line: "off" is the stock kernel (no cache, the
+ * direct map never re-formed), "collapse" runs the collapse worker only
+ * (stock secretmem, its splits repaired afterwards), "on" (the default)
+ * both.
+ */
+enum dmap_mode { DMAP_MODE_OFF, DMAP_MODE_COLLAPSE, DMAP_MODE_ON };
+static enum dmap_mode dmap_mode __ro_after_init = DMAP_MODE_ON;
 static bool directmap_ready __read_mostly;
 struct dmap_pnode *dmap_pnodes[MAX_NUMNODES];
 
@@ -71,12 +80,23 @@ static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
 
 static int __init directmap_setup(char *str)
 {
-	return kstrtobool(str, &directmap_on);
+	bool on;
+
+	if (str && !strcmp(str, "collapse")) {
+		dmap_mode = DMAP_MODE_COLLAPSE;
+		return 0;
+	}
+	if (!str || kstrtobool(str, &on)) {
+		pr_warn("directmap=%s: want on, off or collapse\n", str ?: "");
+		return -EINVAL;
+	}
+	dmap_mode = on ? DMAP_MODE_ON : DMAP_MODE_OFF;
+	return 0;
 }
 early_param("directmap", directmap_setup);
 
 /**
- * directmap_requested - was directmap left on on the command line?
+ * directmap_requested - did the command line leave directmap on?
  *
  * For the architecture's early mapping code, which runs before
  * directmap_enabled() can say: arm64 keeps linear-map blocks only for it.
@@ -85,7 +105,17 @@ early_param("directmap", directmap_setup);
  */
 bool __init directmap_requested(void)
 {
-	return directmap_on;
+	return dmap_mode != DMAP_MODE_OFF;
+}
+
+/**
+ * dmap_collapse_wanted_at_boot - does the command line ask for the worker?
+ *
+ * Return: false with directmap=off.
+ */
+bool __init dmap_collapse_wanted_at_boot(void)
+{
+	return dmap_mode != DMAP_MODE_OFF;
 }
 
 /**
@@ -172,31 +202,67 @@ void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
 	arch_directmap_unmap_pages(pfn_to_page(pfn), nr_pages);
 }
 
+/*
+ * Reclaim must not wait for the collapse worker or for memory hotplug,
+ * whose lock is held by allocations that may reclaim: leave the area to
+ * the worker.
+ */
+static bool dmap_in_reclaim(void)
+{
+	return current->flags & PF_MEMALLOC;
+}
+
+static void dmap_note_area(unsigned long pfn)
+{
+	unsigned long addr = (unsigned long)pfn_to_kaddr(pfn);
+
+	directmap_note_pte(addr);
+	directmap_note_pmd(addr);
+}
+
 void dmap_env_region_absent(unsigned long pfn)
 {
-	int err = arch_directmap_collapse_pmd(pfn, true);
+	int err = -EBUSY;
 
+	if (!dmap_in_reclaim())
+		err = arch_directmap_collapse_pmd(pfn, true);
 	/* contended: the worker re-forms it once the area is quiet */
 	if (err < 0 && err != -EOPNOTSUPP)
 		directmap_note_pte((unsigned long)pfn_to_kaddr(pfn));
 }
 
+/* Does an owner share a page of a single allocation in [pfn, pfn + nr)? */
+static bool dmap_singles_shared_in(unsigned long pfn, unsigned long nr)
+{
+	unsigned long index;
+	void *entry;
+
+	xa_for_each_range(&dmap_singles_shared, index, entry, pfn, pfn + nr - 1)
+		return true;
+	return false;
+}
+
 /**
- * dmap_region_collapse - re-form the 2M entry over a region, absent
- * @pfn:	a frame of the region
+ * dmap_area_collapse - re-form the 2M entry over an area, unless ours forbid
+ * @pfn:	a frame of the area
+ * @owned:	the policy saw the area as one of directmap's regions; only a
+ *		hint, looked up again under the share lock
  *
- * For the collapse worker.  A region whose pages are all shared has 512
- * present entries that look uniform; re-formed as one present 2M entry,
- * its pages could not be made private again without a split that may
- * fail.  So a region is never re-formed while a page of it is shared, and
- * the share lock keeps shares off it meanwhile.
+ * For the collapse worker.  A shared page is present at default
+ * protections, so the 512 entries over an area could look uniform; a
+ * present large entry over it would make the unshare a split that may
+ * fail, and over a region it would map private pages.  So no area is
+ * re-formed while directmap has a page of it shared, region or single,
+ * and the share lock keeps shares off it meanwhile.
  *
+ * Context: process context, may sleep; not from reclaim.
  * Return: as arch_directmap_collapse_pmd(); -EAGAIN while pages are
  * shared, -EBUSY if the share lock is contended.
  */
-int dmap_region_collapse(unsigned long pfn)
+int dmap_area_collapse(unsigned long pfn, bool owned)
 {
-	struct dmap_pnode *pn = dmap_pnodes[pfn_to_nid(pfn)];
+	struct page *page = pfn_to_online_page(pfn);
+	struct dmap_pnode *pn = page ? dmap_pnodes[page_to_nid(page)] : NULL;
 	struct dmap_region *r;
 	bool shared;
 	int ret;
@@ -205,9 +271,14 @@ int dmap_region_collapse(unsigned long pfn)
 		return arch_directmap_collapse_pmd(pfn, false);
 	if (!mutex_trylock(&pn->share_lock))
 		return -EBUSY;
+	/* a refill may have made it a region since the policy looked */
 	rcu_read_lock();
 	r = dmap_region_of(pfn);
-	shared = r && READ_ONCE(r->nr_shared);
+	if (r)
+		shared = READ_ONCE(r->nr_shared);
+	else
+		shared = dmap_singles_shared_in(pfn & ~(DMAP_REGION_PAGES - 1),
+						DMAP_REGION_PAGES);
 	rcu_read_unlock();
 	/* released meanwhile: its entries are present, and none is ours */
 	ret = shared ? -EAGAIN : arch_directmap_collapse_pmd(pfn, r);
@@ -217,6 +288,10 @@ int dmap_region_collapse(unsigned long pfn)
 
 int dmap_env_collapse(unsigned long pfn)
 {
+	if (dmap_in_reclaim()) {
+		dmap_note_area(pfn);
+		return -EBUSY;
+	}
 	return directmap_collapse(pfn, DMAP_REGION_PAGES);
 }
 
@@ -513,7 +588,8 @@ static struct page *dmap_alloc_single(struct dmap_pnode *pn, unsigned int order,
 	addr = (unsigned long)page_address(page);
 	flush_tlb_kernel_range(addr, addr + (PAGE_SIZE << order));
 	atomic_long_add(1UL << order, &dmap_pages_taken);
-	atomic_long_inc(&pn->nr_singles);
+	/* the node of the page, which the free counts it off again */
+	atomic_long_inc(&dmap_pnodes[page_to_nid(page)]->nr_singles);
 	atomic_long_inc(&pn->fallbacks);
 	count_vm_event(DIRECTMAP_FALLBACK);
 	trace_directmap_fallback(pn->cache.nid, page_to_pfn(page), order);
@@ -1008,6 +1084,59 @@ static struct notifier_block dmap_pm_nb = {
 	.notifier_call = dmap_pm_notify,
 };
 
+/*
+ * Memory offline isolates a block first, which fails fast on pages that
+ * are handed out or pending; the free slots of a region are frozen, not
+ * free in the buddy allocator, so a block that holds only empty regions
+ * would pass isolation and then wait for them forever.  Give those back
+ * before the offline waits.
+ */
+static int dmap_memory_notify(struct notifier_block *nb, unsigned long action,
+			      void *data)
+{
+	struct memory_notify *mn = data;
+	long done = 0, ret;
+	int nid;
+
+	switch (action) {
+	case MEM_GOING_OFFLINE:
+		for_each_node(nid) {
+			struct dmap_pnode *pn = dmap_pnodes[nid];
+
+			if (!pn)
+				continue;
+			/*
+			 * A refill under way froze its block before it shows
+			 * on a list: wait for it.  Refills never take the
+			 * hotplug lock that the caller holds.
+			 */
+			mutex_lock(&pn->refill_lock);
+			ret = dmap_cache_offline(&pn->cache, mn->start_pfn,
+						 mn->nr_pages);
+			mutex_unlock(&pn->refill_lock);
+			if (ret < 0) {
+				pr_info("pfn %#lx + %lu: a region holds pages, no offline\n",
+					mn->start_pfn, mn->nr_pages);
+				return notifier_from_errno(ret);
+			}
+			done += ret;
+		}
+		if (done)
+			pr_debug("pfn %#lx + %lu: %ld regions given back to go offline\n",
+				 mn->start_pfn, mn->nr_pages, done);
+		return NOTIFY_OK;
+	case MEM_OFFLINE:
+		dmap_collapse_forget(mn->start_pfn, mn->nr_pages);
+		return NOTIFY_OK;
+	default:
+		return NOTIFY_DONE;
+	}
+}
+
+static struct notifier_block dmap_memory_nb = {
+	.notifier_call = dmap_memory_notify,
+};
+
 /* ---- debugfs ---- */
 
 static int dmap_stats_show(struct seq_file *m, void *v)
@@ -1183,8 +1312,11 @@ static int __init directmap_init(void)
 
 	/* the stats (and kernel TLB flushes) are there with directmap=off too */
 	dmap_debugfs_init();
-	if (!directmap_on) {
-		pr_info("disabled on the command line\n");
+	/* offline drops the worker's pins with the cache off too */
+	register_memory_notifier(&dmap_memory_nb);
+	if (dmap_mode != DMAP_MODE_ON) {
+		pr_info("region cache off on the command line%s\n",
+			dmap_mode == DMAP_MODE_COLLAPSE ? ", collapse worker on" : "");
 		return 0;
 	}
 

@@ -27,6 +27,7 @@
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/set_memory.h>
@@ -165,6 +166,22 @@ static void dmap_torture_ro_rw(struct dmap_torture *t)
 	__free_page(page);
 }
 
+/*
+ * Drain as the shrinker does, from reclaim: lockdep learns that reclaim
+ * takes whatever the release takes, and proves that nothing holds one of
+ * those locks across an allocation that may reclaim.
+ */
+static void dmap_torture_drain_as_reclaim(void)
+{
+	unsigned int noreclaim;
+
+	fs_reclaim_acquire(GFP_KERNEL);
+	noreclaim = memalloc_noreclaim_save();
+	dmap_drain();
+	memalloc_noreclaim_restore(noreclaim);
+	fs_reclaim_release(GFP_KERNEL);
+}
+
 static int dmap_storm_fn(void *data)
 {
 	struct dmap_torture *t = data;
@@ -181,7 +198,7 @@ static int dmap_storm_fn(void *data)
 		} else if (op < 62) {
 			dmap_torture_ro_rw(t);
 		} else if (op == 62) {
-			dmap_drain();
+			dmap_torture_drain_as_reclaim();
 			t->res.drains++;
 		} else {
 			dmap_collapse_flush();

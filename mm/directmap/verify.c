@@ -26,6 +26,7 @@
 #include <linux/page-flags.h>
 #include <linux/seq_file.h>
 #include <linux/set_memory.h>
+#include <linux/slab.h>
 
 #include "page.h"
 
@@ -197,6 +198,34 @@ static void dmap_verify_entry(unsigned long addr, int level, bool present,
 	}
 }
 
+/* Each node counts the single allocations of its own pages */
+static void dmap_verify_singles(struct dmap_verify *v)
+{
+	unsigned long index;
+	void *entry;
+	long *held;
+	int nid;
+
+	held = kcalloc(nr_node_ids, sizeof(*held), GFP_KERNEL);
+	if (!held) {
+		dmap_verify_bad(v, "no memory to count single allocations");
+		return;
+	}
+	xa_for_each(&dmap_singles, index, entry) {
+		held[pfn_to_nid(index)]++;
+		v->singles++;
+	}
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+		long count = pn ? atomic_long_read(&pn->nr_singles) : 0;
+
+		if (count != held[nid])
+			dmap_verify_bad(v, "node %d counts %ld single allocations, holds %ld",
+					nid, count, held[nid]);
+	}
+	kfree(held);
+}
+
 /**
  * dmap_verify - check that bookkeeping, page tables and counters agree
  * @m:		where to report, or NULL for the kernel log
@@ -209,8 +238,8 @@ unsigned long dmap_verify(struct seq_file *m)
 	unsigned long walked[DIRECTMAP_LEVEL_NUM], counted[DIRECTMAP_LEVEL_NUM];
 	struct dmap_verify v = { .m = m };
 	unsigned long index, registered = 0;
+	int nid, level, tries;
 	void *entry;
-	int nid, level;
 	long leaked;
 
 	for_each_node(nid) {
@@ -223,14 +252,18 @@ unsigned long dmap_verify(struct seq_file *m)
 		dmap_verify_bad(&v, "%lu regions registered, %lu on the lists",
 				registered, v.regions);
 
-	xa_for_each(&dmap_singles, index, entry)
-		v.singles++;
+	dmap_verify_singles(&v);
 	leaked = dmap_pages_unaccounted();
 	if (leaked)
 		dmap_verify_bad(&v, "%ld pages taken are neither given back nor held",
 				leaked);
 
-	arch_directmap_walk(dmap_verify_entry, &v, walked, counted);
+	/* The counts again, without the checks, if the direct map moved */
+	if (!arch_directmap_walk(dmap_verify_entry, &v, walked, counted)) {
+		for (tries = 3; tries; tries--)
+			if (arch_directmap_walk(NULL, NULL, walked, counted))
+				break;
+	}
 	for (level = DIRECTMAP_LEVEL_4K; level <= DIRECTMAP_LEVEL_1G; level++) {
 		if (walked[level] != counted[level])
 			dmap_verify_bad(&v, "level %d: %lu entries, DirectMap counts %lu",

@@ -8,8 +8,9 @@
  * kthread at the lowest priority, shaped like khugepaged, wakes on the
  * first note, waits collapse_delay_ms so the area can settle, and runs a
  * pass.  Its knobs and counters are in /sys/kernel/mm/directmap/, its
- * queue in debugfs.  It runs with directmap=off too: the direct map needs
- * repair whether or not the region cache is in use.
+ * queue in debugfs.  It runs with directmap=collapse too, without the
+ * region cache: the direct map needs repair whether or not the cache is
+ * in use.  directmap=off is the stock kernel, and starts no worker.
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
@@ -17,10 +18,12 @@
 #include <linux/directmap.h>
 #include <linux/freezer.h>
 #include <linux/init.h>
+#include <linux/ioport.h>
 #include <linux/kobject.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
 #include <linux/memblock.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
@@ -60,10 +63,15 @@ static bool dmap_collapse_is_ready(void)
 
 /* ---- the environment of the policy ---- */
 
-/* The node of a direct-map frame for the tracepoints; holes have none */
+/*
+ * The node of a direct-map frame for the tracepoints; holes and offline
+ * memory (whose struct pages may be poisoned) have none
+ */
 static int dmap_pfn_nid(unsigned long pfn)
 {
-	return pfn_valid(pfn) ? pfn_to_nid(pfn) : NUMA_NO_NODE;
+	struct page *page = pfn_to_online_page(pfn);
+
+	return page ? page_to_nid(page) : NUMA_NO_NODE;
 }
 
 int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
@@ -71,11 +79,8 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 	u64 start = ktime_get_ns();
 	int ret;
 
-	/* directmap's own region: only ever one absent 2M entry */
-	if (not_present)
-		ret = dmap_region_collapse(pfn);
-	else
-		ret = arch_directmap_collapse_pmd(pfn, false);
+	/* a region of directmap's is re-formed absent, as one entry */
+	ret = dmap_area_collapse(pfn, not_present);
 	trace_directmap_collapse(dmap_pfn_nid(pfn), pfn, 2, ret,
 				 ktime_get_ns() - start);
 	return ret;
@@ -168,6 +173,59 @@ void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages)
 	dmap_collapse_pin(&dmap_collapse_state, PHYS_PFN(__pa(addr)), nr_pages);
 }
 
+/**
+ * dmap_collapse_forget - drop what the worker knows of an offline range
+ * @pfn:	first frame
+ * @nr_pages:	number of frames
+ *
+ * Memory that goes offline may come back as other memory: its pins go.
+ * Marks are dropped when the worker finds the area offline.
+ *
+ * Context: any; does not allocate or sleep.
+ */
+void dmap_collapse_forget(unsigned long pfn, unsigned long nr_pages)
+{
+	if (dmap_collapse_is_ready())
+		dmap_collapse_unpin(&dmap_collapse_state, pfn, nr_pages);
+}
+
+static int dmap_count_ram_res(struct resource *res, void *arg)
+{
+	struct resource *whole = arg;
+
+	/* walk_system_ram_res() clips each resource to the range */
+	if (res->start != whole->start || res->end != whole->end)
+		whole->flags = 0;
+	whole->desc++;
+	return 0;
+}
+
+/**
+ * directmap_pud_one_resource - may the 1G area over a frame be one entry?
+ * @pfn:	a frame of the area
+ *
+ * Memory hot-remove takes one System RAM resource away at a time, and
+ * tears a 1G entry down only for a range that covers it whole: a 1G
+ * entry over memory added in pieces (virtio-mem blocks, two DIMMs) would
+ * be taken for a table when one piece goes.  So a 1G entry is re-formed
+ * only over an area that a single resource covers whole.
+ *
+ * Context: memory hotplug excluded (get_online_mems()), may sleep.
+ * Return: true if one System RAM resource covers the whole area.
+ */
+bool directmap_pud_one_resource(unsigned long pfn)
+{
+	struct resource whole = {
+		.start	= PFN_PHYS(pfn & ~(DMAP_PUD_PAGES - 1)),
+		.end	= PFN_PHYS(pfn & ~(DMAP_PUD_PAGES - 1)) +
+			  PFN_PHYS(DMAP_PUD_PAGES) - 1,
+		.flags	= 1,
+	};
+
+	walk_system_ram_res(whole.start, whole.end, &whole, dmap_count_ram_res);
+	return whole.flags && whole.desc == 1;
+}
+
 /* ---- collapsing ---- */
 
 /**
@@ -179,7 +237,10 @@ void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages)
  * each 2M area of the range and each 1G area it touches right away, rather
  * than wait for the worker.
  *
- * Context: process context, may sleep.
+ * Never waits for a pass of the worker: if one is running, the range is
+ * left to it.
+ *
+ * Context: process context, may sleep; not from reclaim.
  * Return: 0 if every 2M area of the range is mapped by a large entry and
  * every 1G area it touches by a 1G entry (where the CPU has them);
  * -EAGAIN if entries under them still differ; -EBUSY if a lock was
@@ -188,15 +249,22 @@ void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages)
  */
 int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
 {
+	unsigned long p;
 	int ret;
 
 	might_sleep();
 	if (!dmap_collapse_is_ready())
 		return -EOPNOTSUPP;
 
-	mutex_lock(&dmap_collapse_mutex);
-	ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages);
-	mutex_unlock(&dmap_collapse_mutex);
+	if (mutex_trylock(&dmap_collapse_mutex)) {
+		ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages);
+		mutex_unlock(&dmap_collapse_mutex);
+	} else {
+		for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < pfn + nr_pages;
+		     p += DMAP_REGION_PAGES)
+			dmap_collapse_note(&dmap_collapse_state, p, false);
+		ret = -EBUSY;
+	}
 	/* The contended areas are marked again: leave them to the worker */
 	if (ret == -EBUSY)
 		dmap_collapse_kick();
@@ -467,6 +535,10 @@ static int __init dmap_collapse_init_worker(void)
 	struct dentry *dir;
 	int err;
 
+	if (!dmap_collapse_wanted_at_boot()) {
+		pr_info("collapse worker off on the command line\n");
+		return 0;
+	}
 	/* arm64 leaves max_possible_pfn at 0 */
 	err = dmap_collapse_init(&dmap_collapse_state,
 				 max(max_possible_pfn, (u64)max_pfn));

@@ -14,7 +14,7 @@
  * The hypervisor here is pretend: donating records the page.  Commands,
  * written to /sys/kernel/debug/directmap_donate/pages:
  *
- *	donate N	get N pages and give them to the hypervisor
+ *	donate N [NODE]	get N pages (from NODE) and give them to the hypervisor
  *	share N		share N donated pages back with the kernel
  *	unshare N	make N shared pages private again
  *	reclaim N	take N pages back from the hypervisor and free them
@@ -29,6 +29,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/nodemask.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -55,14 +56,14 @@ static void hyp_reclaim(struct page *page)
 	xa_erase(&donated, page_to_pfn(page));
 }
 
-static int donate(unsigned long n)
+static int donate(unsigned long n, int nid)
 {
 	struct page *page;
 	int err;
 
 	while (n--) {
 		/* no zeroing: the hypervisor clears what it is given */
-		page = directmap_owner_alloc(&donate_owner, NUMA_NO_NODE, 0,
+		page = directmap_owner_alloc(&donate_owner, nid, 0,
 					     DIRECTMAP_NOZERO);
 		if (!page)
 			return -ENOMEM;
@@ -127,20 +128,24 @@ static ssize_t donate_write(struct file *file, const char __user *ubuf,
 			    size_t len, loff_t *ppos)
 {
 	char buf[32], cmd[16];
+	int err = 0, nid = NUMA_NO_NODE;
 	unsigned long n;
-	int err = 0;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = '\0';
-	if (sscanf(buf, "%15s %lu", cmd, &n) != 2)
+	if (sscanf(buf, "%15s %lu %d", cmd, &n, &nid) < 2)
+		return -EINVAL;
+	/* device memory sits on a node of its own: let the driver say which */
+	if (nid != NUMA_NO_NODE && (nid < 0 || nid >= MAX_NUMNODES ||
+				    !node_online(nid)))
 		return -EINVAL;
 
 	mutex_lock(&donate_lock);
 	if (!strcmp(cmd, "donate"))
-		err = donate(n);
+		err = donate(n, nid);
 	else if (!strcmp(cmd, "share"))
 		err = donate_share(n, true);
 	else if (!strcmp(cmd, "unshare"))

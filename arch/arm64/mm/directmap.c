@@ -282,13 +282,15 @@ unsigned long arch_directmap_pages(int level)
  * @counted:	what the DirectMap counters say, per level, at the same time
  *
  * Context: process context, may sleep.
+ * Return: true: the walk and @counted are one snapshot.
  */
-void arch_directmap_walk(directmap_walk_fn fn, void *data,
+bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long *counted)
 {
 	guard(mutex)(&dmap_lm_lock);
 	dmap_lm_walk(fn, data, walked);
 	memcpy(counted, dmap_lm_count, sizeof(dmap_lm_count));
+	return true;
 }
 
 void arch_report_meminfo(struct seq_file *m)
@@ -643,8 +645,9 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
  *
  * Context: process context, may sleep.
  * Return: 1 if re-formed now, 0 if a 1G block mapped it already, -EAGAIN
- * if the 2M entries under it are not all valid blocks that agree,
- * -EOPNOTSUPP where the linear map has no blocks or 1G ones.
+ * if the 2M entries under it are not all valid blocks that agree or more
+ * than one System RAM resource lies under it, -EOPNOTSUPP where the
+ * linear map has no blocks or 1G ones.
  */
 int arch_directmap_collapse_pud(unsigned long pfn)
 {
@@ -663,7 +666,8 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	pudp = dmap_lm_pud(addr);
 	desc = pudp ? pud_val(READ_ONCE(*pudp)) : 0;
 	ret = -EAGAIN;
-	if (!desc)
+	/* hot-remove tears a 1G block down only with all its memory */
+	if (!desc || !directmap_pud_one_resource(pfn))
 		goto out;
 	ret = 0;
 	if (!dmap_is_table(desc))

@@ -13,16 +13,17 @@
 #define pr_fmt(fmt) "directmap: " fmt
 
 #include <linux/directmap.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/set_memory.h>
 #include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
 
-static_assert(DIRECTMAP_LEVEL_4K == PG_LEVEL_4K &&
-	      DIRECTMAP_LEVEL_2M == PG_LEVEL_2M &&
-	      DIRECTMAP_LEVEL_1G == PG_LEVEL_1G &&
-	      DIRECTMAP_LEVEL_NUM <= PG_LEVEL_NUM);
+static_assert((int)DIRECTMAP_LEVEL_4K == (int)PG_LEVEL_4K &&
+	      (int)DIRECTMAP_LEVEL_2M == (int)PG_LEVEL_2M &&
+	      (int)DIRECTMAP_LEVEL_1G == (int)PG_LEVEL_1G &&
+	      (int)DIRECTMAP_LEVEL_NUM <= (int)PG_LEVEL_NUM);
 
 /*
  * Per-CPU kernel address used to wipe a page that has no direct map: only
@@ -43,31 +44,32 @@ static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
 int arch_directmap_unmap_region(struct page *page)
 {
 	unsigned long addr = (unsigned long)page_address(page);
-	unsigned int level;
+	int tries = 3, err;
 	struct page *pt;
-	pte_t *kpte;
-	int err;
 
 	if (WARN_ON_ONCE(!IS_ALIGNED(addr, PMD_SIZE)))
 		return -EINVAL;
 
-	kpte = lookup_address(addr, &level);
-	if (WARN_ON_ONCE(!kpte || !pte_present(*kpte)))
-		return -EFAULT;
-
-	if (level == PG_LEVEL_1G) {
+	do {
+		/*
+		 * A 1G entry over the region is split with a table allocated
+		 * here; the split itself looks under CPA's lock, so the
+		 * table is freed again if no 1G entry maps it.
+		 */
 		pt = directmap_alloc_pgtable();
 		if (!pt)
 			return -ENOMEM;
-		/* Someone split it meanwhile: the table is not needed */
 		if (set_direct_map_split_pud(addr, pt))
 			__free_page(pt);
-	}
 
-	/* Covers the whole PMD: CPA clears its present bit in place */
-	err = set_memory_np(addr, PTRS_PER_PMD);
-	if (WARN_ONCE(err, "directmap: unmap of %#lx failed with nothing to allocate: %d\n",
-		      addr, err))
+		/*
+		 * Covers the whole PMD: CPA clears its present bit in place.
+		 * Only if the worker re-formed the 1G entry meanwhile does
+		 * CPA need a table of its own, and that may fail: try again.
+		 */
+		err = set_memory_np(addr, PTRS_PER_PMD);
+	} while (err == -ENOMEM && --tries);
+	if (err)
 		return err;
 
 	/*
@@ -76,7 +78,7 @@ int arch_directmap_unmap_region(struct page *page)
 	 * ours alone; if this cannot be done now (a contended lock) the
 	 * worker is told to try again later.
 	 */
-	if (level == PG_LEVEL_4K && set_direct_map_collapse_pmd(addr, true) < 0)
+	if (set_direct_map_collapse_pmd(addr, true) < 0)
 		directmap_note_pte(addr);
 	return 0;
 }
@@ -143,27 +145,49 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
  * @not_present: directmap owns the whole 2M area, so entries that are all
  *		not present may be re-formed too
  *
- * Context: process context, may sleep.
- * Return: 1 if re-formed now, 0 if a large entry mapped it already, or
- * -EAGAIN, -EBUSY or -EOPNOTSUPP (see set_direct_map_collapse_pmd()).
+ * Context: process context, may sleep; not from reclaim (memory hotplug
+ * allocates with its lock held).
+ * Return: 1 if re-formed now, 0 if a large entry mapped it already, -ENOENT
+ * if @pfn is offline, or -EAGAIN, -EBUSY or -EOPNOTSUPP (see
+ * set_direct_map_collapse_pmd()).
  */
 int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 {
-	return set_direct_map_collapse_pmd((unsigned long)pfn_to_kaddr(pfn),
-					   not_present);
+	int ret = -ENOENT;
+
+	/* Memory hot-remove frees direct-map tables under this lock alone */
+	get_online_mems();
+	if (pfn_to_online_page(pfn))
+		ret = set_direct_map_collapse_pmd((unsigned long)pfn_to_kaddr(pfn),
+						  not_present);
+	put_online_mems();
+	return ret;
 }
 
 /**
  * arch_directmap_collapse_pud - re-form the 1G entry over a frame
  * @pfn:	a frame in the direct map
  *
- * Context: process context, may sleep.
- * Return: 1 if re-formed now, 0 if a 1G entry mapped it already, or
- * -EAGAIN, -EBUSY or -EOPNOTSUPP (see set_direct_map_collapse_pud()).
+ * Context: process context, may sleep; not from reclaim (memory hotplug
+ * allocates with its lock held).
+ * Return: 1 if re-formed now, 0 if a 1G entry mapped it already, -ENOENT
+ * if @pfn is offline, -EAGAIN if more than one System RAM resource lies
+ * under the area (see directmap_pud_one_resource()), or -EAGAIN, -EBUSY
+ * or -EOPNOTSUPP (see set_direct_map_collapse_pud()).
  */
 int arch_directmap_collapse_pud(unsigned long pfn)
 {
-	return set_direct_map_collapse_pud((unsigned long)pfn_to_kaddr(pfn));
+	int ret;
+
+	get_online_mems();
+	if (!pfn_to_online_page(pfn))
+		ret = -ENOENT;
+	else if (!directmap_pud_one_resource(pfn))
+		ret = -EAGAIN;
+	else
+		ret = set_direct_map_collapse_pud((unsigned long)pfn_to_kaddr(pfn));
+	put_online_mems();
+	return ret;
 }
 
 /**
@@ -203,15 +227,19 @@ unsigned long arch_directmap_pages(int level)
  * See direct_map_walk().
  *
  * Context: process context, may sleep.
+ * Return: true if @walked and @counted are one snapshot; false if the
+ * direct map changed during the walk.
  */
-void arch_directmap_walk(directmap_walk_fn fn, void *data,
+bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long *counted)
 {
 	unsigned long w[PG_LEVEL_NUM], c[PG_LEVEL_NUM];
+	bool snapshot;
 
-	direct_map_walk(fn, data, w, c);
+	snapshot = direct_map_walk(fn, data, w, c);
 	memcpy(walked, w, DIRECTMAP_LEVEL_NUM * sizeof(*walked));
 	memcpy(counted, c, DIRECTMAP_LEVEL_NUM * sizeof(*counted));
+	return snapshot;
 }
 
 /**

@@ -15,6 +15,8 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/sched/mm.h>
 #include <linux/set_memory.h>
 #include <linux/vmstat.h>
 
@@ -55,9 +57,19 @@ struct dmap_ctest_audit {
  * The DirectMap counters also count splits of the kernel image's high
  * mapping, so only their changes can be held against the page tables.
  */
+static void dmap_ctest_audit_walk(struct dmap_ctest_audit *au)
+{
+	int tries = 3;
+
+	/* the walk is one 1G area at a time: again if the map moved */
+	while (!arch_directmap_walk(NULL, NULL, au->walked, au->counted) &&
+	       --tries)
+		;
+}
+
 static void dmap_ctest_audit_start(struct dmap_ctest_audit *au)
 {
-	arch_directmap_walk(NULL, NULL, au->walked, au->counted);
+	dmap_ctest_audit_walk(au);
 }
 
 /* Since @au, the page tables changed exactly as the counters say */
@@ -66,7 +78,7 @@ static void dmap_ctest_audit(struct kunit *test, struct dmap_ctest_audit *au)
 	struct dmap_ctest_audit now;
 	int level;
 
-	arch_directmap_walk(NULL, NULL, now.walked, now.counted);
+	dmap_ctest_audit_walk(&now);
 	for (level = DIRECTMAP_LEVEL_4K; level <= DIRECTMAP_LEVEL_1G; level++)
 		KUNIT_EXPECT_EQ_MSG(test, now.walked[level] - au->walked[level],
 				    now.counted[level] - au->counted[level],
@@ -213,7 +225,10 @@ static void dmap_ctest_mixed_never(struct kunit *test)
 }
 
 #ifdef CONFIG_X86
-/* What set_memory_4k() asked for is never collapsed */
+/*
+ * What set_memory_4k() asked for is never collapsed, whether the area was
+ * split before or not.  Both areas of the block stay pinned for good.
+ */
 static void dmap_ctest_4k_pinned(struct kunit *test)
 {
 	struct dmap_ctest *ct = test->priv;
@@ -233,9 +248,119 @@ static void dmap_ctest_4k_pinned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_collapse(PHYS_PFN(__pa(ct->a)), 1),
 			-EAGAIN);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
+
+	/*
+	 * SEV-SNP's sequence in the second area: a neighbour split it
+	 * already, the page is pinned at 4K, the neighbour goes back.  The
+	 * pin lives in the entries, set under CPA's lock whether or not the
+	 * area was split, so the collapse itself refuses it: no caller's
+	 * bookkeeping can miss it.
+	 */
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->b + PAGE_SIZE, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
+	KUNIT_ASSERT_EQ(test, set_memory_4k(ct->b, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->b + PAGE_SIZE, 1), 0);
+	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pmd(PHYS_PFN(__pa(ct->b)),
+							  false), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
+	dmap_ctest_audit(test, &au);
+}
+
+/*
+ * A whole 2M area made read-only stays split: re-formed, its undo for
+ * one page (set_memory_rw(), vm_reset_perms()) would need a split that
+ * can fail.  Back at the default, it is re-formed.
+ */
+static void dmap_ctest_default_only(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	unsigned long l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
+	struct dmap_ctest_audit au;
+
+	dmap_ctest_audit_start(&au);
+	KUNIT_ASSERT_EQ(test, set_memory_ro(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, set_memory_ro(ct->a + PAGE_SIZE, PTRS_PER_PTE - 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2);
+
+	KUNIT_EXPECT_EQ(test, set_memory_rw(ct->a, PTRS_PER_PTE), 0);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_2M);
 	dmap_ctest_audit(test, &au);
 }
 #endif
+
+struct dmap_ctest_reclaimer {
+	struct completion	done;
+	unsigned long		released;
+	bool			as_reclaim;
+};
+
+/* What a shrinker does, from reclaim (or drop_caches) */
+static int dmap_ctest_reclaim_fn(void *data)
+{
+	struct dmap_ctest_reclaimer *rc = data;
+	unsigned int noreclaim = 0;
+
+	/* lockdep learns that reclaim takes whatever the release takes */
+	if (rc->as_reclaim) {
+		fs_reclaim_acquire(GFP_KERNEL);
+		noreclaim = memalloc_noreclaim_save();
+	}
+	rc->released = dmap_drain();
+	if (rc->as_reclaim) {
+		memalloc_noreclaim_restore(noreclaim);
+		fs_reclaim_release(GFP_KERNEL);
+	}
+	complete(&rc->done);
+	return 0;
+}
+
+/*
+ * Releases from reclaim never wait behind a pass of the worker: the
+ * collapse is left to it.  A pass can take long on a large direct map.
+ */
+static void dmap_ctest_reclaim_no_wait(struct kunit *test)
+{
+	struct dmap_ctest_reclaimer rc;
+	struct task_struct *t;
+	unsigned long done;
+	struct page *page;
+	int i;
+
+	dmap_collapse_flush();
+
+	for (i = 0; i < 2; i++) {
+		page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+		if (!page)
+			kunit_skip(test, "directmap=off");
+		KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+
+		rc.released = 0;
+		rc.as_reclaim = !i;
+		init_completion(&rc.done);
+		mutex_lock(&dmap_collapse_mutex);	/* a long pass */
+		t = kthread_run(dmap_ctest_reclaim_fn, &rc, "dmap_reclaim");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		done = wait_for_completion_timeout(&rc.done, 5 * HZ);
+		KUNIT_EXPECT_TRUE_MSG(test, done, "%s waited for the worker",
+				      i ? "drop_caches" : "reclaim");
+		mutex_unlock(&dmap_collapse_mutex);
+		if (!done)
+			wait_for_completion(&rc.done);
+		KUNIT_EXPECT_GE(test, rc.released, 1UL);
+	}
+	/* what the releases left is marked for the worker */
+	mutex_lock(&dmap_collapse_mutex);
+	KUNIT_EXPECT_GE(test, dmap_collapse_waiting(&dmap_collapse_state, false) +
+			dmap_collapse_waiting(&dmap_collapse_state, true), 1UL);
+	mutex_unlock(&dmap_collapse_mutex);
+	dmap_collapse_flush();
+}
 
 struct dmap_ctest_racer {
 	unsigned long		addr;
@@ -321,10 +446,17 @@ static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_pmd_to_pud),
 	KUNIT_CASE(dmap_ctest_mixed_never),
 #ifdef CONFIG_X86
-	/* arm64 has no set_memory_4k(); its KFENCE pool is refused instead */
+	KUNIT_CASE(dmap_ctest_default_only),
+#endif
+	KUNIT_CASE(dmap_ctest_reclaim_no_wait),
+	KUNIT_CASE_SLOW(dmap_ctest_race),
+#ifdef CONFIG_X86
+	/*
+	 * arm64 has no set_memory_4k(); its KFENCE pool is refused instead.
+	 * It pins a 1G area for good: last.
+	 */
 	KUNIT_CASE(dmap_ctest_4k_pinned),
 #endif
-	KUNIT_CASE_SLOW(dmap_ctest_race),
 	{}
 };
 

@@ -411,6 +411,8 @@ static int dmap_test_give_block(int nid, unsigned long *pfn)
 	if (!dmap_test_given_pfn)
 		return -ENOMEM;
 	set_page_count(pfn_to_page(dmap_test_given_pfn), 0);
+	/* as the real one counts it */
+	atomic_long_add(DMAP_REGION_PAGES, &dmap_pages_taken);
 	*pfn = dmap_test_given_pfn;
 	dmap_test_given_pfn = 0;
 	return 0;
@@ -454,6 +456,122 @@ static void dmap_test_region_from_4k(struct kunit *test)
 	KUNIT_EXPECT_GE(test, dmap_test_level(block + 100, &present), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_TRUE(test, present);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(block + 100));
+}
+
+static struct page *dmap_test_single_page;
+
+/* The single-page fallback gets the page the case chose */
+static struct page *dmap_test_give_single(int nid, gfp_t gfp,
+					  unsigned int order)
+{
+	struct page *page = dmap_test_single_page;
+
+	dmap_test_single_page = NULL;
+	return page;
+}
+
+static void dmap_test_free_list(struct list_head *list, unsigned int order)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		__free_pages(page, order);
+	}
+}
+
+/*
+ * A single fallback page that its owner shares is present at the default
+ * protections, and could make its 2M area look uniform: the worker must
+ * not re-form it, or the unshare would need a split that can fail and
+ * leave the page readable.
+ */
+static void dmap_test_single_shared_stays_4k(struct kunit *test)
+{
+	struct page *block, *page;
+	bool present;
+	LIST_HEAD(spare);
+	int i;
+
+	block = dmap_test_block_under_1g(test, &spare);
+	dmap_test_free_list(&spare, DMAP_REGION_ORDER);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, block, "no free 2M block under a 1G entry");
+	split_page(block, DMAP_REGION_ORDER);
+
+	dmap_test_single_page = block + 5;
+	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
+	kunit_activate_static_stub(test, dmap_env_single_alloc,
+				   dmap_test_give_single);
+	page = directmap_alloc_pages(page_to_nid(block), 0, 0);
+	kunit_deactivate_static_stub(test, dmap_env_single_alloc);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	KUNIT_ASSERT_PTR_EQ(test, page, block + 5);
+
+	KUNIT_ASSERT_EQ(test, dmap_share(page, 1, true), 0);
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_4K);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_4K);
+
+	/* taking it back needs no memory */
+#ifdef CONFIG_X86
+	kunit_activate_static_stub(test, cpa_split_alloc_table, dmap_test_no_pgtable);
+#endif
+	KUNIT_EXPECT_EQ(test, dmap_share(page, 1, false), 0);
+#ifdef CONFIG_X86
+	kunit_deactivate_static_stub(test, cpa_split_alloc_table);
+#endif
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	for (i = 0; i < DMAP_REGION_PAGES; i++)
+		if (i != 5)
+			__free_page(block + i);
+	/* private again and given back: the area may be whole again */
+	dmap_collapse_flush();
+	KUNIT_EXPECT_GE(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_2M);
+}
+
+/*
+ * A single page from another node than the one asked for is counted on
+ * the node of the page, where its free counts it off: nothing stays
+ * counted, so directmap_active() (hibernation) is false again.
+ */
+static void dmap_test_single_other_node(struct kunit *test)
+{
+	struct page *given, *page;
+	long on_asked, on_page;
+	int asked, other;
+
+	if (num_node_state(N_MEMORY) < 2)
+		kunit_skip(test, "one node");
+	asked = first_node(node_states[N_MEMORY]);
+	other = next_node(asked, node_states[N_MEMORY]);
+	given = alloc_pages_node(other, GFP_KERNEL | __GFP_THISNODE | __GFP_ZERO, 0);
+	KUNIT_ASSERT_NOT_NULL(test, given);
+	on_asked = atomic_long_read(&dmap_pnodes[asked]->nr_singles);
+	on_page = atomic_long_read(&dmap_pnodes[other]->nr_singles);
+
+	dmap_test_single_page = given;
+	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
+	kunit_activate_static_stub(test, dmap_env_single_alloc,
+				   dmap_test_give_single);
+	page = directmap_alloc_pages(asked, 0, 0);
+	kunit_deactivate_static_stub(test, dmap_env_single_alloc);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	KUNIT_ASSERT_PTR_EQ(test, page, given);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[asked]->nr_singles),
+			on_asked);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[other]->nr_singles),
+			on_page + 1);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[asked]->nr_singles),
+			on_asked);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[other]->nr_singles),
+			on_page);
+	KUNIT_EXPECT_FALSE(test, directmap_active());
 }
 
 static void dmap_test_misuse(struct kunit *test)
@@ -513,6 +631,8 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_fallback),
 	KUNIT_CASE(dmap_test_refill_rollback),
 	KUNIT_CASE(dmap_test_region_from_4k),
+	KUNIT_CASE(dmap_test_single_shared_stays_4k),
+	KUNIT_CASE(dmap_test_single_other_node),
 	KUNIT_CASE(dmap_test_misuse),
 	{}
 };

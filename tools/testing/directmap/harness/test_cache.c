@@ -532,11 +532,49 @@ static void run(const char *name, void (*fn)(void))
 	tap_run(name, fn, NULL, NULL);
 }
 
+/*
+ * Memory offline: empty regions of the range go back, without a collapse;
+ * a region of the range that holds a page refuses, with nothing changed.
+ */
+static void t_offline(void)
+{
+	unsigned long start, collapses;
+	long a, b;
+
+	drv_setup(GIB_PER_NODE);
+	a = drv_alloc(0, 0);
+	b = drv_alloc(0, 0);
+	CHECK(a >= 0 && b >= 0);
+	start = a & ~(SIM_PUD_PAGES - 1);
+
+	/* a page is out: refused, nothing changed */
+	CHECK(dmap_cache_offline(&drv_nodes[0], start, SIM_PUD_PAGES) == -EBUSY);
+	CHECK(drv_nodes[0].nr_regions >= 1);
+	CHECK(!sim_present(a));
+	CHECK(drv_check() == 0);
+
+	CHECK(drv_release(a, 0) == 0);
+	CHECK(drv_release(b, 0) == 0);
+	CHECK(drv_nodes[0].nr_empty >= 1);
+	collapses = sim.pud_collapses;
+	/* a range without the region: nothing to do */
+	CHECK(dmap_cache_offline(&drv_nodes[0], start + SIM_PUD_PAGES,
+				 SIM_PUD_PAGES) == 0);
+	CHECK(dmap_cache_offline(&drv_nodes[0], start, SIM_PUD_PAGES) >= 1);
+	CHECK(drv_nodes[0].nr_empty == 0 && drv_nodes[0].nr_regions == 0);
+	CHECK(sim_present(a) && sim_present(b));
+	/* the worker re-forms it later: no collapse under the hotplug lock */
+	CHECK(sim.pud_collapses == collapses);
+	CHECK(drv_check() == 0);
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
+	sim_exit();
+}
+
 int main(void)
 {
 	/* a failed assertion aborts: keep the lines of the cases before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..13\n");
+	printf("TAP version 13\n1..14\n");
 	run("no_pmd_split", t_no_pmd_split);
 	run("orders", t_orders);
 	run("misuse", t_misuse);
@@ -549,6 +587,7 @@ int main(void)
 	run("share_split_fails", t_share_split_fails);
 	run("release_after_share", t_release_after_share);
 	run("full_region_shared_stays_4k", t_full_region_shared);
+	run("offline", t_offline);
 	run("random_with_failures", t_random);
 	return test_failed ? 1 : 0;
 }

@@ -173,6 +173,13 @@ static void test_pinned(void)
 	split(11, AREA_UNIFORM);
 	dmap_collapse_pass(&dc, 100, true);
 	CHECK(m.area[10] == AREA_UNIFORM && m.area[11] == AREA_UNIFORM);
+	/* memory that went offline forgets its pins */
+	dmap_collapse_unpin(&dc, pfn_of(10), 2 * 512);
+	split(10, AREA_UNIFORM);
+	split(11, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, true);
+	CHECK(m.area[10] == AREA_LARGE && m.area[11] == AREA_LARGE);
+	CHECK(m.area[9] == AREA_UNIFORM);
 }
 
 /* The batch bounds a pass; quiet areas left over go first next time */

@@ -11,6 +11,12 @@ static inline void set_bit(unsigned long nr, unsigned long *map)
 			  __ATOMIC_SEQ_CST);
 }
 
+static inline void clear_bit(unsigned long nr, unsigned long *map)
+{
+	__atomic_fetch_and(&map[nr / BITS_PER_LONG],
+			   ~(1UL << (nr % BITS_PER_LONG)), __ATOMIC_SEQ_CST);
+}
+
 static inline bool test_and_set_bit(unsigned long nr, unsigned long *map)
 {
 	unsigned long bit = 1UL << (nr % BITS_PER_LONG);
