@@ -54,6 +54,13 @@ def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
     if log:
         with open(log, "w") as f:
             f.write(out)
+    metrics, exits = metrics_of(out)
+    metrics["run.qemu_wall_s"] = wall
+    return metrics, exits, out
+
+
+def metrics_of(out):
+    """the METRIC and EXIT lines of a console: (metrics, exits)"""
     metrics, exits = {}, {}
     for line in out.splitlines():
         line = line.strip("\r")
@@ -63,9 +70,8 @@ def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
         m = re.match(r"EXIT (\S+) (\d+)$", line)
         if m:
             exits[m.group(1)] = int(m.group(2))
-    metrics["run.qemu_wall_s"] = wall
     metrics["run.completed"] = 1.0 if "DMTEST END" in out else 0.0
-    return metrics, exits, out
+    return metrics, exits
 
 
 def tagged(console, tag):
