@@ -139,7 +139,7 @@ bool directmap_pud_one_resource(unsigned long pfn);
 /* x86 counts every kernel TLB flush; arm64 the linear-map ones of directmap */
 unsigned long nr_kernel_tlb_flushes(void);
 #endif
-struct page *directmap_alloc_pgtable(void);
+struct page *directmap_alloc_pgtable(gfp_t gfp);
 
 #else /* !CONFIG_DIRECTMAP */
 

@@ -338,18 +338,20 @@ static struct page *dmap_env_single_alloc(int nid, gfp_t gfp,
 
 /**
  * directmap_alloc_pgtable - allocate a page-table page for the direct map
+ * @gfp:	GFP_KERNEL, or without direct reclaim for a caller that holds
+ *		a lock the shrinker takes
  *
  * The architecture code takes the page tables that an unmap needs from
  * here, before it changes anything.  KUnit replaces it to inject failures.
  *
  * Return: a page, or NULL.
  */
-struct page *directmap_alloc_pgtable(void)
+struct page *directmap_alloc_pgtable(gfp_t gfp)
 {
-	KUNIT_STATIC_STUB_REDIRECT(directmap_alloc_pgtable);
+	KUNIT_STATIC_STUB_REDIRECT(directmap_alloc_pgtable, gfp);
 	if (dmap_should_fail(DMAP_FAIL_PGTABLE))
 		return NULL;
-	return alloc_page(GFP_KERNEL);
+	return alloc_page(gfp);
 }
 
 /* ---- errors ---- */

@@ -443,7 +443,11 @@ static int dmap_split(u64 *entry, unsigned long addr, int level)
 
 	if (pud && !(blk & PTE_VALID))
 		return -EFAULT;
-	pt = directmap_alloc_pgtable();
+	/*
+	 * Under dmap_lm_lock, which directmap's shrinker takes to restore a
+	 * region: no direct reclaim here, or reclaim could wait on us.
+	 */
+	pt = directmap_alloc_pgtable(GFP_NOWAIT);
 	if (!pt)
 		return -ENOMEM;
 	table = page_address(pt);

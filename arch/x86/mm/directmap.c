@@ -56,7 +56,7 @@ int arch_directmap_unmap_region(struct page *page)
 		 * here; the split itself looks under CPA's lock, so the
 		 * table is freed again if no 1G entry maps it.
 		 */
-		pt = directmap_alloc_pgtable();
+		pt = directmap_alloc_pgtable(GFP_KERNEL);
 		if (!pt)
 			return -ENOMEM;
 		if (set_direct_map_split_pud(addr, pt))

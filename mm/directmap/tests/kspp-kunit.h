@@ -15,7 +15,11 @@
 
 #include <linux/vmalloc.h>
 
+#ifdef CONFIG_X86
 static struct page *dmap_ktest_no_table(void)
+#else
+static struct page *dmap_ktest_no_table(gfp_t gfp)
+#endif
 {
 	return NULL;
 }

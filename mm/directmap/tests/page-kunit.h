@@ -249,10 +249,17 @@ static void dmap_test_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, DIRECTMAP_MAX_ORDER), 0);
 }
 
-static struct page *dmap_test_no_pgtable(void)
+static struct page *dmap_test_no_pgtable(gfp_t gfp)
 {
 	return NULL;
 }
+
+#ifdef CONFIG_X86
+static struct page *dmap_test_no_cpa_table(void)
+{
+	return NULL;
+}
+#endif
 
 /* Find a 2M block of free memory that a 1G entry maps */
 static struct page *dmap_test_block_under_1g(struct kunit *test,
@@ -515,7 +522,7 @@ static void dmap_test_single_shared_stays_4k(struct kunit *test)
 
 	/* taking it back needs no memory */
 #ifdef CONFIG_X86
-	kunit_activate_static_stub(test, cpa_split_alloc_table, dmap_test_no_pgtable);
+	kunit_activate_static_stub(test, cpa_split_alloc_table, dmap_test_no_cpa_table);
 #endif
 	KUNIT_EXPECT_EQ(test, dmap_share(page, 1, false), 0);
 #ifdef CONFIG_X86
