@@ -464,6 +464,18 @@ void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r)
 	dmap_region_give_back(dn, r, true);
 }
 
+/* Take empty region @r off its node onto @list, to be given back */
+static void dmap_empty_detach(struct dmap_node *dn, struct dmap_region *r,
+			      struct list_head *list)
+{
+	lockdep_assert_held(&dn->lock);
+	list_move(&r->list, list);
+	dn->nr_empty--;
+	dn->nr_regions--;
+	dn->nr_free -= DMAP_REGION_PAGES;
+	dn->stats.releases++;
+}
+
 /* Does a region on @list start in [pfn, end)? */
 static bool dmap_list_has(struct list_head *list, unsigned long pfn,
 			  unsigned long end)
@@ -507,11 +519,7 @@ long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
 	list_for_each_entry_safe(r, next, &dn->empty, list) {
 		if (r->pfn < pfn || r->pfn >= end)
 			continue;
-		list_move(&r->list, &list);
-		dn->nr_empty--;
-		dn->nr_regions--;
-		dn->nr_free -= DMAP_REGION_PAGES;
-		dn->stats.releases++;
+		dmap_empty_detach(dn, r, &list);
 		done++;
 	}
 	spin_unlock(&dn->lock);
@@ -541,11 +549,7 @@ unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
 	spin_lock(&dn->lock);
 	while (done < nr_regions && dn->nr_empty > keep) {
 		r = list_last_entry(&dn->empty, struct dmap_region, list);
-		list_move(&r->list, &list);
-		dn->nr_empty--;
-		dn->nr_regions--;
-		dn->nr_free -= DMAP_REGION_PAGES;
-		dn->stats.releases++;
+		dmap_empty_detach(dn, r, &list);
 		done++;
 	}
 	spin_unlock(&dn->lock);

@@ -86,6 +86,23 @@ bool dmap_collapse_note(struct dmap_collapse *dc, unsigned long pfn, bool pud)
 	return pfn < dc->nr_pmds && !test_and_set_bit(pfn, dc->pmd_fresh);
 }
 
+/* Pin (@pin) or unpin the 2M areas of a range, atomically */
+static void dmap_collapse_set_pins(struct dmap_collapse *dc, unsigned long pfn,
+				   unsigned long nr_pages, bool pin)
+{
+	unsigned long area = pfn >> DMAP_REGION_ORDER;
+	unsigned long last = (pfn + nr_pages - 1) >> DMAP_REGION_ORDER;
+
+	if (!nr_pages)
+		return;
+	for (; area <= last && area < dc->nr_pmds; area++) {
+		if (pin)
+			set_bit(area, dc->pmd_pinned);
+		else
+			clear_bit(area, dc->pmd_pinned);
+	}
+}
+
 /**
  * dmap_collapse_pin - keep the 2M areas of a range at 4K for good
  * @dc:		the state
@@ -97,13 +114,7 @@ bool dmap_collapse_note(struct dmap_collapse *dc, unsigned long pfn, bool pud)
 void dmap_collapse_pin(struct dmap_collapse *dc, unsigned long pfn,
 		       unsigned long nr_pages)
 {
-	unsigned long area = pfn >> DMAP_REGION_ORDER;
-	unsigned long last = (pfn + nr_pages - 1) >> DMAP_REGION_ORDER;
-
-	if (!nr_pages)
-		return;
-	for (; area <= last && area < dc->nr_pmds; area++)
-		set_bit(area, dc->pmd_pinned);
+	dmap_collapse_set_pins(dc, pfn, nr_pages, true);
 }
 
 /**
@@ -120,13 +131,7 @@ void dmap_collapse_pin(struct dmap_collapse *dc, unsigned long pfn,
 void dmap_collapse_unpin(struct dmap_collapse *dc, unsigned long pfn,
 			 unsigned long nr_pages)
 {
-	unsigned long area = pfn >> DMAP_REGION_ORDER;
-	unsigned long last = (pfn + nr_pages - 1) >> DMAP_REGION_ORDER;
-
-	if (!nr_pages)
-		return;
-	for (; area <= last && area < dc->nr_pmds; area++)
-		clear_bit(area, dc->pmd_pinned);
+	dmap_collapse_set_pins(dc, pfn, nr_pages, false);
 }
 
 /*

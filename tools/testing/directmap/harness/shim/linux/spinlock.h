@@ -14,6 +14,7 @@ typedef struct {
 
 #define spin_lock_init(l)	((l)->held = 0)
 #define spin_lock(l)		do { assert(!(l)->held); (l)->held = 1; } while (0)
+#define lockdep_assert_held(l)	assert((l)->held)
 #define spin_unlock(l)		do { assert((l)->held); (l)->held = 0; } while (0)
 
 #endif
