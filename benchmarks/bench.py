@@ -3,7 +3,7 @@
 """make bench: directmap off against on, same kernel, one invocation.
 
 Boots the test kernel twice in QEMU: once as the stock kernel
-(directmap=off, collapse worker stopped) and once with directmap on, and
+(directmap=off: no cache, no collapse worker) and once with directmap on, and
 runs the same benchmarks in each (tools/testing/directmap/guest/init,
 suite "bench"):
 
@@ -146,7 +146,7 @@ def main():
     print("directmap bench: QEMU TCG, 2 vCPUs, 2 NUMA nodes, 4 GiB; times are")
     print("emulated wall-clock (no -icount): compare ratios, never absolute "
           "figures with hardware.")
-    print("off = stock kernel (directmap=off, collapse worker stopped); "
+    print("off = stock kernel (directmap=off: no cache, no collapse worker); "
           "on = directmap and its worker.")
     print()
     print(f"{'':<46}{'off':>14}{'on':>14}{'on/off':>10}")

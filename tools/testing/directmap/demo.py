@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """directmap demo: the same memfd_secret workload with directmap=off and on.
 
+directmap=off is the stock kernel (no region cache, no collapse worker).
+
 Boots the test kernel twice in QEMU, faults in 65,536 memfd_secret pages,
 frees them, and prints the direct map's side of it in one table; the
 figures also go to BUILD_DIR/demo.json, and DirectMap 4K/2M/1G over time,
@@ -112,6 +114,8 @@ def main():
     print(f"directmap demo ({arch}): {pages} memfd_secret pages "
           f"({pages * 4 // 1024} MiB), QEMU TCG, 2 vCPUs, 2 NUMA nodes, 4 GiB")
     print()
+    print("off: the stock kernel, no region cache and no collapse worker; "
+          "on: both")
     print(f"{'':<40}{'directmap=off':>30}{'directmap=on':>30}")
     row("PMD splits (direct_map_level2_splits)",
         lambda m: f"{delta(m, 'pmd_splits', 'boot', 'held'):.0f}")

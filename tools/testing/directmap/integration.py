@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """directmap integration tests: the test kernel booted with a real userspace.
 
-Boots the kernel twice, with directmap on and with directmap=off, runs the
-memfd_secret workload (65,536 pages), the kernel's memfd_secret selftest,
-stress-ng --secretmem and gmemtest (guest_memfd without the direct map,
-its own TAP relayed check by check), then a third time with 4 vCPUs for
-the short reliability storm (storm.py), and prints TAP.
+Boots the kernel with directmap on and with directmap=collapse (the stock
+secretmem path, repaired by the collapse worker), runs the memfd_secret
+workload (65,536 pages), the kernel's memfd_secret selftest, stress-ng
+--secretmem and gmemtest (guest_memfd without the direct map, its own TAP
+relayed check by check); with directmap=off (the stock kernel: nothing
+cached, nothing re-formed); with 4 vCPUs for the short reliability storm
+(storm.py); and with a DIMM hot-added and removed (hotplug.py).  Prints
+TAP.
 
 usage: integration.py BZIMAGE BUILD_DIR
 """
@@ -18,6 +21,7 @@ import sys
 import tempfile
 
 from qemu import boot, prepare, delta, tagged
+from hotplug import hotplug_checks
 from storm import storm_checks
 from tap import Tap
 
@@ -60,7 +64,7 @@ def gmem_checks(t, side, ex, con):
 
 def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):
     """the benchmarks and perf scripts, in their short modes"""
-    for side, m, ex in (("on", on, on_exit), ("off", off, off_exit)):
+    for side, m, ex in (("on", on, on_exit), ("collapse", off, off_exit)):
         t.check(f"{side}: dmbench micro: plain and stock paths measured",
                 ex.get("dmbench_micro") == 0 and
                 all((m.get(f"micro.{p}.ns_per_page") or 0) > 0
@@ -89,15 +93,16 @@ def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):
     t.check("on: micro: directmap's wipe and a plain clear_page() timed",
             (on.get("micro.wipe.alias_ns_per_page") or 0) > 0 and
             (on.get("micro.wipe.direct_ns_per_page") or 0) > 0)
-    t.check("off: micro: directmap mode refused with EOPNOTSUPP",
+    t.check("collapse: micro: directmap mode refused with EOPNOTSUPP",
             off.get("micro.directmap.errno") == 95)
-    t.check("on: churn: no PMD split; off: the stock path splits",
+    t.check("on: churn: no PMD split; collapse: the stock path splits",
             on.get("churn.pmd_splits") == 0 and
             (off.get("churn.pmd_splits") or 0) > 0,
-            f"on {on.get('churn.pmd_splits')}, off "
+            f"on {on.get('churn.pmd_splits')}, collapse "
             f"{off.get('churn.pmd_splits')}")
 
-    for side, ex, con in (("on", on_exit, on_con), ("off", off_exit, off_con)):
+    for side, ex, con in (("on", on_exit, on_con),
+                          ("collapse", off_exit, off_con)):
         rows = perfstat_rows(tagged(con, "PERFSTAT"))
         numeric = {k: v for k, v in rows.items() if v[1] != "-"}
         t.check(f"{side}: directmap-stat: tracepoints equal vmstat, "
@@ -154,16 +159,22 @@ def main():
 
     on, on_exit, on_con = boot(bzimage, initrd, "check",
                                log=os.path.join(logs, "guest-on.log"))
-    off, off_exit, off_con = boot(bzimage, initrd, "off", "directmap=off",
-                                  log=os.path.join(logs, "guest-off.log"))
+    # the stock path, with the worker to repair it
+    off, off_exit, off_con = boot(bzimage, initrd, "off", "directmap=collapse",
+                                  log=os.path.join(logs, "guest-collapse.log"))
+    # the stock kernel
+    stock, stock_exit, stock_con = boot(bzimage, initrd, "stock",
+                                        "directmap=off dmpages=16384",
+                                        log=os.path.join(logs, "guest-off.log"))
 
     pmd_on = delta(on, "pmd_splits", "boot", "held")
     pud_on = delta(on, "pud_splits", "boot", "held")
     pmd_off = delta(off, "pmd_splits", "boot", "held")
     pud_off = delta(off, "pud_splits", "boot", "held")
     pages = int(on.get("run.pages", 0))
-    print(f"# {pages} memfd_secret pages: PMD splits on={pmd_on} off={pmd_off}"
-          f", PUD splits on={pud_on} off={pud_off}", flush=True)
+    print(f"# {pages} memfd_secret pages: PMD splits on={pmd_on} "
+          f"collapse={pmd_off}"
+          f", PUD splits on={pud_on} collapse={pud_off}", flush=True)
 
     t.check("on: guest ran to the end", on.get("run.completed") == 1)
     t.check("on: memfd_secret workload ran", on_exit.get("dmtest") == 0)
@@ -192,32 +203,52 @@ def main():
     t.check("on: no warning in dmesg", on.get("run.dmesg_splats") == 0,
             f"{on.get('run.dmesg_splats')} lines")
 
-    t.check("off: guest ran to the end", off.get("run.completed") == 1)
-    t.check("off: stock memfd_secret workload ran",
+    t.check("collapse: guest ran to the end", off.get("run.completed") == 1)
+    t.check("collapse: stock memfd_secret workload ran",
             off_exit.get("dmtest") == 0 and off.get("run.nonzero_pages") == 0)
-    t.check("off: stock path splits PMDs for the same workload",
+    t.check("collapse: stock path splits PMDs for the same workload",
             pmd_off is not None and pmd_off > 0, f"delta {pmd_off}")
-    t.check("off: no warning in dmesg", off.get("run.dmesg_splats") == 0)
+    t.check("collapse: no warning in dmesg", off.get("run.dmesg_splats") == 0)
 
     gmem_checks(t, "on", on_exit, on_con)
-    gmem_checks(t, "off", off_exit, off_con)
+    gmem_checks(t, "collapse", off_exit, off_con)
 
-    # The collapse worker repairs what the stock path split
+    # directmap=off: the stock kernel, whose splits stay
     def large(r, phase):
         return (r.get(f"{phase}.directmap_2m_kb", 0) +
                 r.get(f"{phase}.directmap_1g_kb", 0))
 
+    pmd_stock = delta(stock, "pmd_splits", "boot", "held")
+    t.check("off: guest ran to the end, stock memfd_secret workload ran",
+            stock.get("run.completed") == 1 and stock_exit.get("dmtest") == 0
+            and stock.get("run.nonzero_pages") == 0)
+    t.check("off: no collapse worker (no kdirectmapd, no sysfs knobs)",
+            stock.get("stock.kdirectmapd") == 0 and
+            stock.get("stock.worker_sysfs") == 0,
+            f"{stock.get('stock.kdirectmapd')} threads, "
+            f"{stock.get('stock.worker_sysfs')} files")
+    t.check("off: the stock path splits and nothing re-forms the splits",
+            (pmd_stock or 0) > 0 and stock.get("run.repair_ms") == -1 and
+            large(stock, "freed") < large(stock, "boot") and
+            delta(stock, "pmd_collapses", "boot", "freed") == 0 and
+            delta(stock, "pud_collapses", "boot", "freed") == 0,
+            f"{pmd_stock} splits, 2M+1G {large(stock, 'freed')} of "
+            f"{large(stock, 'boot')} kB after free")
+    t.check("off: no warning in dmesg", stock.get("run.dmesg_splats") == 0)
+
+    # The collapse worker repairs what the stock path split
     repair = off.get("run.repair_ms", -1)
-    print(f"# off: DirectMap2M+1G boot {large(off, 'boot')} held "
+    print(f"# collapse: DirectMap2M+1G boot {large(off, 'boot')} held "
           f"{large(off, 'held')} freed {large(off, 'freed')} kB, repaired in "
           f"{repair} ms by {delta(off, 'pmd_collapses', 'held', 'freed')} "
           f"PMD and {delta(off, 'pud_collapses', 'held', 'freed')} PUD "
           f"collapses", flush=True)
-    t.check("off: DirectMap2M+1G back to 99.9% of boot within 1 s of free",
+    t.check("collapse: DirectMap2M+1G back to 99.9% of boot within 1 s of "
+            "free",
             0 <= repair <= 1000 and
             large(off, "freed") * 1000 >= large(off, "boot") * 999,
             f"{repair} ms, {large(off, 'freed')} of {large(off, 'boot')} kB")
-    t.check("off: the worker re-formed the split PMDs",
+    t.check("collapse: the worker re-formed the split PMDs",
             (delta(off, "pmd_collapses", "held", "freed") or 0) >= pmd_off,
             f"{delta(off, 'pmd_collapses', 'held', 'freed')} collapses for "
             f"{pmd_off} splits")
@@ -234,7 +265,7 @@ def main():
             f"{pud_on} splits")
 
     # The tracepoints against the counters over the same run, both sides
-    for side, r in (("on", on), ("off", off)):
+    for side, r in (("on", on), ("collapse", off)):
         pairs = [("region_unmap", ["vm_refill"]),
                  ("region_restore", ["vm_release"]),
                  ("fallback", ["vm_fallback"]),
@@ -283,6 +314,7 @@ def main():
     benches(t, on, on_exit, on_con, off, off_exit, off_con, logs)
 
     storm_checks(t, bzimage, initrd, logs, full=False)
+    hotplug_checks(t, bzimage, initrd, logs)
 
     print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
     return 1 if t.failed else 0
