@@ -1097,35 +1097,35 @@ static int dmap_memory_notify(struct notifier_block *nb, unsigned long action,
 			      void *data)
 {
 	struct memory_notify *mn = data;
-	long done = 0, ret;
-	int nid;
+	struct dmap_pnode *pn;
+	long ret;
 
 	switch (action) {
 	case MEM_GOING_OFFLINE:
-		for_each_node(nid) {
-			struct dmap_pnode *pn = dmap_pnodes[nid];
-
-			if (!pn)
-				continue;
-			/*
-			 * A refill under way froze its block before it shows
-			 * on a list: wait for it.  Refills never take the
-			 * hotplug lock that the caller holds.
-			 */
-			mutex_lock(&pn->refill_lock);
+		/* a block is one node's, and a refill takes from its own node */
+		pn = dmap_pnodes[pfn_to_nid(mn->start_pfn)];
+		if (!pn)
+			return NOTIFY_OK;
+		/*
+		 * A refill under way froze its block before it shows on a
+		 * list, and may wait for the CPU hotplug lock that the caller
+		 * holds (arm64): fail, do not wait.
+		 */
+		if (!mutex_trylock(&pn->refill_lock)) {
+			ret = -EBUSY;
+		} else {
 			ret = dmap_cache_offline(&pn->cache, mn->start_pfn,
 						 mn->nr_pages);
 			mutex_unlock(&pn->refill_lock);
-			if (ret < 0) {
-				pr_info("pfn %#lx + %lu: a region holds pages, no offline\n",
-					mn->start_pfn, mn->nr_pages);
-				return notifier_from_errno(ret);
-			}
-			done += ret;
 		}
-		if (done)
+		if (ret < 0) {
+			pr_info("pfn %#lx + %lu: regions busy, no offline\n",
+				mn->start_pfn, mn->nr_pages);
+			return notifier_from_errno(ret);
+		}
+		if (ret)
 			pr_debug("pfn %#lx + %lu: %ld regions given back to go offline\n",
-				 mn->start_pfn, mn->nr_pages, done);
+				 mn->start_pfn, mn->nr_pages, ret);
 		return NOTIFY_OK;
 	case MEM_OFFLINE:
 		dmap_collapse_forget(mn->start_pfn, mn->nr_pages);
