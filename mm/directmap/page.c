@@ -202,24 +202,6 @@ void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
 	arch_directmap_unmap_pages(pfn_to_page(pfn), nr_pages);
 }
 
-/*
- * Reclaim must not wait for the collapse worker or for memory hotplug,
- * whose lock is held by allocations that may reclaim: leave the area to
- * the worker.
- */
-static bool dmap_in_reclaim(void)
-{
-	return current->flags & PF_MEMALLOC;
-}
-
-static void dmap_note_area(unsigned long pfn)
-{
-	unsigned long addr = (unsigned long)pfn_to_kaddr(pfn);
-
-	directmap_note_pte(addr);
-	directmap_note_pmd(addr);
-}
-
 void dmap_env_region_absent(unsigned long pfn)
 {
 	int err = -EBUSY;
@@ -245,21 +227,22 @@ static bool dmap_singles_shared_in(unsigned long pfn, unsigned long nr)
 /**
  * dmap_area_collapse - re-form the 2M entry over an area, unless ours forbid
  * @pfn:	a frame of the area
- * @owned:	the policy saw the area as one of directmap's regions; only a
- *		hint, looked up again under the share lock
  *
  * For the collapse worker.  A shared page is present at default
  * protections, so the 512 entries over an area could look uniform; a
  * present large entry over it would make the unshare a split that may
  * fail, and over a region it would map private pages.  So no area is
  * re-formed while directmap has a page of it shared, region or single,
- * and the share lock keeps shares off it meanwhile.
+ * and the share lock keeps shares off it meanwhile.  Whether the area is
+ * one of directmap's regions, to be re-formed absent, is looked up under
+ * that lock too: a refill or a release may have changed it since the
+ * policy asked.
  *
  * Context: process context, may sleep; not from reclaim.
  * Return: as arch_directmap_collapse_pmd(); -EAGAIN while pages are
  * shared, -EBUSY if the share lock is contended.
  */
-int dmap_area_collapse(unsigned long pfn, bool owned)
+int dmap_area_collapse(unsigned long pfn)
 {
 	struct page *page = pfn_to_online_page(pfn);
 	struct dmap_pnode *pn = page ? dmap_pnodes[page_to_nid(page)] : NULL;
@@ -271,7 +254,6 @@ int dmap_area_collapse(unsigned long pfn, bool owned)
 		return arch_directmap_collapse_pmd(pfn, false);
 	if (!mutex_trylock(&pn->share_lock))
 		return -EBUSY;
-	/* a refill may have made it a region since the policy looked */
 	rcu_read_lock();
 	r = dmap_region_of(pfn);
 	if (r)
@@ -288,10 +270,6 @@ int dmap_area_collapse(unsigned long pfn, bool owned)
 
 int dmap_env_collapse(unsigned long pfn)
 {
-	if (dmap_in_reclaim()) {
-		dmap_note_area(pfn);
-		return -EBUSY;
-	}
 	return directmap_collapse(pfn, DMAP_REGION_PAGES);
 }
 

@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
+#include <linux/sched.h>
 #include <linux/vmstat.h>
 #include <linux/xarray.h>
 
@@ -52,10 +53,21 @@ extern atomic_long_t dmap_pages_taken;
 extern atomic_long_t dmap_pages_given_back;
 
 struct dmap_region *dmap_region_of(unsigned long pfn);
+
+/*
+ * Reclaim must not wait for the collapse worker or for memory hotplug,
+ * whose lock is held by allocations that may reclaim: it leaves
+ * collapses to the worker.
+ */
+static inline bool dmap_in_reclaim(void)
+{
+	return current->flags & PF_MEMALLOC;
+}
+
 int dmap_free(struct page *page, unsigned int order, bool put_owner);
 int dmap_share(struct page *page, unsigned long nr_pages, bool share);
 bool dmap_page_shared(unsigned long pfn);
-int dmap_area_collapse(unsigned long pfn, bool owned);
+int dmap_area_collapse(unsigned long pfn);
 bool dmap_collapse_wanted_at_boot(void);
 bool dmap_page_owned(unsigned long pfn);
 void dmap_count_misuse(int nid);

@@ -79,8 +79,12 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 	u64 start = ktime_get_ns();
 	int ret;
 
-	/* a region of directmap's is re-formed absent, as one entry */
-	ret = dmap_area_collapse(pfn, not_present);
+	/*
+	 * A region of directmap's is re-formed absent, as one entry; which
+	 * areas are regions is looked up again under the share lock, so
+	 * @not_present only tells the policy's view.
+	 */
+	ret = dmap_area_collapse(pfn);
 	trace_directmap_collapse(dmap_pfn_nid(pfn), pfn, 2, ret,
 				 ktime_get_ns() - start);
 	return ret;
@@ -237,10 +241,10 @@ bool directmap_pud_one_resource(unsigned long pfn)
  * each 2M area of the range and each 1G area it touches right away, rather
  * than wait for the worker.
  *
- * Never waits for a pass of the worker: if one is running, the range is
- * left to it.
+ * Never waits for a pass of the worker: if one is running, or if called
+ * from reclaim, the range is marked and left to it.
  *
- * Context: process context, may sleep; not from reclaim.
+ * Context: process context, may sleep.
  * Return: 0 if every 2M area of the range is mapped by a large entry and
  * every 1G area it touches by a 1G entry (where the CPU has them);
  * -EAGAIN if entries under them still differ; -EBUSY if a lock was
@@ -256,13 +260,16 @@ int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
 	if (!dmap_collapse_is_ready())
 		return -EOPNOTSUPP;
 
-	if (mutex_trylock(&dmap_collapse_mutex)) {
+	if (!dmap_in_reclaim() && mutex_trylock(&dmap_collapse_mutex)) {
 		ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages);
 		mutex_unlock(&dmap_collapse_mutex);
 	} else {
+		/* every 2M and 1G area of the range, as a try would */
 		for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < pfn + nr_pages;
-		     p += DMAP_REGION_PAGES)
+		     p += DMAP_REGION_PAGES) {
 			dmap_collapse_note(&dmap_collapse_state, p, false);
+			dmap_collapse_note(&dmap_collapse_state, p, true);
+		}
 		ret = -EBUSY;
 	}
 	/* The contended areas are marked again: leave them to the worker */

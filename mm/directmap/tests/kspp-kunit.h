@@ -114,17 +114,6 @@ static void dmap_ktest_vfree_keeps_unreset_pages(struct kunit *test)
 }
 #endif /* CONFIG_X86 */
 
-static struct page *dmap_ktest_given;
-
-static struct page *dmap_ktest_give_page(int nid, gfp_t gfp,
-					 unsigned int order)
-{
-	struct page *page = dmap_ktest_given;
-
-	dmap_ktest_given = NULL;
-	return page;
-}
-
 /*
  * No 2M block, and the page the fallback gets lies under a large entry
  * whose split fails: the allocation fails with the error counted and
@@ -141,11 +130,11 @@ static void dmap_ktest_fallback_split_fails(struct kunit *test)
 
 	/* the fallback frees the page it could not unmap: hand it a spare */
 	get_page(block);
-	dmap_ktest_given = block;
+	dmap_test_single_page = block;
 	kunit_activate_static_stub(test, dmap_env_block_alloc,
 				   dmap_test_no_block);
 	kunit_activate_static_stub(test, dmap_env_single_alloc,
-				   dmap_ktest_give_page);
+				   dmap_test_give_single);
 	kunit_activate_static_stub(test, dmap_ktest_split_alloc,
 				   dmap_ktest_no_table);
 	page = directmap_alloc_pages(page_to_nid(block), 0, 0);

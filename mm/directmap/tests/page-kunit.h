@@ -261,6 +261,16 @@ static struct page *dmap_test_no_cpa_table(void)
 }
 #endif
 
+static void dmap_test_free_list(struct list_head *list, unsigned int order)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		__free_pages(page, order);
+	}
+}
+
 /* Find a 2M block of free memory that a 1G entry maps */
 static struct page *dmap_test_block_under_1g(struct kunit *test,
 					     struct list_head *spare)
@@ -289,7 +299,7 @@ static struct page *dmap_test_block_under_1g(struct kunit *test,
 static void dmap_test_unmap_enomem(struct kunit *test)
 {
 	unsigned long before1g = arch_directmap_pages(DIRECTMAP_LEVEL_1G);
-	struct page *page, *next;
+	struct page *page;
 	bool present;
 	LIST_HEAD(spare);
 	int err;
@@ -331,10 +341,7 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 511));
 
 	__free_pages(page, DMAP_REGION_ORDER);
-	list_for_each_entry_safe(page, next, &spare, lru) {
-		list_del(&page->lru);
-		__free_pages(page, DMAP_REGION_ORDER);
-	}
+	dmap_test_free_list(&spare, DMAP_REGION_ORDER);
 }
 
 static int dmap_test_no_block(int nid, unsigned long *pfn)
@@ -475,16 +482,6 @@ static struct page *dmap_test_give_single(int nid, gfp_t gfp,
 
 	dmap_test_single_page = NULL;
 	return page;
-}
-
-static void dmap_test_free_list(struct list_head *list, unsigned int order)
-{
-	struct page *page, *next;
-
-	list_for_each_entry_safe(page, next, list, lru) {
-		list_del(&page->lru);
-		__free_pages(page, order);
-	}
 }
 
 /*
