@@ -673,6 +673,13 @@ static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 	return 0;
 }
 
+/* Put a page of the single-page fallback back; KUnit watches the order */
+static int dmap_single_map_back(struct page *page)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dmap_single_map_back, page);
+	return set_direct_map_default_noflush(page);
+}
+
 static int dmap_free_single(struct page *page, unsigned int order,
 			    bool put_owner)
 {
@@ -691,15 +698,22 @@ static int dmap_free_single(struct page *page, unsigned int order,
 			"pfn %#lx order %u is not out\n", pfn, order))
 		return -EINVAL;
 
-	/* unmapping split what was needed: putting the map back cannot fail */
+	/*
+	 * Wipe through the alias while the pages are still absent: once
+	 * mapped, anything that reads the direct map could see the secret.
+	 * Unmapping split what was needed: putting the map back cannot fail.
+	 */
 	for (i = 0; i < (1U << order); i++) {
-		if (xa_erase(&dmap_singles_shared, pfn + i))
+		if (xa_erase(&dmap_singles_shared, pfn + i)) {
+			/* shared: mapped already, so wipe it where it is */
 			count_vm_event(DIRECTMAP_PAGES_UNSHARED);
-		WARN_ON_ONCE(set_direct_map_default_noflush(page + i));
+			clear_highpage(page + i);
+			continue;
+		}
+		arch_directmap_clear_page(page + i);
+		WARN_ON_ONCE(dmap_single_map_back(page + i));
 	}
 	mutex_unlock(&pn->share_lock);
-	for (i = 0; i < (1U << order); i++)
-		clear_highpage(page + i);
 
 	atomic_long_dec(&pn->nr_singles);
 	atomic_long_add(1UL << order, &dmap_pages_given_back);

@@ -536,6 +536,43 @@ static void dmap_test_single_shared_stays_4k(struct kunit *test)
 	KUNIT_EXPECT_GE(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_2M);
 }
 
+static bool dmap_test_seen_secret;
+
+static int dmap_test_watch_map_back(struct page *page)
+{
+	int err = set_direct_map_default_noflush(page);
+
+	/* what any reader of the direct map could see from now on */
+	if (!err && memchr_inv(page_address(page), 0, PAGE_SIZE))
+		dmap_test_seen_secret = true;
+	return err;
+}
+
+/*
+ * A page of the single-page fallback goes back into the direct map when
+ * it is freed: it must be wiped before, never after, it is mapped.
+ */
+static void dmap_test_single_wiped_before_mapped(struct kunit *test)
+{
+	struct page *page;
+
+	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
+	page = directmap_alloc_pages(numa_mem_id(), 1, 0);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_NULL(test, dmap_region_of(page_to_pfn(page)));
+	dmap_test_fill(test, page, 0x5a);
+	dmap_test_fill(test, page + 1, 0xa5);
+
+	dmap_test_seen_secret = false;
+	kunit_activate_static_stub(test, dmap_single_map_back,
+				   dmap_test_watch_map_back);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 1), 0);
+	kunit_deactivate_static_stub(test, dmap_single_map_back);
+	KUNIT_EXPECT_FALSE_MSG(test, dmap_test_seen_secret,
+			       "the secret was readable in the direct map");
+}
+
 /*
  * A single page from another node than the one asked for is counted on
  * the node of the page, where its free counts it off: nothing stays
@@ -637,6 +674,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_region_from_4k),
 	KUNIT_CASE(dmap_test_single_shared_stays_4k),
 	KUNIT_CASE(dmap_test_single_other_node),
+	KUNIT_CASE(dmap_test_single_wiped_before_mapped),
 	KUNIT_CASE(dmap_test_misuse),
 	{}
 };
