@@ -112,7 +112,7 @@ static bool dmap_region_is_out(struct dmap_region *r, unsigned long slot,
 	if (find_next_bit(r->head, end, slot + 1) < end)
 		return false;
 	if (end < DMAP_REGION_PAGES && test_bit(end, r->used) &&
-	    !test_bit(end, r->head))
+	    !test_bit(end, r->head) && !test_bit(end, r->retired))
 		return false;
 	if (find_next_zero_bit(r->used, end, slot) < end)
 		return false;
@@ -347,7 +347,6 @@ struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 			list_del_init(&r->list);
 			dn->nr_regions--;
 			dn->nr_free -= DMAP_REGION_PAGES;
-			dn->stats.releases++;
 			release = r;
 		} else {
 			list_move(&r->list, &dn->empty);
@@ -360,6 +359,63 @@ struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 	spin_unlock(&dn->lock);
 
 	return release;
+}
+
+/**
+ * dmap_cache_retire - keep a returned allocation whose memory is poisoned
+ * @dn:		the cache of @r's node
+ * @r:		the region
+ * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
+ * @order:	its order
+ *
+ * Instead of dmap_cache_put(): the slots stay in use for good, so they are
+ * never handed out again, and @r never becomes empty, so it is never
+ * mapped back or given to the buddy allocator.  Its other slots are still
+ * handed out.
+ */
+void dmap_cache_retire(struct dmap_node *dn, struct dmap_region *r,
+		       unsigned long pfn, unsigned int order)
+{
+	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
+
+	spin_lock(&dn->lock);
+	bitmap_clear(r->pending, slot, nr);
+	__clear_bit(slot, r->head);
+	bitmap_set(r->retired, slot, nr);
+	r->nr_retired += nr;
+	dn->nr_used -= nr;
+	dn->nr_retired += nr;
+	dn->stats.retired += nr;
+	spin_unlock(&dn->lock);
+}
+
+/* Retire the poisoned free slots of @r, detached from @dn; true if any */
+static bool dmap_region_retire_poisoned(struct dmap_node *dn,
+					struct dmap_region *r)
+{
+	unsigned long slot, nr = 0;
+
+	for (slot = 0; slot < DMAP_REGION_PAGES; slot++) {
+		if (test_bit(slot, r->used) ||
+		    !dmap_env_page_poisoned(r->pfn + slot))
+			continue;
+		__set_bit(slot, r->used);
+		__set_bit(slot, r->retired);
+		nr++;
+	}
+	if (!nr)
+		return false;
+
+	spin_lock(&dn->lock);
+	r->nr_free -= nr;
+	r->nr_retired += nr;
+	list_add_tail(&r->list, r->nr_free ? &dn->partial : &dn->full);
+	dn->nr_regions++;
+	dn->nr_free += r->nr_free;
+	dn->nr_retired += nr;
+	dn->stats.retired += nr;
+	spin_unlock(&dn->lock);
+	return true;
 }
 
 /**
@@ -425,12 +481,24 @@ fail:
 /*
  * Restore the direct map of @r and free its block.  The restore cannot
  * fail because the unmap left every page-table page it needs in place.
+ * A region with a poisoned free slot is kept instead, with the slot
+ * retired: the buddy allocator must never get that page, and the direct
+ * map must not map it.
+ *
+ * Return: true if given back.
  */
-static void dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
+static bool dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
 				  bool collapse)
 {
 	unsigned long pfn = r->pfn;
 	bool collapsed;
+
+	/* a free slot is nobody's: it can be poisoned at any time until now */
+	if (dmap_region_retire_poisoned(dn, r))
+		return false;
+	spin_lock(&dn->lock);
+	dn->stats.releases++;
+	spin_unlock(&dn->lock);
 
 	dmap_env_block_restore(pfn);
 	dmap_env_region_unregister(r);
@@ -446,6 +514,7 @@ static void dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
 		dn->stats.collapses++;
 		spin_unlock(&dn->lock);
 	}
+	return true;
 }
 
 /**
@@ -457,11 +526,14 @@ static void dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
  * that the region's unmap split is re-formed as soon as everything under
  * it is uniform again: regions are only released past the node's
  * watermark or under memory pressure, so this does not make a split and
- * a collapse alternate on every refill.
+ * a collapse alternate on every refill.  A region with a poisoned slot
+ * goes back onto its node's lists instead.
+ *
+ * Return: true if @r was given back.
  */
-void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r)
+bool dmap_cache_release(struct dmap_node *dn, struct dmap_region *r)
 {
-	dmap_region_give_back(dn, r, true);
+	return dmap_region_give_back(dn, r, true);
 }
 
 /* Take empty region @r off its node onto @list, to be given back */
@@ -473,7 +545,6 @@ static void dmap_empty_detach(struct dmap_node *dn, struct dmap_region *r,
 	dn->nr_empty--;
 	dn->nr_regions--;
 	dn->nr_free -= DMAP_REGION_PAGES;
-	dn->stats.releases++;
 }
 
 /* Does a region on @list start in [pfn, end)? */
@@ -499,14 +570,16 @@ static bool dmap_list_has(struct list_head *list, unsigned long pfn,
  * taken since.  They go back without a collapse, which would wait for
  * the memory hotplug lock that the caller holds.
  *
- * Return: the number of regions given back, or -EBUSY with nothing
- * changed if a region of the range holds pages.
+ * Return: the number of regions given back, or -EBUSY if a region of the
+ * range holds pages (nothing changed) or a poisoned slot (the others of
+ * the range went back).
  */
 long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
 			unsigned long nr_pages)
 {
 	unsigned long end = pfn + nr_pages;
 	struct dmap_region *r, *next;
+	bool kept = false;
 	long done = 0;
 	LIST_HEAD(list);
 
@@ -520,15 +593,18 @@ long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
 		if (r->pfn < pfn || r->pfn >= end)
 			continue;
 		dmap_empty_detach(dn, r, &list);
-		done++;
 	}
 	spin_unlock(&dn->lock);
 
 	list_for_each_entry_safe(r, next, &list, list) {
 		list_del_init(&r->list);
-		dmap_region_give_back(dn, r, false);
+		if (dmap_region_give_back(dn, r, false))
+			done++;
+		else
+			kept = true;
 	}
-	return done;
+	/* a retired slot is in use for good: the range cannot go */
+	return kept ? -EBUSY : done;
 }
 
 /**
@@ -546,17 +622,19 @@ unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
 	unsigned long done = 0;
 	LIST_HEAD(list);
 
+	unsigned long detached = 0;
+
 	spin_lock(&dn->lock);
-	while (done < nr_regions && dn->nr_empty > keep) {
+	while (detached < nr_regions && dn->nr_empty > keep) {
 		r = list_last_entry(&dn->empty, struct dmap_region, list);
 		dmap_empty_detach(dn, r, &list);
-		done++;
+		detached++;
 	}
 	spin_unlock(&dn->lock);
 
 	list_for_each_entry_safe(r, next, &list, list) {
 		list_del_init(&r->list);
-		dmap_cache_release(dn, r);
+		done += dmap_cache_release(dn, r);
 	}
 	return done;
 }

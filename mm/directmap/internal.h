@@ -31,6 +31,9 @@
  *		owner (in-place sharing of confidential memory): the only
  *		pages of a region that may be present, and only at 4K
  * @nr_shared:	bits set in @shared
+ * @retired:	slots whose memory is poisoned: in use for good, and never
+ *		handed out, wiped, mapped or freed again
+ * @nr_retired:	bits set in @retired
  * @rcu:	frees the region after lockless lookups are done with it
  */
 struct dmap_region {
@@ -43,6 +46,8 @@ struct dmap_region {
 	DECLARE_BITMAP(pending, DMAP_REGION_PAGES);
 	DECLARE_BITMAP(shared, DMAP_REGION_PAGES);
 	unsigned int		nr_shared;
+	DECLARE_BITMAP(retired, DMAP_REGION_PAGES);
+	unsigned int		nr_retired;
 	struct rcu_head		rcu;
 };
 
@@ -57,6 +62,7 @@ struct dmap_stats {
 	unsigned long	misuse;		/* frees of pages directmap did not hand out */
 	unsigned long	shares;		/* pages put back into the direct map */
 	unsigned long	unshares;	/* shared pages taken out again */
+	unsigned long	retired;	/* poisoned slots kept out for good */
 };
 
 /**
@@ -70,6 +76,7 @@ struct dmap_stats {
  * @nr_empty:	regions on @empty
  * @nr_free:	free slots over all regions
  * @nr_used:	slots handed out or pending
+ * @nr_retired:	slots retired because their memory is poisoned
  * @high:	empty regions kept before they go back to the buddy allocator
  * @stats:	event counters
  */
@@ -83,6 +90,7 @@ struct dmap_node {
 	unsigned long		nr_empty;
 	unsigned long		nr_free;
 	unsigned long		nr_used;
+	unsigned long		nr_retired;
 	unsigned long		high;
 	struct dmap_stats	stats;
 };
@@ -99,8 +107,10 @@ int dmap_cache_unshare(struct dmap_node *dn, struct dmap_region *r,
 		       unsigned long pfn, unsigned long nr_pages);
 struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 				   unsigned long pfn, unsigned int order);
+void dmap_cache_retire(struct dmap_node *dn, struct dmap_region *r,
+		       unsigned long pfn, unsigned int order);
 int dmap_cache_refill(struct dmap_node *dn);
-void dmap_cache_release(struct dmap_node *dn, struct dmap_region *r);
+bool dmap_cache_release(struct dmap_node *dn, struct dmap_region *r);
 unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
 				unsigned long keep);
 long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
@@ -131,6 +141,8 @@ void dmap_env_region_free(struct dmap_region *r);
 int dmap_env_region_register(struct dmap_region *r);
 /* Unregister and free @r once lockless lookups cannot see it any more */
 void dmap_env_region_unregister(struct dmap_region *r);
+/* Is the memory of @pfn poisoned (hardware error, or injected)? */
+bool dmap_env_page_poisoned(unsigned long pfn);
 
 /* ---- collapse policy (collapse.c) ---- */
 

@@ -74,6 +74,8 @@ DEFINE_XARRAY(dmap_singles);
 DEFINE_XARRAY(dmap_singles_shared);
 atomic_long_t dmap_pages_taken;
 atomic_long_t dmap_pages_given_back;
+/* Single pages kept for good because their memory is poisoned */
+static atomic_long_t dmap_pages_retired;
 
 static void dmap_reclaim_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
@@ -268,6 +270,11 @@ int dmap_area_collapse(unsigned long pfn)
 	return ret;
 }
 
+bool dmap_env_page_poisoned(unsigned long pfn)
+{
+	return PageHWPoison(pfn_to_page(pfn));
+}
+
 int dmap_env_collapse(unsigned long pfn)
 {
 	return directmap_collapse(pfn, DMAP_REGION_PAGES);
@@ -415,6 +422,20 @@ static void dmap_page_reset(struct page *page, unsigned int order)
 	}
 }
 
+/*
+ * Memory failure marks a page it cannot handle and leaves it where it is:
+ * such a page is never handed out, wiped, mapped or freed again.
+ */
+static bool dmap_poisoned(struct page *page, unsigned int order)
+{
+	unsigned int i;
+
+	for (i = 0; i < (1U << order); i++)
+		if (PageHWPoison(page + i))
+			return true;
+	return false;
+}
+
 static void dmap_clear_pages(struct page *page, unsigned int order)
 {
 	unsigned int i;
@@ -438,6 +459,12 @@ static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
 	dmap_page_reset(page, order);
 	r = dmap_region_of(page_to_pfn(page));
+	if (dmap_poisoned(page, order)) {
+		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order);
+		pr_info("pfn %#lx order %u is poisoned: retired\n",
+			page_to_pfn(page), order);
+		return true;
+	}
 	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order);
 	if (release)
 		dmap_cache_release(&pn->cache, release);
@@ -581,6 +608,21 @@ fail:
 	return NULL;
 }
 
+/* A slot just taken is poisoned: retire it where it is, frozen */
+static void dmap_retire_taken(struct dmap_pnode *pn, struct page *page,
+			      unsigned int order)
+{
+	unsigned long pfn = page_to_pfn(page);
+	struct dmap_region *r = dmap_region_of(pfn);
+
+	/* out, ours and never shared: this cannot be refused */
+	if (WARN_ON_ONCE(dmap_cache_mark_returned(&pn->cache, r, pfn, order,
+						  false)))
+		return;
+	dmap_cache_retire(&pn->cache, r, pfn, order);
+	pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
+}
+
 /**
  * directmap_alloc_pages - allocate pages that are absent from the direct map
  * @nid:	preferred node, or NUMA_NO_NODE for the local one
@@ -622,10 +664,18 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 		return NULL;
 
 	pn = dmap_pnodes[nid];
-	if (!dmap_take(pn, order, &pfn))
-		page = dmap_page_prep(pfn);
-	else
-		page = dmap_alloc_single(pn, order, flags);
+	while (!dmap_take(pn, order, &pfn)) {
+		page = pfn_to_page(pfn);
+		if (!dmap_poisoned(page, order))
+			goto prep;
+		/* a free slot went bad: keep it, and take another */
+		dmap_retire_taken(pn, page, order);
+	}
+	page = dmap_alloc_single(pn, order, flags);
+	goto out;
+prep:
+	page = dmap_page_prep(pfn);
+out:
 	if (page)
 		count_vm_events(DIRECTMAP_PAGES_ALLOC, 1UL << order);
 	return page;
@@ -654,8 +704,12 @@ static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 			pfn, order))
 		return err;
 
-	/* Wipe the old contents now, through an alias: the map stays gone */
-	dmap_clear_pages(page, order);
+	/*
+	 * Wipe the old contents now, through an alias: the map stays gone.
+	 * Not a poisoned page: it is retired once its last user is gone.
+	 */
+	if (!dmap_poisoned(page, order))
+		dmap_clear_pages(page, order);
 	set_page_private(page, order);
 
 	if (put_owner) {
@@ -686,8 +740,8 @@ static int dmap_free_single(struct page *page, unsigned int order,
 	struct dmap_pnode *pn = dmap_pnodes[page_to_nid(page)];
 	unsigned long pfn = page_to_pfn(page);
 	void *entry = xa_mk_value(order);
+	bool out, poisoned, shared;
 	unsigned int i;
-	bool out;
 
 	/* no share of these pages may run while they go back */
 	mutex_lock(&pn->share_lock);
@@ -703,10 +757,15 @@ static int dmap_free_single(struct page *page, unsigned int order,
 	 * mapped, anything that reads the direct map could see the secret.
 	 * Unmapping split what was needed: putting the map back cannot fail.
 	 */
+	poisoned = dmap_poisoned(page, order);
 	for (i = 0; i < (1U << order); i++) {
-		if (xa_erase(&dmap_singles_shared, pfn + i)) {
-			/* shared: mapped already, so wipe it where it is */
+		shared = xa_erase(&dmap_singles_shared, pfn + i);
+		if (shared)
 			count_vm_event(DIRECTMAP_PAGES_UNSHARED);
+		if (PageHWPoison(page + i))
+			continue;
+		if (shared) {
+			/* mapped already, so wipe it where it is */
 			clear_highpage(page + i);
 			continue;
 		}
@@ -716,6 +775,12 @@ static int dmap_free_single(struct page *page, unsigned int order,
 	mutex_unlock(&pn->share_lock);
 
 	atomic_long_dec(&pn->nr_singles);
+	if (poisoned) {
+		/* the owner's reference keeps them from the buddy for good */
+		atomic_long_add(1UL << order, &dmap_pages_retired);
+		pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
+		return 0;
+	}
 	atomic_long_add(1UL << order, &dmap_pages_given_back);
 	/* A page-cache owner's last put frees it to the buddy allocator */
 	if (put_owner)
@@ -992,7 +1057,8 @@ unsigned long dmap_vm_event(enum vm_event_item item)
  * dmap_pages_unaccounted - pages directmap took and can account for no more
  *
  * Pages taken from the page allocator, less those given back, less those
- * its regions and the single-page fallback hold now: a leak if not 0.
+ * its regions and the single-page fallback hold now, less the poisoned
+ * single pages it kept: a leak if not 0.
  * Exact only while directmap is quiet.
  *
  * Return: the difference, in pages.
@@ -1012,7 +1078,8 @@ long dmap_pages_unaccounted(void)
 	xa_for_each(&dmap_singles, index, entry)
 		held += 1UL << xa_to_value(entry);
 	return atomic_long_read(&dmap_pages_taken) -
-	       atomic_long_read(&dmap_pages_given_back) - held;
+	       atomic_long_read(&dmap_pages_given_back) -
+	       atomic_long_read(&dmap_pages_retired) - held;
 }
 
 /* ---- memory pressure ---- */

@@ -85,6 +85,13 @@ static void dmap_verify_region(struct dmap_verify *v, struct dmap_node *dn,
 	    r->nr_shared != bitmap_weight(r->shared, DMAP_REGION_PAGES))
 		dmap_verify_bad(v, "region %#lx: %u shared, a shared slot is free or pending",
 				r->pfn, r->nr_shared);
+	if (!bitmap_subset(r->retired, r->used, DMAP_REGION_PAGES) ||
+	    bitmap_intersects(r->retired, r->head, DMAP_REGION_PAGES) ||
+	    bitmap_intersects(r->retired, r->pending, DMAP_REGION_PAGES) ||
+	    bitmap_intersects(r->retired, r->shared, DMAP_REGION_PAGES) ||
+	    r->nr_retired != bitmap_weight(r->retired, DMAP_REGION_PAGES))
+		dmap_verify_bad(v, "region %#lx: %u retired, a retired slot is free or out",
+				r->pfn, r->nr_retired);
 	if ((list == 0 && (!r->nr_free || r->nr_free == DMAP_REGION_PAGES)) ||
 	    (list == 1 && r->nr_free) ||
 	    (list == 2 && r->nr_free != DMAP_REGION_PAGES))
@@ -123,7 +130,7 @@ static void dmap_verify_node(struct dmap_verify *v, struct dmap_pnode *pn)
 	}
 	/* regions, empty ones, free slots, used slots */
 	if (regions != dn->nr_regions || empty != dn->nr_empty ||
-	    nr_free != dn->nr_free || used != dn->nr_used)
+	    nr_free != dn->nr_free || used != dn->nr_used + dn->nr_retired)
 		dmap_verify_bad(v, "node %d: counts %lu/%lu/%lu/%lu, lists %lu/%lu/%lu/%lu",
 				dn->nid, dn->nr_regions, dn->nr_empty,
 				dn->nr_free, dn->nr_used, regions, empty,

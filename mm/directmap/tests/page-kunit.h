@@ -661,6 +661,84 @@ static void dmap_test_misuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 9);
 }
 
+#ifdef CONFIG_MEMORY_FAILURE
+/* Undo memory failure's mark and the retire, so that the region can go */
+static void dmap_test_unpoison(struct dmap_node *dn, struct dmap_region *r)
+{
+	unsigned long slot;
+
+	spin_lock(&dn->lock);
+	for_each_set_bit(slot, r->retired, DMAP_REGION_PAGES) {
+		ClearPageHWPoison(pfn_to_page(r->pfn + slot));
+		__clear_bit(slot, r->used);
+		r->nr_free++;
+		dn->nr_free++;
+		dn->nr_retired--;
+	}
+	bitmap_zero(r->retired, DMAP_REGION_PAGES);
+	r->nr_retired = 0;
+	spin_unlock(&dn->lock);
+}
+
+/*
+ * Memory failure on a free slot and on a page that is out: neither is
+ * handed out, wiped, mapped or freed again, so the region stays.
+ */
+static void dmap_test_hwpoison(struct kunit *test)
+{
+	struct page *page, *free, *got[8], *x;
+	struct dmap_region *r;
+	unsigned long pfn;
+	int i, nid = numa_mem_id();
+
+	page = directmap_alloc_pages(nid, 0, 0);
+	free = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_NOT_NULL(test, free);
+	pfn = page_to_pfn(page);
+	r = dmap_region_of(pfn);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_ASSERT_PTR_EQ(test, dmap_region_of(page_to_pfn(free)), r);
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(free, 0), 0);
+
+	/* a free slot: the cache would hand it out next */
+	memory_failure(page_to_pfn(free), MF_SW_SIMULATED);
+	KUNIT_ASSERT_TRUE(test, PageHWPoison(free));
+	for (i = 0; i < ARRAY_SIZE(got); i++) {
+		got[i] = directmap_alloc_pages(nid, 0, 0);
+		KUNIT_ASSERT_NOT_NULL(test, got[i]);
+		KUNIT_EXPECT_PTR_NE(test, got[i], free);
+	}
+
+	/* a page that is out: never wiped, never reused */
+	dmap_test_fill(test, page, 0x5a);
+	memory_failure(pfn, MF_SW_SIMULATED);
+	KUNIT_ASSERT_TRUE(test, PageHWPoison(page));
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	x = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, x);
+	KUNIT_EXPECT_PTR_NE(test, x, page);
+	KUNIT_EXPECT_PTR_NE(test, x, free);
+	for (i = 0; i < ARRAY_SIZE(got); i++)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(got[i], 0), 0);
+
+	/* the region is never mapped back nor given to the buddy allocator */
+	dmap_drain();
+	KUNIT_EXPECT_PTR_EQ(test, dmap_region_of(pfn), r);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(free));
+	KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, page));
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+
+	/* x keeps the region in use while the test takes the marks back */
+	if (dmap_region_of(page_to_pfn(x)) == r)
+		dmap_test_unpoison(&dmap_pnodes[r->nid]->cache, r);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(x, 0), 0);
+	dmap_drain();
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+#endif
+
 static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmapped_then_restored),
 	KUNIT_CASE(dmap_test_no_pmd_split),
@@ -675,6 +753,9 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_single_shared_stays_4k),
 	KUNIT_CASE(dmap_test_single_other_node),
 	KUNIT_CASE(dmap_test_single_wiped_before_mapped),
+#ifdef CONFIG_MEMORY_FAILURE
+	KUNIT_CASE(dmap_test_hwpoison),
+#endif
 	KUNIT_CASE(dmap_test_misuse),
 	{}
 };

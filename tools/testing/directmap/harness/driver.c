@@ -31,18 +31,46 @@ void drv_setup(unsigned long gib_per_node)
 		dmap_node_init(&drv_nodes[nid], nid, 2);
 }
 
-/* What mm/directmap/page.c does: take, refill once if dry, take again */
+static bool drv_poisoned(unsigned long pfn, unsigned int order)
+{
+	unsigned long i;
+
+	for (i = 0; i < (1UL << order); i++)
+		if (sim_poisoned(pfn + i))
+			return true;
+	return false;
+}
+
+/* As page.c's dmap_retire_taken(): a slot just taken went bad */
+static void drv_retire_taken(struct dmap_node *dn, unsigned long pfn,
+			     unsigned int order)
+{
+	struct dmap_region *r = sim_region_of(pfn);
+
+	assert(!dmap_cache_mark_returned(dn, r, pfn, order, false));
+	dmap_cache_retire(dn, r, pfn, order);
+}
+
+/*
+ * What mm/directmap/page.c does: take, refill once if dry, take again;
+ * a poisoned slot is retired and another taken
+ */
 long drv_take(struct dmap_node *dn, unsigned int order)
 {
+	bool refilled = false;
 	unsigned long pfn;
 
-	if (!dmap_cache_take(dn, order, &pfn))
-		return pfn;
-	if (dmap_cache_refill(dn))
-		return -1;
-	if (dmap_cache_take(dn, order, &pfn))
-		return -1;
-	return pfn;
+	for (;;) {
+		if (dmap_cache_take(dn, order, &pfn)) {
+			if (refilled || dmap_cache_refill(dn))
+				return -1;
+			refilled = true;
+			continue;
+		}
+		if (!drv_poisoned(pfn, order))
+			return pfn;
+		drv_retire_taken(dn, pfn, order);
+	}
 }
 
 /*
@@ -96,6 +124,10 @@ void drv_reclaim(struct dmap_node *nodes, unsigned long pfn,
 	struct dmap_region *r = sim_region_of(pfn), *gone;
 	struct dmap_node *dn = &nodes[r->nid];
 
+	if (drv_poisoned(pfn, order)) {
+		dmap_cache_retire(dn, r, pfn, order);
+		return;
+	}
 	gone = dmap_cache_put(dn, r, pfn, order);
 	if (gone)
 		dmap_cache_release(dn, gone);
@@ -242,13 +274,20 @@ unsigned long drv_check(void)
 					if (test_bit(s, r->pending) ||
 					    test_bit(s, r->head))
 						CHECK(test_bit(s, r->used));
+					if (test_bit(s, r->retired))
+						CHECK(test_bit(s, r->used) &&
+						      !test_bit(s, r->head) &&
+						      !test_bit(s, r->pending) &&
+						      sim_poisoned(r->pfn + s));
 				}
+				CHECK(r->nr_retired ==
+				      bitmap_weight(r->retired, DMAP_REGION_PAGES));
 			}
 		}
 		CHECK(regions == dn->nr_regions);
 		CHECK(empty == dn->nr_empty);
 		CHECK(nr_free == dn->nr_free);
-		CHECK(used == dn->nr_used);
+		CHECK(used == dn->nr_used + dn->nr_retired);
 		/* released regions had nothing shared */
 		CHECK(dn->stats.shares - dn->stats.unshares == shared);
 	}

@@ -50,6 +50,7 @@ static struct sim_pmd *pmd;		/* per 2M */
 static unsigned long *pte_present;	/* per 4K */
 static unsigned long *pte_ro;		/* per 4K */
 static unsigned long *page_used;	/* per 4K: handed out by sim_page_alloc() */
+static unsigned long *page_poison;	/* per 4K: memory failure marked it */
 static struct sim_node *node;
 static struct dmap_region **regions;	/* per 2M */
 static struct dmap_collapse *notes;
@@ -160,10 +161,11 @@ void sim_init(unsigned long gib_per_node, int nodes)
 	pte_present = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	pte_ro = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	page_used = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
+	page_poison = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	node = calloc(nodes, sizeof(*node));
 	regions = calloc(nr_2m, sizeof(*regions));
 	assert(pud_table && pud_ro_areas && pmd && pte_present && pte_ro &&
-	       page_used && node && regions);
+	       page_used && page_poison && node && regions);
 
 	for (nid = 0; nid < nodes; nid++) {
 		node[nid].free_head = -1;
@@ -184,6 +186,7 @@ void sim_exit(void)
 	free(pte_present);
 	free(pte_ro);
 	free(page_used);
+	free(page_poison);
 	free(node);
 	free(regions);
 }
@@ -478,7 +481,32 @@ void sim_page_free(unsigned long pfn)
 	sim.pages_out--;
 }
 
+/* Memory failure: the page stays where it is, marked */
+void sim_poison(unsigned long pfn, bool poisoned)
+{
+	if (poisoned)
+		__set_bit(pfn, page_poison);
+	else
+		__clear_bit(pfn, page_poison);
+}
+
+bool sim_poisoned(unsigned long pfn)
+{
+	return test_bit(pfn, page_poison);
+}
+
+/* Is any page of the 2M block @pfn starts poisoned? */
+static bool sim_block_poisoned(unsigned long pfn)
+{
+	return find_next_bit(page_poison, pfn + 512, pfn) < pfn + 512;
+}
+
 /* ---- the dmap_env_*() hooks of mm/directmap/cache.c ---- */
+
+bool dmap_env_page_poisoned(unsigned long pfn)
+{
+	return sim_poisoned(pfn);
+}
 
 int dmap_env_block_alloc(int nid, unsigned long *pfn)
 {
@@ -503,6 +531,8 @@ void dmap_env_block_free(unsigned long pfn)
 	/* the buddy allocator only ever gets mapped memory back */
 	assert(sim_present(pfn) && sim_present(pfn + 511));
 	assert(!regions[b]);
+	/* nor a poisoned page */
+	assert(!sim_block_poisoned(pfn));
 	pmd[b].state = BLK_FREE;
 	list_push(&node[sim_nid_of(pfn)].free_head, b);
 	sim.blocks_out--;
@@ -533,6 +563,8 @@ void dmap_env_block_restore(unsigned long pfn)
 {
 	/* what the unmap left in place is all the restore may need */
 	assert(sim_level(pfn) == SIM_2M && !pmd[pfn / 512].present);
+	/* a poisoned page is never mapped again */
+	assert(!sim_block_poisoned(pfn));
 	pmd[pfn / 512].present = 1;
 	sim_note(pfn, true);
 	sim.flushes++;

@@ -67,6 +67,10 @@ unsigned long sim_ro_1g(int nid);
 /* Page tables = the incremental counters; returns the number of mismatches */
 unsigned long sim_check(void);
 
+/* Memory failure marks a page, or (unpoison) clears the mark */
+void sim_poison(unsigned long pfn, bool poisoned);
+bool sim_poisoned(unsigned long pfn);
+
 /* The buddy allocator: 4K pages, LIFO, from partly used blocks first */
 long sim_page_alloc(int nid);
 void sim_page_free(unsigned long pfn);

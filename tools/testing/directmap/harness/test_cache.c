@@ -570,11 +570,79 @@ static void t_offline(void)
 	sim_exit();
 }
 
+/*
+ * Memory failure: a poisoned slot, free or handed out, is retired for
+ * good.  It is never handed out again, and its region is never mapped back
+ * nor given to the buddy allocator (the simulator asserts both), while
+ * its other slots are still used.
+ */
+static void t_poison(void)
+{
+	unsigned long region, i;
+	long a, b, c;
+
+	drv_setup(GIB_PER_NODE);
+	a = drv_alloc(0, 0);
+	CHECK(a >= 0);
+	region = a & ~(DMAP_REGION_PAGES - 1);
+	CHECK(drv_release(a, 0) == 0);
+
+	/* a free slot of an empty region goes bad: the region stays */
+	sim_poison(region + 300, true);
+	drv_shrink_all();
+	CHECK(sim_region_of(region) && drv_nodes[0].nr_regions == 1);
+	CHECK(drv_nodes[0].nr_retired == 1 && drv_nodes[0].nr_used == 0);
+	CHECK(!sim_present(region + 300) && !sim_present(region));
+	/* and memory offline cannot take it */
+	CHECK(dmap_cache_offline(&drv_nodes[0], region, DMAP_REGION_PAGES) ==
+	      -EBUSY);
+	CHECK(drv_check() == 0);
+
+	/* a free slot goes bad: the take skips it */
+	a = drv_alloc(0, 0);
+	b = drv_alloc(0, 0);
+	CHECK(a == (long)region && b == a + 1);
+	sim_poison(b + 1, true);
+	c = drv_alloc(0, 0);
+	CHECK(c == b + 2);
+	CHECK(drv_nodes[0].nr_retired == 2);
+	CHECK(drv_check() == 0);
+
+	/* a page that is out goes bad: retired once its last user is gone */
+	sim_poison(a, true);
+	CHECK(drv_release(a, 0) == 0);
+	CHECK(drv_release(b, 0) == 0);
+	CHECK(drv_release(c, 0) == 0);
+	CHECK(drv_nodes[0].nr_retired == 3 && drv_nodes[0].nr_used == 0);
+	CHECK(!sim_present(a) && !sim_present(b));
+	drv_shrink_all();
+	CHECK(sim_region_of(region) && drv_nodes[0].nr_regions == 1);
+	CHECK(drv_check() == 0);
+
+	/* every good slot is still handed out, no bad one */
+	for (i = 0; i < DMAP_REGION_PAGES - 3; i++) {
+		long p = drv_alloc(0, 0);
+
+		CHECK(p >= (long)region && p < (long)region + DMAP_REGION_PAGES);
+		CHECK(!sim_poisoned(p));
+	}
+	CHECK(drv_nodes[0].nr_free == 0 && drv_nodes[0].nr_regions == 1);
+	CHECK(drv_check() == 0);
+
+	/* the region is the kernel's for good: free its bookkeeping by hand */
+	list_del(&sim_region_of(region)->list);
+	dmap_env_region_unregister(sim_region_of(region));
+	sim_poison(a, false);
+	sim_poison(b + 1, false);
+	sim_poison(region + 300, false);
+	sim_exit();
+}
+
 int main(void)
 {
 	/* a failed assertion aborts: keep the lines of the cases before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..14\n");
+	printf("TAP version 13\n1..15\n");
 	run("no_pmd_split", t_no_pmd_split);
 	run("orders", t_orders);
 	run("misuse", t_misuse);
@@ -588,6 +656,7 @@ int main(void)
 	run("release_after_share", t_release_after_share);
 	run("full_region_shared_stays_4k", t_full_region_shared);
 	run("offline", t_offline);
+	run("poison", t_poison);
 	run("random_with_failures", t_random);
 	return test_failed ? 1 : 0;
 }
