@@ -6,7 +6,8 @@
  *
  * Drivers get pages through this API and never change the direct map
  * themselves: directmap owns the pages and checks every page it is given
- * back.
+ * back.  Every user is an owner (struct directmap_owner); modules import
+ * the DIRECTMAP symbol namespace.
  */
 #ifndef _LINUX_DIRECTMAP_H
 #define _LINUX_DIRECTMAP_H
@@ -59,7 +60,7 @@ struct directmap_owner {
  *	the single-page fallback.
  *
  * DIRECTMAP_MAX_ORDER
- *	The largest order directmap_alloc_pages() hands out.
+ *	The largest order directmap_owner_alloc() hands out.
  */
 #define DIRECTMAP_NOZERO	BIT(0)
 #define DIRECTMAP_MAX_ORDER	3
@@ -68,10 +69,6 @@ struct directmap_owner {
 
 bool directmap_enabled(void);
 
-struct page * __must_check directmap_alloc_pages(int nid, unsigned int order,
-						 unsigned int flags);
-int directmap_free_pages(struct page *page, unsigned int order);
-int directmap_free_folio(struct folio *folio);
 bool directmap_page(const struct page *page);
 bool directmap_active(void);
 
@@ -146,22 +143,6 @@ struct page *directmap_alloc_pgtable(gfp_t gfp);
 static inline bool directmap_enabled(void)
 {
 	return false;
-}
-
-static inline struct page *directmap_alloc_pages(int nid, unsigned int order,
-						 unsigned int flags)
-{
-	return NULL;
-}
-
-static inline int directmap_free_pages(struct page *page, unsigned int order)
-{
-	return -EINVAL;
-}
-
-static inline int directmap_free_folio(struct folio *folio)
-{
-	return -EINVAL;
 }
 
 static inline bool directmap_page(const struct page *page)

@@ -94,7 +94,7 @@ void directmap_owner_init(struct directmap_owner *owner, const char *name)
 	list_add_tail(&owner->list, &dmap_owners);
 	mutex_unlock(&dmap_owners_lock);
 }
-EXPORT_SYMBOL_GPL(directmap_owner_init);
+EXPORT_SYMBOL_NS_GPL(directmap_owner_init, DIRECTMAP);
 
 /**
  * directmap_owner_exit - unregister an owner that gave every page back
@@ -117,7 +117,7 @@ int directmap_owner_exit(struct directmap_owner *owner)
 	xa_destroy(&owner->pages);
 	return 0;
 }
-EXPORT_SYMBOL_GPL(directmap_owner_exit);
+EXPORT_SYMBOL_NS_GPL(directmap_owner_exit, DIRECTMAP);
 
 /**
  * directmap_owner_alloc - get pages that are absent from the direct map
@@ -163,7 +163,7 @@ struct page *directmap_owner_alloc(struct directmap_owner *owner, int nid,
 	atomic_long_add(nr, &owner->nr_pages);
 	return page;
 }
-EXPORT_SYMBOL_GPL(directmap_owner_alloc);
+EXPORT_SYMBOL_NS_GPL(directmap_owner_alloc, DIRECTMAP);
 
 /*
  * Take @page and @order off @owner's books if they are exactly one of its
@@ -231,7 +231,7 @@ int directmap_owner_free(struct directmap_owner *owner, struct page *page,
 {
 	return dmap_owner_put(owner, page, order, true);
 }
-EXPORT_SYMBOL_GPL(directmap_owner_free);
+EXPORT_SYMBOL_NS_GPL(directmap_owner_free, DIRECTMAP);
 
 /**
  * directmap_owner_free_folio - give back a folio that leaves the page cache
@@ -249,7 +249,7 @@ int directmap_owner_free_folio(struct directmap_owner *owner,
 {
 	return dmap_owner_put(owner, &folio->page, folio_order(folio), false);
 }
-EXPORT_SYMBOL_GPL(directmap_owner_free_folio);
+EXPORT_SYMBOL_NS_GPL(directmap_owner_free_folio, DIRECTMAP);
 
 /* Are [page, page + nr_pages) of one allocation of @owner's? */
 static bool dmap_owner_holds(struct directmap_owner *owner, struct page *page,
@@ -313,7 +313,7 @@ int directmap_share(struct directmap_owner *owner, struct page *page,
 {
 	return dmap_owner_share(owner, page, nr_pages, true);
 }
-EXPORT_SYMBOL_GPL(directmap_share);
+EXPORT_SYMBOL_NS_GPL(directmap_share, DIRECTMAP);
 
 /**
  * directmap_unshare - take shared pages out of the direct map again
@@ -333,12 +333,14 @@ int directmap_unshare(struct directmap_owner *owner, struct page *page,
 {
 	return dmap_owner_share(owner, page, nr_pages, false);
 }
-EXPORT_SYMBOL_GPL(directmap_unshare);
+EXPORT_SYMBOL_NS_GPL(directmap_unshare, DIRECTMAP);
 
 /**
  * directmap_owner_filemap_folio - add a folio of an owner's to a page cache
  * @owner:	the owner
- * @mapping:	the page cache, of a file whose memory must stay unmapped
+ * @mapping:	the page cache of a file of @owner's, whose memory must stay
+ *		unmapped: @owner claims it by pointing its i_private_data at
+ *		itself when it creates the file
  * @index:	where in it
  * @gfp:	for the memcg charge and the page cache's nodes
  *
@@ -350,8 +352,8 @@ EXPORT_SYMBOL_GPL(directmap_unshare);
  *
  * Context: process context, may sleep.
  * Return: the folio, locked, with a reference for the caller;
- * ERR_PTR(-EEXIST) if @index is taken (look it up again); or another
- * ERR_PTR.
+ * ERR_PTR(-EEXIST) if @index is taken (look it up again); ERR_PTR(-EINVAL)
+ * (with a warning) if @mapping is not @owner's; or another ERR_PTR.
  */
 struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
 					    struct address_space *mapping,
@@ -360,6 +362,12 @@ struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
 	struct folio *folio;
 	struct page *page;
 	int err;
+
+	/* another file's page cache would get pages it cannot give back */
+	if (dmap_owner_misuse(NULL, READ_ONCE(mapping->i_private_data) != owner,
+			      "%s adds a folio to a mapping it does not own\n",
+			      owner->name))
+		return ERR_PTR(-EINVAL);
 
 	page = directmap_owner_alloc(owner, NUMA_NO_NODE, 0, 0);
 	if (!page)
@@ -378,7 +386,7 @@ struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
 	WARN_ON_ONCE(directmap_owner_free(owner, page, 0));
 	return ERR_PTR(err);
 }
-EXPORT_SYMBOL_GPL(directmap_owner_filemap_folio);
+EXPORT_SYMBOL_NS_GPL(directmap_owner_filemap_folio, DIRECTMAP);
 
 /**
  * dmap_page_owned - does an owner hold a page?
@@ -404,7 +412,7 @@ bool directmap_owns(struct directmap_owner *owner, struct page *page)
 {
 	return xa_load(&owner->pages, page_to_pfn(page));
 }
-EXPORT_SYMBOL_GPL(directmap_owns);
+EXPORT_SYMBOL_NS_GPL(directmap_owns, DIRECTMAP);
 
 /**
  * directmap_shared - did an owner share a page of its own?
@@ -420,7 +428,7 @@ bool directmap_shared(struct directmap_owner *owner, struct page *page)
 	return xa_load(&owner->pages, pfn) &&
 	       xa_get_mark(&owner->pages, pfn, DMAP_OWNER_SHARED);
 }
-EXPORT_SYMBOL_GPL(directmap_shared);
+EXPORT_SYMBOL_NS_GPL(directmap_shared, DIRECTMAP);
 
 /**
  * dmap_owner_count - count an owner's pages, as the kernel sees them

@@ -132,7 +132,7 @@ bool directmap_enabled(void)
 {
 	return READ_ONCE(directmap_ready);
 }
-EXPORT_SYMBOL_GPL(directmap_enabled);
+EXPORT_SYMBOL_NS_GPL(directmap_enabled, DIRECTMAP);
 
 /* ---- the environment of the region cache ---- */
 
@@ -680,7 +680,6 @@ out:
 		count_vm_events(DIRECTMAP_PAGES_ALLOC, 1UL << order);
 	return page;
 }
-EXPORT_SYMBOL_GPL(directmap_alloc_pages);
 
 static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
 				  unsigned int order, bool put_owner)
@@ -839,7 +838,6 @@ int directmap_free_pages(struct page *page, unsigned int order)
 		return -EINVAL;
 	return dmap_free(page, order, true);
 }
-EXPORT_SYMBOL_GPL(directmap_free_pages);
 
 /**
  * directmap_free_folio - give back a folio that leaves the page cache
@@ -860,7 +858,6 @@ int directmap_free_folio(struct folio *folio)
 		return -EINVAL;
 	return dmap_free(&folio->page, folio_order(folio), false);
 }
-EXPORT_SYMBOL_GPL(directmap_free_folio);
 
 /* The single allocation that holds [pfn, pfn + nr), if one is out */
 static bool dmap_single_holds(unsigned long pfn, unsigned long nr)
@@ -1005,7 +1002,7 @@ bool directmap_page(const struct page *page)
 
 	return dmap_region_of(pfn) || xa_load(&dmap_singles, pfn);
 }
-EXPORT_SYMBOL_GPL(directmap_page);
+EXPORT_SYMBOL_NS_GPL(directmap_page, DIRECTMAP);
 
 /**
  * directmap_active - does directmap hand out pages at the moment?

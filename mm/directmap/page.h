@@ -64,6 +64,14 @@ static inline bool dmap_in_reclaim(void)
 	return current->flags & PF_MEMALLOC;
 }
 
+/*
+ * Pages without an owner, for directmap's own benchmarks and tests; every
+ * other user is an owner (owner.c), so these are not exported.
+ */
+struct page * __must_check directmap_alloc_pages(int nid, unsigned int order,
+						 unsigned int flags);
+int directmap_free_pages(struct page *page, unsigned int order);
+int directmap_free_folio(struct folio *folio);
 int dmap_free(struct page *page, unsigned int order, bool put_owner);
 int dmap_share(struct page *page, unsigned long nr_pages, bool share);
 bool dmap_page_shared(unsigned long pfn);

@@ -12,6 +12,7 @@
 
 #include <kunit/test.h>
 #include <linux/kasan.h>
+#include <linux/shmem_fs.h>
 #include <asm/word-at-a-time.h>
 
 #define DMAP_OTEST_PAGES	64
@@ -383,6 +384,48 @@ static void dmap_otest_zeropad(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
 }
 
+/*
+ * An owner adds folios only to a page cache it claimed: another file's
+ * page cache would get pages it cannot give back, with no direct map.
+ */
+static void dmap_otest_foreign_mapping(struct kunit *test)
+{
+	struct directmap_owner *owner = dmap_otest_owner(test, "kunit-filemap");
+	struct address_space *mapping;
+	struct folio *folio;
+	struct file *file;
+
+	file = shmem_kernel_file_setup("dmap-kunit", PAGE_SIZE, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	mapping = file->f_mapping;
+
+	folio = directmap_owner_filemap_folio(owner, mapping, 0, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, folio, ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, 0UL);
+	if (!IS_ERR(folio)) {
+		/* take it out again before shmem frees it with no map */
+		filemap_remove_folio(folio);
+		folio_unlock(folio);
+		directmap_owner_free_folio(owner, folio);
+		folio_put(folio);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&owner->nr_pages), 0L);
+
+	/* claimed: the folio goes in, absent from the direct map */
+	mapping->i_private_data = owner;
+	folio = directmap_owner_filemap_folio(owner, mapping, 0, GFP_KERNEL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, 1UL);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(&folio->page));
+	filemap_remove_folio(folio);
+	folio_unlock(folio);
+	KUNIT_EXPECT_EQ(test, directmap_owner_free_folio(owner, folio), 0);
+	folio_put(folio);
+	mapping->i_private_data = NULL;
+	fput(file);
+	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
+}
+
 static struct kunit_case dmap_otest_cases[] = {
 	KUNIT_CASE(dmap_otest_donate),
 	KUNIT_CASE(dmap_otest_misuse),
@@ -391,6 +434,7 @@ static struct kunit_case dmap_otest_cases[] = {
 	KUNIT_CASE(dmap_otest_share_fails),
 	KUNIT_CASE(dmap_otest_share_single),
 	KUNIT_CASE(dmap_otest_zeropad),
+	KUNIT_CASE(dmap_otest_foreign_mapping),
 	{}
 };
 

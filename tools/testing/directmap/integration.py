@@ -186,6 +186,9 @@ def main():
             pud_on is not None and pud_on <= 2, f"delta {pud_on}")
     t.check("on: DirectMap4k unchanged while secrets are held",
             delta(on, "directmap_4k_kb", "boot", "held") == 0)
+    t.check("on: secretmem holds every page as directmap's owner",
+            on.get("held.secretmem_owned") == pages,
+            f"{on.get('held.secretmem_owned')} of {pages}")
     t.check("on: pages were served from regions, no single-page fallback",
             delta(on, "dmap_fallbacks", "boot", "held") == 0)
     t.check("on: every page returned to directmap after free",

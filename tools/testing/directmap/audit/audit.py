@@ -20,6 +20,7 @@ overwritten unread), warned (only WARN_ON()ed: seen, not handled).
 """
 
 import argparse
+import glob
 import concurrent.futures
 import json
 import os
@@ -146,10 +147,51 @@ def selftest(t):
             f"{len(added)} of {ignored}")
 
 
+PLAIN_API = ("directmap_alloc_pages", "directmap_free_pages",
+             "directmap_free_folio")
+
+
+def exports(t, tree):
+    """The owner API is the only way in: exported in the DIRECTMAP
+    namespace, imported by every module that calls it, and the plain API
+    neither exported nor declared to drivers.  The test kernels build
+    without modules, so this reads the tree that was built."""
+    exp = re.compile(r"EXPORT_SYMBOL\w*\((\w+)(?:,\s*(\w+))?\)")
+    found, bad = [], []
+    for path in sorted(glob.glob(os.path.join(tree, "mm/directmap/*.c"))):
+        with open(path) as f:
+            for m in exp.finditer(f.read()):
+                found.append(m.group(1))
+                if m.group(1) in PLAIN_API or m.group(2) != "DIRECTMAP" or \
+                        not m.group(0).startswith("EXPORT_SYMBOL_NS_GPL"):
+                    bad.append(m.group(0))
+    t.check("audit: every directmap export is GPL in the DIRECTMAP namespace",
+            len(found) >= 10 and not bad, " ".join(bad) or f"{len(found)}")
+    with open(os.path.join(tree, "include/linux/directmap.h")) as f:
+        header = f.read()
+    declared = [n for n in PLAIN_API if re.search(rf"\b{n}\(", header)]
+    t.check("audit: drivers see no allocation without an owner",
+            not declared, " ".join(declared))
+    users = subprocess.run(
+        ["grep", "-rlE", r"\bdirectmap_(owner_|share|unshare|owns|shared|"
+         r"enabled|page)\w*\(", "virt", "drivers", "samples", "arch/x86/kvm",
+         "arch/arm64/kvm", "--include=*.c"],
+        cwd=tree, capture_output=True, text=True).stdout.split()
+    missing = []
+    for u in users:
+        with open(os.path.join(tree, u)) as f:
+            text = f.read()
+        if "MODULE_IMPORT_NS(DIRECTMAP)" not in text:
+            missing.append(u)
+    t.check("audit: every module that calls directmap imports DIRECTMAP",
+            users and not missing, " ".join(missing) or " ".join(users))
+
+
 def check(kobj, tree):
     t = Tap()
     print("TAP version 13")
     selftest(t)
+    exports(t, tree)
     files = built(candidates(tree), kobj)
     rows = spatch(files, tree)
     bad = [r for r in rows if r[2] != "warned"]
