@@ -33,6 +33,12 @@ static DEFINE_MUTEX(dmap_owners_lock);
 static LIST_HEAD(dmap_owners);
 /* Every page an owner holds, by pfn: the owner */
 static DEFINE_XARRAY(dmap_owned_pages);
+/*
+ * Pages whose owner exited without giving them back: a hypervisor or
+ * firmware may still use them, so they stay out of the direct map and
+ * are never reused.
+ */
+static struct directmap_owner dmap_orphans;
 
 /* An owner broke the API: say so once, count it, change nothing */
 #define dmap_owner_misuse(page, cond, fmt, ...)				\
@@ -96,26 +102,59 @@ void directmap_owner_init(struct directmap_owner *owner, const char *name)
 }
 EXPORT_SYMBOL_NS_GPL(directmap_owner_init, DIRECTMAP);
 
+/* Hand what @owner still holds to the orphans, private and for good */
+static void dmap_owner_orphan(struct directmap_owner *owner)
+{
+	unsigned long index;
+	void *entry;
+
+	lockdep_assert_held(&owner->lock);
+	mutex_lock(&dmap_orphans.lock);
+	xa_for_each(&owner->pages, index, entry) {
+		/* nobody reads it through the direct map any more */
+		if (xa_get_mark(&owner->pages, index, DMAP_OWNER_SHARED))
+			WARN_ON_ONCE(dmap_share(pfn_to_page(index), 1, false));
+		/* replaces an entry: allocates nothing */
+		xa_store(&dmap_owned_pages, index, &dmap_orphans, GFP_KERNEL);
+		/* without memory for the list it is leaked all the same */
+		xa_store(&dmap_orphans.pages, index, entry, GFP_KERNEL);
+		atomic_long_inc(&dmap_orphans.nr_pages);
+		cond_resched();
+	}
+	atomic_long_set(&owner->nr_pages, 0);
+	mutex_unlock(&dmap_orphans.lock);
+}
+
 /**
- * directmap_owner_exit - unregister an owner that gave every page back
+ * directmap_owner_exit - unregister an owner
  * @owner:	the owner
  *
+ * Always unregisters @owner, which may then be freed.  Pages it did not
+ * give back are taken out of the direct map if it shared them, and kept
+ * out for good: they are never reused.
+ *
  * Context: process context.
- * Return: 0, or -EBUSY (with a warning) if it still holds pages: they
- * stay out of the direct map and the owner stays registered.
+ * Return: 0, or -EBUSY (with a warning) if @owner still held pages.
  */
 int directmap_owner_exit(struct directmap_owner *owner)
 {
-	long nr = atomic_long_read(&owner->nr_pages);
+	int ret = 0;
+	long nr;
 
-	if (dmap_owner_misuse(NULL, nr, "%s exits with %ld pages out\n",
-			      owner->name, nr))
-		return -EBUSY;
+	mutex_lock(&owner->lock);
+	nr = atomic_long_read(&owner->nr_pages);
+	if (dmap_owner_misuse(NULL, nr, "%s exits with %ld pages out: orphaned\n",
+			      owner->name, nr)) {
+		dmap_owner_orphan(owner);
+		ret = -EBUSY;
+	}
+	mutex_unlock(&owner->lock);
+
 	mutex_lock(&dmap_owners_lock);
 	list_del_init(&owner->list);
 	mutex_unlock(&dmap_owners_lock);
 	xa_destroy(&owner->pages);
-	return 0;
+	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(directmap_owner_exit, DIRECTMAP);
 
@@ -474,6 +513,45 @@ static int dmap_owners_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dmap_owners);
+
+/**
+ * dmap_owner_listed - is an owner registered?
+ * @owner:	the owner
+ *
+ * Return: true if @owner is on directmap's list of owners.
+ */
+bool dmap_owner_listed(struct directmap_owner *owner)
+{
+	struct directmap_owner *o;
+	bool found = false;
+
+	mutex_lock(&dmap_owners_lock);
+	list_for_each_entry(o, &dmap_owners, list)
+		found |= o == owner;
+	mutex_unlock(&dmap_owners_lock);
+	return found;
+}
+
+/**
+ * dmap_owner_orphans - the owner of pages whose owner exited with them
+ *
+ * Return: the internal owner, for the tests to clean up after themselves.
+ */
+struct directmap_owner *dmap_owner_orphans(void)
+{
+	return &dmap_orphans;
+}
+
+static int __init dmap_owner_orphans_init(void)
+{
+	static struct lock_class_key orphans_key;
+
+	directmap_owner_init(&dmap_orphans, "orphaned");
+	/* taken inside an exiting owner's lock */
+	lockdep_set_class(&dmap_orphans.lock, &orphans_key);
+	return 0;
+}
+core_initcall(dmap_owner_orphans_init);
 
 static int __init dmap_owner_debugfs_init(void)
 {
