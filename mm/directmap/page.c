@@ -681,25 +681,63 @@ out:
 	return page;
 }
 
-static int dmap_free_region_pages(struct dmap_region *r, struct page *page,
+/* The region a free names; KUnit widens the window of a double free */
+static struct dmap_region *dmap_free_lookup(unsigned long pfn)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dmap_free_lookup, pfn);
+	return dmap_region_of(pfn);
+}
+
+/*
+ * Mark [pfn, pfn + 2^order) returned if it is out.  The region is looked
+ * up under RCU: until the allocation is found out, a racing free (of a
+ * page freed twice) may release the region and kfree_rcu() it.  Once
+ * marked, its slots keep the region.
+ */
+static int dmap_mark_returned(unsigned long pfn, unsigned int order,
+			      struct dmap_region **found)
+{
+	struct dmap_region *r;
+	int err = -EINVAL;
+
+	rcu_read_lock();
+	r = dmap_free_lookup(pfn);
+	if (r)
+		err = dmap_cache_mark_returned(&dmap_pnodes[r->nid]->cache, r,
+					       pfn, order, false);
+	rcu_read_unlock();
+	*found = r;
+	return err;
+}
+
+static int dmap_free_region_pages(int nid, struct page *page,
 				  unsigned int order, bool put_owner)
 {
-	struct dmap_pnode *pn = dmap_pnodes[r->nid];
+	struct dmap_pnode *pn = dmap_pnodes[nid];
 	unsigned long pfn = page_to_pfn(page), unshares;
+	struct dmap_region *r;
 	int err;
 
-	err = dmap_cache_mark_returned(&pn->cache, r, pfn, order, false);
+	err = dmap_mark_returned(pfn, order, &r);
 	if (err == -EAGAIN) {
-		/* the owner left pages shared: unshare them with no share running */
+		/*
+		 * The owner left pages shared: unshare them with no share
+		 * running.  Looked up again: the pages may have been unshared
+		 * and freed meanwhile.  Pages still shared under the share
+		 * lock cannot be returned by anyone else: they keep it.
+		 */
 		mutex_lock(&pn->share_lock);
 		unshares = READ_ONCE(pn->cache.stats.unshares);
-		err = dmap_cache_mark_returned(&pn->cache, r, pfn, order, true);
+		err = dmap_mark_returned(pfn, order, &r);
+		if (err == -EAGAIN)
+			err = dmap_cache_mark_returned(&pn->cache, r, pfn, order,
+						       true);
 		/* only ever changed under the share lock: exact */
 		count_vm_events(DIRECTMAP_PAGES_UNSHARED,
 				READ_ONCE(pn->cache.stats.unshares) - unshares);
 		mutex_unlock(&pn->share_lock);
 	}
-	if (dmap_misuse(r->nid, err, "pfn %#lx order %u is not out\n",
+	if (dmap_misuse(nid, err, "pfn %#lx order %u is not out\n",
 			pfn, order))
 		return err;
 
@@ -790,7 +828,7 @@ static int dmap_free_single(struct page *page, unsigned int order,
 int dmap_free(struct page *page, unsigned int order, bool put_owner)
 {
 	struct dmap_region *r;
-	int err;
+	int err, nid;
 
 	if (dmap_misuse(NUMA_NO_NODE, !page, "free of NULL\n"))
 		return -EINVAL;
@@ -808,9 +846,13 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner)
 			"free of a tail page\n"))
 		return -EINVAL;
 
+	/* a region is never released while a page of it is out */
+	rcu_read_lock();
 	r = dmap_region_of(page_to_pfn(page));
+	nid = r ? r->nid : NUMA_NO_NODE;
+	rcu_read_unlock();
 	if (r)
-		err = dmap_free_region_pages(r, page, order, put_owner);
+		err = dmap_free_region_pages(nid, page, order, put_owner);
 	else
 		err = dmap_free_single(page, order, put_owner);
 	if (!err)
@@ -979,11 +1021,15 @@ int dmap_share(struct page *page, unsigned long nr_pages, bool share)
  */
 bool dmap_page_shared(unsigned long pfn)
 {
-	struct dmap_region *r = dmap_region_of(pfn);
+	struct dmap_region *r;
+	bool shared;
 
-	if (r)
-		return test_bit(pfn - r->pfn, r->shared);
-	return xa_load(&dmap_singles_shared, pfn);
+	rcu_read_lock();
+	r = dmap_region_of(pfn);
+	shared = r ? test_bit(pfn - r->pfn, r->shared) :
+		     xa_load(&dmap_singles_shared, pfn);
+	rcu_read_unlock();
+	return shared;
 }
 
 /**

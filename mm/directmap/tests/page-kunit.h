@@ -12,6 +12,9 @@
 
 #include <kunit/test.h>
 #include <kunit/static_stub.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
 #include <linux/vmalloc.h>
 
 #include "../differ.h"
@@ -661,6 +664,96 @@ static void dmap_test_misuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 9);
 }
 
+struct dmap_test_racer {
+	struct page *page;
+	struct completion go;
+	struct completion done;
+	int err;
+};
+
+static struct dmap_test_racer *dmap_test_racer;
+
+/* The free that wins the race, then the release of its region */
+static int dmap_test_race_free(void *data)
+{
+	struct dmap_test_racer *racer = data;
+
+	wait_for_completion(&racer->go);
+	racer->err = directmap_free_pages(racer->page, 0);
+	dmap_drain();
+	/* the region's kfree_rcu() has run */
+	kvfree_rcu_barrier();
+	complete(&racer->done);
+	return 0;
+}
+
+/*
+ * The losing free has looked the region up: let the winning one free the
+ * page and the region meanwhile, for as long as the lookup lets it.
+ */
+static struct dmap_region *dmap_test_slow_lookup(unsigned long pfn)
+{
+	struct dmap_region *r = dmap_region_of(pfn);
+	int i;
+
+	if (completion_done(&dmap_test_racer->go))
+		return r;
+	complete(&dmap_test_racer->go);
+	/*
+	 * A lookup under RCU holds the region: the winner waits for us, and
+	 * we may not sleep.  Without, the caller may be preempted or sleep
+	 * (on the share lock) here: let the winner run to the end.
+	 */
+	if (!rcu_read_lock_any_held()) {
+		/* completion_done() below must still see it */
+		for (i = 0; i < 500 && !completion_done(&dmap_test_racer->done); i++)
+			msleep(10);
+		return r;
+	}
+	for (i = 0; i < 1000 && !completion_done(&dmap_test_racer->done); i++)
+		mdelay(1);
+	return r;
+}
+
+/*
+ * A double free that races with the free that releases the region must
+ * not touch the region after its kfree_rcu(): it is refused (KASAN fails
+ * the test on a use after free).
+ */
+static void dmap_test_double_free_race(struct kunit *test)
+{
+	struct dmap_test_racer *racer;
+	struct dmap_region *r;
+	struct page *page;
+	int err;
+
+	racer = kunit_kzalloc(test, sizeof(*racer), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, racer);
+	init_completion(&racer->go);
+	init_completion(&racer->done);
+	dmap_drain();
+	page = directmap_alloc_pages(numa_mem_id(), 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	r = dmap_region_of(page_to_pfn(page));
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_ASSERT_EQ_MSG(test, r->nr_free, DMAP_REGION_PAGES - 1,
+			    "the page must be alone in its region");
+
+	racer->page = page;
+	dmap_test_racer = racer;
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(dmap_test_race_free, racer,
+						    "dmap-race")));
+	kunit_activate_static_stub(test, dmap_free_lookup, dmap_test_slow_lookup);
+	err = directmap_free_pages(page, 0);
+	kunit_deactivate_static_stub(test, dmap_free_lookup);
+	wait_for_completion(&racer->done);
+
+	KUNIT_EXPECT_EQ(test, racer->err, 0);
+	KUNIT_EXPECT_EQ(test, err, -EINVAL);
+	KUNIT_EXPECT_NULL(test, dmap_region_of(page_to_pfn(page)));
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
 #ifdef CONFIG_MEMORY_FAILURE
 /* Undo memory failure's mark and the retire, so that the region can go */
 static void dmap_test_unpoison(struct dmap_node *dn, struct dmap_region *r)
@@ -753,6 +846,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_single_shared_stays_4k),
 	KUNIT_CASE(dmap_test_single_other_node),
 	KUNIT_CASE(dmap_test_single_wiped_before_mapped),
+	KUNIT_CASE(dmap_test_double_free_race),
 #ifdef CONFIG_MEMORY_FAILURE
 	KUNIT_CASE(dmap_test_hwpoison),
 #endif
