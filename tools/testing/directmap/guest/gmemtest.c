@@ -4,8 +4,9 @@
  *
  * A KVM_X86_SW_PROTECTED_VM gets a 64 MiB guest_memfd whose private pages
  * come from directmap, absent from the direct map.  Ranges of it are
- * converted to shared and back with KVM_SET_MEMORY_ATTRIBUTES, a hole is
- * punched, and everything is closed with pages still shared; after each
+ * converted to shared and back with KVM_SET_MEMORY_ATTRIBUTES (the pages
+ * stay absent: a shared gfn is backed by userspace memory in 6.12), a hole
+ * is punched, and everything is closed with gfns still shared; after each
  * step the owners file (debugfs directmap/owners, whose "present" column
  * is the kernel reading each page through the direct map), /proc/vmstat
  * and the verifier must agree with what was done.  A guest_memfd without
@@ -525,29 +526,9 @@ out:
 	      delta(&a, &b, UNSHARED), delta(&a, &b, SPLIT2));
 }
 
-/* Convert back everything shared_ranges shared; 2M collapses it took */
-static long unshare_all(int vm, const struct snap *from, long splits,
-			struct snap *to, int *ret, double *secs)
-{
-	double t0 = now();
-	long collapses;
-
-	*ret = convert_all(vm, shared_ranges, ARRAY_SIZE(shared_ranges), true);
-	/* "now, or by the collapse worker": give the worker time */
-	do {
-		snap(to);
-		collapses = delta(from, to, COLLAPSE2);
-		if (collapses >= splits && collapses >= 1)
-			break;
-		usleep(50000);
-	} while (now() - t0 < 10.0);
-	*secs = now() - t0;
-	return collapses;
-}
-
 /*
  * The flag, with directmap on: 64 MiB private, fallocated, ranges shared
- * and back, shared again, a hole punched, closed with pages still shared.
+ * and back, shared again, a hole punched, closed with gfns still shared.
  */
 static void nodirectmap_gmem(int vm, const struct snap *start)
 {
@@ -557,11 +538,10 @@ static void nodirectmap_gmem(int vm, const struct snap *start)
 	const unsigned long again = pages_of(again_ranges, nagain);
 	const unsigned long holed = overlap(&again_ranges[0], &hole) +
 				    overlap(&again_ranges[1], &hole);
-	long splits, collapses, regions, problems;
+	long problems;
 	struct snap a, b, c;
 	struct owner o;
 	int fd, ret, lines;
-	double secs;
 
 	fd = gmem_create(vm, GMEM_PAGES, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
 	if (!check(fd >= 0, "flag: guest_memfd of %lu pages created # %s",
@@ -595,7 +575,11 @@ static void nodirectmap_gmem(int vm, const struct snap *start)
 	      "flag: no 2M split for %lu private pages # 2M splits +%ld",
 	      GMEM_PAGES, delta(&a, &b, SPLIT2));
 
-	/* Shared: back in the direct map, at 4K */
+	/*
+	 * Shared: a shared gfn is backed by the memslot's userspace memory,
+	 * not by guest_memfd, so its page, which still holds private data,
+	 * stays absent: nothing maps it, nothing splits
+	 */
 	ret = convert_all(vm, shared_ranges, nshared, false);
 	check(!ret,
 	      "flag: %d ranges (%lu pages, %lu 2M areas of the file) converted to shared # %s",
@@ -603,81 +587,59 @@ static void nodirectmap_gmem(int vm, const struct snap *start)
 	lines = owner_wait(&o, GMEM_PAGES);
 	snap(&c);
 	report("shared", start, &c);
-	regions = dmap_sum("regions");
-	check(owner_is(&o, lines, GMEM_PAGES, conv, conv),
-	      "flag: owners: exactly the %lu converted pages are shared and readable # pages %ld shared %ld present %ld",
+	check(owner_is(&o, lines, GMEM_PAGES, 0, 0),
+	      "flag: owners: the %lu converted pages stay absent, none readable # pages %ld shared %ld present %ld",
 	      conv, o.pages, o.shared, o.present);
-	check(delta(&b, &c, SHARED) == (long)conv,
-	      "flag: directmap_pages_shared grew by %lu # +%ld", conv,
-	      delta(&b, &c, SHARED));
-	/*
-	 * Which physical 2M regions hold the converted pages cannot be seen
-	 * from here: file order need not be physical order, so the file's
-	 * 2M areas bound nothing.  What holds: a region that holds a shared
-	 * page has its 2M entry split, once, and only regions in directmap's
-	 * caches hold its pages (a single-page fallback is at 4K already).
-	 * So at least one split, and at most one per converted page and one
-	 * per cached region.
-	 */
-	splits = delta(&b, &c, SPLIT2);
-	check(splits >= 1 && splits <= (long)conv && splits <= regions,
-	      "flag: sharing split between 1 and min(pages, cached regions) 2M entries # %ld splits for %lu pages, %ld regions",
-	      splits, conv, regions);
-	/* a shared page is present at 4K: the verifier knows it is allowed */
+	check(delta(&b, &c, SHARED) == 0 && delta(&b, &c, SPLIT2) == 0,
+	      "flag: converting to shared mapped and split nothing # shared +%ld, 2M splits +%ld",
+	      delta(&b, &c, SHARED), delta(&b, &c, SPLIT2));
 	problems = read_key(DEBUGFS "verify", "problems");
 	check(problems == 0,
-	      "flag: verifier: no problem while pages are shared # problems %ld",
+	      "flag: verifier: no problem after the conversion # problems %ld",
 	      problems);
 
-	/* Private again: out of the direct map, the 2M entries re-formed */
-	collapses = unshare_all(vm, &c, splits, &b, &ret, &secs);
+	/* Private again: nothing to take out */
+	ret = convert_all(vm, shared_ranges, nshared, true);
 	check(!ret, "flag: the %d ranges converted back to private # %s",
 	      nshared, err_str(ret));
 	lines = owner_wait(&o, GMEM_PAGES);
+	snap(&b);
 	report("private again", start, &b);
-	check(owner_is(&o, lines, GMEM_PAGES, 0, 0),
-	      "flag: owners: nothing shared, nothing readable # pages %ld shared %ld present %ld",
-	      o.pages, o.shared, o.present);
-	check(delta(&c, &b, UNSHARED) == (long)conv,
-	      "flag: directmap_pages_unshared grew by %lu # +%ld", conv,
-	      delta(&c, &b, UNSHARED));
-	check(collapses >= 1 && collapses >= splits,
-	      "flag: every region split for sharing re-formed as one 2M entry # %ld collapses for %ld splits in %.1f s",
-	      collapses, splits, secs);
+	check(owner_is(&o, lines, GMEM_PAGES, 0, 0) &&
+	      delta(&c, &b, UNSHARED) == 0,
+	      "flag: owners: nothing shared, nothing readable, nothing unshared # pages %ld shared %ld present %ld, unshared +%ld",
+	      o.pages, o.shared, o.present, delta(&c, &b, UNSHARED));
 
-	/* Shared again, then a hole over shared and private pages */
+	/* Shared again, then a hole over shared and private gfns */
 	ret = convert_all(vm, again_ranges, nagain, false);
 	lines = owner_wait(&o, GMEM_PAGES);
-	check(!ret && owner_is(&o, lines, GMEM_PAGES, again, again),
-	      "flag: %lu pages shared again, all readable # %s, pages %ld shared %ld present %ld",
+	check(!ret && owner_is(&o, lines, GMEM_PAGES, 0, 0),
+	      "flag: %lu pages shared again, none readable # %s, pages %ld shared %ld present %ld",
 	      again, err_str(ret), o.pages, o.shared, o.present);
 	snap(&b);
 	ret = punch(fd, hole.first, hole.nr);
 	check(!ret,
-	      "flag: hole punched over %lu pages, %lu of them shared # %s",
+	      "flag: hole punched over %lu pages, %lu of them of shared gfns # %s",
 	      hole.nr, holed, err_str(ret));
 	lines = owner_wait(&o, GMEM_PAGES - hole.nr);
 	snap(&c);
 	report("punched", start, &c);
-	check(owner_is(&o, lines, GMEM_PAGES - hole.nr, again - holed,
-		       again - holed),
-	      "flag: owners: %lu pages left, the %lu still shared readable # pages %ld shared %ld present %ld",
-	      GMEM_PAGES - hole.nr, again - holed, o.pages, o.shared,
-	      o.present);
-	check(delta(&b, &c, FREE) == (long)hole.nr &&
-	      delta(&b, &c, UNSHARED) == (long)holed,
-	      "flag: the hole's pages were freed, its shared ones counted unshared # pages_free +%ld, unshared +%ld",
-	      delta(&b, &c, FREE), delta(&b, &c, UNSHARED));
+	check(owner_is(&o, lines, GMEM_PAGES - hole.nr, 0, 0),
+	      "flag: owners: %lu pages left, none readable # pages %ld shared %ld present %ld",
+	      GMEM_PAGES - hole.nr, o.pages, o.shared, o.present);
+	check(delta(&b, &c, FREE) == (long)hole.nr,
+	      "flag: the hole's pages were freed # pages_free +%ld",
+	      delta(&b, &c, FREE));
 
-	/* Closed with pages still shared: main() checks that all went back */
+	/* Closed with gfns still shared: main() checks that all went back */
 	close(fd);
 }
 
 /*
- * Deleting a memslot takes its shared pages out of the direct map: their
- * next binding may be private.  The pages stay in the file until close.
+ * Nor does a memslot whose gfns are shared map its pages, before or after
+ * it is deleted.  The pages stay in the file until close.
  */
-static void unbind_unshares(int vm)
+static void unbind_keeps_absent(int vm)
 {
 	struct kvm_userspace_memory_region2 gone = {
 		.slot = 2, .flags = KVM_MEM_GUEST_MEMFD,
@@ -705,8 +667,8 @@ static void unbind_unshares(int vm)
 		ret = convert(vm, UNBIND_GPA, 0, 100, false);
 	}
 	lines = owner_wait(&o, PLAIN_PAGES);
-	check(!ret && owner_is(&o, lines, PLAIN_PAGES, 100, 100),
-	      "unbind: 100 of %lu pages shared in a second guest_memfd # %s: %s, pages %ld shared %ld present %ld",
+	check(!ret && owner_is(&o, lines, PLAIN_PAGES, 0, 0),
+	      "unbind: 100 of %lu gfns shared in a second guest_memfd, no page readable # %s: %s, pages %ld shared %ld present %ld",
 	      PLAIN_PAGES, step, err_str(ret), o.pages, o.shared, o.present);
 
 	/* memory_size 0 deletes the slot */
@@ -822,7 +784,7 @@ int main(int argc, char **argv)
 	      "the flag with an unknown one refused with EINVAL # %s",
 	      err_str(ret));
 	nodirectmap_gmem(vm, &start);
-	unbind_unshares(vm);
+	unbind_keeps_absent(vm);
 	close(vm);
 	close(kvm);
 
