@@ -30,6 +30,7 @@
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
+#include <linux/percpu-rwsem.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/set_memory.h>
@@ -76,6 +77,10 @@ atomic_long_t dmap_pages_taken;
 atomic_long_t dmap_pages_given_back;
 /* Single pages kept for good because their memory is poisoned */
 static atomic_long_t dmap_pages_retired;
+
+/* Set from hibernation's PREPARE to its POST: nothing is handed out */
+static bool dmap_hibernating;
+DEFINE_STATIC_PERCPU_RWSEM(dmap_pm_sem);
 
 static void dmap_reclaim_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
@@ -635,7 +640,8 @@ static void dmap_retire_taken(struct dmap_pnode *pn, struct page *page,
  * pages are zeroed unless @flags says otherwise; they are not compound.
  *
  * Context: process context, may sleep.
- * Return: the first page, with one reference for the caller, or NULL.
+ * Return: the first page, with one reference for the caller, or NULL (as
+ * from hibernation's PREPARE to its end).
  */
 struct page *directmap_alloc_pages(int nid, unsigned int order,
 				   unsigned int flags)
@@ -663,6 +669,11 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 			"bad node %d\n", nid))
 		return NULL;
 
+	percpu_down_read(&dmap_pm_sem);
+	if (READ_ONCE(dmap_hibernating)) {
+		percpu_up_read(&dmap_pm_sem);
+		return NULL;
+	}
 	pn = dmap_pnodes[nid];
 	while (!dmap_take(pn, order, &pfn)) {
 		page = pfn_to_page(pfn);
@@ -676,6 +687,7 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 prep:
 	page = dmap_page_prep(pfn);
 out:
+	percpu_up_read(&dmap_pm_sem);
 	if (page)
 		count_vm_events(DIRECTMAP_PAGES_ALLOC, 1UL << order);
 	return page;
@@ -1169,19 +1181,33 @@ unsigned long dmap_drain(void)
 /*
  * The hibernation image must not hold directmap's pages: give the empty
  * regions back, and refuse if pages were handed out after
- * hibernation_available() said yes.
+ * hibernation_available() said yes.  From then until hibernation is over
+ * (/dev/snapshot may stay open long before the image is made) nothing is
+ * handed out: an allocation in the window would put a page into the
+ * image, or need its direct map back with interrupts off.
  */
 static int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
 			  void *data)
 {
-	if (action != PM_HIBERNATION_PREPARE)
-		return NOTIFY_DONE;
-	dmap_drain();
-	if (directmap_active()) {
-		pr_warn("pages are handed out: no hibernation\n");
-		return notifier_from_errno(-EBUSY);
+	switch (action) {
+	case PM_HIBERNATION_PREPARE:
+		/* waits for allocations under way; later ones see the flag */
+		percpu_down_write(&dmap_pm_sem);
+		WRITE_ONCE(dmap_hibernating, true);
+		percpu_up_write(&dmap_pm_sem);
+		dmap_drain();
+		if (directmap_active()) {
+			pr_warn("pages are handed out: no hibernation\n");
+			/* a notifier that fails PREPARE gets no POST */
+			WRITE_ONCE(dmap_hibernating, false);
+			return notifier_from_errno(-EBUSY);
+		}
+		return NOTIFY_OK;
+	case PM_POST_HIBERNATION:
+		WRITE_ONCE(dmap_hibernating, false);
+		return NOTIFY_OK;
 	}
-	return NOTIFY_OK;
+	return NOTIFY_DONE;
 }
 
 static struct notifier_block dmap_pm_nb = {

@@ -706,8 +706,8 @@ static struct dmap_region *dmap_test_slow_lookup(unsigned long pfn)
 	 */
 	if (!rcu_read_lock_any_held()) {
 		/* completion_done() below must still see it */
-		for (i = 0; i < 500 && !completion_done(&dmap_test_racer->done); i++)
-			msleep(10);
+		for (i = 0; i < 250 && !completion_done(&dmap_test_racer->done); i++)
+			msleep(20);
 		return r;
 	}
 	for (i = 0; i < 1000 && !completion_done(&dmap_test_racer->done); i++)
@@ -752,6 +752,39 @@ static void dmap_test_double_free_race(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, err, -EINVAL);
 	KUNIT_EXPECT_NULL(test, dmap_region_of(page_to_pfn(page)));
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
+/*
+ * From hibernation's PREPARE to its POST nothing is handed out: the check
+ * that nothing is out and the snapshot are apart, and a page handed out
+ * in between would go into the image.  Both ways into hibernation
+ * (/sys/power/state and /dev/snapshot) notify the same way.
+ */
+static void dmap_test_hibernation_window(struct kunit *test)
+{
+	struct page *page;
+	int ret;
+
+	dmap_drain();
+	ret = dmap_pm_notify(&dmap_pm_nb, PM_HIBERNATION_PREPARE, NULL);
+	KUNIT_ASSERT_EQ(test, ret, NOTIFY_OK);
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_EXPECT_NULL(test, page);
+	if (page)
+		directmap_free_pages(page, 0);
+	KUNIT_EXPECT_FALSE(test, directmap_active());
+	dmap_pm_notify(&dmap_pm_nb, PM_POST_HIBERNATION, NULL);
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	/* refused with a page out, and allocations are not stuck after */
+	ret = dmap_pm_notify(&dmap_pm_nb, PM_HIBERNATION_PREPARE, NULL);
+	KUNIT_EXPECT_EQ(test, ret, notifier_from_errno(-EBUSY));
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_EXPECT_NOT_NULL(test, page);
+	if (page)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 }
 
 #ifdef CONFIG_MEMORY_FAILURE
@@ -847,6 +880,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_single_other_node),
 	KUNIT_CASE(dmap_test_single_wiped_before_mapped),
 	KUNIT_CASE(dmap_test_double_free_race),
+	KUNIT_CASE(dmap_test_hibernation_window),
 #ifdef CONFIG_MEMORY_FAILURE
 	KUNIT_CASE(dmap_test_hwpoison),
 #endif

@@ -237,6 +237,9 @@ static void dmap_rtest_hibernation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
 			NOTIFY_OK);
 	KUNIT_EXPECT_EQ(test, dmap_pnodes[page_to_nid(page)]->cache.nr_regions, 0UL);
+	/* hibernation is over: nothing is handed out until then */
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
+			NOTIFY_OK);
 }
 
 /*

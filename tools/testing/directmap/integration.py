@@ -199,6 +199,22 @@ def main():
             all(delta(on, f"directmap_{s}_kb", "boot", "drained") == 0
                 for s in ("4k", "2m", "1g")),
             f"1G delta {delta(on, 'directmap_1g_kb', 'boot', 'drained')}")
+    t.check("on: /dev/snapshot held open: a secretmem fault waits for "
+            "its close, then completes",
+            on.get("hib.snapshot_open") == 0 and
+            on.get("hib.snapshot_fault_while_open") == -1 and
+            on.get("hib.snapshot_fault_after_close") == 1,
+            f"while open {on.get('hib.snapshot_fault_while_open')}, "
+            f"after {on.get('hib.snapshot_fault_after_close')}")
+    t.check("on: /sys/power/state disk (pm_test=freezer): refused with a "
+            "secret held, runs without, faults work after",
+            on.get("hib.state_without_secret") == 0 and
+            on.get("hib.state_with_secret_held") in (1, 16) and
+            on.get("hib.state_fault_after") == 1,
+            f"held {on.get('hib.state_with_secret_held')}, without "
+            f"{on.get('hib.state_without_secret')}, after "
+            f"{on.get('hib.state_fault_after')}")
+    t.check("on: hibtest ran to the end", on_exit.get("hibtest") == 0)
     t.check("on: kernel memfd_secret selftest",
             on_exit.get("memfd_secret_selftest") == 0)
     t.check("on: stress-ng --secretmem 30s",
