@@ -22,10 +22,12 @@
 #include <linux/directmap.h>
 #include <linux/gfp.h>
 #include <linux/init.h>
+#include <linux/cpuset.h>
 #include <linux/ktime.h>
 #include <linux/memcontrol.h>
 #include <linux/memory.h>
 #include <linux/memory_hotplug.h>
+#include <linux/mempolicy.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
@@ -613,6 +615,26 @@ fail:
 	return NULL;
 }
 
+/*
+ * The node a page-cache page of the current task comes from in the stock
+ * kernel: its mempolicy (preferred, bind, interleave), within its cpuset.
+ */
+static int dmap_policy_node(void)
+{
+	int nid = numa_mem_id();
+
+#ifdef CONFIG_NUMA
+	if (in_task() && current->mempolicy)
+		nid = mempolicy_slab_node();
+	if (!node_isset(nid, cpuset_current_mems_allowed) &&
+	    !nodes_empty(cpuset_current_mems_allowed))
+		nid = next_node_in(nid, cpuset_current_mems_allowed);
+	if (!node_state(nid, N_MEMORY))
+		nid = numa_mem_id();
+#endif
+	return nid;
+}
+
 /* A slot just taken is poisoned: retire it where it is, frozen */
 static void dmap_retire_taken(struct dmap_pnode *pn, struct page *page,
 			      unsigned int order)
@@ -630,7 +652,8 @@ static void dmap_retire_taken(struct dmap_pnode *pn, struct page *page,
 
 /**
  * directmap_alloc_pages - allocate pages that are absent from the direct map
- * @nid:	preferred node, or NUMA_NO_NODE for the local one
+ * @nid:	preferred node, or NUMA_NO_NODE for the one the task's mempolicy
+ *		and cpuset give
  * @order:	allocation order, at most DIRECTMAP_MAX_ORDER
  * @flags:	DIRECTMAP_NOZERO if the caller does not need zeroed pages
  *
@@ -664,7 +687,7 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 		return NULL;
 
 	if (nid == NUMA_NO_NODE)
-		nid = numa_mem_id();
+		nid = dmap_policy_node();
 	if (dmap_misuse(nid, nid < 0 || nid >= MAX_NUMNODES || !node_online(nid),
 			"bad node %d\n", nid))
 		return NULL;

@@ -215,6 +215,14 @@ def main():
             f"{on.get('hib.state_without_secret')}, after "
             f"{on.get('hib.state_fault_after')}")
     t.check("on: hibtest ran to the end", on_exit.get("hibtest") == 0)
+    for how in ("mempolicy", "cpuset"):
+        t.check(f"on: secret pages follow the task's {how} (node 1), not "
+                "its CPU (node 0)",
+                on.get(f"numa.{how}_node1", 0) >= 256 and
+                on.get(f"numa.{how}_node0") == 0,
+                f"node 0 +{on.get(f'numa.{how}_node0')}, node 1 "
+                f"+{on.get(f'numa.{how}_node1')}")
+    t.check("on: numatest ran to the end", on_exit.get("numatest") == 0)
     t.check("on: kernel memfd_secret selftest",
             on_exit.get("memfd_secret_selftest") == 0)
     t.check("on: stress-ng --secretmem 30s",

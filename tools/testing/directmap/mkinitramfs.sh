@@ -27,6 +27,7 @@ gcc -static -O2 -I "$tree/tools/testing/selftests" \
 gcc -static -O2 -Wall -o "$root/bin/dmbench" "$here/guest/dmbench.c"
 gcc -static -O2 -Wall -o "$root/bin/gmemtest" "$here/guest/gmemtest.c"
 gcc -static -O2 -Wall -o "$root/bin/hibtest" "$here/guest/hibtest.c"
+gcc -static -O2 -Wall -o "$root/bin/numatest" "$here/guest/numatest.c"
 cp "$here"/../../perf-scripts/directmap-* "$root/usr/bin/"
 
 # dynamically linked tools, with the libraries they need

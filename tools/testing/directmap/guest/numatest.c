@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * numatest: memfd_secret pages come from the node that the task's
+ * mempolicy and cpuset give, as stock page-cache pages do, not from the
+ * node of the CPU it runs on.
+ *
+ * Pinned to CPU 0 (node 0), it faults secret pages in under
+ * set_mempolicy(MPOL_BIND, node 1), then in a cpuset whose cpuset.mems
+ * is 1, and counts where directmap handed them out (debugfs
+ * directmap/stats, "used" per node).
+ *
+ * Prints "METRIC numa.<name> <value>" lines; exits 1 if a check failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PAGE		4096
+#define PAGES		256
+#define MPOL_DEFAULT	0
+#define MPOL_BIND	2
+#define CG		"/sys/fs/cgroup"
+
+static int failed;
+
+static void metric(const char *name, long value, int ok)
+{
+	printf("METRIC numa.%s %ld\n", name, value);
+	if (!ok) {
+		printf("# numatest: %s = %ld is wrong\n", name, value);
+		failed = 1;
+	}
+	fflush(stdout);
+}
+
+/* Pages directmap has handed out on @nid */
+static long used_on(int nid)
+{
+	FILE *f = fopen("/sys/kernel/debug/directmap/stats", "r");
+	char line[512], *p;
+	long used = -1;
+	int n;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "node %d", &n) != 1 || n != nid)
+			continue;
+		p = strstr(line, " used ");
+		if (p)
+			used = strtol(p + 6, NULL, 10);
+	}
+	fclose(f);
+	return used;
+}
+
+/* Fault PAGES secret pages in; the fd keeps them */
+static int secret_pages(void)
+{
+	int fd = syscall(__NR_memfd_secret, 0);
+	char *p;
+	int i;
+
+	if (fd < 0 || ftruncate(fd, PAGES * PAGE))
+		return -1;
+	p = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	for (i = 0; i < PAGES; i++)
+		p[i * PAGE] = 1;
+	munmap(p, PAGES * PAGE);
+	return fd;
+}
+
+/* Fault pages in and say how many landed on nodes 0 and 1 */
+static void count(const char *name)
+{
+	long n0 = used_on(0), n1 = used_on(1);
+	char key[64];
+	int fd;
+
+	fd = secret_pages();
+	snprintf(key, sizeof(key), "%s_faulted", name);
+	metric(key, fd >= 0, fd >= 0);
+	snprintf(key, sizeof(key), "%s_node0", name);
+	metric(key, used_on(0) - n0, used_on(0) - n0 == 0);
+	snprintf(key, sizeof(key), "%s_node1", name);
+	metric(key, used_on(1) - n1, used_on(1) - n1 >= PAGES);
+	if (fd >= 0)
+		close(fd);
+	/* returned pages go back to their slots once unreferenced */
+	usleep(300000);
+}
+
+static int put(const char *path, const char *what)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, what, strlen(what)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+int main(void)
+{
+	unsigned long node1 = 1UL << 1;
+	cpu_set_t cpu0;
+	char pid[32];
+	int err;
+
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	metric("pinned_cpu0", sched_setaffinity(0, sizeof(cpu0), &cpu0) ? errno : 0,
+	       1);
+
+	err = syscall(__NR_set_mempolicy, MPOL_BIND, &node1, 8 * sizeof(node1));
+	metric("mempolicy_set", err ? errno : 0, !err);
+	count("mempolicy");
+	syscall(__NR_set_mempolicy, MPOL_DEFAULT, NULL, 0);
+
+	mkdir(CG, 0755);
+	mount("cgroup2", CG, "cgroup2", 0, NULL);
+	err = put(CG "/cgroup.subtree_control", "+cpuset");
+	mkdir(CG "/numatest", 0755);
+	err = err ?: put(CG "/numatest/cpuset.cpus", "0-1");
+	err = err ?: put(CG "/numatest/cpuset.mems", "1");
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	err = err ?: put(CG "/numatest/cgroup.procs", pid);
+	metric("cpuset_set", err, !err);
+	count("cpuset");
+	put(CG "/cgroup.procs", pid);
+	rmdir(CG "/numatest");
+	return failed;
+}
