@@ -32,8 +32,9 @@ struct address_space;
  * @name:	shown in debugfs (directmap/owners)
  * @pages:	every page the owner holds, by pfn
  * @nr_pages:	pages the owner holds
- * @lock:	serialises the owner's frees and shares, so that a page
- *		it frees cannot be shared meanwhile
+ * @lock:	serialises the owner's bookkeeping: a page it frees is off
+ *		its books before directmap takes it back, so no share of
+ *		the owner's gets it
  * @list:	on directmap's list of owners
  *
  * Drivers that give memory to a hypervisor or firmware (pKVM, Gunyah,

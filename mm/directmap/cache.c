@@ -114,7 +114,8 @@ static bool dmap_region_is_out(struct dmap_region *r, unsigned long slot,
 	if (end < DMAP_REGION_PAGES && test_bit(end, r->used) &&
 	    !test_bit(end, r->head) && !test_bit(end, r->retired))
 		return false;
-	if (find_next_zero_bit(r->used, end, slot) < end)
+	if (find_next_zero_bit(r->used, end, slot) < end ||
+	    find_next_bit(r->retired, end, slot) < end)
 		return false;
 	return find_next_bit(r->pending, end, slot) >= end;
 }
@@ -216,7 +217,8 @@ static bool dmap_region_can_flip(struct dmap_region *r, unsigned long slot,
 		return false;
 	end = slot + nr;
 	if (find_next_zero_bit(r->used, end, slot) < end ||
-	    find_next_bit(r->pending, end, slot) < end)
+	    find_next_bit(r->pending, end, slot) < end ||
+	    find_next_bit(r->retired, end, slot) < end)
 		return false;
 	if (shared)
 		return find_next_zero_bit(r->shared, end, slot) >= end;

@@ -114,6 +114,12 @@ static void dmap_owner_orphan(struct directmap_owner *owner)
 		/* nobody reads it through the direct map any more */
 		if (xa_get_mark(&owner->pages, index, DMAP_OWNER_SHARED))
 			WARN_ON_ONCE(dmap_share(pfn_to_page(index), 1, false));
+		/*
+		 * A page cache may still hold the allocation, and its last
+		 * put must not free an absent page: keep a reference.
+		 */
+		if (!dmap_owner_offset(entry))
+			get_page(pfn_to_page(index));
 		/* replaces an entry: allocates nothing */
 		xa_store(&dmap_owned_pages, index, &dmap_orphans, GFP_KERNEL);
 		/* without memory for the list it is leaked all the same */
@@ -243,12 +249,16 @@ static int dmap_owner_put(struct directmap_owner *owner, struct page *page,
 		return -EINVAL;
 	mutex_lock(&owner->lock);
 	err = dmap_owner_take(owner, page, order);
+	mutex_unlock(&owner->lock);
+	/*
+	 * Off @owner's books, so no share of @owner's gets them; and the
+	 * free, which may release a region, holds no lock of @owner's.
+	 */
 	if (!err) {
 		/* directmap agrees the pages are out: @owner had them */
 		err = dmap_free(page, order, put_owner);
 		WARN_ON_ONCE(err);
 	}
-	mutex_unlock(&owner->lock);
 	return err;
 }
 

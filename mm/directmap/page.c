@@ -20,6 +20,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/directmap.h>
+#include <linux/freezer.h>
 #include <linux/gfp.h>
 #include <linux/init.h>
 #include <linux/cpuset.h>
@@ -79,10 +80,13 @@ atomic_long_t dmap_pages_taken;
 atomic_long_t dmap_pages_given_back;
 /* Single pages kept for good because their memory is poisoned */
 static atomic_long_t dmap_pages_retired;
+/* Their poisoned pages, by pfn: absent from the direct map for good */
+static DEFINE_XARRAY(dmap_singles_retired);
 
 /* Set from hibernation's PREPARE to its POST: nothing is handed out */
 static bool dmap_hibernating;
 DEFINE_STATIC_PERCPU_RWSEM(dmap_pm_sem);
+static DECLARE_WAIT_QUEUE_HEAD(dmap_pm_wait);
 
 static void dmap_reclaim_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
@@ -661,10 +665,11 @@ static void dmap_retire_taken(struct dmap_pnode *pn, struct page *page,
  * map as a whole, so no direct-map page is split.  Only if no 2M block can
  * be had are single pages unmapped instead, from @nid or near it.  The
  * pages are zeroed unless @flags says otherwise; they are not compound.
+ * While hibernation is under way it waits for its end, freezable.
  *
  * Context: process context, may sleep.
- * Return: the first page, with one reference for the caller, or NULL (as
- * from hibernation's PREPARE to its end).
+ *
+ * Return: the first page, with one reference for the caller, or NULL.
  */
 struct page *directmap_alloc_pages(int nid, unsigned int order,
 				   unsigned int flags)
@@ -692,10 +697,15 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 			"bad node %d\n", nid))
 		return NULL;
 
-	percpu_down_read(&dmap_pm_sem);
-	if (READ_ONCE(dmap_hibernating)) {
+	for (;;) {
+		percpu_down_read(&dmap_pm_sem);
+		if (!READ_ONCE(dmap_hibernating))
+			break;
 		percpu_up_read(&dmap_pm_sem);
-		return NULL;
+		/* frozen here if need be, as the hibernation goes on */
+		if (wait_event_freezable(dmap_pm_wait,
+					 !READ_ONCE(dmap_hibernating)))
+			return NULL;
 	}
 	pn = dmap_pnodes[nid];
 	while (!dmap_take(pn, order, &pfn)) {
@@ -799,6 +809,29 @@ static int dmap_free_region_pages(int nid, struct page *page,
 	return 0;
 }
 
+/*
+ * A single allocation with a poisoned page: its poisoned pages stay absent
+ * and are recorded, so that directmap_page() still says they are ours
+ * (hibernation must not save them), and a reference keeps the allocation
+ * from the buddy allocator for good, also after a page cache's last put.
+ */
+static void dmap_retire_single(struct page *page, unsigned int order,
+			       bool put_owner)
+{
+	unsigned long pfn = page_to_pfn(page);
+	unsigned int i;
+
+	for (i = 0; i < (1U << order); i++)
+		if (PageHWPoison(page + i))
+			/* rare, small, and must not be lost */
+			xa_store(&dmap_singles_retired, pfn + i, xa_mk_value(1),
+				 GFP_KERNEL | __GFP_NOFAIL);
+	if (!put_owner)
+		get_page(page);
+	atomic_long_add(1UL << order, &dmap_pages_retired);
+	pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
+}
+
 /* Put a page of the single-page fallback back; KUnit watches the order */
 static int dmap_single_map_back(struct page *page)
 {
@@ -848,9 +881,7 @@ static int dmap_free_single(struct page *page, unsigned int order,
 
 	atomic_long_dec(&pn->nr_singles);
 	if (poisoned) {
-		/* the owner's reference keeps them from the buddy for good */
-		atomic_long_add(1UL << order, &dmap_pages_retired);
-		pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
+		dmap_retire_single(page, order, put_owner);
 		return 0;
 	}
 	atomic_long_add(1UL << order, &dmap_pages_given_back);
@@ -1071,8 +1102,9 @@ bool dmap_page_shared(unsigned long pfn)
  * directmap_page - is a page held by directmap?
  * @page:	any page
  *
- * True for pages handed out by directmap_alloc_pages() and for the free
- * pages of its regions: none of them is present in the direct map.
+ * True for pages handed out by directmap_alloc_pages(), for the free
+ * pages of its regions and for the poisoned pages it keeps: none of them
+ * is present in the direct map.
  * Hibernation, dumps and kernel_page_present() users can ask this.
  *
  * Return: true if directmap holds @page.
@@ -1081,7 +1113,8 @@ bool directmap_page(const struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
 
-	return dmap_region_of(pfn) || xa_load(&dmap_singles, pfn);
+	return dmap_region_of(pfn) || xa_load(&dmap_singles, pfn) ||
+	       xa_load(&dmap_singles_retired, pfn);
 }
 EXPORT_SYMBOL_NS_GPL(directmap_page, DIRECTMAP);
 
@@ -1202,6 +1235,37 @@ unsigned long dmap_drain(void)
 }
 
 /*
+ * The image skipped the free slots of the regions that stayed cached
+ * (those with a retired slot), and a restore may have left anything in
+ * them: wipe them, since a slot is handed out without clearing.
+ */
+static void dmap_wipe_free_slots(void)
+{
+	unsigned long slot;
+	int nid, i;
+
+	for_each_node(nid) {
+		struct dmap_pnode *pn = dmap_pnodes[nid];
+		struct list_head *lists[3];
+		struct dmap_region *r;
+
+		if (!pn)
+			continue;
+		lists[0] = &pn->cache.partial;
+		lists[1] = &pn->cache.full;
+		lists[2] = &pn->cache.empty;
+		spin_lock(&pn->cache.lock);
+		for (i = 0; i < ARRAY_SIZE(lists); i++)
+			list_for_each_entry(r, lists[i], list)
+				for_each_clear_bit(slot, r->used,
+						   DMAP_REGION_PAGES)
+					arch_directmap_clear_page(pfn_to_page(r->pfn +
+									      slot));
+		spin_unlock(&pn->cache.lock);
+	}
+}
+
+/*
  * The hibernation image must not hold directmap's pages: give the empty
  * regions back, and refuse if pages were handed out after
  * hibernation_available() said yes.  From then until hibernation is over
@@ -1223,11 +1287,14 @@ static int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
 			pr_warn("pages are handed out: no hibernation\n");
 			/* a notifier that fails PREPARE gets no POST */
 			WRITE_ONCE(dmap_hibernating, false);
+			wake_up_all(&dmap_pm_wait);
 			return notifier_from_errno(-EBUSY);
 		}
 		return NOTIFY_OK;
 	case PM_POST_HIBERNATION:
+		dmap_wipe_free_slots();
 		WRITE_ONCE(dmap_hibernating, false);
+		wake_up_all(&dmap_pm_wait);
 		return NOTIFY_OK;
 	}
 	return NOTIFY_DONE;

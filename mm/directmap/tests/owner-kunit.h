@@ -17,6 +17,12 @@
 
 #define DMAP_OTEST_PAGES	64
 
+static void dmap_otest_owner_exit(void *owner)
+{
+	directmap_owner_exit(owner);
+}
+
+/* An owner that is unregistered before its memory goes, whatever fails */
 static struct directmap_owner *dmap_otest_owner(struct kunit *test,
 						const char *name)
 {
@@ -25,6 +31,9 @@ static struct directmap_owner *dmap_otest_owner(struct kunit *test,
 	owner = kunit_kzalloc(test, sizeof(*owner), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, owner);
 	directmap_owner_init(owner, name);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							dmap_otest_owner_exit,
+							owner), 0);
 	return owner;
 }
 
@@ -436,6 +445,7 @@ static void dmap_otest_exit_orphans(struct kunit *test)
 	struct directmap_owner *orphans = dmap_owner_orphans();
 	long orphaned = atomic_long_read(&orphans->nr_pages);
 	struct page *page, *big;
+	int ref;
 
 	page = directmap_owner_alloc(a, NUMA_NO_NODE, 0, 0);
 	big = directmap_owner_alloc(a, NUMA_NO_NODE, 1, 0);
@@ -443,8 +453,11 @@ static void dmap_otest_exit_orphans(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, big);
 	KUNIT_ASSERT_EQ(test, directmap_share(a, page, 1), 0);
 	KUNIT_ASSERT_TRUE(test, dmap_test_readable(page));
+	ref = page_ref_count(page);
 
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(a), -EBUSY);
+	/* a page cache's last put cannot free them now */
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), ref + 1);
 	KUNIT_ASSERT_FALSE(test, dmap_owner_listed(a));
 	KUNIT_EXPECT_FALSE(test, directmap_owns(a, page));
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&orphans->nr_pages), orphaned + 3);
@@ -460,6 +473,9 @@ static void dmap_otest_exit_orphans(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dmap_owner_listed(a));
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(a), 0);
 
+	/* the test takes them back: without the orphans' references */
+	put_page(page);
+	put_page(big);
 	KUNIT_EXPECT_EQ(test, directmap_owner_free(orphans, page, 0), 0);
 	KUNIT_EXPECT_EQ(test, directmap_owner_free(orphans, big, 1), 0);
 }

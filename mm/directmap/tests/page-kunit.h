@@ -727,6 +727,10 @@ static void dmap_test_double_free_race(struct kunit *test)
 	struct page *page;
 	int err;
 
+	/* the stub tells an RCU reader by lockdep's count */
+	if (!IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC))
+		kunit_skip(test, "needs CONFIG_DEBUG_LOCK_ALLOC");
+
 	racer = kunit_kzalloc(test, sizeof(*racer), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, racer);
 	init_completion(&racer->go);
@@ -754,33 +758,52 @@ static void dmap_test_double_free_race(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }
 
+struct dmap_test_hib {
+	struct completion done;
+	struct page *page;
+};
+
+static int dmap_test_hib_alloc(void *data)
+{
+	struct dmap_test_hib *h = data;
+
+	h->page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	complete(&h->done);
+	return 0;
+}
+
 /*
  * From hibernation's PREPARE to its POST nothing is handed out: the check
  * that nothing is out and the snapshot are apart, and a page handed out
- * in between would go into the image.  Both ways into hibernation
- * (/sys/power/state and /dev/snapshot) notify the same way.
+ * in between would go into the image.  An allocation waits for the end.
+ * Both ways into hibernation (/sys/power/state and /dev/snapshot) notify
+ * the same way.
  */
 static void dmap_test_hibernation_window(struct kunit *test)
 {
+	struct dmap_test_hib *h;
 	struct page *page;
 	int ret;
 
+	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	init_completion(&h->done);
 	dmap_drain();
 	ret = dmap_pm_notify(&dmap_pm_nb, PM_HIBERNATION_PREPARE, NULL);
 	KUNIT_ASSERT_EQ(test, ret, NOTIFY_OK);
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	KUNIT_EXPECT_NULL(test, page);
-	if (page)
-		directmap_free_pages(page, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(dmap_test_hib_alloc, h,
+						    "dmap-hib")));
+	msleep(500);
+	KUNIT_EXPECT_FALSE(test, completion_done(&h->done));
 	KUNIT_EXPECT_FALSE(test, directmap_active());
 	dmap_pm_notify(&dmap_pm_nb, PM_POST_HIBERNATION, NULL);
+	wait_for_completion(&h->done);
+	KUNIT_ASSERT_NOT_NULL(test, h->page);
 
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	/* refused with a page out, and allocations are not stuck after */
+	/* refused with a page out, and allocations do not wait after */
 	ret = dmap_pm_notify(&dmap_pm_nb, PM_HIBERNATION_PREPARE, NULL);
 	KUNIT_EXPECT_EQ(test, ret, notifier_from_errno(-EBUSY));
-	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(h->page, 0), 0);
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 	KUNIT_EXPECT_NOT_NULL(test, page);
 	if (page)
@@ -817,6 +840,8 @@ static void dmap_test_hwpoison(struct kunit *test)
 	unsigned long pfn;
 	int i, nid = numa_mem_id();
 
+	/* one region on the node: the takes below come from it */
+	dmap_drain();
 	page = directmap_alloc_pages(nid, 0, 0);
 	free = directmap_alloc_pages(nid, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
@@ -835,6 +860,8 @@ static void dmap_test_hwpoison(struct kunit *test)
 		KUNIT_ASSERT_NOT_NULL(test, got[i]);
 		KUNIT_EXPECT_PTR_NE(test, got[i], free);
 	}
+	/* the first take found it, and retired it */
+	KUNIT_EXPECT_TRUE(test, test_bit(page_to_pfn(free) - r->pfn, r->retired));
 
 	/* a page that is out: never wiped, never reused */
 	dmap_test_fill(test, page, 0x5a);
@@ -843,6 +870,7 @@ static void dmap_test_hwpoison(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 	x = directmap_alloc_pages(nid, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, x);
+	KUNIT_EXPECT_PTR_EQ(test, dmap_region_of(page_to_pfn(x)), r);
 	KUNIT_EXPECT_PTR_NE(test, x, page);
 	KUNIT_EXPECT_PTR_NE(test, x, free);
 	for (i = 0; i < ARRAY_SIZE(got); i++)
@@ -856,12 +884,60 @@ static void dmap_test_hwpoison(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, page));
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 
+	/*
+	 * So it stays over hibernation, whose image skips its free slots: a
+	 * restore may leave anything in them, and they are wiped after.
+	 */
+	dmap_test_fill(test, page + 200, 0x77);
+	KUNIT_ASSERT_FALSE(test, test_bit(200 + pfn - r->pfn, r->used));
+	/* as the kernel in the image notifies it after a restore */
+	dmap_pm_notify(&dmap_pm_nb, PM_POST_HIBERNATION, NULL);
+	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page + 200));
+
 	/* x keeps the region in use while the test takes the marks back */
 	if (dmap_region_of(page_to_pfn(x)) == r)
 		dmap_test_unpoison(&dmap_pnodes[r->nid]->cache, r);
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(x, 0), 0);
 	dmap_drain();
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+#endif
+
+#ifdef CONFIG_MEMORY_FAILURE
+/*
+ * A poisoned page of the single-page fallback: kept absent, still
+ * directmap's (so hibernation does not save it), and held for good, also
+ * after a page cache's last put.
+ */
+static void dmap_test_hwpoison_single(struct kunit *test)
+{
+	struct page *page;
+	int ref;
+
+	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
+	page = directmap_alloc_pages(numa_mem_id(), 0, 0);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_NULL(test, dmap_region_of(page_to_pfn(page)));
+
+	memory_failure(page_to_pfn(page), MF_SW_SIMULATED);
+	KUNIT_ASSERT_TRUE(test, PageHWPoison(page));
+	/* as a page cache gives it back: its own references go later */
+	get_page(page);
+	ref = page_ref_count(page);
+	KUNIT_EXPECT_EQ(test, dmap_free(page, 0, false), 0);
+	KUNIT_EXPECT_TRUE(test, directmap_page(page));
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_EQ(test, page_ref_count(page), ref + 1);
+
+	/* the test takes it back from memory failure and from directmap */
+	xa_erase(&dmap_singles_retired, page_to_pfn(page));
+	atomic_long_dec(&dmap_pages_retired);
+	ClearPageHWPoison(page);
+	KUNIT_EXPECT_EQ(test, set_direct_map_default_noflush(page), 0);
+	while (page_ref_count(page) > 1)
+		put_page(page);
+	__free_page(page);
 }
 #endif
 
@@ -883,6 +959,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_hibernation_window),
 #ifdef CONFIG_MEMORY_FAILURE
 	KUNIT_CASE(dmap_test_hwpoison),
+	KUNIT_CASE(dmap_test_hwpoison_single),
 #endif
 	KUNIT_CASE(dmap_test_misuse),
 	{}

@@ -88,15 +88,18 @@ static pid_t faulter(int *rfd, int dev)
 	return pid;
 }
 
-/* What the child said within @ms: 1 done, 0 failed, -1 nothing yet */
+/*
+ * What the child said within @ms: 1 done, 0 failed (or died), -1 nothing
+ * yet
+ */
 static int heard(int rfd, int ms)
 {
 	struct pollfd p = { .fd = rfd, .events = POLLIN };
 	char c;
 
-	if (poll(&p, 1, ms) != 1 || read(rfd, &c, 1) != 1)
+	if (poll(&p, 1, ms) != 1)
 		return -1;
-	return c == 'y';
+	return read(rfd, &c, 1) == 1 && c == 'y';
 }
 
 static void snapshot_window(void)

@@ -607,6 +607,9 @@ static void t_poison(void)
 	CHECK(c == b + 2);
 	CHECK(drv_nodes[0].nr_retired == 2);
 	CHECK(drv_check() == 0);
+	/* a wrong order that would take the retired slot in is refused */
+	CHECK(drv_put(drv_nodes, b, 1) == -EINVAL);
+	CHECK(sim_region_of(region)->nr_retired == 2 && drv_check() == 0);
 
 	/* a page that is out goes bad: retired once its last user is gone */
 	sim_poison(a, true);
