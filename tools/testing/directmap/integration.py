@@ -239,6 +239,12 @@ def main():
 
     gmem_checks(t, "on", on_exit, on_con)
     gmem_checks(t, "collapse", off_exit, off_con)
+    for side, ex in (("on", on_exit), ("collapse", off_exit)):
+        for test in ("guest_memfd_test", "private_mem_conversions_test",
+                     "private_mem_kvm_exits_test"):
+            t.check(f"{side}: KVM selftest {test}",
+                    ex.get(f"kvm_{test}") == 0,
+                    f"exit {ex.get(f'kvm_{test}')}")
 
     # directmap=off: the stock kernel, whose splits stay
     def large(r, phase):

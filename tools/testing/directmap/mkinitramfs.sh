@@ -26,6 +26,20 @@ gcc -static -O2 -I "$tree/tools/testing/selftests" \
 
 gcc -static -O2 -Wall -o "$root/bin/dmbench" "$here/guest/dmbench.c"
 gcc -static -O2 -Wall -o "$root/bin/gmemtest" "$here/guest/gmemtest.c"
+
+# KVM's own guest_memfd selftests, from the patched tree, against its uapi
+kvm=$(mktemp -d)
+make -s -C "$tree" O="$kvm/obj" headers_install INSTALL_HDR_PATH="$kvm/usr" \
+	ARCH=x86_64 >/dev/null
+mkdir -p "$root/bin/kvm"
+for t in guest_memfd_test x86_64/private_mem_conversions_test \
+	 x86_64/private_mem_kvm_exits_test; do
+	make -s -C "$tree/tools/testing/selftests/kvm" OUTPUT="$kvm/out" \
+		KHDR_INCLUDES="-isystem $kvm/usr/include" USERLDFLAGS=-static \
+		"$kvm/out/$t" >/dev/null
+	cp "$kvm/out/$t" "$root/bin/kvm/"
+done
+rm -rf "$kvm"
 gcc -static -O2 -Wall -o "$root/bin/hibtest" "$here/guest/hibtest.c"
 gcc -static -O2 -Wall -o "$root/bin/numatest" "$here/guest/numatest.c"
 cp "$here"/../../perf-scripts/directmap-* "$root/usr/bin/"

@@ -13,7 +13,7 @@
  * the flag must leave directmap and the direct map alone.
  *
  * With directmap=off ("off") only what holds there is checked: the flag
- * is refused with EOPNOTSUPP, unknown flags with EINVAL, and a guest_memfd
+ * is refused with EINVAL, as unknown flags are, and a guest_memfd
  * without the flag works as in a stock kernel.
  *
  * Prints TAP on stdout, the figures as "# " diagnostics, and exits 1 if a
@@ -102,6 +102,10 @@ struct kvm_create_guest_memfd {
 
 #ifndef GUEST_MEMFD_FLAG_NO_DIRECT_MAP
 #define GUEST_MEMFD_FLAG_NO_DIRECT_MAP	BIT_ULL(0)
+#endif
+
+#ifndef KVM_CAP_GUEST_MEMFD_FLAGS
+#define KVM_CAP_GUEST_MEMFD_FLAGS	244
 #endif
 
 /* No flag of 6.12 nor of directmap */
@@ -768,10 +772,26 @@ int main(int argc, char **argv)
 	      err_str(ret));
 	plain_gmem(vm, on);
 
+	/* the flags each VM can use: this one, and a default VM */
+	ret = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	check(ret == (on ? GUEST_MEMFD_FLAG_NO_DIRECT_MAP : 0),
+	      "KVM_CAP_GUEST_MEMFD_FLAGS of the VM is %s # %d",
+	      on ? "GUEST_MEMFD_FLAG_NO_DIRECT_MAP" : "0", ret);
+	i = sys(ioctl(kvm, KVM_CREATE_VM, 0));
+	ret = i < 0 ? i : ioctl(i, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD_FLAGS);
+	check(ret == 0, "a default VM can use no flag # %d", ret);
+	if (i >= 0) {
+		ret = create_result(i, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+		check(ret == -EINVAL,
+		      "a default VM: GUEST_MEMFD_FLAG_NO_DIRECT_MAP refused with EINVAL # %s",
+		      err_str(ret));
+		close(i);
+	}
+
 	if (!on) {
 		ret = create_result(vm, GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
-		check(ret == -EOPNOTSUPP,
-		      "directmap=off: GUEST_MEMFD_FLAG_NO_DIRECT_MAP refused with EOPNOTSUPP # %s",
+		check(ret == -EINVAL,
+		      "directmap=off: GUEST_MEMFD_FLAG_NO_DIRECT_MAP refused with EINVAL # %s",
 		      err_str(ret));
 		close(vm);
 		close(kvm);
