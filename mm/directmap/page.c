@@ -1241,26 +1241,19 @@ unsigned long dmap_drain(void)
  */
 static void dmap_wipe_free_slots(void)
 {
+	struct dmap_region *r;
 	unsigned long slot;
 	int nid, i;
 
 	for_each_node(nid) {
 		struct dmap_pnode *pn = dmap_pnodes[nid];
-		struct list_head *lists[3];
-		struct dmap_region *r;
 
 		if (!pn)
 			continue;
-		lists[0] = &pn->cache.partial;
-		lists[1] = &pn->cache.full;
-		lists[2] = &pn->cache.empty;
 		spin_lock(&pn->cache.lock);
-		for (i = 0; i < ARRAY_SIZE(lists); i++)
-			list_for_each_entry(r, lists[i], list)
-				for_each_clear_bit(slot, r->used,
-						   DMAP_REGION_PAGES)
-					arch_directmap_clear_page(pfn_to_page(r->pfn +
-									      slot));
+		dmap_for_each_cached_region(pn, r, i)
+			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
+				arch_directmap_clear_page(pfn_to_page(r->pfn + slot));
 		spin_unlock(&pn->cache.lock);
 	}
 }
@@ -1398,21 +1391,15 @@ static int dmap_regions_show(struct seq_file *m, void *v)
 	seq_puts(m, "node pfn state free used pending\n");
 	for_each_node(nid) {
 		struct dmap_pnode *pn = dmap_pnodes[nid];
-		struct list_head *lists[3];
 
 		if (!pn)
 			continue;
-		lists[0] = &pn->cache.partial;
-		lists[1] = &pn->cache.full;
-		lists[2] = &pn->cache.empty;
 		spin_lock(&pn->cache.lock);
-		for (i = 0; i < ARRAY_SIZE(lists); i++)
-			list_for_each_entry(r, lists[i], list)
-				seq_printf(m, "%d %#lx %s %u %u %u\n", nid, r->pfn,
-					   dmap_region_states[i], r->nr_free,
-					   bitmap_weight(r->used, DMAP_REGION_PAGES),
-					   bitmap_weight(r->pending,
-							 DMAP_REGION_PAGES));
+		dmap_for_each_cached_region(pn, r, i)
+			seq_printf(m, "%d %#lx %s %u %u %u\n", nid, r->pfn,
+				   dmap_region_states[i], r->nr_free,
+				   bitmap_weight(r->used, DMAP_REGION_PAGES),
+				   bitmap_weight(r->pending, DMAP_REGION_PAGES));
 		spin_unlock(&pn->cache.lock);
 	}
 	return 0;

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What directmap's guest programs (dmtest, dmbench, gmemtest) share:
+ * What directmap's guest programs (dmtest, dmbench, gmemtest, hibtest,
+ * numatest) share:
  * reading the kernel's "key value" files and directmap's per-node stats,
  * writing a sysfs or debugfs file, and a monotonic clock.
  */
 #ifndef _DIRECTMAP_GUEST_H
 #define _DIRECTMAP_GUEST_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,59 @@ static inline long dmap_sum(const char *name)
 	}
 	fclose(f);
 	return sum;
+}
+
+/* The value of NAME on the "node NID" line of directmap's stats, or -1 */
+static inline long dmap_node_value(int nid, const char *name)
+{
+	FILE *f = fopen("/sys/kernel/debug/directmap/stats", "r");
+	char line[1024], pat[64], *p;
+	long val = -1;
+	int n;
+
+	if (!f)
+		return -1;
+	snprintf(pat, sizeof(pat), " %s ", name);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "node %d", &n) != 1 || n != nid)
+			continue;
+		p = strstr(line, pat);
+		if (p)
+			val = strtol(p + strlen(pat), NULL, 10);
+	}
+	fclose(f);
+	return val;
+}
+
+/* Write S to PATH in one write(): 0, or the errno of the refusal */
+static inline int write_errno(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	int ret = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * "METRIC PREFIX.NAME VALUE" for the host; a wrong one is said and
+ * counted in guest_failed
+ */
+static int guest_failed;
+
+static inline void guest_metric(const char *prefix, const char *name,
+				long value, int ok)
+{
+	printf("METRIC %s.%s %ld\n", prefix, name, value);
+	if (!ok) {
+		printf("# %s: %s = %ld is wrong\n", prefix, name, value);
+		guest_failed = 1;
+	}
+	fflush(stdout);
 }
 
 /* Write S to the file at PATH in one write(): 0, or -1 if refused */

@@ -29,18 +29,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PAGE	4096
-
-static int failed;
+#include "guest.h"
 
 static void metric(const char *name, long value, int ok)
 {
-	printf("METRIC hib.%s %ld\n", name, value);
-	if (!ok) {
-		printf("# hibtest: %s = %ld is wrong\n", name, value);
-		failed = 1;
-	}
-	fflush(stdout);
+	guest_metric("hib", name, value, ok);
 }
 
 /* A secretmem fd with one page faulted in, or -1 */
@@ -125,15 +118,7 @@ static void snapshot_window(void)
 
 static int power_state(const char *what)
 {
-	int fd = open("/sys/power/state", O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, what, strlen(what)) < 0)
-		ret = errno;
-	close(fd);
-	return ret;
+	return write_errno("/sys/power/state", what);
 }
 
 static void state_window(void)
@@ -173,5 +158,5 @@ int main(void)
 {
 	snapshot_window();
 	state_window();
-	return failed;
+	return guest_failed;
 }

@@ -24,43 +24,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define PAGE		4096
 #define PAGES		256
 #define MPOL_DEFAULT	0
 #define MPOL_BIND	2
 #define CG		"/sys/fs/cgroup"
 
-static int failed;
+#include "guest.h"
 
 static void metric(const char *name, long value, int ok)
 {
-	printf("METRIC numa.%s %ld\n", name, value);
-	if (!ok) {
-		printf("# numatest: %s = %ld is wrong\n", name, value);
-		failed = 1;
-	}
-	fflush(stdout);
+	guest_metric("numa", name, value, ok);
 }
 
 /* Pages directmap has handed out on @nid */
 static long used_on(int nid)
 {
-	FILE *f = fopen("/sys/kernel/debug/directmap/stats", "r");
-	char line[512], *p;
-	long used = -1;
-	int n;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "node %d", &n) != 1 || n != nid)
-			continue;
-		p = strstr(line, " used ");
-		if (p)
-			used = strtol(p + 6, NULL, 10);
-	}
-	fclose(f);
-	return used;
+	return dmap_node_value(nid, "used");
 }
 
 /* Fault PAGES secret pages in; the fd keeps them */
@@ -102,19 +81,6 @@ static void count(const char *name)
 		usleep(20000);
 }
 
-static int put(const char *path, const char *what)
-{
-	int fd = open(path, O_WRONLY);
-	int ret = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, what, strlen(what)) < 0)
-		ret = errno;
-	close(fd);
-	return ret;
-}
-
 int main(void)
 {
 	unsigned long node1 = 1UL << 1;
@@ -138,15 +104,15 @@ int main(void)
 
 	mkdir(CG, 0755);
 	mount("cgroup2", CG, "cgroup2", 0, NULL);
-	err = put(CG "/cgroup.subtree_control", "+cpuset");
+	err = write_errno(CG "/cgroup.subtree_control", "+cpuset");
 	mkdir(CG "/numatest", 0755);
-	err = err ?: put(CG "/numatest/cpuset.cpus", "0-1");
-	err = err ?: put(CG "/numatest/cpuset.mems", "1");
+	err = err ?: write_errno(CG "/numatest/cpuset.cpus", "0-1");
+	err = err ?: write_errno(CG "/numatest/cpuset.mems", "1");
 	snprintf(pid, sizeof(pid), "%d", getpid());
-	err = err ?: put(CG "/numatest/cgroup.procs", pid);
+	err = err ?: write_errno(CG "/numatest/cgroup.procs", pid);
 	metric("cpuset_set", err, !err);
 	count("cpuset");
-	put(CG "/cgroup.procs", pid);
+	write_errno(CG "/cgroup.procs", pid);
 	rmdir(CG "/numatest");
-	return failed;
+	return guest_failed;
 }
