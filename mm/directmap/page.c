@@ -1251,9 +1251,10 @@ static void dmap_wipe_free_slots(void)
 		if (!pn)
 			continue;
 		spin_lock(&pn->cache.lock);
-		dmap_for_each_cached_region(pn, r, i)
-			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
-				arch_directmap_clear_page(pfn_to_page(r->pfn + slot));
+		for (i = 0; i < DMAP_CACHE_LISTS; i++)
+			list_for_each_entry(r, dmap_cache_list(pn, i), list)
+				for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
+					arch_directmap_clear_page(pfn_to_page(r->pfn + slot));
 		spin_unlock(&pn->cache.lock);
 	}
 }
@@ -1395,11 +1396,14 @@ static int dmap_regions_show(struct seq_file *m, void *v)
 		if (!pn)
 			continue;
 		spin_lock(&pn->cache.lock);
-		dmap_for_each_cached_region(pn, r, i)
-			seq_printf(m, "%d %#lx %s %u %u %u\n", nid, r->pfn,
-				   dmap_region_states[i], r->nr_free,
-				   bitmap_weight(r->used, DMAP_REGION_PAGES),
-				   bitmap_weight(r->pending, DMAP_REGION_PAGES));
+		for (i = 0; i < DMAP_CACHE_LISTS; i++)
+			list_for_each_entry(r, dmap_cache_list(pn, i), list)
+				seq_printf(m, "%d %#lx %s %u %u %u\n", nid,
+					   r->pfn, dmap_region_states[i],
+					   r->nr_free,
+					   bitmap_weight(r->used, DMAP_REGION_PAGES),
+					   bitmap_weight(r->pending,
+							 DMAP_REGION_PAGES));
 		spin_unlock(&pn->cache.lock);
 	}
 	return 0;

@@ -55,16 +55,12 @@ extern atomic_long_t dmap_pages_given_back;
 struct dmap_region *dmap_region_of(unsigned long pfn);
 
 /* The lists of a node's cache, by index: partial, full, empty */
+#define DMAP_CACHE_LISTS	3
 static inline struct list_head *dmap_cache_list(struct dmap_pnode *pn, int i)
 {
 	return i == 0 ? &pn->cache.partial :
 	       i == 1 ? &pn->cache.full : &pn->cache.empty;
 }
-
-/* Every region of @pn's cache, @i its list; under the cache's lock */
-#define dmap_for_each_cached_region(pn, r, i)				\
-	for ((i) = 0; (i) < 3; (i)++)					\
-		list_for_each_entry((r), dmap_cache_list((pn), (i)), list)
 
 /*
  * Reclaim must not wait for the collapse worker or for memory hotplug,
