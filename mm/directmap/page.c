@@ -734,36 +734,39 @@ static struct dmap_region *dmap_free_lookup(unsigned long pfn)
 }
 
 /*
- * Mark [pfn, pfn + 2^order) returned if it is out.  The region is looked
- * up under RCU: until the allocation is found out, a racing free (of a
- * page freed twice) may release the region and kfree_rcu() it.  Once
- * marked, its slots keep the region.
+ * Mark [pfn, pfn + 2^order) returned if a region holds it and it is out.
+ * The region is looked up under RCU: until the allocation is found out, a
+ * racing free (of a page freed twice) may release the region and
+ * kfree_rcu() it.  Once marked, its slots keep the region; @r may be used
+ * after this only then, or under the share lock while it returns -EAGAIN.
+ *
+ * Return: as dmap_cache_mark_returned(), or -ENOENT if no region holds
+ * @pfn.
  */
 static int dmap_mark_returned(unsigned long pfn, unsigned int order,
-			      struct dmap_region **found)
+			      struct dmap_region **r, int *nid)
 {
-	struct dmap_region *r;
-	int err = -EINVAL;
+	int err = -ENOENT;
 
 	rcu_read_lock();
-	r = dmap_free_lookup(pfn);
-	if (r)
-		err = dmap_cache_mark_returned(&dmap_pnodes[r->nid]->cache, r,
+	*r = dmap_free_lookup(pfn);
+	if (*r) {
+		*nid = (*r)->nid;
+		err = dmap_cache_mark_returned(&dmap_pnodes[*nid]->cache, *r,
 					       pfn, order, false);
+	}
 	rcu_read_unlock();
-	*found = r;
 	return err;
 }
 
+/* @err: what dmap_mark_returned() said of the pages */
 static int dmap_free_region_pages(int nid, struct page *page,
-				  unsigned int order, bool put_owner)
+				  unsigned int order, bool put_owner, int err)
 {
 	struct dmap_pnode *pn = dmap_pnodes[nid];
 	unsigned long pfn = page_to_pfn(page), unshares;
 	struct dmap_region *r;
-	int err;
 
-	err = dmap_mark_returned(pfn, order, &r);
 	if (err == -EAGAIN) {
 		/*
 		 * The owner left pages shared: unshare them with no share
@@ -773,10 +776,13 @@ static int dmap_free_region_pages(int nid, struct page *page,
 		 */
 		mutex_lock(&pn->share_lock);
 		unshares = READ_ONCE(pn->cache.stats.unshares);
-		err = dmap_mark_returned(pfn, order, &r);
+		err = dmap_mark_returned(pfn, order, &r, &nid);
 		if (err == -EAGAIN)
 			err = dmap_cache_mark_returned(&pn->cache, r, pfn, order,
 						       true);
+		else if (err == -ENOENT)
+			/* released meanwhile: they were not out */
+			err = -EINVAL;
 		/* only ever changed under the share lock: exact */
 		count_vm_events(DIRECTMAP_PAGES_UNSHARED,
 				READ_ONCE(pn->cache.stats.unshares) - unshares);
@@ -912,15 +918,11 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner)
 			"free of a tail page\n"))
 		return -EINVAL;
 
-	/* a region is never released while a page of it is out */
-	rcu_read_lock();
-	r = dmap_region_of(page_to_pfn(page));
-	nid = r ? r->nid : NUMA_NO_NODE;
-	rcu_read_unlock();
-	if (r)
-		err = dmap_free_region_pages(nid, page, order, put_owner);
-	else
+	err = dmap_mark_returned(page_to_pfn(page), order, &r, &nid);
+	if (err == -ENOENT)
 		err = dmap_free_single(page, order, put_owner);
+	else
+		err = dmap_free_region_pages(nid, page, order, put_owner, err);
 	if (!err)
 		count_vm_events(DIRECTMAP_PAGES_FREE, 1UL << order);
 	return err;
