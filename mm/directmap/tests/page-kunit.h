@@ -352,6 +352,41 @@ static int dmap_test_no_block(int nid, unsigned long *pfn)
 	return -ENOMEM;
 }
 
+static struct page *dmap_test_single_page;
+
+/* The single-page fallback gets the page the case chose */
+static struct page *dmap_test_give_single(int nid, gfp_t gfp,
+					  unsigned int order)
+{
+	struct page *page = dmap_test_single_page;
+
+	dmap_test_single_page = NULL;
+	return page;
+}
+
+/*
+ * An allocation from the single-page fallback, as when no 2M block can be
+ * had: @given if not NULL, else a page of the page allocator's.
+ */
+static struct page *dmap_test_alloc_single(struct kunit *test, int nid,
+					   unsigned int order,
+					   struct page *given)
+{
+	struct page *page;
+
+	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
+	if (given) {
+		dmap_test_single_page = given;
+		kunit_activate_static_stub(test, dmap_env_single_alloc,
+					   dmap_test_give_single);
+	}
+	page = directmap_alloc_pages(nid, order, 0);
+	if (given)
+		kunit_deactivate_static_stub(test, dmap_env_single_alloc);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	return page;
+}
+
 /* No 2M block to be had: single pages, counted, and never a failure */
 static void dmap_test_fallback(struct kunit *test)
 {
@@ -367,10 +402,7 @@ static void dmap_test_fallback(struct kunit *test)
 	ev_refill_fail = dmap_vm_event(DIRECTMAP_REFILL_FAIL);
 	ev_alloc = dmap_vm_event(DIRECTMAP_PAGES_ALLOC);
 	ev_free = dmap_vm_event(DIRECTMAP_PAGES_FREE);
-	kunit_activate_static_stub(test, dmap_env_block_alloc,
-				   dmap_test_no_block);
-	page = directmap_alloc_pages(nid, 0, 0);
-	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	page = dmap_test_alloc_single(test, nid, 0, NULL);
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	/* one miss, its refill failed, one fallback: each a vmstat event */
@@ -475,18 +507,6 @@ static void dmap_test_region_from_4k(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(block + 100));
 }
 
-static struct page *dmap_test_single_page;
-
-/* The single-page fallback gets the page the case chose */
-static struct page *dmap_test_give_single(int nid, gfp_t gfp,
-					  unsigned int order)
-{
-	struct page *page = dmap_test_single_page;
-
-	dmap_test_single_page = NULL;
-	return page;
-}
-
 /*
  * A single fallback page that its owner shares is present at the default
  * protections, and could make its 2M area look uniform: the worker must
@@ -505,13 +525,7 @@ static void dmap_test_single_shared_stays_4k(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL_MSG(test, block, "no free 2M block under a 1G entry");
 	split_page(block, DMAP_REGION_ORDER);
 
-	dmap_test_single_page = block + 5;
-	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
-	kunit_activate_static_stub(test, dmap_env_single_alloc,
-				   dmap_test_give_single);
-	page = directmap_alloc_pages(page_to_nid(block), 0, 0);
-	kunit_deactivate_static_stub(test, dmap_env_single_alloc);
-	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	page = dmap_test_alloc_single(test, page_to_nid(block), 0, block + 5);
 	KUNIT_ASSERT_PTR_EQ(test, page, block + 5);
 
 	KUNIT_ASSERT_EQ(test, dmap_share(page, 1, true), 0);
@@ -559,9 +573,7 @@ static void dmap_test_single_wiped_before_mapped(struct kunit *test)
 {
 	struct page *page;
 
-	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
-	page = directmap_alloc_pages(numa_mem_id(), 1, 0);
-	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	page = dmap_test_alloc_single(test, numa_mem_id(), 1, NULL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_ASSERT_NULL(test, dmap_region_of(page_to_pfn(page)));
 	dmap_test_fill(test, page, 0x5a);
@@ -596,13 +608,7 @@ static void dmap_test_single_other_node(struct kunit *test)
 	on_asked = atomic_long_read(&dmap_pnodes[asked]->nr_singles);
 	on_page = atomic_long_read(&dmap_pnodes[other]->nr_singles);
 
-	dmap_test_single_page = given;
-	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
-	kunit_activate_static_stub(test, dmap_env_single_alloc,
-				   dmap_test_give_single);
-	page = directmap_alloc_pages(asked, 0, 0);
-	kunit_deactivate_static_stub(test, dmap_env_single_alloc);
-	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	page = dmap_test_alloc_single(test, asked, 0, given);
 	KUNIT_ASSERT_PTR_EQ(test, page, given);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[asked]->nr_singles),
 			on_asked);
@@ -914,9 +920,7 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 	struct page *page;
 	int ref;
 
-	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
-	page = directmap_alloc_pages(numa_mem_id(), 0, 0);
-	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	page = dmap_test_alloc_single(test, numa_mem_id(), 0, NULL);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_ASSERT_NULL(test, dmap_region_of(page_to_pfn(page)));
 
