@@ -1094,8 +1094,10 @@ bool dmap_page_shared(unsigned long pfn)
 
 	rcu_read_lock();
 	r = dmap_region_of(pfn);
-	shared = r ? test_bit(pfn - r->pfn, r->shared) :
-		     xa_load(&dmap_singles_shared, pfn);
+	if (r)
+		shared = test_bit(pfn - r->pfn, r->shared);
+	else
+		shared = xa_load(&dmap_singles_shared, pfn);
 	rcu_read_unlock();
 	return shared;
 }
