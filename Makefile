@@ -147,10 +147,17 @@ run-kunit:
 	@mkdir -p $(BUILD)/logs
 	@rm -f $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log
 	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=900 --kernel_args=no5lvl \
-		--qemu_args="$(KUNIT_QEMU)" 2>&1 | tee $(BUILD)/logs/kunit.log
+		--qemu_args="$(KUNIT_QEMU)" 'directmap*' 2>&1 | tee $(BUILD)/logs/kunit.log
 	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log 2>/dev/null || true
 	@$(T)/tap-summary.py kunit $(BUILD)/logs/kunit.log \
 		$(BUILD)/logs/kunit-kernel.log > $(BUILD)/logs/kunit.sum
+	@rm -f $(KOBJ)/test.log
+	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=600 --kernel_args=no5lvl \
+		--kernel_args=debug_pagealloc=on --qemu_args="$(KUNIT_QEMU)" \
+		'kdirectmapd_pagealloc' 2>&1 | tee $(BUILD)/logs/kunit-pagealloc.log
+	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-pagealloc-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-pagealloc $(BUILD)/logs/kunit-pagealloc.log \
+		$(BUILD)/logs/kunit-pagealloc-kernel.log > $(BUILD)/logs/kunit-pagealloc.sum
 
 run-integration:
 	@mkdir -p $(BUILD)/logs

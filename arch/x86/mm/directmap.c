@@ -12,6 +12,8 @@
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 #include <linux/directmap.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
@@ -34,6 +36,30 @@ static DEFINE_PER_CPU(pte_t *, dmap_clear_pte);
 static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
 
 /**
+ * directmap_split_pud - split the 1G entry over a direct-map address
+ * @addr:	the address
+ *
+ * The table is allocated here, with no lock held; the split looks under
+ * CPA's lock, so the table is freed again if no 1G entry maps @addr.
+ * KUnit races a collapse against what follows.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 if no 1G entry maps @addr any more, or -ENOMEM.
+ */
+VISIBLE_IF_KUNIT int directmap_split_pud(unsigned long addr)
+{
+	struct page *pt;
+
+	KUNIT_STATIC_STUB_REDIRECT(directmap_split_pud, addr);
+	pt = directmap_alloc_pgtable(GFP_KERNEL);
+	if (!pt)
+		return -ENOMEM;
+	if (set_direct_map_split_pud(addr, pt))
+		__free_page(pt);
+	return 0;
+}
+
+/**
  * arch_directmap_unmap_region - remove a 2M region from the direct map
  * @page:	first page of a PMD-aligned, PMD-sized block
  *
@@ -45,22 +71,14 @@ int arch_directmap_unmap_region(struct page *page)
 {
 	unsigned long addr = (unsigned long)page_address(page);
 	int tries = 3, err;
-	struct page *pt;
 
 	if (WARN_ON_ONCE(!IS_ALIGNED(addr, PMD_SIZE)))
 		return -EINVAL;
 
 	do {
-		/*
-		 * A 1G entry over the region is split with a table allocated
-		 * here; the split itself looks under CPA's lock, so the
-		 * table is freed again if no 1G entry maps it.
-		 */
-		pt = directmap_alloc_pgtable(GFP_KERNEL);
-		if (!pt)
-			return -ENOMEM;
-		if (set_direct_map_split_pud(addr, pt))
-			__free_page(pt);
+		err = directmap_split_pud(addr);
+		if (err)
+			return err;
 
 		/*
 		 * Covers the whole PMD: CPA clears its present bit in place.

@@ -11,6 +11,7 @@
 #ifndef _MM_DIRECTMAP_COLLAPSE_KUNIT_H
 #define _MM_DIRECTMAP_COLLAPSE_KUNIT_H
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
@@ -292,6 +293,205 @@ static void dmap_ctest_default_only(struct kunit *test)
 	KUNIT_EXPECT_GE(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_2M);
 	dmap_ctest_audit(test, &au);
 }
+
+/* The worker won a race: a 1G entry the unmap split is whole again */
+static int dmap_ctest_split_calls;
+static int dmap_ctest_reformed;
+
+static struct page *dmap_ctest_no_table_once(void)
+{
+	kunit_deactivate_static_stub(kunit_get_current_test(),
+				     cpa_split_alloc_table);
+	return NULL;
+}
+
+static int dmap_ctest_split_then_reform(unsigned long addr)
+{
+	struct page *pt = alloc_page(GFP_KERNEL);
+
+	if (!pt)
+		return -ENOMEM;
+	if (set_direct_map_split_pud(addr, pt))
+		__free_page(pt);
+	if (!dmap_ctest_split_calls++) {
+		dmap_ctest_reformed =
+			arch_directmap_collapse_pud(PHYS_PFN(__pa(addr)));
+		/* and CPA's own split of it finds no memory */
+		kunit_activate_static_stub(kunit_get_current_test(),
+					   cpa_split_alloc_table,
+					   dmap_ctest_no_table_once);
+	}
+	return 0;
+}
+
+/*
+ * A region unmap whose 1G entry the worker re-forms between the split and
+ * the unmap, when CPA then has no memory for the split: a legitimate race,
+ * retried, never a WARN (fatal with panic_on_warn) or a failed unmap.
+ */
+static void dmap_ctest_unmap_race(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	struct dmap_ctest_audit au;
+	bool present;
+	int err;
+
+	dmap_ctest_audit_start(&au);
+	dmap_ctest_split_calls = 0;
+	dmap_ctest_reformed = 0;
+	kunit_activate_static_stub(test, directmap_split_pud,
+				   dmap_ctest_split_then_reform);
+	err = arch_directmap_unmap_region(ct->block);
+	kunit_deactivate_static_stub(test, directmap_split_pud);
+
+	/* the race did happen: re-formed, then tried again */
+	KUNIT_EXPECT_EQ(test, dmap_ctest_reformed, 1);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_split_calls, 2);
+	KUNIT_ASSERT_EQ_MSG(test, err, 0, "the unmap lost the race");
+	arch_directmap_level(ct->a, &present);
+	KUNIT_EXPECT_FALSE(test, present);
+	KUNIT_EXPECT_TRUE(test, arch_directmap_level(ct->b, &present) &&
+			  present);
+
+	arch_directmap_restore_region(ct->block);
+	arch_directmap_level(ct->a, &present);
+	KUNIT_EXPECT_TRUE(test, present);
+	dmap_ctest_audit(test, &au);
+	KUNIT_EXPECT_GE(test, arch_directmap_collapse_pud(PHYS_PFN(__pa(ct->a))), 0);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
+}
+
+struct dmap_ctest_walker {
+	struct completion	go;
+	struct completion	finished;
+	unsigned long		area;		/* 1G area of the first leaf */
+	bool			first_seen;
+	bool			started;
+	bool			done;
+	bool			checked;
+	bool			seen;
+};
+
+/* A CPA caller on another CPU: each split takes pgd_lock */
+static int dmap_ctest_pgd_lock_fn(void *data)
+{
+	struct dmap_ctest_walker *w = data;
+
+	wait_for_completion(&w->go);
+	WRITE_ONCE(w->started, true);
+	spin_lock(&pgd_lock);
+	spin_unlock(&pgd_lock);
+	WRITE_ONCE(w->done, true);
+	complete(&w->finished);
+	return 0;
+}
+
+/*
+ * Under the walk's locks: start the CPA caller at the first leaf, and at
+ * the first leaf of the next 1G area see whether it got through.
+ */
+static void dmap_ctest_walk_fn(unsigned long addr, int level, bool present,
+			       void *data)
+{
+	struct dmap_ctest_walker *w = data;
+	int ms;
+
+	if (w->checked)
+		return;
+	if (!w->first_seen) {
+		w->first_seen = true;
+		w->area = addr & PUD_MASK;
+		complete(&w->go);
+		for (ms = 0; ms < 1000 && !READ_ONCE(w->started); ms++)
+			mdelay(1);
+		/* and spinning on the lock */
+		mdelay(10);
+		return;
+	}
+	if ((addr & PUD_MASK) == w->area)
+		return;
+	w->checked = true;
+	for (ms = 0; ms < 2000 && !READ_ONCE(w->done); ms++)
+		mdelay(1);
+	w->seen = READ_ONCE(w->done);
+}
+
+/*
+ * The verifier's walk drops CPA's locks between 1G areas: on a TiB direct
+ * map at 4K (debug_pagealloc) a walk under them would stall every CPA
+ * caller for seconds.
+ */
+static void dmap_ctest_walk_per_1g(struct kunit *test)
+{
+	unsigned long walked[DIRECTMAP_LEVEL_NUM], counted[DIRECTMAP_LEVEL_NUM];
+	struct dmap_ctest_walker w = {};
+	struct task_struct *t;
+	int cpu;
+
+	KUNIT_ASSERT_GE_MSG(test, num_online_cpus(), 2U, "boot with 2 CPUs");
+	KUNIT_ASSERT_GT_MSG(test, max_pfn_mapped, PHYS_PFN(PUD_SIZE),
+			    "a direct map of more than 1G");
+	init_completion(&w.go);
+	init_completion(&w.finished);
+	migrate_disable();
+	cpu = smp_processor_id();
+	t = kthread_create(dmap_ctest_pgd_lock_fn, &w, "dmap_cpa");
+	if (IS_ERR(t)) {
+		migrate_enable();
+		KUNIT_FAIL(test, "no thread: %ld", PTR_ERR(t));
+		return;
+	}
+	kthread_bind(t, cpumask_any_but(cpu_online_mask, cpu));
+	wake_up_process(t);
+	arch_directmap_walk(dmap_ctest_walk_fn, &w, walked, counted);
+	migrate_enable();
+	wait_for_completion(&w.finished);
+
+	KUNIT_EXPECT_TRUE(test, w.checked);
+	KUNIT_EXPECT_TRUE_MSG(test, w.seen,
+			      "pgd_lock was held from one 1G area to the next");
+}
+
+/*
+ * A set_memory_4k() made before the worker starts, as kfence's pool gets
+ * in mm_core_init(): a 2M block with its first page pinned.
+ */
+static void *dmap_ctest_early_4k;
+
+static int __init dmap_ctest_pin_early(void)
+{
+	struct page *page;
+
+	if (!kunit_enabled())
+		return 0;
+	page = alloc_pages(GFP_KERNEL | __GFP_NOWARN, DMAP_REGION_ORDER);
+	if (!page)
+		return 0;
+	if (set_memory_4k((unsigned long)page_address(page), 1)) {
+		__free_pages(page, DMAP_REGION_ORDER);
+		return 0;
+	}
+	/* kept for good, as a pinned pool is */
+	dmap_ctest_early_4k = page_address(page);
+	return 0;
+}
+core_initcall(dmap_ctest_pin_early);
+
+/* Pins made before late_initcall hold as later ones do */
+static void dmap_ctest_early_pinned(struct kunit *test)
+{
+	unsigned long addr = (unsigned long)dmap_ctest_early_4k;
+	unsigned long pfn;
+
+	KUNIT_ASSERT_NE_MSG(test, addr, 0UL, "no block was pinned at boot");
+	pfn = PHYS_PFN(__pa(addr));
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(addr), DIRECTMAP_LEVEL_4K);
+	/* the rest of the area is at the default: only the pin holds it */
+	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pmd(pfn, false), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, directmap_collapse(pfn, 1), -EAGAIN);
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(addr), DIRECTMAP_LEVEL_4K);
+}
 #endif
 
 struct dmap_ctest_reclaimer {
@@ -447,6 +647,9 @@ static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_mixed_never),
 #ifdef CONFIG_X86
 	KUNIT_CASE(dmap_ctest_default_only),
+	KUNIT_CASE(dmap_ctest_unmap_race),
+	KUNIT_CASE(dmap_ctest_walk_per_1g),
+	KUNIT_CASE(dmap_ctest_early_pinned),
 #endif
 	KUNIT_CASE(dmap_ctest_reclaim_no_wait),
 	KUNIT_CASE_SLOW(dmap_ctest_race),
@@ -468,5 +671,66 @@ static struct kunit_suite dmap_collapse_suite = {
 };
 
 kunit_test_suite(dmap_collapse_suite);
+
+#ifdef CONFIG_DEBUG_PAGEALLOC
+#define DMAP_PTEST_PAGES	1024
+
+/*
+ * debug_pagealloc unmaps every page the allocator frees and maps it again
+ * when it hands it out, through CPA, from inside the allocator: no wakeup
+ * may be done there, and the direct map stays at 4K anyway.  A boot of its
+ * own, with debug_pagealloc=on.
+ */
+static void dmap_ptest_allocator_quiet(struct kunit *test)
+{
+	unsigned long before, after;
+	struct page *page, *next;
+	LIST_HEAD(pages);
+	bool was_enabled;
+	int i;
+
+	KUNIT_ASSERT_TRUE_MSG(test, debug_pagealloc_enabled(),
+			      "boot with debug_pagealloc=on");
+	was_enabled = dmap_collapse_set_enabled(false);
+	mutex_lock(&dmap_collapse_mutex);
+	before = dmap_collapse_waiting(&dmap_collapse_state, false) +
+		 dmap_collapse_waiting(&dmap_collapse_state, true);
+	mutex_unlock(&dmap_collapse_mutex);
+
+	/* 4M and more of pages, handed out and freed: many 2M areas */
+	for (i = 0; i < DMAP_PTEST_PAGES; i++) {
+		page = alloc_page(GFP_KERNEL);
+		if (!page)
+			break;
+		list_add(&page->lru, &pages);
+	}
+	KUNIT_EXPECT_EQ(test, i, DMAP_PTEST_PAGES);
+	list_for_each_entry_safe(page, next, &pages, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+
+	mutex_lock(&dmap_collapse_mutex);
+	after = dmap_collapse_waiting(&dmap_collapse_state, false) +
+		dmap_collapse_waiting(&dmap_collapse_state, true);
+	mutex_unlock(&dmap_collapse_mutex);
+	dmap_collapse_set_enabled(was_enabled);
+	KUNIT_EXPECT_EQ_MSG(test, after, before,
+			    "the allocator's CPA calls marked areas for the worker");
+}
+
+static struct kunit_case dmap_pagealloc_cases[] = {
+	KUNIT_CASE(dmap_ptest_allocator_quiet),
+	{}
+};
+
+/* Not a directmap_* suite: `make check` runs it in a boot of its own */
+static struct kunit_suite dmap_pagealloc_suite = {
+	.name = "kdirectmapd_pagealloc",
+	.test_cases = dmap_pagealloc_cases,
+};
+
+kunit_test_suite(dmap_pagealloc_suite);
+#endif
 
 #endif /* _MM_DIRECTMAP_COLLAPSE_KUNIT_H */

@@ -21,8 +21,8 @@ result at all counts as one failure.
 import re
 import sys
 
-SUITES = ["harness", "audit", "kunit", "integration", "kunit-arm64",
-          "integration-arm64"]
+SUITES = ["harness", "audit", "kunit", "kunit-pagealloc", "integration",
+          "kunit-arm64", "integration-arm64"]
 
 
 def count_tap(text):
