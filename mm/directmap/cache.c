@@ -338,6 +338,7 @@ struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 	was_full = !r->nr_free;
 	bitmap_clear(r->used, slot, nr);
 	bitmap_clear(r->pending, slot, nr);
+	__clear_bit(slot, r->deferred);
 	__clear_bit(slot, r->head);
 	r->nr_free += nr;
 	dn->nr_free += nr;
@@ -382,6 +383,7 @@ void dmap_cache_retire(struct dmap_node *dn, struct dmap_region *r,
 
 	spin_lock(&dn->lock);
 	bitmap_clear(r->pending, slot, nr);
+	__clear_bit(slot, r->deferred);
 	__clear_bit(slot, r->head);
 	bitmap_set(r->retired, slot, nr);
 	r->nr_retired += nr;

@@ -27,6 +27,8 @@
  * @used:	slots handed out, or returned but still referenced
  * @head:	first slot of each allocation, to check the order of a free
  * @pending:	slots returned by their owner, waiting for the last reference
+ * @deferred:	pending allocations (first slot) whose reclaim the caller put
+ *		off: the environment looks at them again later
  * @shared:	slots handed out and put back into the direct map by their
  *		owner (in-place sharing of confidential memory): the only
  *		pages of a region that may be present, and only at 4K
@@ -44,6 +46,7 @@ struct dmap_region {
 	DECLARE_BITMAP(used, DMAP_REGION_PAGES);
 	DECLARE_BITMAP(head, DMAP_REGION_PAGES);
 	DECLARE_BITMAP(pending, DMAP_REGION_PAGES);
+	DECLARE_BITMAP(deferred, DMAP_REGION_PAGES);
 	DECLARE_BITMAP(shared, DMAP_REGION_PAGES);
 	unsigned int		nr_shared;
 	DECLARE_BITMAP(retired, DMAP_REGION_PAGES);

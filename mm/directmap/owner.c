@@ -394,10 +394,11 @@ EXPORT_SYMBOL_NS_GPL(directmap_unshare, DIRECTMAP);
  * @gfp:	for the memcg charge and the page cache's nodes
  *
  * For guest_memfd: an order-0 folio from directmap, zeroed and absent from
- * the direct map, charged to the current memcg and added to @mapping off
- * the LRU, as secretmem's are: it can be neither reclaimed nor migrated,
- * and the LRU would hold references that delay its return.  The file's
- * ->free_folio() gives it back with directmap_owner_free_folio().
+ * the direct map, charged to the current memcg and added to @mapping and to
+ * the LRU (the unevictable one: @mapping must be), as filemap_add_folio()
+ * adds any page-cache folio.  Crash dump filters drop page cache by its
+ * LRU flag.  The file's ->free_folio() gives it back with
+ * directmap_owner_free_folio().
  *
  * Context: process context, may sleep.
  * Return: the folio, locked, with a reference for the caller;
@@ -417,21 +418,20 @@ struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
 			      "%s adds a folio to a mapping it does not own\n",
 			      owner->name))
 		return ERR_PTR(-EINVAL);
+	/* on the LRU, it must not be evicted */
+	if (dmap_owner_misuse(NULL, !mapping_unevictable(mapping),
+			      "%s adds a folio to an evictable mapping\n",
+			      owner->name))
+		return ERR_PTR(-EINVAL);
 
 	page = directmap_owner_alloc(owner, NUMA_NO_NODE, 0, 0);
 	if (!page)
 		return ERR_PTR(-ENOMEM);
 	folio = page_folio(page);
 
-	err = mem_cgroup_charge(folio, NULL, gfp);
-	if (!err) {
-		__folio_set_locked(folio);
-		err = __filemap_add_folio(mapping, folio, index, gfp, NULL);
-		if (!err)
-			return folio;
-		__folio_clear_locked(folio);
-		mem_cgroup_uncharge(folio);
-	}
+	err = filemap_add_folio(mapping, folio, index, gfp);
+	if (!err)
+		return folio;
 	WARN_ON_ONCE(directmap_owner_free(owner, page, 0));
 	return ERR_PTR(err);
 }

@@ -13,8 +13,9 @@
  * Page states:
  *   free slot		refcount 0 (frozen), zeroed, in a region
  *   handed out		refcount >= 2: the owner's and directmap's
- *   returned		on a node's pending list until only directmap's
- *			reference is left, then frozen and back in its slot
+ *   returned		pending (deferred) in its region until only
+ *			directmap's reference is left, then frozen, off the
+ *			LRU and back in its slot
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
@@ -30,6 +31,7 @@
 #include <linux/memory_hotplug.h>
 #include <linux/mempolicy.h>
 #include <linux/mm.h>
+#include <linux/mm_inline.h>
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
@@ -40,6 +42,7 @@
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/suspend.h>
+#include <linux/swap.h>
 #include <linux/vmstat.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
@@ -152,6 +155,32 @@ struct dmap_region *dmap_region_of(unsigned long pfn)
 	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
 }
 
+/*
+ * Free slots are logically offline (PageOffline()): absent from the direct
+ * map, their old contents wiped, and nobody's.  Crash dump filters
+ * (makedumpfile), /proc/kcore and the hibernation snapshot skip such pages.
+ * Not under page_offline_begin(): a PFN walker that reads a free slot
+ * reads it through a direct map that does not map it, and has to survive
+ * that fault anyway.  Pages handed out are the owner's.
+ */
+static void dmap_slots_offline(struct page *page, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		if (!PageOffline(page + i))
+			__SetPageOffline(page + i);
+}
+
+static void dmap_slots_online(struct page *page, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		if (PageOffline(page + i))
+			__ClearPageOffline(page + i);
+}
+
 int dmap_env_block_alloc(int nid, unsigned long *pfn)
 {
 	struct page *page;
@@ -165,6 +194,7 @@ int dmap_env_block_alloc(int nid, unsigned long *pfn)
 
 	/* Free slots are frozen: speculative references fail on them */
 	set_page_count(page, 0);
+	dmap_slots_offline(page, DMAP_REGION_PAGES);
 	atomic_long_add(DMAP_REGION_PAGES, &dmap_pages_taken);
 	*pfn = page_to_pfn(page);
 	return 0;
@@ -174,6 +204,7 @@ void dmap_env_block_free(unsigned long pfn)
 {
 	struct page *page = pfn_to_page(pfn);
 
+	dmap_slots_online(page, DMAP_REGION_PAGES);
 	set_page_count(page, 1);
 	__free_pages(page, DMAP_REGION_ORDER);
 	atomic_long_add(DMAP_REGION_PAGES, &dmap_pages_given_back);
@@ -400,11 +431,12 @@ static bool dmap_atomic(void)
 
 /* ---- pages ---- */
 
-/* Make a frozen slot look like a page fresh from the page allocator */
-static struct page *dmap_page_prep(unsigned long pfn)
+/* Make frozen slots look like pages fresh from the page allocator */
+static struct page *dmap_page_prep(unsigned long pfn, unsigned int order)
 {
 	struct page *page = pfn_to_page(pfn);
 
+	dmap_slots_online(page, 1UL << order);
 	/* The owner's reference and directmap's own */
 	set_page_count(page, 2);
 	return page;
@@ -431,6 +463,25 @@ static void dmap_page_reset(struct page *page, unsigned int order)
 		set_page_private(page + i, 0);
 		page[i].flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
 	}
+}
+
+/*
+ * A page-cache owner's folio is on the (unevictable) LRU, as any page
+ * cache is; frozen, nobody else can take it off: do what the last put of
+ * a folio does.
+ */
+static void dmap_page_off_lru(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	struct lruvec *lruvec;
+	unsigned long flags;
+
+	if (!folio_test_lru(folio))
+		return;
+	lruvec = folio_lruvec_lock_irqsave(folio, &flags);
+	lruvec_del_folio(lruvec, folio);
+	__folio_clear_lru_flags(folio);
+	unlock_page_lruvec_irqrestore(lruvec, flags);
 }
 
 /*
@@ -468,7 +519,9 @@ static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
 		return false;
 
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
+	dmap_page_off_lru(page);
 	dmap_page_reset(page, order);
+	dmap_slots_offline(page, 1UL << order);
 	r = dmap_region_of(page_to_pfn(page));
 	if (dmap_poisoned(page, order)) {
 		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order);
@@ -482,34 +535,49 @@ static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
 	return true;
 }
 
-/* Reclaim the returned pages of @pn that nobody references any more */
+#define DMAP_RECLAIM_BATCH	32
+
+/*
+ * Reclaim the returned pages of @pn that nobody references any more.  They
+ * are found by their regions' deferred bits, not linked through page->lru:
+ * until its last reference is gone a returned folio may still be in an
+ * LRU or mlock batch, which writes page->lru.  Counts what is left.
+ */
 static void dmap_reclaim_pending(struct dmap_pnode *pn)
 {
-	struct page *page, *next;
-	unsigned long left = 0;
-	LIST_HEAD(list);
-	LIST_HEAD(keep);
+	unsigned long pfns[DMAP_RECLAIM_BATCH], slot, left;
+	unsigned int n, i, reclaimed;
+	struct dmap_region *r;
+	int l;
 
-	spin_lock(&pn->cache.lock);
-	list_splice_init(&pn->pending, &list);
-	pn->nr_pending = 0;
-	spin_unlock(&pn->cache.lock);
+	do {
+		n = 0;
+		left = 0;
+		spin_lock(&pn->cache.lock);
+		for (l = 0; l < DMAP_CACHE_LISTS; l++) {
+			list_for_each_entry(r, dmap_cache_list(pn, l), list) {
+				for_each_set_bit(slot, r->deferred, DMAP_REGION_PAGES) {
+					struct page *page = pfn_to_page(r->pfn + slot);
 
-	list_for_each_entry_safe(page, next, &list, lru) {
-		list_del_init(&page->lru);
-		if (!dmap_reclaim_page(pn, page)) {
-			list_add_tail(&page->lru, &keep);
-			left++;
+					left++;
+					/* only directmap's reference left */
+					if (n < DMAP_RECLAIM_BATCH &&
+					    page_ref_count(page) == 1)
+						pfns[n++] = r->pfn + slot;
+				}
+			}
 		}
-	}
-	if (!left)
-		return;
+		spin_unlock(&pn->cache.lock);
 
-	spin_lock(&pn->cache.lock);
-	list_splice_tail(&keep, &pn->pending);
-	pn->nr_pending += left;
-	spin_unlock(&pn->cache.lock);
+		for (i = 0, reclaimed = 0; i < n; i++)
+			reclaimed += dmap_reclaim_page(pn, pfn_to_page(pfns[i]));
+		left -= reclaimed;
+	} while (n == DMAP_RECLAIM_BATCH && reclaimed);
+	WRITE_ONCE(pn->nr_pending, left);
 }
+
+/* When dmap_reclaim_workfn() last drained the LRU batches */
+static unsigned long dmap_lru_drained;
 
 static void dmap_reclaim_workfn(struct work_struct *work)
 {
@@ -524,9 +592,18 @@ static void dmap_reclaim_workfn(struct work_struct *work)
 		dmap_reclaim_pending(pn);
 		again |= READ_ONCE(pn->nr_pending) != 0;
 	}
-	/* Someone still holds a reference: look again later */
-	if (again)
+	/*
+	 * Someone still holds a reference: look again later.  A per-CPU LRU
+	 * or mlock batch may hold it until that CPU drains: drain them all,
+	 * now and then.
+	 */
+	if (again) {
+		if (time_after(jiffies, dmap_lru_drained + HZ)) {
+			lru_add_drain_all();
+			dmap_lru_drained = jiffies;
+		}
 		schedule_delayed_work(&dmap_reclaim_work, HZ / 10);
+	}
 }
 
 /* A slot of a cached region, refilling the cache if it has none */
@@ -718,7 +795,7 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 	page = dmap_alloc_single(pn, order, flags);
 	goto out;
 prep:
-	page = dmap_page_prep(pfn);
+	page = dmap_page_prep(pfn, order);
 out:
 	percpu_up_read(&dmap_pm_sem);
 	if (page)
@@ -807,8 +884,10 @@ static int dmap_free_region_pages(int nid, struct page *page,
 	if (dmap_reclaim_page(pn, page))
 		return 0;
 
+	/* set up (wiped, order kept): the worker may take it from here */
+	r = dmap_region_of(pfn);
 	spin_lock(&pn->cache.lock);
-	list_add_tail(&page->lru, &pn->pending);
+	__set_bit(pfn - r->pfn, r->deferred);
 	pn->nr_pending++;
 	spin_unlock(&pn->cache.lock);
 	schedule_delayed_work(&dmap_reclaim_work, 1);
@@ -1545,7 +1624,6 @@ static int __init directmap_init(void)
 		dmap_node_init(&pn->cache, nid, DMAP_HIGH_DEFAULT);
 		mutex_init(&pn->refill_lock);
 		mutex_init(&pn->share_lock);
-		INIT_LIST_HEAD(&pn->pending);
 		dmap_pnodes[nid] = pn;
 	}
 

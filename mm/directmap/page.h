@@ -23,9 +23,8 @@
  * @refill_lock:	one refill per node at a time
  * @share_lock:		serialises shares and unshares of the node's pages,
  *			and frees of pages that are shared
- * @pending:		returned pages still referenced by others, on page->lru,
- *			under @cache.lock
- * @nr_pending:		pages on @pending
+ * @nr_pending:		returned pages still referenced by others (their
+ *			regions' pending bits), under @cache.lock
  * @nr_singles:		single pages handed out by the fallback path
  * @fallbacks:		allocations served by the fallback path
  * @fallback_failures:	allocations the fallback path could not serve either
@@ -34,7 +33,6 @@ struct dmap_pnode {
 	struct dmap_node	cache;
 	struct mutex		refill_lock;	/* one refill per node at a time */
 	struct mutex		share_lock;	/* see above */
-	struct list_head	pending;
 	unsigned long		nr_pending;
 	atomic_long_t		nr_singles;
 	atomic_long_t		fallbacks;

@@ -419,16 +419,25 @@ static void dmap_otest_foreign_mapping(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&owner->nr_pages), 0L);
 
-	/* claimed: the folio goes in, absent from the direct map */
+	/* claimed, but evictable: its LRU folios could be reclaimed */
 	mapping->i_private_data = owner;
 	folio = directmap_owner_filemap_folio(owner, mapping, 0, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, folio, ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, mapping->nrpages, 0UL);
+
+	/* claimed and unevictable: in, on the LRU, absent from the direct map */
+	mapping_set_unevictable(mapping);
+	folio = directmap_owner_filemap_folio(owner, mapping, 0, GFP_KERNEL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	lru_add_drain_all();
+	KUNIT_EXPECT_TRUE(test, folio_test_lru(folio));
 	KUNIT_EXPECT_EQ(test, mapping->nrpages, 1UL);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(&folio->page));
 	filemap_remove_folio(folio);
 	folio_unlock(folio);
 	KUNIT_EXPECT_EQ(test, directmap_owner_free_folio(owner, folio), 0);
 	folio_put(folio);
+	mapping_clear_unevictable(mapping);
 	mapping->i_private_data = NULL;
 	fput(file);
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);

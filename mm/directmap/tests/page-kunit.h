@@ -103,6 +103,36 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(page));
 }
 
+/*
+ * Free slots are logically offline, so that crash dump filters, /proc/kcore
+ * and the hibernation snapshot skip them; pages handed out are not, and a
+ * region given back is ordinary memory again.
+ */
+static void dmap_test_free_slots_offline(struct kunit *test)
+{
+	struct page *page, *block;
+	int i, offline = 0;
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 1, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_TRUE(test, directmap_page(page));
+	block = pfn_to_page(ALIGN_DOWN(page_to_pfn(page), DMAP_REGION_PAGES));
+	KUNIT_EXPECT_FALSE(test, PageOffline(page));
+	KUNIT_EXPECT_FALSE(test, PageOffline(page + 1));
+	for (i = 0; i < DMAP_REGION_PAGES; i++)
+		offline += PageOffline(block + i);
+	KUNIT_EXPECT_EQ(test, offline, DMAP_REGION_PAGES - 2);
+
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 1), 0);
+	KUNIT_EXPECT_TRUE(test, PageOffline(page));
+	KUNIT_EXPECT_TRUE(test, PageOffline(page + 1));
+
+	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
+	for (i = 0, offline = 0; i < DMAP_REGION_PAGES; i++)
+		offline += PageOffline(block + i);
+	KUNIT_EXPECT_EQ(test, offline, 0);
+}
+
 #define DMAP_TEST_PAGES	1000
 
 /* 1,000 pages split no PMD, and at most one PUD per 1G they sit in */
@@ -947,6 +977,7 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 
 static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmapped_then_restored),
+	KUNIT_CASE(dmap_test_free_slots_offline),
 	KUNIT_CASE(dmap_test_no_pmd_split),
 	KUNIT_CASE(dmap_test_nodes),
 	KUNIT_CASE(dmap_test_wiped),
