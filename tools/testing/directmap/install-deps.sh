@@ -9,7 +9,7 @@ pkgs="linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
 dwarves cpio kmod rsync python3 xz-utils ccache quilt qemu-system-x86
 stress-ng busybox-static gnuplot-nox clang libcap-dev linux-perf coccinelle
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm
-shellcheck kexec-tools"
+shellcheck kexec-tools makedumpfile"
 
 missing=
 for p in $pkgs; do

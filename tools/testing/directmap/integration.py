@@ -22,6 +22,7 @@ import tempfile
 
 from qemu import boot, prepare, delta, tagged
 from hotplug import hotplug_checks
+from kdump import kdump_checks
 from storm import storm_checks
 from tap import Tap
 
@@ -348,6 +349,7 @@ def main():
 
     storm_checks(t, bzimage, initrd, logs, full=False)
     hotplug_checks(t, bzimage, initrd, logs)
+    kdump_checks(t, bzimage, initrd, logs)
 
     print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
     return 1 if t.failed else 0

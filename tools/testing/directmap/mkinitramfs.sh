@@ -42,6 +42,7 @@ done
 rm -rf "$kvm"
 gcc -static -O2 -Wall -o "$root/bin/hibtest" "$here/guest/hibtest.c"
 gcc -static -O2 -Wall -o "$root/bin/numatest" "$here/guest/numatest.c"
+gcc -static -O2 -Wall -o "$root/bin/kdumptest" "$here/guest/kdumptest.c"
 cp "$here"/../../perf-scripts/directmap-* "$root/usr/bin/"
 
 # dynamically linked tools, with the libraries they need
