@@ -140,6 +140,7 @@ unsigned long nr_kernel_tlb_flushes(void);
 struct page *directmap_alloc_pgtable(gfp_t gfp);
 #if IS_ENABLED(CONFIG_KUNIT) && defined(CONFIG_X86)
 int directmap_split_pud(unsigned long addr);
+void directmap_wipe_mapped(void *addr);
 #endif
 
 #else /* !CONFIG_DIRECTMAP */

@@ -2,7 +2,7 @@
 /*
  * x86 mechanics for directmap: remove a 2M region from the direct map as
  * one unit and put it back, re-form 2M and 1G entries, and wipe pages
- * while they are unmapped.
+ * while they are unmapped, through an mm of their own.
  *
  * A region that a 2M entry maps becomes one not-present PMD: no split.  A
  * region under a 1G entry needs that entry split to 2M first; the PMD table
@@ -17,9 +17,10 @@
 #include <linux/directmap.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
-#include <linux/percpu.h>
+#include <linux/sched/mm.h>
 #include <linux/set_memory.h>
-#include <linux/vmalloc.h>
+#include <linux/spinlock.h>
+#include <asm/mmu_context.h>
 #include <asm/tlbflush.h>
 
 static_assert((int)DIRECTMAP_LEVEL_4K == (int)PG_LEVEL_4K &&
@@ -28,12 +29,17 @@ static_assert((int)DIRECTMAP_LEVEL_4K == (int)PG_LEVEL_4K &&
 	      (int)DIRECTMAP_LEVEL_NUM <= (int)PG_LEVEL_NUM);
 
 /*
- * Per-CPU kernel address used to wipe a page that has no direct map: only
- * its own CPU ever maps it, with interrupts off, so a local INVLPG is the
- * only flush it needs.
+ * Pages without a direct map are wiped through a mapping in an mm of their
+ * own, as text poking writes kernel text: a PTE in the user half of an mm
+ * that no other CPU has loaded, not global, so that no other CPU can
+ * reach the page through it, not even speculatively, and an NMI user-stack
+ * read on this CPU refuses it (nmi_uaccess_okay()).  One wipe at a time,
+ * with interrupts off: the mm may be loaded on one CPU only.
  */
-static DEFINE_PER_CPU(pte_t *, dmap_clear_pte);
-static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
+static struct mm_struct *dmap_wipe_mm __ro_after_init;
+static unsigned long dmap_wipe_addr __ro_after_init;
+static pte_t *dmap_wipe_pte __ro_after_init;
+static DEFINE_RAW_SPINLOCK(dmap_wipe_lock);
 
 /**
  * directmap_split_pud - split the 1G entry over a direct-map address
@@ -261,60 +267,75 @@ bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 }
 
 /**
- * arch_directmap_clear_page - zero a page that has no direct map
- * @page:	the page
+ * directmap_wipe_mapped - zero a page at its wipe address
+ * @addr:	the address, mapped in the wipe mm, which is loaded
  *
- * Maps @page at this CPU's private address, zeroes it and unmaps it again;
- * the direct map is never touched.
+ * A function of its own for KUnit, which looks at the mapping from
+ * another CPU meanwhile.
  */
-void arch_directmap_clear_page(struct page *page)
+VISIBLE_IF_KUNIT void directmap_wipe_mapped(void *addr)
 {
-	unsigned long flags, addr;
-	pte_t *ptep;
-
-	local_irq_save(flags);
-	ptep = this_cpu_read(dmap_clear_pte);
-	addr = this_cpu_read(dmap_clear_addr);
-	set_pte(ptep, mk_pte(page, PAGE_KERNEL));
-	clear_page((void *)addr);
-	pte_clear(&init_mm, addr, ptep);
-	flush_tlb_one_kernel(addr);
-	local_irq_restore(flags);
-}
-
-static int dmap_clear_pte_collect(pte_t *pte, unsigned long addr, void *data)
-{
-	unsigned long start = (unsigned long)data;
-	unsigned int cpu = (addr - start) >> PAGE_SHIFT;
-
-	if (!cpu_possible(cpu))
-		return 0;
-	per_cpu(dmap_clear_pte, cpu) = pte;
-	per_cpu(dmap_clear_addr, cpu) = addr;
-	return 0;
+	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
+	clear_page(addr);
 }
 
 /**
- * arch_directmap_init - set up the per-CPU addresses that wipe pages
+ * arch_directmap_clear_page - zero a page that has no direct map
+ * @page:	the page
+ *
+ * Maps @page in the wipe mm, zeroes it and unmaps it again; the direct map
+ * is never touched.
+ *
+ * Context: any context but NMI; takes a raw spinlock with interrupts off.
+ */
+void arch_directmap_clear_page(struct page *page)
+{
+	pgprot_t prot = __pgprot(pgprot_val(PAGE_KERNEL) & ~_PAGE_GLOBAL);
+	temp_mm_state_t prev;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&dmap_wipe_lock, flags);
+	prev = use_temporary_mm(dmap_wipe_mm);
+	set_pte_at(dmap_wipe_mm, dmap_wipe_addr, dmap_wipe_pte,
+		   mk_pte(page, prot));
+	directmap_wipe_mapped((void *)dmap_wipe_addr);
+	pte_clear(dmap_wipe_mm, dmap_wipe_addr, dmap_wipe_pte);
+	unuse_temporary_mm(prev);
+	/*
+	 * No CPU has the mm loaded now, so this sends no IPI: it moves the
+	 * mm's TLB generation on, and the next CPU to load it flushes.
+	 */
+	flush_tlb_mm_range(dmap_wipe_mm, dmap_wipe_addr,
+			   dmap_wipe_addr + PAGE_SIZE, PAGE_SHIFT, false);
+	raw_spin_unlock_irqrestore(&dmap_wipe_lock, flags);
+}
+
+/**
+ * arch_directmap_init - set up the mm that wipes pages
  *
  * Return: 0, or -ENOMEM.
  */
 int __init arch_directmap_init(void)
 {
-	unsigned long size = (unsigned long)nr_cpu_ids << PAGE_SHIFT;
-	struct vm_struct *area;
-	unsigned long start;
-	int err;
+	spinlock_t *ptl;
+	pte_t *ptep;
 
-	area = get_vm_area(size, VM_MAP);
-	if (!area)
+	dmap_wipe_mm = mm_alloc();
+	if (!dmap_wipe_mm)
 		return -ENOMEM;
+	/* Xen PV needs the PGD pinned */
+	paravirt_enter_mmap(dmap_wipe_mm);
 
-	start = (unsigned long)area->addr;
-	/* Allocates the page tables now, so that a wipe never needs memory */
-	err = apply_to_page_range(&init_mm, start, size, dmap_clear_pte_collect,
-				  (void *)start);
-	if (err)
-		free_vm_area(area);
-	return err;
+	/* The page tables now, so that a wipe never needs memory */
+	dmap_wipe_addr = TASK_UNMAPPED_BASE;
+	ptep = get_locked_pte(dmap_wipe_mm, dmap_wipe_addr, &ptl);
+	if (!ptep) {
+		mmput(dmap_wipe_mm);
+		dmap_wipe_mm = NULL;
+		return -ENOMEM;
+	}
+	pte_unmap_unlock(ptep, ptl);
+	/* No HIGHPTE on x86-64: the table stays where it is */
+	dmap_wipe_pte = ptep;
+	return 0;
 }

@@ -133,6 +133,90 @@ static void dmap_test_free_slots_offline(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offline, 0);
 }
 
+#ifdef CONFIG_X86
+/* Another CPU, looking at the wipe address while a page is mapped there */
+struct dmap_test_peek {
+	unsigned long	addr;
+	bool		asked;
+	bool		answered;
+	bool		readable;
+	struct completion done;
+};
+
+static struct dmap_test_peek *dmap_test_peek;
+
+static int dmap_test_peek_fn(void *data)
+{
+	struct dmap_test_peek *pk = data;
+	unsigned long until = jiffies + 10 * HZ;
+	u64 val;
+
+	while (!READ_ONCE(pk->asked) && time_before(jiffies, until))
+		usleep_range(100, 200);
+	if (READ_ONCE(pk->asked)) {
+		pk->readable = !copy_from_kernel_nofault(&val,
+							 (void *)pk->addr,
+							 sizeof(val));
+		WRITE_ONCE(pk->answered, true);
+	}
+	complete(&pk->done);
+	return 0;
+}
+
+/* With the page mapped for its wipe: ask the other CPU, then wipe */
+static void dmap_test_wipe_watched(void *addr)
+{
+	struct dmap_test_peek *pk = dmap_test_peek;
+	int ms;
+
+	pk->addr = (unsigned long)addr;
+	WRITE_ONCE(pk->asked, true);
+	for (ms = 0; ms < 2000 && !READ_ONCE(pk->answered); ms++)
+		mdelay(1);
+	clear_page(addr);
+}
+
+/*
+ * The address a page is wiped at reaches it from the wiping CPU alone:
+ * another CPU that reads it (as a speculative walk would cache it) finds
+ * nothing there.
+ */
+static void dmap_test_wipe_private(struct kunit *test)
+{
+	struct dmap_test_peek pk = {};
+	struct task_struct *t;
+	struct page *page;
+	int cpu;
+
+	KUNIT_ASSERT_GE_MSG(test, num_online_cpus(), 2U, "boot with 2 CPUs");
+	init_completion(&pk.done);
+	dmap_test_peek = &pk;
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	dmap_test_fill(test, page, 0x5a);
+
+	migrate_disable();
+	cpu = smp_processor_id();
+	t = kthread_create(dmap_test_peek_fn, &pk, "dmap_peek");
+	if (!IS_ERR(t)) {
+		kthread_bind(t, cpumask_any_but(cpu_online_mask, cpu));
+		wake_up_process(t);
+		kunit_activate_static_stub(test, directmap_wipe_mapped,
+					   dmap_test_wipe_watched);
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+		kunit_deactivate_static_stub(test, directmap_wipe_mapped);
+	}
+	migrate_enable();
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wait_for_completion(&pk.done);
+
+	KUNIT_EXPECT_TRUE_MSG(test, pk.answered, "no wipe was watched");
+	KUNIT_EXPECT_FALSE_MSG(test, pk.readable,
+			       "another CPU read the page at %#lx mid-wipe",
+			       pk.addr);
+}
+#endif
+
 #define DMAP_TEST_PAGES	1000
 
 /* 1,000 pages split no PMD, and at most one PUD per 1G they sit in */
@@ -978,6 +1062,9 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmapped_then_restored),
 	KUNIT_CASE(dmap_test_free_slots_offline),
+#ifdef CONFIG_X86
+	KUNIT_CASE(dmap_test_wipe_private),
+#endif
 	KUNIT_CASE(dmap_test_no_pmd_split),
 	KUNIT_CASE(dmap_test_nodes),
 	KUNIT_CASE(dmap_test_wiped),
