@@ -350,6 +350,7 @@ struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 			list_del_init(&r->list);
 			dn->nr_regions--;
 			dn->nr_free -= DMAP_REGION_PAGES;
+			dn->nr_releasing++;
 			release = r;
 		} else {
 			list_move(&r->list, &dn->empty);
@@ -498,8 +499,12 @@ static bool dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
 	bool collapsed;
 
 	/* a free slot is nobody's: it can be poisoned at any time until now */
-	if (dmap_region_retire_poisoned(dn, r))
+	if (dmap_region_retire_poisoned(dn, r)) {
+		spin_lock(&dn->lock);
+		dn->nr_releasing--;
+		spin_unlock(&dn->lock);
 		return false;
+	}
 	spin_lock(&dn->lock);
 	dn->stats.releases++;
 	spin_unlock(&dn->lock);
@@ -511,6 +516,9 @@ static bool dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
 	 * offline of the block must find it free, not frozen and unlisted.
 	 */
 	dmap_env_block_free(pfn);
+	spin_lock(&dn->lock);
+	dn->nr_releasing--;
+	spin_unlock(&dn->lock);
 	collapsed = collapse && !dmap_env_collapse(pfn);
 
 	if (collapsed) {
@@ -546,6 +554,7 @@ static void dmap_empty_detach(struct dmap_node *dn, struct dmap_region *r,
 {
 	lockdep_assert_held(&dn->lock);
 	list_move(&r->list, list);
+	dn->nr_releasing++;
 	dn->nr_empty--;
 	dn->nr_regions--;
 	dn->nr_free -= DMAP_REGION_PAGES;
@@ -588,7 +597,11 @@ long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
 	LIST_HEAD(list);
 
 	spin_lock(&dn->lock);
-	if (dmap_list_has(&dn->partial, pfn, end) ||
+	/*
+	 * A region on its way back may be in the range: its free slots are
+	 * logically offline with no reference, which offline would pass.
+	 */
+	if (dn->nr_releasing || dmap_list_has(&dn->partial, pfn, end) ||
 	    dmap_list_has(&dn->full, pfn, end)) {
 		spin_unlock(&dn->lock);
 		return -EBUSY;

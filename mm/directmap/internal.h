@@ -81,6 +81,9 @@ struct dmap_stats {
  * @nr_used:	slots handed out or pending
  * @nr_retired:	slots retired because their memory is poisoned
  * @high:	empty regions kept before they go back to the buddy allocator
+ * @nr_releasing: regions taken off the lists to go back, not yet given back
+ *		(or listed again): their free slots are on no list, and memory
+ *		offline must not pass them
  * @stats:	event counters
  */
 struct dmap_node {
@@ -95,6 +98,7 @@ struct dmap_node {
 	unsigned long		nr_used;
 	unsigned long		nr_retired;
 	unsigned long		high;
+	unsigned long		nr_releasing;
 	struct dmap_stats	stats;
 };
 

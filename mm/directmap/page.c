@@ -167,9 +167,14 @@ static void dmap_slots_offline(struct page *page, unsigned long nr)
 {
 	unsigned long i;
 
-	for (i = 0; i < nr; i++)
-		if (!PageOffline(page + i))
-			__SetPageOffline(page + i);
+	for (i = 0; i < nr; i++) {
+		if (PageOffline(page + i))
+			continue;
+		/* a page still mapped or typed: leave it as it is */
+		if (WARN_ON_ONCE(data_race(page[i].page_type) != UINT_MAX))
+			continue;
+		__SetPageOffline(page + i);
+	}
 }
 
 static void dmap_slots_online(struct page *page, unsigned long nr)
@@ -507,16 +512,14 @@ static void dmap_clear_pages(struct page *page, unsigned int order)
 }
 
 /*
- * Put a returned page back into its slot if directmap's reference is the
- * only one left.  The order of the allocation is kept in page->private.
+ * Put a returned page that was frozen (no reference left) back into its
+ * slot.  The order of the allocation is kept in page->private, read only
+ * once the page is frozen: until then the freeing path may still set it.
  */
-static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
+static void dmap_reclaim_frozen(struct dmap_pnode *pn, struct page *page)
 {
 	unsigned int order = page_private(page);
 	struct dmap_region *r, *release;
-
-	if (!page_ref_freeze(page, 1))
-		return false;
 
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
 	dmap_page_off_lru(page);
@@ -527,11 +530,19 @@ static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
 		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order);
 		pr_info("pfn %#lx order %u is poisoned: retired\n",
 			page_to_pfn(page), order);
-		return true;
+		return;
 	}
 	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order);
 	if (release)
 		dmap_cache_release(&pn->cache, release);
+}
+
+/* The freeing path's own try: only directmap's reference left? */
+static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
+{
+	if (!page_ref_freeze(page, 1))
+		return false;
+	dmap_reclaim_frozen(pn, page);
 	return true;
 }
 
@@ -541,39 +552,38 @@ static bool dmap_reclaim_page(struct dmap_pnode *pn, struct page *page)
  * Reclaim the returned pages of @pn that nobody references any more.  They
  * are found by their regions' deferred bits, not linked through page->lru:
  * until its last reference is gone a returned folio may still be in an
- * LRU or mlock batch, which writes page->lru.  Counts what is left.
+ * LRU or mlock batch, which writes page->lru.  A page is claimed (frozen,
+ * its bit cleared, counted off) under the cache lock, so that no other
+ * scan can take it, nor a page that was reclaimed and handed out since.
  */
 static void dmap_reclaim_pending(struct dmap_pnode *pn)
 {
-	unsigned long pfns[DMAP_RECLAIM_BATCH], slot, left;
-	unsigned int n, i, reclaimed;
+	unsigned long pfns[DMAP_RECLAIM_BATCH], slot;
 	struct dmap_region *r;
+	unsigned int n, i;
 	int l;
 
 	do {
 		n = 0;
-		left = 0;
 		spin_lock(&pn->cache.lock);
-		for (l = 0; l < DMAP_CACHE_LISTS; l++) {
+		for (l = 0; l < DMAP_CACHE_LISTS && n < DMAP_RECLAIM_BATCH; l++) {
 			list_for_each_entry(r, dmap_cache_list(pn, l), list) {
 				for_each_set_bit(slot, r->deferred, DMAP_REGION_PAGES) {
-					struct page *page = pfn_to_page(r->pfn + slot);
-
-					left++;
-					/* only directmap's reference left */
-					if (n < DMAP_RECLAIM_BATCH &&
-					    page_ref_count(page) == 1)
-						pfns[n++] = r->pfn + slot;
+					if (n == DMAP_RECLAIM_BATCH)
+						break;
+					if (!page_ref_freeze(pfn_to_page(r->pfn + slot), 1))
+						continue;
+					__clear_bit(slot, r->deferred);
+					pn->nr_pending--;
+					pfns[n++] = r->pfn + slot;
 				}
 			}
 		}
 		spin_unlock(&pn->cache.lock);
 
-		for (i = 0, reclaimed = 0; i < n; i++)
-			reclaimed += dmap_reclaim_page(pn, pfn_to_page(pfns[i]));
-		left -= reclaimed;
-	} while (n == DMAP_RECLAIM_BATCH && reclaimed);
-	WRITE_ONCE(pn->nr_pending, left);
+		for (i = 0; i < n; i++)
+			dmap_reclaim_frozen(pn, pfn_to_page(pfns[i]));
+	} while (n == DMAP_RECLAIM_BATCH);
 }
 
 /* When dmap_reclaim_workfn() last drained the LRU batches */
@@ -1305,6 +1315,10 @@ unsigned long dmap_drain(void)
 {
 	unsigned long done = 0;
 	int nid;
+
+	/* per-CPU LRU batches may still hold returned folios */
+	if (!dmap_in_reclaim())
+		lru_add_drain_all();
 
 	for_each_node(nid) {
 		struct dmap_pnode *pn = dmap_pnodes[nid];
