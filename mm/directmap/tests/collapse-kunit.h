@@ -366,7 +366,6 @@ struct dmap_ctest_walker {
 	struct completion	finished;
 	unsigned long		area;		/* 1G area of the first leaf */
 	bool			first_seen;
-	bool			started;
 	bool			done;
 	bool			checked;
 	bool			seen;
@@ -378,7 +377,6 @@ static int dmap_ctest_pgd_lock_fn(void *data)
 	struct dmap_ctest_walker *w = data;
 
 	wait_for_completion(&w->go);
-	WRITE_ONCE(w->started, true);
 	spin_lock(&pgd_lock);
 	spin_unlock(&pgd_lock);
 	WRITE_ONCE(w->done, true);
@@ -402,10 +400,9 @@ static void dmap_ctest_walk_fn(unsigned long addr, int level, bool present,
 		w->first_seen = true;
 		w->area = addr & PUD_MASK;
 		complete(&w->go);
-		for (ms = 0; ms < 1000 && !READ_ONCE(w->started); ms++)
+		/* until it spins on the lock */
+		for (ms = 0; ms < 2000 && !spin_is_contended(&pgd_lock); ms++)
 			mdelay(1);
-		/* and spinning on the lock */
-		mdelay(10);
 		return;
 	}
 	if ((addr & PUD_MASK) == w->area)

@@ -105,6 +105,10 @@ def kdump_checks(t, bzimage, initrd, logs):
         t.check(f"kdump {side}: the unfiltered vmcore holds the "
                 f"{PAGES} secret pages still held",
                 m.get("raw.HELD") == PAGES, f"{m.get('raw.HELD')}")
+    for side, m in (("on", on), ("stock", off)):
+        t.check(f"kdump {side}: the filtered dump keeps kernel memory "
+                "(a pipe's buffer, the control)",
+                (m.get("filtered.KEPT") or 0) >= 1, f"{m.get('filtered.KEPT')}")
     t.check("kdump on: no secret page, held or freed, in the filtered dump",
             on.get("filtered.HELD") == 0 and on.get("filtered.FREED") == 0,
             f"held {on.get('filtered.HELD')} freed {on.get('filtered.FREED')}")

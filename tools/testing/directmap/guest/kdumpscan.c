@@ -2,11 +2,12 @@
 /*
  * kdumpscan: count the distinct pages of kdumptest's secrets in a stream
  * (a vmcore, or makedumpfile's flattened output): the markers
- * "DMSECRET-HELD-<page>" and "DMSECRET-FREED-<page>".  busybox strings and
+ * "DMSECRET-HELD-<page>", "DMSECRET-FREED-<page>" and the control's
+ * "DMSECRET-KEPT-<page>".  busybox strings and
  * grep take ten minutes over a 4 GiB vmcore in TCG; this takes seconds.
  *
  * usage: kdumpscan PREFIX < STREAM
- * prints "METRIC PREFIX.HELD <pages>" and "METRIC PREFIX.FREED <pages>"
+ * prints "METRIC PREFIX.HELD <pages>", ".FREED" and ".KEPT" the same way
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -18,7 +19,7 @@
 #define KEEP	32		/* longer than a marker */
 #define MAX_NR	(1 << 20)
 
-static unsigned char seen[2][MAX_NR / 8];
+static unsigned char seen[3][MAX_NR / 8];
 
 static long count(int kind)
 {
@@ -31,7 +32,7 @@ static long count(int kind)
 
 int main(int argc, char **argv)
 {
-	static const char * const kinds[] = { "HELD-", "FREED-" };
+	static const char * const kinds[] = { "HELD-", "FREED-", "KEPT-" };
 	static char buf[KEEP + CHUNK + 1];
 	size_t have = 0, len, k;
 	const char *p, *end;
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 		len = have + got;
 		end = buf + len;
 		for (p = buf; (p = memmem(p, end - p, "DMSECRET-", 9)); p += 9) {
-			for (k = 0; k < 2; k++) {
+			for (k = 0; k < 3; k++) {
 				size_t kl = strlen(kinds[k]);
 
 				if (end - p < 9 + (long)kl + 7 ||
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
 		have = len < KEEP ? len : KEEP;
 		memmove(buf, end - have, have);
 	}
-	printf("METRIC %s.HELD %ld\nMETRIC %s.FREED %ld\n",
-	       argv[1], count(0), argv[1], count(1));
+	printf("METRIC %s.HELD %ld\nMETRIC %s.FREED %ld\nMETRIC %s.KEPT %ld\n",
+	       argv[1], count(0), argv[1], count(1), argv[1], count(2));
 	return 0;
 }

@@ -3,8 +3,9 @@
  * kdumptest: secrets for the crash dump test.  It fills NR memfd_secret
  * pages with "DMSECRET-HELD-<page>" and keeps them mapped, and fills NR
  * more with "DMSECRET-FREED-<page>" and frees them (munmap and close), then
- * says "KDUMP READY" and waits for the crash the caller triggers.  The
- * capture kernel counts the distinct markers in the vmcore and in the
+ * fills a pipe's buffer with "DMSECRET-KEPT-000000", which the filter must
+ * keep, says "KDUMP READY" and waits for the crash the caller triggers.
+ * The capture kernel counts the distinct markers in the vmcore and in the
  * filtered dump.
  *
  * usage: kdumptest NR
@@ -46,13 +47,30 @@ static char *secrets(long nr, const char *what, int *fdp)
 int main(int argc, char **argv)
 {
 	long nr = argc > 1 ? atol(argv[1]) : 512;
-	int held_fd, freed_fd;
+	static char kept[PAGE];
+	int held_fd, freed_fd, pipefd[2];
+	size_t len, off;
 	char *freed;
 
 	secrets(nr, "HELD", &held_fd);
 	freed = secrets(nr, "FREED", &freed_fd);
 	if (munmap(freed, nr * PAGE) || close(freed_fd)) {
 		perror("free");
+		return 1;
+	}
+	/*
+	 * The filter's positive control: a pipe's buffer page is kernel
+	 * memory, which -d 31 keeps.  Written, never read.
+	 */
+	if (pipe(pipefd)) {
+		perror("pipe");
+		return 1;
+	}
+	len = snprintf(kept, sizeof(kept), "DMSECRET-KEPT-%06d.", 0);
+	for (off = 0; off + len <= sizeof(kept); off += len)
+		memcpy(kept + off, kept, len);
+	if (write(pipefd[1], kept, sizeof(kept)) != sizeof(kept)) {
+		perror("write");
 		return 1;
 	}
 	printf("KDUMP READY %ld\n", nr);
