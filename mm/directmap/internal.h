@@ -166,6 +166,7 @@ struct dmap_collapse_stats {
 	unsigned long	not_uniform;	/* areas whose entries still differ */
 	unsigned long	busy;		/* tries put off by a contended lock */
 	unsigned long	pinned;		/* tries skipped: set_memory_4k() area */
+	unsigned long	notes;		/* changes the architecture reported */
 };
 
 /**

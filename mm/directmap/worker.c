@@ -113,6 +113,8 @@ static void dmap_collapse_note_addr(unsigned long addr, bool pud)
 {
 	if (!dmap_collapse_is_ready())
 		return;
+	/* from any context, unlocked: a statistic */
+	data_race(dmap_collapse_state.stats.notes++);
 	if (dmap_collapse_note(&dmap_collapse_state, PHYS_PFN(__pa(addr)), pud))
 		dmap_collapse_kick();
 }

@@ -689,10 +689,7 @@ static void dmap_ptest_allocator_quiet(struct kunit *test)
 	KUNIT_ASSERT_TRUE_MSG(test, debug_pagealloc_enabled(),
 			      "boot with debug_pagealloc=on");
 	was_enabled = dmap_collapse_set_enabled(false);
-	mutex_lock(&dmap_collapse_mutex);
-	before = dmap_collapse_waiting(&dmap_collapse_state, false) +
-		 dmap_collapse_waiting(&dmap_collapse_state, true);
-	mutex_unlock(&dmap_collapse_mutex);
+	before = READ_ONCE(dmap_collapse_state.stats.notes);
 
 	/* 4M and more of pages, handed out and freed: many 2M areas */
 	for (i = 0; i < DMAP_PTEST_PAGES; i++) {
@@ -707,13 +704,10 @@ static void dmap_ptest_allocator_quiet(struct kunit *test)
 		__free_page(page);
 	}
 
-	mutex_lock(&dmap_collapse_mutex);
-	after = dmap_collapse_waiting(&dmap_collapse_state, false) +
-		dmap_collapse_waiting(&dmap_collapse_state, true);
-	mutex_unlock(&dmap_collapse_mutex);
+	after = READ_ONCE(dmap_collapse_state.stats.notes);
 	dmap_collapse_set_enabled(was_enabled);
 	KUNIT_EXPECT_EQ_MSG(test, after, before,
-			    "the allocator's CPA calls marked areas for the worker");
+			    "the allocator's CPA calls noted changes for the worker");
 }
 
 static struct kunit_case dmap_pagealloc_cases[] = {
