@@ -30,9 +30,9 @@ import tempfile
 import threading
 import time
 
-from qemu import metrics_of, prepare
+from qemu import metrics_of
 from storm import splats
-from tap import Tap
+from tap import run
 
 # what an offline that waited for its signal took (the guest's timeout is
 # 20 s, 60 s for boot memory, where migration takes its time); one that
@@ -196,15 +196,5 @@ def hotplug_checks(t, bzimage, initrd, logs):
             "; ".join(bad[:3]))
 
 
-def main():
-    bzimage, build = sys.argv[1], sys.argv[2]
-    logs, initrd = prepare(build)
-    print("TAP version 13", flush=True)
-    t = Tap()
-    hotplug_checks(t, bzimage, initrd, logs)
-    print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
-    return 1 if t.failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(hotplug_checks))

@@ -19,8 +19,8 @@ import subprocess
 import sys
 import tempfile
 
-from qemu import boot, prepare, tagged
-from tap import Tap
+from qemu import boot, initrd_with, tagged
+from tap import run
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 PAGES = 512
@@ -56,18 +56,11 @@ def capture_initrd(out):
 
 def with_capture(initrd, bzimage):
     """INITRD with /boot/bzImage and /boot/kdump.cpio appended"""
-    out = initrd.replace(".cpio", "-kdump.cpio")
     with tempfile.TemporaryDirectory() as d:
-        os.makedirs(os.path.join(d, "boot"))
-        shutil.copy(bzimage, os.path.join(d, "boot", "bzImage"))
-        capture_initrd(os.path.join(d, "boot", "kdump.cpio"))
-        extra = subprocess.run("find boot | cpio -o -H newc --quiet",
-                               shell=True, cwd=d, check=True,
-                               capture_output=True).stdout
-    with open(out, "wb") as f, open(initrd, "rb") as src:
-        shutil.copyfileobj(src, f)
-        f.write(extra)
-    return out
+        capture = os.path.join(d, "kdump.cpio")
+        capture_initrd(capture)
+        return initrd_with(initrd, "kdump", {"boot/bzImage": bzimage,
+                                             "boot/kdump.cpio": capture})
 
 
 def crash(bzimage, initrd, logs, side, extra=""):
@@ -120,15 +113,5 @@ def kdump_checks(t, bzimage, initrd, logs):
             on.get("raw.FREED") == 0, f"{on.get('raw.FREED')}")
 
 
-def main():
-    bzimage, build = sys.argv[1], sys.argv[2]
-    logs, initrd = prepare(build)
-    print("TAP version 13", flush=True)
-    t = Tap()
-    kdump_checks(t, bzimage, initrd, logs)
-    print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
-    return 1 if t.failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(kdump_checks))

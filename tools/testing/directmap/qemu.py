@@ -3,7 +3,9 @@
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 
 def machine(cpus=2, arch="x86_64"):
@@ -97,3 +99,20 @@ def prepare(build):
     subprocess.run([os.path.join(here, "mkinitramfs.sh"),
                     os.path.join(build, "linux"), initrd], check=True)
     return logs, initrd
+
+
+def initrd_with(initrd, suffix, files):
+    """INITRD with FILES ({path in the guest: file here}) appended, as
+    INITRD-SUFFIX.cpio"""
+    out = initrd.replace(".cpio", f"-{suffix}.cpio")
+    with tempfile.TemporaryDirectory() as d:
+        for dst, src in files.items():
+            os.makedirs(os.path.join(d, os.path.dirname(dst)), exist_ok=True)
+            shutil.copy(src, os.path.join(d, dst))
+        extra = subprocess.run(
+            "find . -mindepth 1 -printf '%P\\n' | cpio -o -H newc --quiet",
+            shell=True, cwd=d, check=True, capture_output=True).stdout
+    with open(out, "wb") as f, open(initrd, "rb") as src:
+        shutil.copyfileobj(src, f)
+        f.write(extra)
+    return out

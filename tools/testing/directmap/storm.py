@@ -15,12 +15,9 @@ usage: storm.py BZIMAGE BUILD_DIR
 """
 
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-from qemu import boot, prepare, tagged
+from qemu import boot, initrd_with, prepare, tagged
 from tap import Tap
 
 # What KASAN, lockdep, DEBUG_VM and WARN print first.  Not "Call Trace":
@@ -37,17 +34,7 @@ def splats(console):
 
 def with_kernel(initrd, bzimage):
     """INITRD with /boot/bzImage appended, for kexec in the guest"""
-    out = initrd.replace(".cpio", "-kexec.cpio")
-    with tempfile.TemporaryDirectory() as d:
-        os.makedirs(os.path.join(d, "boot"))
-        shutil.copy(bzimage, os.path.join(d, "boot", "bzImage"))
-        extra = subprocess.run("find boot | cpio -o -H newc --quiet",
-                               shell=True, cwd=d, check=True,
-                               capture_output=True).stdout
-    with open(out, "wb") as f, open(initrd, "rb") as src:
-        shutil.copyfileobj(src, f)
-        f.write(extra)
-    return out
+    return initrd_with(initrd, "kexec", {"boot/bzImage": bzimage})
 
 
 def storm_checks(t, bzimage, initrd, logs, full):
