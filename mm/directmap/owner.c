@@ -31,8 +31,8 @@
 
 static DEFINE_MUTEX(dmap_owners_lock);
 static LIST_HEAD(dmap_owners);
-/* Every page an owner holds, by pfn: the owner */
-static DEFINE_XARRAY(dmap_owned_pages);
+/* Every page an owner holds, by pfn: the owner; charged to the task */
+static DEFINE_XARRAY_FLAGS(dmap_owned_pages, XA_FLAGS_ACCOUNT);
 /*
  * Pages whose owner exited without giving them back: a hypervisor or
  * firmware may still use them, so they stay out of the direct map and
@@ -93,7 +93,7 @@ static unsigned long dmap_owner_offset(void *entry)
 void directmap_owner_init(struct directmap_owner *owner, const char *name)
 {
 	owner->name = name;
-	xa_init(&owner->pages);
+	xa_init_flags(&owner->pages, XA_FLAGS_ACCOUNT);
 	atomic_long_set(&owner->nr_pages, 0);
 	mutex_init(&owner->lock);
 	mutex_lock(&dmap_owners_lock);
@@ -190,11 +190,11 @@ struct page *directmap_owner_alloc(struct directmap_owner *owner, int nid,
 	pfn = page_to_pfn(page);
 	for (i = 0; i < nr && !err; i++) {
 		err = xa_err(xa_store(&dmap_owned_pages, pfn + i, owner,
-				      GFP_KERNEL));
+				      GFP_KERNEL_ACCOUNT));
 		if (!err)
 			err = xa_err(xa_store(&owner->pages, pfn + i,
 					      dmap_owner_entry(order, i),
-					      GFP_KERNEL));
+					      GFP_KERNEL_ACCOUNT));
 	}
 	if (err) {
 		while (i--) {

@@ -223,6 +223,12 @@ def main():
                 on.get(f"numa.{how}_node0") == 0,
                 f"node 0 +{on.get(f'numa.{how}_node0')}, node 1 "
                 f"+{on.get(f'numa.{how}_node1')}")
+    t.check("on: directmap's entries for a task's secret pages are charged "
+            "to its memcg (2x the page cache's xarray at least)",
+            (on.get("numa.memcg_slab_bytes") or 0) >=
+            2 * (on.get("numa.memcg_page_cache_xarray_bytes") or 1e9),
+            f"{on.get('numa.memcg_slab_bytes')} bytes of slab for "
+            f"8192 pages")
     t.check("on: numatest ran to the end", on_exit.get("numatest") == 0)
     t.check("on: kernel memfd_secret selftest",
             on_exit.get("memfd_secret_selftest") == 0)

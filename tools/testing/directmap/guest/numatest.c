@@ -9,6 +9,9 @@
  * is 1, and counts where directmap handed them out (debugfs
  * directmap/stats, "used" per node).
  *
+ * Then, in a memory cgroup, it faults secret pages in and checks that
+ * directmap's entries for them are charged to it (memory.stat slab).
+ *
  * Prints "METRIC numa.<name> <value>" lines; exits 1 if a check failed.
  */
 #define _GNU_SOURCE
@@ -20,11 +23,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define PAGES		256
+#define MEMCG_PAGES	8192
 #define MPOL_DEFAULT	0
 #define MPOL_BIND	2
 #define CG		"/sys/fs/cgroup"
@@ -81,6 +86,57 @@ static void count(const char *name)
 		usleep(20000);
 }
 
+/* A key of a cgroup's memory.stat, or -1 */
+static long memcg_stat(const char *key)
+{
+	return read_key(CG "/memtest/memory.stat", key);
+}
+
+/*
+ * directmap's bookkeeping of the pages a task faults in is charged to the
+ * task's memcg, as the page cache's own xarray is: two more entries per
+ * page beside the page cache's one, so at least twice its slab.
+ */
+static void memcg(const char *pid)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	long before, after, pc;
+	char *p;
+	int fd, i, err;
+
+	err = write_errno(CG "/cgroup.subtree_control", "+memory");
+	mkdir(CG "/memtest", 0755);
+	err = err ?: write_errno(CG "/memtest/cgroup.procs", pid);
+	metric("memcg_set", err, !err);
+	if (err)
+		return;
+
+	/* memfd_secret counts against RLIMIT_MEMLOCK */
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	sleep(2);	/* memcg stats are flushed every 2 s */
+	before = memcg_stat("slab");
+	fd = syscall(__NR_memfd_secret, 0);
+	if (fd < 0 || ftruncate(fd, MEMCG_PAGES * PAGE))
+		err = errno;
+	p = err ? MAP_FAILED : mmap(NULL, MEMCG_PAGES * PAGE,
+				    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	for (i = 0; p != MAP_FAILED && i < MEMCG_PAGES; i++)
+		p[i * PAGE] = 1;
+	metric("memcg_faulted", p != MAP_FAILED, p != MAP_FAILED);
+	sleep(3);
+	after = memcg_stat("slab");
+	/* the page cache's xarray: 576-byte nodes of 64 entries */
+	pc = MEMCG_PAGES / 64 * 576;
+	metric("memcg_slab_bytes", after - before, after - before >= 2 * pc);
+	metric("memcg_page_cache_xarray_bytes", pc, 1);
+	if (p != MAP_FAILED)
+		munmap(p, MEMCG_PAGES * PAGE);
+	if (fd >= 0)
+		close(fd);
+	write_errno(CG "/cgroup.procs", pid);
+	rmdir(CG "/memtest");
+}
+
 int main(void)
 {
 	unsigned long node1 = 1UL << 1;
@@ -114,5 +170,6 @@ int main(void)
 	count("cpuset");
 	write_errno(CG "/cgroup.procs", pid);
 	rmdir(CG "/numatest");
+	memcg(pid);
 	return guest_failed;
 }
