@@ -566,17 +566,17 @@ static void dmap_reclaim_pending(struct dmap_pnode *pn)
 	do {
 		n = 0;
 		spin_lock(&pn->cache.lock);
-		for (l = 0; l < DMAP_CACHE_LISTS && n < DMAP_RECLAIM_BATCH; l++) {
-			list_for_each_entry(r, dmap_cache_list(pn, l), list) {
-				for_each_set_bit(slot, r->deferred, DMAP_REGION_PAGES) {
-					if (n == DMAP_RECLAIM_BATCH)
-						break;
-					if (!page_ref_freeze(pfn_to_page(r->pfn + slot), 1))
-						continue;
-					__clear_bit(slot, r->deferred);
-					pn->nr_pending--;
-					pfns[n++] = r->pfn + slot;
-				}
+		dmap_for_each_region(pn, r, l) {
+			if (n == DMAP_RECLAIM_BATCH)
+				break;
+			for_each_set_bit(slot, r->deferred, DMAP_REGION_PAGES) {
+				if (n == DMAP_RECLAIM_BATCH)
+					break;
+				if (!page_ref_freeze(pfn_to_page(r->pfn + slot), 1))
+					continue;
+				__clear_bit(slot, r->deferred);
+				pn->nr_pending--;
+				pfns[n++] = r->pfn + slot;
 			}
 		}
 		spin_unlock(&pn->cache.lock);
@@ -846,13 +846,13 @@ static int dmap_mark_returned(unsigned long pfn, unsigned int order,
 	return err;
 }
 
-/* @err: what dmap_mark_returned() said of the pages */
-static int dmap_free_region_pages(int nid, struct page *page,
-				  unsigned int order, bool put_owner, int err)
+/* @r, @err: what dmap_mark_returned() found and said of the pages */
+static int dmap_free_region_pages(int nid, struct dmap_region *r,
+				  struct page *page, unsigned int order,
+				  bool put_owner, int err)
 {
 	struct dmap_pnode *pn = dmap_pnodes[nid];
 	unsigned long pfn = page_to_pfn(page), unshares;
-	struct dmap_region *r;
 
 	if (err == -EAGAIN) {
 		/*
@@ -895,7 +895,6 @@ static int dmap_free_region_pages(int nid, struct page *page,
 		return 0;
 
 	/* set up (wiped, order kept): the worker may take it from here */
-	r = dmap_region_of(pfn);
 	spin_lock(&pn->cache.lock);
 	__set_bit(pfn - r->pfn, r->deferred);
 	pn->nr_pending++;
@@ -1011,7 +1010,8 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner)
 	if (err == -ENOENT)
 		err = dmap_free_single(page, order, put_owner);
 	else
-		err = dmap_free_region_pages(nid, page, order, put_owner, err);
+		err = dmap_free_region_pages(nid, r, page, order, put_owner,
+					     err);
 	if (!err)
 		count_vm_events(DIRECTMAP_PAGES_FREE, 1UL << order);
 	return err;
@@ -1348,10 +1348,9 @@ static void dmap_wipe_free_slots(void)
 		if (!pn)
 			continue;
 		spin_lock(&pn->cache.lock);
-		for (i = 0; i < DMAP_CACHE_LISTS; i++)
-			list_for_each_entry(r, dmap_cache_list(pn, i), list)
-				for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
-					arch_directmap_clear_page(pfn_to_page(r->pfn + slot));
+		dmap_for_each_region(pn, r, i)
+			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
+				arch_directmap_clear_page(pfn_to_page(r->pfn + slot));
 		spin_unlock(&pn->cache.lock);
 	}
 }
@@ -1493,14 +1492,13 @@ static int dmap_regions_show(struct seq_file *m, void *v)
 		if (!pn)
 			continue;
 		spin_lock(&pn->cache.lock);
-		for (i = 0; i < DMAP_CACHE_LISTS; i++)
-			list_for_each_entry(r, dmap_cache_list(pn, i), list)
-				seq_printf(m, "%d %#lx %s %u %u %u\n", nid,
-					   r->pfn, dmap_region_states[i],
-					   r->nr_free,
-					   bitmap_weight(r->used, DMAP_REGION_PAGES),
-					   bitmap_weight(r->pending,
-							 DMAP_REGION_PAGES));
+		dmap_for_each_region(pn, r, i)
+			seq_printf(m, "%d %#lx %s %u %u %u\n", nid,
+				   r->pfn, dmap_region_states[i],
+				   r->nr_free,
+				   bitmap_weight(r->used, DMAP_REGION_PAGES),
+				   bitmap_weight(r->pending,
+						 DMAP_REGION_PAGES));
 		spin_unlock(&pn->cache.lock);
 	}
 	return 0;

@@ -60,6 +60,11 @@ static inline struct list_head *dmap_cache_list(struct dmap_pnode *pn, int i)
 	       i == 1 ? &pn->cache.full : &pn->cache.empty;
 }
 
+/* Every region of @pn, @i the index of its list; under @pn->cache.lock */
+#define dmap_for_each_region(pn, r, i)					\
+	for ((i) = 0; (i) < DMAP_CACHE_LISTS; (i)++)			\
+		list_for_each_entry(r, dmap_cache_list(pn, i), list)
+
 /*
  * Reclaim must not wait for the collapse worker or for memory hotplug,
  * whose lock is held by allocations that may reclaim: it leaves
