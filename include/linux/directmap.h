@@ -21,7 +21,6 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/types.h>
-#include <linux/xarray.h>
 
 struct page;
 struct folio;
@@ -30,7 +29,6 @@ struct address_space;
 /**
  * struct directmap_owner - a user of directmap that owns the pages it gets
  * @name:	shown in debugfs (directmap/owners)
- * @pages:	every page the owner holds, by pfn
  * @nr_pages:	pages the owner holds
  * @lock:	serialises the owner's bookkeeping: a page it frees is off
  *		its books before directmap takes it back, so no share of
@@ -45,7 +43,6 @@ struct address_space;
  */
 struct directmap_owner {
 	const char		*name;
-	struct xarray		pages;
 	atomic_long_t		nr_pages;
 	struct mutex		lock;	/* see above */
 	struct list_head	list;

@@ -10,9 +10,9 @@
  * that another user got from directmap, and never calls
  * set_direct_map_*() itself.
  *
- * Each page the owner holds is an entry of @owner->pages, marked
- * DMAP_OWNER_SHARED while it is shared, and of dmap_owned_pages, so that
- * the plain free API refuses it.
+ * Each allocation an owner holds is one entry of dmap_owned, whatever its
+ * order: a multi-index entry over its pages that points at the owner.
+ * Whether a page is shared is directmap's own record, not the owner's.
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
@@ -27,12 +27,10 @@
 
 #include "page.h"
 
-#define DMAP_OWNER_SHARED	XA_MARK_0
-
 static DEFINE_MUTEX(dmap_owners_lock);
 static LIST_HEAD(dmap_owners);
-/* Every page an owner holds, by pfn: the owner; charged to the task */
-static DEFINE_XARRAY_FLAGS(dmap_owned_pages, XA_FLAGS_ACCOUNT);
+/* Every allocation an owner holds, by pfn: the owner; charged to the task */
+static DEFINE_XARRAY_FLAGS(dmap_owned, XA_FLAGS_ACCOUNT);
 /*
  * Pages whose owner exited without giving them back: a hypervisor or
  * firmware may still use them, so they stay out of the direct map and
@@ -67,20 +65,18 @@ static bool dmap_owner_atomic(struct directmap_owner *owner, struct page *page)
 				 owner->name);
 }
 
-/* Page @offset of an allocation of @order */
-static void *dmap_owner_entry(unsigned int order, unsigned long offset)
+/* Record @owner (or nothing) over the allocation at @pfn of @order */
+static int dmap_owned_store(unsigned long pfn, unsigned int order,
+			    struct directmap_owner *owner)
 {
-	return xa_mk_value((order << 8) | offset);
-}
+	XA_STATE_ORDER(xas, &dmap_owned, pfn, order);
 
-static unsigned int dmap_owner_order(void *entry)
-{
-	return xa_to_value(entry) >> 8;
-}
-
-static unsigned long dmap_owner_offset(void *entry)
-{
-	return xa_to_value(entry) & 0xff;
+	do {
+		xas_lock(&xas);
+		xas_store(&xas, owner);
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, GFP_KERNEL));
+	return xas_error(&xas);
 }
 
 /**
@@ -93,7 +89,6 @@ static unsigned long dmap_owner_offset(void *entry)
 void directmap_owner_init(struct directmap_owner *owner, const char *name)
 {
 	owner->name = name;
-	xa_init_flags(&owner->pages, XA_FLAGS_ACCOUNT);
 	atomic_long_set(&owner->nr_pages, 0);
 	mutex_init(&owner->lock);
 	mutex_lock(&dmap_owners_lock);
@@ -105,26 +100,29 @@ EXPORT_SYMBOL_NS_GPL(directmap_owner_init, DIRECTMAP);
 /* Hand what @owner still holds to the orphans, private and for good */
 static void dmap_owner_orphan(struct directmap_owner *owner)
 {
-	unsigned long index;
+	unsigned long index, i, nr;
 	void *entry;
 
 	lockdep_assert_held(&owner->lock);
 	mutex_lock(&dmap_orphans.lock);
-	xa_for_each(&owner->pages, index, entry) {
+	xa_for_each(&dmap_owned, index, entry) {
+		if (entry != owner)
+			continue;
+		nr = 1UL << xa_get_order(&dmap_owned, index);
+		index &= ~(nr - 1);
 		/* nobody reads it through the direct map any more */
-		if (xa_get_mark(&owner->pages, index, DMAP_OWNER_SHARED))
-			WARN_ON_ONCE(dmap_share(pfn_to_page(index), 1, false));
+		for (i = 0; i < nr; i++)
+			if (dmap_page_shared(index + i))
+				WARN_ON_ONCE(dmap_share(pfn_to_page(index + i),
+							1, false));
 		/*
 		 * A page cache may still hold the allocation, and its last
 		 * put must not free an absent page: keep a reference.
 		 */
-		if (!dmap_owner_offset(entry))
-			get_page(pfn_to_page(index));
-		/* replaces an entry: allocates nothing */
-		xa_store(&dmap_owned_pages, index, &dmap_orphans, GFP_KERNEL);
-		/* without memory for the list it is leaked all the same */
-		xa_store(&dmap_orphans.pages, index, entry, GFP_KERNEL);
-		atomic_long_inc(&dmap_orphans.nr_pages);
+		get_page(pfn_to_page(index));
+		/* replaces an entry of the same order: allocates nothing */
+		WARN_ON_ONCE(dmap_owned_store(index, ilog2(nr), &dmap_orphans));
+		atomic_long_add(nr, &dmap_orphans.nr_pages);
 		cond_resched();
 	}
 	atomic_long_set(&owner->nr_pages, 0);
@@ -159,7 +157,6 @@ int directmap_owner_exit(struct directmap_owner *owner)
 	mutex_lock(&dmap_owners_lock);
 	list_del_init(&owner->list);
 	mutex_unlock(&dmap_owners_lock);
-	xa_destroy(&owner->pages);
 	return ret;
 }
 EXPORT_SYMBOL_NS_GPL(directmap_owner_exit, DIRECTMAP);
@@ -179,33 +176,18 @@ EXPORT_SYMBOL_NS_GPL(directmap_owner_exit, DIRECTMAP);
 struct page *directmap_owner_alloc(struct directmap_owner *owner, int nid,
 				   unsigned int order, unsigned int flags)
 {
-	unsigned long pfn, nr = 1UL << order, i;
 	struct page *page;
-	int err = 0;
 
 	page = directmap_alloc_pages(nid, order, flags);
 	if (!page)
 		return NULL;
 
-	pfn = page_to_pfn(page);
-	for (i = 0; i < nr && !err; i++) {
-		err = xa_err(xa_store(&dmap_owned_pages, pfn + i, owner,
-				      GFP_KERNEL_ACCOUNT));
-		if (!err)
-			err = xa_err(xa_store(&owner->pages, pfn + i,
-					      dmap_owner_entry(order, i),
-					      GFP_KERNEL_ACCOUNT));
-	}
-	if (err) {
-		while (i--) {
-			xa_erase(&owner->pages, pfn + i);
-			xa_erase(&dmap_owned_pages, pfn + i);
-		}
+	if (dmap_owned_store(page_to_pfn(page), order, owner)) {
 		/* ours, just handed out: this cannot be refused */
 		WARN_ON_ONCE(dmap_free(page, order, true));
 		return NULL;
 	}
-	atomic_long_add(nr, &owner->nr_pages);
+	atomic_long_add(1L << order, &owner->nr_pages);
 	return page;
 }
 EXPORT_SYMBOL_NS_GPL(directmap_owner_alloc, DIRECTMAP);
@@ -217,24 +199,30 @@ EXPORT_SYMBOL_NS_GPL(directmap_owner_alloc, DIRECTMAP);
 static int dmap_owner_take(struct directmap_owner *owner, struct page *page,
 			   unsigned int order)
 {
-	unsigned long pfn, i;
-	void *head;
+	unsigned long pfn;
+	bool held;
 
 	if (dmap_owner_misuse(page, !page, "%s frees NULL\n", owner->name))
 		return -EINVAL;
 
 	pfn = page_to_pfn(page);
-	head = dmap_owner_entry(order, 0);
-	if (dmap_owner_misuse(page, order > DIRECTMAP_MAX_ORDER ||
-			      xa_cmpxchg(&owner->pages, pfn, head, NULL, 0) != head,
+	held = order <= DIRECTMAP_MAX_ORDER && IS_ALIGNED(pfn, 1UL << order);
+	if (held) {
+		XA_STATE(xas, &dmap_owned, pfn);
+
+		xas_lock(&xas);
+		held = xas_load(&xas) == owner && xas_get_order(&xas) == order;
+		if (held) {
+			/* the whole entry: removing it allocates nothing */
+			xas_set_order(&xas, pfn, order);
+			xas_store(&xas, NULL);
+		}
+		xas_unlock(&xas);
+	}
+	if (dmap_owner_misuse(page, !held,
 			      "%s frees pfn %#lx order %u, which it does not hold\n",
 			      owner->name, pfn, order))
 		return -EINVAL;
-	for (i = 0; i < (1UL << order); i++) {
-		if (i)
-			xa_erase(&owner->pages, pfn + i);
-		xa_erase(&dmap_owned_pages, pfn + i);
-	}
 	atomic_long_sub(1L << order, &owner->nr_pages);
 	return 0;
 }
@@ -255,6 +243,9 @@ static int dmap_owner_put(struct directmap_owner *owner, struct page *page,
 	 * free, which may release a region, holds no lock of @owner's.
 	 */
 	if (!err) {
+		/* a page-cache folio points at its owner until now */
+		if (!put_owner)
+			set_page_private(page, 0);
 		/* directmap agrees the pages are out: @owner had them */
 		err = dmap_free(page, order, put_owner);
 		WARN_ON_ONCE(err);
@@ -304,18 +295,19 @@ EXPORT_SYMBOL_NS_GPL(directmap_owner_free_folio, DIRECTMAP);
 static bool dmap_owner_holds(struct directmap_owner *owner, struct page *page,
 			     unsigned long nr_pages)
 {
-	void *entry = xa_load(&owner->pages, page_to_pfn(page));
+	unsigned long pfn = page_to_pfn(page), nr;
 
+	if (xa_load(&dmap_owned, pfn) != owner)
+		return false;
+	nr = 1UL << xa_get_order(&dmap_owned, pfn);
 	/* nr_pages first: a huge one must not wrap the sum */
-	return entry && nr_pages && nr_pages <= (1UL << DIRECTMAP_MAX_ORDER) &&
-	       dmap_owner_offset(entry) + nr_pages <=
-	       (1UL << dmap_owner_order(entry));
+	return nr_pages && nr_pages <= nr && (pfn & (nr - 1)) + nr_pages <= nr;
 }
 
 static int dmap_owner_share(struct directmap_owner *owner, struct page *page,
 			    unsigned long nr_pages, bool share)
 {
-	unsigned long pfn = page_to_pfn(page), i;
+	unsigned long pfn = page_to_pfn(page);
 	int err = -EINVAL;
 
 	if (dmap_owner_atomic(owner, page))
@@ -328,14 +320,6 @@ static int dmap_owner_share(struct directmap_owner *owner, struct page *page,
 		goto out;
 
 	err = dmap_share(page, nr_pages, share);
-	if (err)
-		goto out;
-	for (i = 0; i < nr_pages; i++) {
-		if (share)
-			xa_set_mark(&owner->pages, pfn + i, DMAP_OWNER_SHARED);
-		else
-			xa_clear_mark(&owner->pages, pfn + i, DMAP_OWNER_SHARED);
-	}
 out:
 	mutex_unlock(&owner->lock);
 	return err;
@@ -397,7 +381,8 @@ EXPORT_SYMBOL_NS_GPL(directmap_unshare, DIRECTMAP);
  * the direct map, charged to the current memcg and added to @mapping and to
  * the LRU (the unevictable one: @mapping must be), as filemap_add_folio()
  * adds any page-cache folio.  Crash dump filters drop page cache by its
- * LRU flag.  The file's ->free_folio() gives it back with
+ * LRU flag.  Its private field points at @owner until the file's
+ * ->free_folio(), which has no mapping to go by, gives it back with
  * directmap_owner_free_folio().
  *
  * Context: process context, may sleep.
@@ -428,10 +413,12 @@ struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
 	if (!page)
 		return ERR_PTR(-ENOMEM);
 	folio = page_folio(page);
+	folio->private = owner;
 
 	err = filemap_add_folio(mapping, folio, index, gfp);
 	if (!err)
 		return folio;
+	folio->private = NULL;
 	WARN_ON_ONCE(directmap_owner_free(owner, page, 0));
 	return ERR_PTR(err);
 }
@@ -447,7 +434,7 @@ EXPORT_SYMBOL_NS_GPL(directmap_owner_filemap_folio, DIRECTMAP);
  */
 bool dmap_page_owned(unsigned long pfn)
 {
-	return xa_load(&dmap_owned_pages, pfn);
+	return xa_load(&dmap_owned, pfn);
 }
 
 /**
@@ -459,7 +446,7 @@ bool dmap_page_owned(unsigned long pfn)
  */
 bool directmap_owns(struct directmap_owner *owner, struct page *page)
 {
-	return xa_load(&owner->pages, page_to_pfn(page));
+	return xa_load(&dmap_owned, page_to_pfn(page)) == owner;
 }
 EXPORT_SYMBOL_NS_GPL(directmap_owns, DIRECTMAP);
 
@@ -474,8 +461,7 @@ bool directmap_shared(struct directmap_owner *owner, struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
 
-	return xa_load(&owner->pages, pfn) &&
-	       xa_get_mark(&owner->pages, pfn, DMAP_OWNER_SHARED);
+	return xa_load(&dmap_owned, pfn) == owner && dmap_page_shared(pfn);
 }
 EXPORT_SYMBOL_NS_GPL(directmap_shared, DIRECTMAP);
 
@@ -491,19 +477,41 @@ EXPORT_SYMBOL_NS_GPL(directmap_shared, DIRECTMAP);
 void dmap_owner_count(struct directmap_owner *owner, unsigned long *shared,
 		      unsigned long *present)
 {
-	unsigned long index;
+	unsigned long index, i, nr;
 	void *entry;
 	char c;
 
 	*shared = 0;
 	*present = 0;
-	xa_for_each(&owner->pages, index, entry) {
-		if (xa_get_mark(&owner->pages, index, DMAP_OWNER_SHARED))
-			(*shared)++;
-		if (!copy_from_kernel_nofault(&c, pfn_to_kaddr(index), 1))
-			(*present)++;
+	xa_for_each(&dmap_owned, index, entry) {
+		if (entry != owner)
+			continue;
+		nr = 1UL << xa_get_order(&dmap_owned, index);
+		index &= ~(nr - 1);
+		for (i = 0; i < nr; i++) {
+			*shared += dmap_page_shared(index + i);
+			if (!copy_from_kernel_nofault(&c,
+						      pfn_to_kaddr(index + i), 1))
+				(*present)++;
+		}
 		cond_resched();
 	}
+}
+
+/**
+ * dmap_owner_entries - count the xarray entries that record an owner's pages
+ * @owner:	the owner
+ *
+ * Return: entries over directmap's xarrays that hold @owner's pages.
+ */
+unsigned long dmap_owner_entries(struct directmap_owner *owner)
+{
+	unsigned long index, n = 0;
+	void *entry;
+
+	xa_for_each(&dmap_owned, index, entry)
+		n += entry == owner;
+	return n;
 }
 
 /* One line an owner: pages held, shared, and present by the probe */

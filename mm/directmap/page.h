@@ -94,6 +94,7 @@ struct directmap_owner;
 void dmap_owner_count(struct directmap_owner *owner, unsigned long *shared,
 		      unsigned long *present);
 bool dmap_owner_listed(struct directmap_owner *owner);
+unsigned long dmap_owner_entries(struct directmap_owner *owner);
 struct directmap_owner *dmap_owner_orphans(void);
 unsigned long dmap_drain(void);
 unsigned long dmap_vm_event(enum vm_event_item item);

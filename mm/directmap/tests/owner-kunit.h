@@ -80,6 +80,9 @@ static void dmap_otest_donate(struct kunit *test)
 		n++;
 	}
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&owner->nr_pages), (long)nr);
+	/* one xarray entry an allocation, whatever its order */
+	KUNIT_EXPECT_EQ(test, dmap_owner_entries(owner),
+			(unsigned long)n * (DIRECTMAP_MAX_ORDER + 1));
 	dmap_owner_count(owner, &shared, &present);
 	KUNIT_EXPECT_EQ(test, shared, 0UL);
 	KUNIT_EXPECT_EQ(test, present, 0UL);

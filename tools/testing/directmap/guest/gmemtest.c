@@ -685,6 +685,38 @@ static void unbind_keeps_absent(int vm)
 		close(fd);
 }
 
+/*
+ * Each guest_memfd is an owner of its own: one line in the owners file
+ * while it is open, gone when it is closed, so that one file's pages and
+ * lock are never another's.
+ */
+static void owner_per_file(int vm)
+{
+	int fd[2], lines[3], ret = 0, i;
+	struct owner o[3];
+
+	for (i = 0; i < 2; i++) {
+		fd[i] = gmem_create(vm, PLAIN_PAGES,
+				    GUEST_MEMFD_FLAG_NO_DIRECT_MAP);
+		if (fd[i] < 0 && !ret)
+			ret = fd[i];
+		else if (!ret)
+			ret = populate(fd[i], 0, 10 * (i + 1));
+	}
+	lines[0] = owner_wait(&o[0], 30);
+	if (fd[1] >= 0)
+		close(fd[1]);
+	lines[1] = owner_wait(&o[1], 10);
+	if (fd[0] >= 0)
+		close(fd[0]);
+	lines[2] = owner_wait(&o[2], 0);
+	check(!ret && lines[0] == 2 && o[0].pages == 30 && lines[1] == 1 &&
+	      o[1].pages == 10 && lines[2] == 0,
+	      "owners: one kvm-gmem line a guest_memfd, gone once it is closed # %s; two open: %d lines, %ld pages; one: %d lines, %ld pages; none: %d lines",
+	      err_str(ret), lines[0], o[0].pages, lines[1], o[1].pages,
+	      lines[2]);
+}
+
 /* ---- samples/directmap: a driver that donates pages ---- */
 
 #define DONATE		"/sys/kernel/debug/directmap_donate/pages"
@@ -805,6 +837,7 @@ int main(int argc, char **argv)
 	      err_str(ret));
 	nodirectmap_gmem(vm, &start);
 	unbind_keeps_absent(vm);
+	owner_per_file(vm);
 	close(vm);
 	close(kvm);
 
