@@ -16,6 +16,9 @@
 #                options of the test kernel (build/kernel-perf)
 #   make audit   set_memory/set_direct_map calls whose result is dropped,
 #                before and after patches/ (build/audit/)
+#   make gate    every object that calls them compiles with -Werror under
+#                x86_64 and arm64 defconfig and allmodconfig, and i386
+#                allmodconfig (build/gate/)
 #
 # The kernel is Debian's linux-source-6.12 with patches/series applied and the
 # overlay (mm/ include/ arch/ Documentation/ samples/) copied in, built once
@@ -68,7 +71,7 @@ KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--make_options CC="ccache gcc"
 
 .PHONY: all deps tree kernel kernel-perf kernel-arm64 demo-arm64 check harness fuzz sim kunit \
-	integration demo stress bench audit clean
+	integration demo stress bench audit gate run-gate clean
 
 all: check
 
@@ -187,6 +190,15 @@ run-integration-arm64:
 	@$(T)/tap-summary.py integration-arm64 $(BUILD)/logs/integration-arm64.out \
 		> $(BUILD)/logs/integration-arm64.sum
 
+gate: tree run-gate
+
+run-gate:
+	@mkdir -p $(BUILD)/logs $(BUILD)/gate
+	@$(T)/kspp_gate.py $(TREE) $(BUILD)/gate 2>&1 | tee $(BUILD)/logs/gate.out; \
+		[ $${PIPESTATUS[0]} -le 1 ] || \
+		echo "not ok 99 kspp_gate.py crashed" >> $(BUILD)/logs/gate.out
+	@$(T)/tap-summary.py gate $(BUILD)/logs/gate.out > $(BUILD)/logs/gate.sum
+
 # Every suite runs even if one fails; a kernel that does not build fails
 # the two suites that need it.
 run-audit:
@@ -199,6 +211,7 @@ check: deps
 	@rm -f $(BUILD)/logs/*.sum
 	@$(MAKE) -s run-harness
 	@if $(MAKE) -s kernel; then \
+		$(MAKE) -s run-gate; \
 		$(MAKE) -s run-audit; \
 		$(MAKE) -s run-kunit; \
 		$(MAKE) -s run-integration; \

@@ -21,7 +21,7 @@ result at all counts as one failure.
 import re
 import sys
 
-SUITES = ["harness", "audit", "kunit", "kunit-pagealloc", "integration",
+SUITES = ["harness", "gate", "audit", "kunit", "kunit-pagealloc", "integration",
           "kunit-arm64", "integration-arm64"]
 
 

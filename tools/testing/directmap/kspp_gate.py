@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""KSPP gate: every object of the patched tree that calls set_memory_*(),
+set_pages_*() or set_direct_map_*() (directly, or through a header's
+wrapper) compiles with CONFIG_WERROR under each configuration below.
+
+  kspp_gate.py TREE OUTDIR [CONFIG...]
+
+For each configuration: generate it in OUTDIR/CONFIG, turn on WERROR and
+off the instrumentation and debug info that only slow the compiler down
+(the diagnostic, -Wunused-result, does not depend on them), prepare, ask
+kbuild which objects the configuration builds (make -n), and compile the
+callers among them.  TAP on stdout: one check per configuration, failing
+with every diagnostic the compiler printed for those objects.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, HERE)
+
+from tap import Tap  # noqa: E402
+
+# name: (ARCH, config target, CROSS_COMPILE)
+CONFIGS = {
+    "x86_64-defconfig": ("x86_64", "defconfig", ""),
+    "x86_64-allmodconfig": ("x86_64", "allmodconfig", ""),
+    "i386-allmodconfig": ("i386", "allmodconfig", ""),
+    "arm64-defconfig": ("arm64", "defconfig", "aarch64-linux-gnu-"),
+    "arm64-allmodconfig": ("arm64", "allmodconfig", "aarch64-linux-gnu-"),
+}
+
+# The API, and the wrappers in headers that call it for their users
+CALLS = re.compile(
+    rb"\b(set_memory_[a-z0-9_]+|set_pages_[a-z_]+|set_direct_map_[a-z_]+|"
+    rb"map_page_into_agp|unmap_page_from_agp|VGA_MAP_MEM|"
+    rb"kfence_protect_page|arch_kfence_init_pool|bpf_jit_binary_lock_ro|"
+    rb"bpf_prog_lock_ro)\s*\(")
+# Other architectures' own code, which their maintainers keep
+OTHER_ARCHES = re.compile(r"^arch/(?!x86/|arm64/)")
+DIAG = re.compile(r"^(?:\.\./)?(?:[\w./+-]+/)?([\w./+-]+\.[ch]):\d+:\d+: "
+                  r"(?:error|warning): .*$")
+NOCONFIG = ["KASAN", "KCSAN", "KMSAN", "UBSAN", "GCOV_KERNEL", "KCOV",
+            "DEBUG_INFO", "DEBUG_INFO_DWARF4", "DEBUG_INFO_DWARF5",
+            "DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT", "GCC_PLUGINS",
+            "TRIM_UNUSED_KSYMS"]
+
+
+def callers(tree):
+    """C files of TREE that call the API, other architectures' left out"""
+    out = []
+    for top in ("arch", "block", "crypto", "drivers", "fs", "init", "ipc",
+                "kernel", "lib", "mm", "net", "samples", "security", "sound",
+                "virt"):
+        for root, dirs, names in os.walk(os.path.join(tree, top)):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for n in names:
+                if not n.endswith(".c"):
+                    continue
+                p = os.path.join(root, n)
+                rel = os.path.relpath(p, tree)
+                if OTHER_ARCHES.match(rel):
+                    continue
+                with open(p, "rb") as f:
+                    if CALLS.search(f.read()):
+                        out.append(rel)
+    return sorted(out)
+
+
+def make(tree, out, arch, cross, *args, check=True):
+    cc = f"ccache {cross}gcc"
+    cmd = ["make", "-s", "-C", tree, f"O={out}", f"ARCH={arch}", f"CC={cc}",
+           f"HOSTCC=ccache gcc"]
+    if cross:
+        cmd.append(f"CROSS_COMPILE={cross}")
+    return subprocess.run(cmd + list(args), capture_output=True, text=True,
+                          check=check)
+
+
+def configure(tree, out, arch, target, cross):
+    """OUTDIR's configuration, made again only when the tree changed"""
+    stamp = os.path.join(out, ".gate-stamp")
+    want = "\n".join(open(os.path.join(tree, p)).read()
+                     for p in (".directmap-patches/series",)
+                     if os.path.exists(os.path.join(tree, p)))
+    want += f"\n{arch} {target} {cross}\n"
+    if os.path.exists(stamp) and open(stamp).read() == want:
+        return
+    os.makedirs(out, exist_ok=True)
+    make(tree, out, arch, cross, target)
+    cfg = [os.path.join(tree, "scripts", "config"), "--file",
+           os.path.join(out, ".config"), "-e", "WERROR", "-e",
+           "DEBUG_INFO_NONE"]
+    for c in NOCONFIG:
+        cfg += ["-d", c]
+    subprocess.run(cfg, check=True)
+    make(tree, out, arch, cross, "olddefconfig")
+    with open(stamp, "w") as f:
+        f.write(want)
+
+
+def enabled(tree, out, arch, cross):
+    """Objects the configuration builds, by kbuild's dry run"""
+    r = make(tree, out, arch, cross, "-n", "-j1", "vmlinux", "modules",
+             check=False)
+    return set(m.group(1) for m in
+               re.finditer(r" -c -o (\S+\.o) ", r.stdout))
+
+
+def gate(t, tree, base, name):
+    arch, target, cross = CONFIGS[name]
+    out = os.path.join(base, name)
+    t0 = time.time()
+    try:
+        configure(tree, out, arch, target, cross)
+        make(tree, out, arch, cross, "-j2", "prepare")
+    except subprocess.CalledProcessError as e:
+        t.check(f"kspp gate: {name}: configured and prepared", False,
+                (e.stderr or e.stdout or "")[-400:].replace("\n", " | "))
+        return
+    built = enabled(tree, out, arch, cross)
+    objs = [c[:-2] + ".o" for c in callers(tree)]
+    objs = [o for o in objs if o in built]
+    # an earlier run's objects would hide their diagnostics
+    for o in objs:
+        try:
+            os.unlink(os.path.join(out, o))
+        except FileNotFoundError:
+            pass
+    r = make(tree, out, arch, cross, "-k", "-j2", *objs, check=False)
+    diags = sorted(set(m.group(0).replace(tree + "/", "")
+                       for m in (DIAG.match(line) for line in
+                                 r.stderr.splitlines()) if m))
+    missing = [o for o in objs if not os.path.exists(os.path.join(out, o))]
+    for d in diags:
+        print(f"# {name}: {d}", flush=True)
+    t.check(f"kspp gate: {name}: the {len(objs)} objects that call the API "
+            f"compile with -Werror",
+            len(objs) > 0 and not diags and not missing and r.returncode == 0,
+            f"{len(diags)} diagnostics, {len(missing)} objects not built, "
+            f"{time.time() - t0:.0f} s")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    tree, base = os.path.realpath(sys.argv[1]), os.path.realpath(sys.argv[2])
+    names = sys.argv[3:] or list(CONFIGS)
+    print("TAP version 13", flush=True)
+    t = Tap()
+    for name in names:
+        gate(t, tree, base, name)
+    print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
+    return 1 if t.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
