@@ -126,6 +126,7 @@ audit: kernel
 		--built $(KOBJ) $(TREE)
 	@$(AUDIT) --before $(TARBALL) --json $(BUILD)/audit/tree.json $(TREE) | \
 		grep -E '^(before|after|json)'
+	@[ ! -d $(BUILD)/gate ] || $(AUDIT) --configs $(BUILD)/gate $(TREE)
 
 # The suites without the kernel dependency, for check to run once built
 .PHONY: run-harness run-kunit run-integration run-audit run-kunit-arm64 \
@@ -197,13 +198,18 @@ run-gate:
 	@$(T)/kspp_gate.py $(TREE) $(BUILD)/gate 2>&1 | tee $(BUILD)/logs/gate.out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
 		echo "not ok 99 kspp_gate.py crashed" >> $(BUILD)/logs/gate.out
+	@$(T)/kspp_gate.py --fixes $(TARBALL) $(BUILD)/gate 2>&1 | \
+		tee -a $(BUILD)/logs/gate.out; \
+		[ $${PIPESTATUS[0]} -le 1 ] || \
+		echo "not ok 98 kspp_gate.py --fixes crashed" >> $(BUILD)/logs/gate.out
 	@$(T)/tap-summary.py gate $(BUILD)/logs/gate.out > $(BUILD)/logs/gate.sum
 
 # Every suite runs even if one fails; a kernel that does not build fails
 # the two suites that need it.
 run-audit:
 	@mkdir -p $(BUILD)/logs
-	@$(AUDIT) --check $(KOBJ) $(TREE) 2>&1 | tee $(BUILD)/logs/audit.out
+	@$(AUDIT) --check $(KOBJ) --configs $(BUILD)/gate $(TREE) 2>&1 | \
+		tee $(BUILD)/logs/audit.out
 	@$(T)/tap-summary.py audit $(BUILD)/logs/audit.out > $(BUILD)/logs/audit.sum
 
 check: deps

@@ -5,6 +5,7 @@ set_pages_*() or set_direct_map_*() (directly, or through a header's
 wrapper) compiles with CONFIG_WERROR under each configuration below.
 
   kspp_gate.py TREE OUTDIR [CONFIG...]
+  kspp_gate.py --fixes TARBALL OUTDIR
 
 For each configuration: generate it in OUTDIR/CONFIG, turn on WERROR and
 off the instrumentation and debug info that only slow the compiler down
@@ -12,15 +13,21 @@ off the instrumentation and debug info that only slow the compiler down
 kbuild which objects the configuration builds (make -n), and compile the
 callers among them.  TAP on stdout: one check per configuration, failing
 with every diagnostic the compiler printed for those objects.
+
+With --fixes: the error-handling fixes (patches/series.fixes) stand
+alone: each applies on its own to the kernel of TARBALL, all of them
+apply in order, and patches/series starts with them.
 """
 
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
+PATCHES = os.path.realpath(os.path.join(HERE, "..", "..", "..", "patches"))
 sys.path.insert(0, HERE)
 
 from tap import Tap  # noqa: E402
@@ -125,6 +132,9 @@ def gate(t, tree, base, name):
     built = enabled(tree, out, arch, cross)
     objs = [c[:-2] + ".o" for c in callers(tree)]
     objs = [o for o in objs if o in built]
+    # for the audit: the callers this configuration builds
+    with open(os.path.join(out, "gate-objects.txt"), "w") as f:
+        f.write("".join(o[:-2] + ".c\n" for o in objs))
     # an earlier run's objects would hide their diagnostics
     for o in objs:
         try:
@@ -145,10 +155,68 @@ def gate(t, tree, base, name):
             f"{time.time() - t0:.0f} s")
 
 
+def series(name):
+    with open(os.path.join(PATCHES, name)) as f:
+        return [line.strip() for line in f
+                if line.strip() and not line.startswith("#")]
+
+
+def touched(patch):
+    with open(os.path.join(PATCHES, patch)) as f:
+        return re.findall(r"^\+\+\+ b/(\S+)", f.read(), re.M)
+
+
+def dry_run(tree, patch):
+    with open(os.path.join(PATCHES, patch)) as f:
+        r = subprocess.run(["patch", "-d", tree, "-p1", "-s", "-N",
+                            "--dry-run"], stdin=f, capture_output=True,
+                           text=True)
+    return r.returncode == 0, (r.stdout + r.stderr).strip()
+
+
+def fixes(t, tarball, base):
+    """Each fix applies alone to the pristine files; all apply in order"""
+    fx = series("series.fixes")
+    files = sorted(set(f for p in fx for f in touched(p)))
+    tree = os.path.join(base, "pristine-fixes")
+    subprocess.run(["rm", "-rf", tree], check=True)
+    os.makedirs(tree)
+    with tarfile.open(tarball) as tar:
+        for m in tar:
+            rel = m.name.split("/", 1)[1] if "/" in m.name else ""
+            if rel in files and m.isfile():
+                m.name = rel
+                tar.extract(m, tree)
+    bad = []
+    for p in fx:
+        ok, out = dry_run(tree, p)
+        if not ok:
+            bad.append(f"{p}: {out[:120]}")
+    t.check(f"kspp gate: each of the {len(fx)} fixes applies on its own "
+            f"to {os.path.basename(tarball)}", fx and not bad,
+            " | ".join(bad))
+    bad = []
+    for p in fx:
+        with open(os.path.join(PATCHES, p)) as f:
+            r = subprocess.run(["patch", "-d", tree, "-p1", "-s", "-N"],
+                               stdin=f, capture_output=True, text=True)
+        if r.returncode:
+            bad.append(p)
+    t.check("kspp gate: the fixes apply in order, and patches/series "
+            "starts with them",
+            not bad and series("series")[:len(fx)] == fx, " ".join(bad))
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
+    if sys.argv[1] == "--fixes":
+        print("TAP version 13", flush=True)
+        t = Tap()
+        fixes(t, sys.argv[2], os.path.realpath(sys.argv[3]))
+        print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
+        return 1 if t.failed else 0
     tree, base = os.path.realpath(sys.argv[1]), os.path.realpath(sys.argv[2])
     names = sys.argv[3:] or list(CONFIGS)
     print("TAP version 13", flush=True)

@@ -14,6 +14,9 @@ about, found by scripts/coccinelle/api/set_memory_unchecked.cocci.
         audit TREE (files that mention the functions), or only the files
         KOBJ built; with --before, the same files of the pristine tarball
         too.  Prints a table of the calls and totals; --json writes them.
+  audit.py --configs GATEDIR TREE
+        one line per configuration that kspp_gate.py compiled under
+        GATEDIR: the calls left unchecked in the files it builds
 
 Kinds: ignored (result dropped or cast to void), dropped (stored, then
 overwritten unread), warned (only WARN_ON()ed: seen, not handled).
@@ -187,11 +190,39 @@ def exports(t, tree):
             users and not missing, " ".join(missing) or " ".join(users))
 
 
-def check(kobj, tree):
+def per_config(gatedir, tree):
+    """{configuration: report rows} over the files each one builds"""
+    out = {}
+    for lst in sorted(glob.glob(os.path.join(gatedir, "*",
+                                             "gate-objects.txt"))):
+        with open(lst) as f:
+            files = [line.strip() for line in f if line.strip()]
+        out[os.path.basename(os.path.dirname(lst))] = spatch(files, tree)
+    return out
+
+
+def configs_table(rows_by_config):
+    print(f"{'configuration':<24} unchecked  " + "  ".join(KINDS))
+    for name, rows in rows_by_config.items():
+        t = totals(rows)
+        print(f"{name:<24} {t['ignored'] + t['dropped']:>9}  " +
+              "  ".join(f"{t[k]:>{len(k)}}" for k in KINDS))
+
+
+def check(kobj, tree, gatedir=None):
     t = Tap()
     print("TAP version 13")
     selftest(t)
     exports(t, tree)
+    if gatedir:
+        by_config = per_config(gatedir, tree)
+        configs_table(by_config)
+        bad = [f"{name}: {r[0]}:{r[1]} {r[3]}"
+               for name, rows in by_config.items()
+               for r in rows if r[2] != "warned"]
+        t.check("audit: no call that x86 or arm64 configurations build "
+                "drops its result", len(by_config) >= 4 and not bad,
+                " ".join(bad) or f"{len(by_config)} configurations")
     files = built(candidates(tree), kobj)
     rows = spatch(files, tree)
     bad = [r for r in rows if r[2] != "warned"]
@@ -213,6 +244,7 @@ def main():
     ap.add_argument("--built", metavar="KOBJ")
     ap.add_argument("--before", metavar="TARBALL")
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--configs", metavar="GATEDIR")
     a = ap.parse_args()
     if a.selftest:
         t = Tap()
@@ -220,9 +252,12 @@ def main():
         selftest(t)
         return 1 if t.failed else 0
     if a.check:
-        return check(a.check, a.tree)
+        return check(a.check, a.tree, a.configs)
     if not a.tree:
         ap.error("TREE is needed")
+    if a.configs:
+        configs_table(per_config(a.configs, a.tree))
+        return 0
 
     files = candidates(a.tree)
     scope = "whole tree"
