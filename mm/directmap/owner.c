@@ -23,6 +23,8 @@
 #include <linux/pagemap.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
+#include <linux/bsearch.h>
+#include <linux/sort.h>
 #include <linux/uaccess.h>
 
 #include "page.h"
@@ -105,11 +107,11 @@ static void dmap_owner_orphan(struct directmap_owner *owner)
 
 	lockdep_assert_held(&owner->lock);
 	mutex_lock(&dmap_orphans.lock);
+	/* xa_for_each() gives a multi-index entry's first index */
 	xa_for_each(&dmap_owned, index, entry) {
 		if (entry != owner)
 			continue;
 		nr = 1UL << xa_get_order(&dmap_owned, index);
-		index &= ~(nr - 1);
 		/* nobody reads it through the direct map any more */
 		for (i = 0; i < nr; i++)
 			if (dmap_page_shared(index + i))
@@ -296,12 +298,16 @@ static bool dmap_owner_holds(struct directmap_owner *owner, struct page *page,
 			     unsigned long nr_pages)
 {
 	unsigned long pfn = page_to_pfn(page), nr;
+	XA_STATE(xas, &dmap_owned, pfn);
+	void *entry;
 
-	if (xa_load(&dmap_owned, pfn) != owner)
-		return false;
-	nr = 1UL << xa_get_order(&dmap_owned, pfn);
+	rcu_read_lock();
+	entry = xas_load(&xas);
+	nr = 1UL << xas_get_order(&xas);
+	rcu_read_unlock();
 	/* nr_pages first: a huge one must not wrap the sum */
-	return nr_pages && nr_pages <= nr && (pfn & (nr - 1)) + nr_pages <= nr;
+	return entry == owner && nr_pages && nr_pages <= nr &&
+	       (pfn & (nr - 1)) + nr_pages <= nr;
 }
 
 static int dmap_owner_share(struct directmap_owner *owner, struct page *page,
@@ -465,6 +471,20 @@ bool directmap_shared(struct directmap_owner *owner, struct page *page)
 }
 EXPORT_SYMBOL_NS_GPL(directmap_shared, DIRECTMAP);
 
+/* Add the pages of the allocation at @index: shared, and present by probe */
+static void dmap_owned_tally(unsigned long index, unsigned long *shared,
+			     unsigned long *present)
+{
+	unsigned long i, nr = 1UL << xa_get_order(&dmap_owned, index);
+	char c;
+
+	for (i = 0; i < nr; i++) {
+		*shared += dmap_page_shared(index + i);
+		if (!copy_from_kernel_nofault(&c, pfn_to_kaddr(index + i), 1))
+			(*present)++;
+	}
+}
+
 /**
  * dmap_owner_count - count an owner's pages, as the kernel sees them
  * @owner:	the owner
@@ -477,23 +497,14 @@ EXPORT_SYMBOL_NS_GPL(directmap_shared, DIRECTMAP);
 void dmap_owner_count(struct directmap_owner *owner, unsigned long *shared,
 		      unsigned long *present)
 {
-	unsigned long index, i, nr;
+	unsigned long index;
 	void *entry;
-	char c;
 
 	*shared = 0;
 	*present = 0;
 	xa_for_each(&dmap_owned, index, entry) {
-		if (entry != owner)
-			continue;
-		nr = 1UL << xa_get_order(&dmap_owned, index);
-		index &= ~(nr - 1);
-		for (i = 0; i < nr; i++) {
-			*shared += dmap_page_shared(index + i);
-			if (!copy_from_kernel_nofault(&c,
-						      pfn_to_kaddr(index + i), 1))
-				(*present)++;
-		}
+		if (entry == owner)
+			dmap_owned_tally(index, shared, present);
 		cond_resched();
 	}
 }
@@ -514,20 +525,60 @@ unsigned long dmap_owner_entries(struct directmap_owner *owner)
 	return n;
 }
 
-/* One line an owner: pages held, shared, and present by the probe */
+struct dmap_owner_tally {
+	struct directmap_owner	*owner;
+	unsigned long		shared;
+	unsigned long		present;
+};
+
+static int dmap_owner_tally_cmp(const void *a, const void *b)
+{
+	const struct dmap_owner_tally *x = a, *y = b;
+
+	return x->owner < y->owner ? -1 : x->owner > y->owner;
+}
+
+/*
+ * One line an owner: pages held, shared, and present by the probe; in one
+ * pass over the books, however many owners there are.
+ */
 static int dmap_owners_show(struct seq_file *m, void *v)
 {
+	struct dmap_owner_tally *t, key = {}, *found;
 	struct directmap_owner *owner;
-	unsigned long shared, present;
+	unsigned long index, n = 0;
+	void *entry;
+
+	mutex_lock(&dmap_owners_lock);
+	list_for_each_entry(owner, &dmap_owners, list)
+		n++;
+	t = kvcalloc(n, sizeof(*t), GFP_KERNEL);
+	if (!t) {
+		mutex_unlock(&dmap_owners_lock);
+		return -ENOMEM;
+	}
+	n = 0;
+	list_for_each_entry(owner, &dmap_owners, list)
+		t[n++].owner = owner;
+	sort(t, n, sizeof(*t), dmap_owner_tally_cmp, NULL);
+	xa_for_each(&dmap_owned, index, entry) {
+		key.owner = entry;
+		found = bsearch(&key, t, n, sizeof(*t), dmap_owner_tally_cmp);
+		if (found)
+			dmap_owned_tally(index, &found->shared, &found->present);
+		cond_resched();
+	}
 
 	seq_puts(m, "owner pages shared present\n");
-	mutex_lock(&dmap_owners_lock);
 	list_for_each_entry(owner, &dmap_owners, list) {
-		dmap_owner_count(owner, &shared, &present);
+		key.owner = owner;
+		found = bsearch(&key, t, n, sizeof(*t), dmap_owner_tally_cmp);
 		seq_printf(m, "%s %ld %lu %lu\n", owner->name,
-			   atomic_long_read(&owner->nr_pages), shared, present);
+			   atomic_long_read(&owner->nr_pages), found->shared,
+			   found->present);
 	}
 	mutex_unlock(&dmap_owners_lock);
+	kvfree(t);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(dmap_owners);
