@@ -181,6 +181,13 @@ run-kunit-arm64:
 	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log 2>/dev/null || true
 	@$(T)/tap-summary.py kunit-arm64 $(BUILD)/logs/kunit-arm64.log \
 		$(BUILD)/logs/kunit-arm64-kernel.log > $(BUILD)/logs/kunit-arm64.sum
+	@rm -f $(KOBJ_ARM64)/test.log
+	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=600 \
+		--kernel_args=debug_pagealloc=on --qemu_args="$(KUNIT_QEMU_ARM64)" \
+		'kdirectmapd_pagealloc' 2>&1 | tee $(BUILD)/logs/kunit-arm64-pagealloc.log
+	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-pagealloc-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-arm64-pagealloc $(BUILD)/logs/kunit-arm64-pagealloc.log \
+		$(BUILD)/logs/kunit-arm64-pagealloc-kernel.log > $(BUILD)/logs/kunit-arm64-pagealloc.sum
 
 run-integration-arm64:
 	@mkdir -p $(BUILD)/logs

@@ -709,7 +709,8 @@ out:
  * A 2M block entry becomes invalid in place.  Under a 1G block the block
  * is split first; its table is allocated before anything changes.  A
  * region split to 4K by someone before has each entry made invalid, then
- * becomes one invalid block entry.
+ * becomes one invalid block entry, unless the linear map is kept at 4K
+ * (debug_pagealloc, a late KFENCE pool, directmap=off).
  *
  * Context: process context, may sleep.
  * Return: 0 with the whole region invalid and the TLBs flushed, or a
@@ -744,8 +745,12 @@ int arch_directmap_unmap_region(struct page *page)
 		WRITE_ONCE(entry[i], READ_ONCE(entry[i]) & ~PTE_VALID);
 	flush_tlb_kernel_range(addr, addr + PMD_SIZE);
 	atomic_long_inc(&dmap_tlb_flushes);
-	/* all invalid, and ours: no live entry changes, no table is shared */
-	if (dmap_collapse_pmd_locked(addr, true) < 0)
+	/*
+	 * All invalid, and ours: no live entry changes, no table is shared.
+	 * One invalid block would be made valid as a block on restore, which
+	 * a linear map kept at 4K must never get: keep the table then.
+	 */
+	if (dmap_lm_blocks && dmap_collapse_pmd_locked(addr, true) < 0)
 		directmap_note_pte(addr);
 out:
 	dmap_lm_end();

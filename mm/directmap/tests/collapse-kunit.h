@@ -710,8 +710,54 @@ static void dmap_ptest_allocator_quiet(struct kunit *test)
 			    "the allocator's CPA calls noted changes for the worker");
 }
 
+/*
+ * debug_pagealloc needs every page of the direct map at 4K: a region taken
+ * out and put back leaves its area at 4K, never a block.
+ */
+static void dmap_ptest_region_at_4k(struct kunit *test)
+{
+	struct directmap_owner *owner;
+	unsigned long pfn, base, i;
+	struct page *page;
+	bool present;
+	int level;
+
+	KUNIT_ASSERT_TRUE_MSG(test, debug_pagealloc_enabled(),
+			      "boot with debug_pagealloc=on");
+	owner = kunit_kzalloc(test, sizeof(*owner), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, owner);
+	directmap_owner_init(owner, "kunit-4k");
+	dmap_drain();
+	page = directmap_owner_alloc(owner, NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pfn = page_to_pfn(page);
+	base = ALIGN_DOWN(pfn, PTRS_PER_PMD);
+	rcu_read_lock();
+	KUNIT_EXPECT_NOT_NULL_MSG(test, dmap_region_of(pfn),
+				  "not from a region: nothing to check");
+	rcu_read_unlock();
+	level = arch_directmap_level((unsigned long)pfn_to_kaddr(pfn), &present);
+	KUNIT_EXPECT_EQ_MSG(test, level, DIRECTMAP_LEVEL_4K, "taken out");
+	KUNIT_EXPECT_FALSE(test, present);
+
+	KUNIT_EXPECT_EQ(test, directmap_owner_free(owner, page, 0), 0);
+	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
+	/* the empty region goes back to the page allocator */
+	dmap_drain();
+	for (i = 0; i < PTRS_PER_PMD; i++) {
+		level = arch_directmap_level((unsigned long)pfn_to_kaddr(base + i),
+					     &present);
+		if (level != DIRECTMAP_LEVEL_4K)
+			break;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, level, DIRECTMAP_LEVEL_4K,
+			    "pfn %#lx is mapped by a %s entry after the region went back",
+			    base + i, level == DIRECTMAP_LEVEL_2M ? "2M" : "1G");
+}
+
 static struct kunit_case dmap_pagealloc_cases[] = {
 	KUNIT_CASE(dmap_ptest_allocator_quiet),
+	KUNIT_CASE(dmap_ptest_region_at_4k),
 	{}
 };
 

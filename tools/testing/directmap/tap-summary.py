@@ -22,7 +22,7 @@ import re
 import sys
 
 SUITES = ["harness", "gate", "audit", "kunit", "kunit-pagealloc", "integration",
-          "kunit-arm64", "integration-arm64"]
+          "kunit-arm64", "kunit-arm64-pagealloc", "integration-arm64"]
 
 
 def count_tap(text):
