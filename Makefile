@@ -177,7 +177,8 @@ run-kunit-arm64:
 	@mkdir -p $(BUILD)/logs
 	@rm -f $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log
 	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=900 \
-		--qemu_args="$(KUNIT_QEMU_ARM64)" 2>&1 | tee $(BUILD)/logs/kunit-arm64.log
+		--qemu_args="$(KUNIT_QEMU_ARM64)" 'directmap*' 2>&1 | \
+		tee $(BUILD)/logs/kunit-arm64.log
 	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log 2>/dev/null || true
 	@$(T)/tap-summary.py kunit-arm64 $(BUILD)/logs/kunit-arm64.log \
 		$(BUILD)/logs/kunit-arm64-kernel.log > $(BUILD)/logs/kunit-arm64.sum
