@@ -177,11 +177,19 @@ run-kunit-arm64:
 	@mkdir -p $(BUILD)/logs
 	@rm -f $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log
 	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=900 \
+		--kernel_args=arm64.bbml2_noabort_emulated \
 		--qemu_args="$(KUNIT_QEMU_ARM64)" 'directmap*' 2>&1 | \
 		tee $(BUILD)/logs/kunit-arm64.log
 	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log 2>/dev/null || true
 	@$(T)/tap-summary.py kunit-arm64 $(BUILD)/logs/kunit-arm64.log \
 		$(BUILD)/logs/kunit-arm64-kernel.log > $(BUILD)/logs/kunit-arm64.sum
+	@rm -f $(KOBJ_ARM64)/test.log
+	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=600 \
+		--qemu_args="$(KUNIT_QEMU_ARM64)" 'directmap' 2>&1 | \
+		tee $(BUILD)/logs/kunit-arm64-4k.log
+	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-4k-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-arm64-4k $(BUILD)/logs/kunit-arm64-4k.log \
+		$(BUILD)/logs/kunit-arm64-4k-kernel.log > $(BUILD)/logs/kunit-arm64-4k.sum
 	@rm -f $(KOBJ_ARM64)/test.log
 	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=600 \
 		--kernel_args=debug_pagealloc=on --qemu_args="$(KUNIT_QEMU_ARM64)" \

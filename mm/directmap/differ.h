@@ -12,6 +12,23 @@
 #include <linux/mm.h>
 #include <linux/set_memory.h>
 #include <asm/tlbflush.h>
+#ifdef CONFIG_ARM64
+#include <asm/directmap.h>
+#endif
+
+/*
+ * Does the direct map keep large entries?  Not arm64's linear map on CPUs
+ * without BBML2_NOABORT: regions are taken out at 4K there, and nothing
+ * is split or re-formed.
+ */
+static inline bool dmap_test_blocks(void)
+{
+#ifdef CONFIG_ARM64
+	return arm64_directmap_blocks();
+#else
+	return true;
+#endif
+}
 
 static inline int dmap_differ(unsigned long addr, int nr)
 {

@@ -1,29 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * arm64 mechanics for directmap: keep the block entries of the linear map
- * under rodata=full, split them only where a caller needs 4K entries,
- * re-form them once the entries under them agree again, and take
- * directmap's 2M regions out and back as single block entries.
+ * arm64 mechanics for directmap: take directmap's 2M regions out of the
+ * linear map and back, and, where every CPU may change the size of a live
+ * entry in place, keep the linear map's blocks under rodata=full, split
+ * them only where a caller needs 4K entries and re-form them once the
+ * entries under them agree again.
  *
  * The Arm ARM lets an entry go from valid to invalid, or from invalid to
  * valid, at any time.  Changing the size of a live mapping (a valid block
- * into a table, or back) needs break-before-make: clear the entry, flush
- * the TLBs, write the new entry.  Unless every CPU has FEAT_BBM level 2
- * without TLB conflict aborts, nothing may touch the range in between, so
- * the change runs under stop_machine(): the other CPUs wait in
- * dmap_bbm_stop() reading kernel-image data only, and the changing CPU
- * writes the entry through a private alias of its table page, which may
- * itself lie in the range.
+ * into a table, or back) needs break-before-make, and nothing may touch
+ * the range in between: not even a pseudo-NMI, an SDEI event or a kprobe,
+ * which stop_machine() does not hold off.  So the linear map keeps blocks
+ * only on systems whose every CPU has BBM level 2 without TLB conflict
+ * aborts (ARM64_HAS_BBML2_NOABORT, decided by the boot CPU before the
+ * linear map is built), and changes their size in place.  Anywhere else it
+ * is at 4K, as without directmap: regions are taken out and put back 4K
+ * entry by 4K entry, one TLB flush each way, and nothing is re-formed.
  *
- * Taking a region out clears the valid bit of its 2M block entry, and
- * putting it back sets it again, which cannot fail.  Only a region under
- * a 1G block needs a split, prepared before anything changes.
+ * Taking a region out clears the valid bits of its entries, and putting it
+ * back sets them again, which cannot fail.  Only a region under a 1G block
+ * needs a split, whose table is allocated before any lock is taken.
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
 #include <linux/cleanup.h>
-#include <linux/cpu.h>
-#include <linux/cpuhotplug.h>
 #include <linux/directmap.h>
 #include <linux/kfence.h>
 #include <linux/memory_hotplug.h>
@@ -32,38 +32,30 @@
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
-#include <linux/stop_machine.h>
 #include <linux/vmalloc.h>
 #include <linux/vmstat.h>
-#include <asm/cpu.h>
-#include <asm/cputype.h>
+#include <asm/cpufeature.h>
 #include <asm/directmap.h>
 #include <asm/kfence.h>
 #include <asm/set_memory.h>
 #include <asm/tlbflush.h>
 
-/* Blocks kept in the linear map; decided once, by map_mem() */
+/*
+ * Blocks kept in the linear map, decided once by map_mem(): only if the
+ * boot CPU has BBML2_NOABORT, which every other CPU then must have too.
+ */
 static bool dmap_lm_blocks __ro_after_init;
-/* Every CPU may change the size of a live entry in place */
-static bool dmap_bbml2 __read_mostly;
 
 /*
  * Serialises every change to the shape of the linear map (splits,
  * collapses, regions taken out) with the 4K changes of set_memory_*() and
- * set_direct_map_*(), so that no table is freed under them.  Whoever may
- * change a live entry takes the CPU hotplug lock first, for
- * stop_machine_cpuslocked(), and the memory hotplug lock after it where
- * it may free a table, as memory hot-remove frees them too.
+ * set_direct_map_*(), so that no table is freed under them.  Nothing
+ * allocates with direct reclaim under it.  Whoever frees a table, or walks
+ * tables that memory hot-remove may free, takes get_online_mems() first.
  */
 static DEFINE_MUTEX(dmap_lm_lock);
 /* Leaf entries of the linear map per level, present or not */
 static unsigned long dmap_lm_count[DIRECTMAP_LEVEL_NUM];
-
-/* The alias a break-before-make writes its entry through */
-static pte_t *dmap_bbm_ptep;
-static unsigned long dmap_bbm_addr;
-static atomic_t dmap_bbm_arrived;
-static int dmap_bbm_done;
 
 /* TLB flushes directmap issued for the linear map and its wipe addresses */
 static atomic_long_t dmap_tlb_flushes;
@@ -76,10 +68,13 @@ static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
  * arm64_directmap_keep_blocks - may map_mem() map the linear map with blocks?
  *
  * With rodata=full any page of the linear map may need a 4K entry of its
- * own, which 6.12 gets by mapping all of it at 4K.  directmap splits blocks
- * where needed instead, but not under debug_pagealloc, which changes
- * entries from atomic context, nor for a KFENCE pool set up late, whose
- * pages must be at 4K wherever they land.
+ * own, which the kernel gets by mapping all of it at 4K.  directmap splits
+ * blocks where needed instead, in place, which only CPUs with BBM level 2
+ * and no TLB conflict aborts may do; nor under debug_pagealloc, which
+ * changes entries from atomic context, nor for a KFENCE pool set up late,
+ * whose pages must be at 4K wherever they land.  Called on the boot CPU
+ * before the CPU capabilities are set up: the capability is decided by the
+ * same test, and no CPU without it comes online later.
  *
  * Return: true if the linear map keeps its blocks.
  */
@@ -89,6 +84,8 @@ bool __init arm64_directmap_keep_blocks(void)
 
 	if (!directmap_requested())
 		why = "directmap=off";
+	else if (!cpu_supports_bbml2_noabort())
+		why = "CPUs without BBML2_NOABORT";
 	else if (debug_pagealloc_enabled())
 		why = "debug_pagealloc";
 	else if (arm64_kfence_can_set_direct_map())
@@ -256,9 +253,12 @@ int arch_directmap_level(unsigned long addr, bool *present)
 	int level;
 	u64 *entry;
 
-	guard(mutex)(&dmap_lm_lock);
+	get_online_mems();
+	mutex_lock(&dmap_lm_lock);
 	entry = dmap_lm_leaf(addr, &level);
 	*present = entry && (READ_ONCE(*entry) & PTE_VALID);
+	mutex_unlock(&dmap_lm_lock);
+	put_online_mems();
 	return level;
 }
 
@@ -287,9 +287,12 @@ unsigned long arch_directmap_pages(int level)
 bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long *counted)
 {
-	guard(mutex)(&dmap_lm_lock);
+	get_online_mems();
+	mutex_lock(&dmap_lm_lock);
 	dmap_lm_walk(fn, data, walked);
 	memcpy(counted, dmap_lm_count, sizeof(dmap_lm_count));
+	mutex_unlock(&dmap_lm_lock);
+	put_online_mems();
 	return true;
 }
 
@@ -305,111 +308,95 @@ void arch_report_meminfo(struct seq_file *m)
 
 /* ---- changing live entries ---- */
 
-static void dmap_lm_begin(void)
+/*
+ * Write a PUD or PMD entry: with three levels of tables the PUD entries
+ * are those of swapper_pg_dir, which is read-only and written through the
+ * fixmap.
+ */
+static void dmap_set_entry(u64 *entry, int level, u64 val)
 {
-	cpus_read_lock();
-	mutex_lock(&dmap_lm_lock);
-}
-
-static void dmap_lm_end(void)
-{
-	mutex_unlock(&dmap_lm_lock);
-	cpus_read_unlock();
-}
-
-struct dmap_bbm {
-	u64	*entry;		/* the entry, through the alias */
-	u64	val;		/* what it becomes */
-	u64	*below;		/* the table it replaces or splits from */
-	u64	first;		/* its first entry, as checked before */
-	u64	stride;		/* output step from entry to entry of it */
-	int	ret;
-};
-
-/* The table under a collapse still says what was checked before the stop */
-static bool dmap_table_uniform(const u64 *table, u64 first, u64 stride)
-{
-	int i;
-
-	for (i = 0; i < PTRS_PER_PTE; i++)
-		if (READ_ONCE(table[i]) != first + i * stride)
-			return false;
-	return true;
+	if (level == DIRECTMAP_LEVEL_1G)
+		set_pud((pud_t *)entry, __pud(val));
+	else
+		set_pmd((pmd_t *)entry, __pmd(val));
 }
 
 /*
- * Break, flush, make.  Nothing the linear map maps is touched between the
- * break and the make: @entry is the alias, and the rest is the stack
- * (vmalloc) and code.
+ * Invalidate every TLB and walk-cache entry that translates @addr, at any
+ * level: one broadcast TLBI, which also removes a block entry as a whole
+ * (the Arm ARM has a TLBI by any address in a block invalidate all of it).
+ * No level hint, as the TLB may still hold a block entry from before an
+ * in-place split.
  */
-static noinline notrace __no_sanitize_address void
-dmap_bbm_write(u64 *entry, u64 val)
+static void dmap_flush_addr(unsigned long addr)
 {
-	WRITE_ONCE(*entry, 0);
-	flush_tlb_all();
-	WRITE_ONCE(*entry, val);
+	__flush_tlb_kernel_pgtable(addr);
+	atomic_long_inc(&dmap_tlb_flushes);
+}
+
+/*
+ * Invalidate the last-level entries of a 2M area: with range TLBIs one or
+ * two instructions, else one invalidation of everything rather than 512.
+ * Where the linear map has no blocks, its entries were only ever 4K.
+ */
+static void dmap_flush_area(unsigned long addr)
+{
+	int ttl = dmap_lm_blocks ? TLBI_TTL_UNKNOWN : 3;
+
+	atomic_long_inc(&dmap_tlb_flushes);
+	if (!system_supports_tlb_range()) {
+		flush_tlb_all();
+		return;
+	}
 	dsb(ishst);
+	__flush_tlb_range_op(vaale1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0, ttl,
+			     false, lpa2_is_enabled());
+	__tlbi_sync_s1ish();
 	isb();
 }
 
-/* Runs on every online CPU with interrupts off */
-static int dmap_bbm_stop(void *arg)
-{
-	struct dmap_bbm *bbm = arg;
+/*
+ * Page tables for the splits of one change, allocated before dmap_lm_lock
+ * is taken: reclaim may run directmap's shrinker, which takes the lock.
+ */
+struct dmap_tables {
+	struct list_head	list;
+	unsigned int		nr;
+};
 
-	if (atomic_inc_return(&dmap_bbm_arrived) != 1) {
-		/* kernel-image data only until the make is done */
-		while (!smp_load_acquire(&dmap_bbm_done))
-			cpu_relax();
-		return 0;
+#define DMAP_TABLES_INIT(name) { .list = LIST_HEAD_INIT((name).list) }
+
+static int dmap_tables_fill(struct dmap_tables *t, unsigned int want)
+{
+	struct page *pt;
+
+	while (t->nr < want) {
+		pt = directmap_alloc_pgtable(GFP_KERNEL);
+		if (!pt)
+			return -ENOMEM;
+		list_add(&pt->lru, &t->list);
+		t->nr++;
 	}
-	while (atomic_read(&dmap_bbm_arrived) < num_online_cpus())
-		cpu_relax();
-	if (bbm->below && !dmap_table_uniform(bbm->below, bbm->first, bbm->stride))
-		bbm->ret = -EAGAIN;
-	else
-		dmap_bbm_write(bbm->entry, bbm->val);
-	/* the make is visible before anyone leaves the wait */
-	smp_store_release(&dmap_bbm_done, 1);
 	return 0;
 }
 
-/*
- * Replace the live entry at @entry by @val, a table by a block of the same
- * output and attributes or the other way round.  For a collapse, @below is
- * the table being replaced, checked again with every CPU held.
- */
-static int dmap_replace_live(u64 *entry, u64 val, u64 *below, u64 first,
-			     u64 stride)
+static struct page *dmap_tables_take(struct dmap_tables *t)
 {
-	struct dmap_bbm bbm = {
-		.val = val, .below = below, .first = first, .stride = stride,
-	};
-	int err;
+	struct page *pt = list_first_entry_or_null(&t->list, struct page, lru);
 
-	lockdep_assert_held(&dmap_lm_lock);
-	lockdep_assert_cpus_held();
-	if (WARN_ONCE(!dmap_bbm_ptep, "directmap: linear-map split before early initcalls\n"))
-		return -EBUSY;
-	/* the hotplug lock held: no CPU comes online unchecked meanwhile */
-	if (READ_ONCE(dmap_bbml2)) {
-		if (below && !dmap_table_uniform(below, first, stride))
-			return -EAGAIN;
-		WRITE_ONCE(*entry, val);
-		flush_tlb_all();
-		atomic_long_inc(&dmap_tlb_flushes);
-		return 0;
+	if (pt) {
+		list_del(&pt->lru);
+		t->nr--;
 	}
+	return pt;
+}
 
-	__set_pte(dmap_bbm_ptep, pfn_pte(virt_to_pfn(entry), PAGE_KERNEL));
-	bbm.entry = (u64 *)(dmap_bbm_addr + offset_in_page(entry));
-	atomic_set(&dmap_bbm_arrived, 0);
-	WRITE_ONCE(dmap_bbm_done, 0);
-	err = stop_machine_cpuslocked(dmap_bbm_stop, &bbm, cpu_online_mask);
-	__set_pte(dmap_bbm_ptep, __pte(0));
-	flush_tlb_kernel_range(dmap_bbm_addr, dmap_bbm_addr + PAGE_SIZE);
-	atomic_long_add(bbm.ret ? 1 : 2, &dmap_tlb_flushes);
-	return err ?: bbm.ret;
+static void dmap_tables_free(struct dmap_tables *t)
+{
+	struct page *pt;
+
+	while ((pt = dmap_tables_take(t)))
+		__free_page(pt);
 }
 
 static u64 dmap_table_desc(struct page *table)
@@ -432,41 +419,24 @@ static void dmap_free_table(u64 *table)
 
 /*
  * Split the block entry at @entry, over the area at @addr of @level, into
- * a table of the entries of the level below, absent if it was absent.
+ * a table of the entries of the level below, absent if it was absent.  A
+ * valid block becomes a table of the same output in place (BBM level 2):
+ * the TLBs may keep the block's entries, which translate alike, until the
+ * caller flushes the 4K entries it changes.
  */
-static int dmap_split(u64 *entry, unsigned long addr, int level)
+static void dmap_split(u64 *entry, unsigned long addr, int level,
+		       struct page *pt)
 {
-	u64 blk = READ_ONCE(*entry), *table;
+	u64 blk = READ_ONCE(*entry), *table = page_address(pt);
 	bool pud = level == DIRECTMAP_LEVEL_1G;
-	struct page *pt;
-	int i, err;
+	int i;
 
-	if (pud && !(blk & PTE_VALID))
-		return -EFAULT;
-	/*
-	 * Under dmap_lm_lock, which directmap's shrinker takes to restore a
-	 * region: no direct reclaim here, or reclaim could wait on us.
-	 */
-	pt = directmap_alloc_pgtable(GFP_NOWAIT);
-	if (!pt)
-		return -ENOMEM;
-	table = page_address(pt);
 	for (i = 0; i < PTRS_PER_PTE; i++)
 		table[i] = pud ? blk + i * PMD_SIZE :
 				 (blk | PTE_TABLE_BIT) + i * PAGE_SIZE;
 	/* the table's contents before the entry that links it */
 	dsb(ishst);
-
-	if (blk & PTE_VALID) {
-		err = dmap_replace_live(entry, dmap_table_desc(pt), NULL, 0, 0);
-		if (err) {
-			__free_page(pt);
-			return err;
-		}
-	} else {
-		/* invalid to valid: no break needed */
-		set_pmd((pmd_t *)entry, __pmd(dmap_table_desc(pt)));
-	}
+	dmap_set_entry(entry, level, dmap_table_desc(pt));
 
 	dmap_lm_count[level]--;
 	dmap_lm_count[level - 1] += PTRS_PER_PTE;
@@ -476,26 +446,73 @@ static int dmap_split(u64 *entry, unsigned long addr, int level)
 		directmap_note_pmd(addr);
 	else
 		directmap_note_pte(addr);
-	return 0;
 }
 
-/* Split the blocks over @addr until an entry of @level or below maps it */
-static int dmap_lm_split(unsigned long addr, int level)
+/*
+ * Split the blocks over [start, end) until entries of @level or below map
+ * it, with tables from @t.  Only with blocks, that is with BBML2_NOABORT
+ * on every CPU.
+ *
+ * Return: 0 when done, the number of tables @t lacks, or -EFAULT if a 1G
+ * block is invalid, which directmap never makes.
+ */
+static int dmap_lm_split(unsigned long start, unsigned long end, int level,
+			 struct dmap_tables *t)
 {
-	int found, err;
+	unsigned long addr = start;
+	int found, missing = 0;
 	u64 *entry;
 
-	for (;;) {
+	lockdep_assert_held(&dmap_lm_lock);
+	while (addr < end) {
 		entry = dmap_lm_leaf(addr, &found);
-		if (!entry)
+		if (!entry || found <= level) {
+			addr = (addr & PMD_MASK) + PMD_SIZE;
+			continue;
+		}
+		if (WARN_ON_ONCE(found == DIRECTMAP_LEVEL_1G &&
+				 !(READ_ONCE(*entry) & PTE_VALID)))
 			return -EFAULT;
-		if (found <= level)
-			return 0;
-		err = dmap_split(entry, found == DIRECTMAP_LEVEL_1G ?
-				 addr & PUD_MASK : addr & PMD_MASK, found);
-		if (err)
-			return err;
+		if (!t->nr) {
+			/* a 1G block over a 4K change needs two tables */
+			missing += found - level;
+			addr = (addr & PMD_MASK) + PMD_SIZE;
+			continue;
+		}
+		dmap_split(entry, found == DIRECTMAP_LEVEL_1G ?
+			   addr & PUD_MASK : addr & PMD_MASK, found,
+			   dmap_tables_take(t));
 	}
+	return missing;
+}
+
+/*
+ * Take dmap_lm_lock with the linear map over [start, end) split to @level,
+ * allocating the tables that needs outside the lock.
+ *
+ * Return: 0 with the lock held, or -ENOMEM or -EFAULT without it.
+ */
+static int dmap_lm_lock_split(unsigned long start, unsigned long end,
+			      int level)
+{
+	struct dmap_tables t = DMAP_TABLES_INIT(t);
+	int ret;
+
+	for (;;) {
+		mutex_lock(&dmap_lm_lock);
+		ret = dmap_lm_split(start, end, level, &t);
+		if (ret <= 0)
+			break;
+		mutex_unlock(&dmap_lm_lock);
+		ret = dmap_tables_fill(&t, ret);
+		if (ret)
+			goto out;
+	}
+	if (ret)
+		mutex_unlock(&dmap_lm_lock);
+out:
+	dmap_tables_free(&t);
+	return ret;
 }
 
 static bool dmap_lm_is_4k(unsigned long start, unsigned long end)
@@ -516,38 +533,44 @@ static bool dmap_lm_is_4k(unsigned long start, unsigned long end)
  * @fn:		called for each 4K entry, as apply_to_page_range() does
  * @data:	passed to @fn
  *
- * Splits the blocks over the range first, under break-before-make where
- * they are live, and tells the collapse worker about every 2M area that
- * changed.  Callers with interrupts off (hibernation's copy) and the
- * KFENCE pool, which is at 4K for good, may only change 4K entries.
+ * Splits the blocks over the range first, in place, and tells the collapse
+ * worker about every 2M area that changed.  Callers with interrupts off
+ * (hibernation's copy) and the KFENCE pool, which is at 4K for good, may
+ * only change 4K entries.  No CPU hotplug lock is taken: set_memory_*()
+ * runs under it too (kprobes), and BBM level 2 was decided at boot.
  *
  * Context: process context, may sleep, unless interrupts are off.
- * Return: 0, -ENOMEM if a split found no page table, -EBUSY for a split
- * with interrupts off, or what apply_to_page_range() returns.
+ * Return: 0, -ENOMEM if a split found no page table, -EBUSY where a split
+ * would be needed with interrupts off, or what apply_to_page_range()
+ * returns.
  */
 int arm64_directmap_change(unsigned long start, unsigned long size,
 			   pte_fn_t fn, void *data)
 {
 	unsigned long addr, end = start + size;
-	int err = 0;
+	int err;
 
 	if (!dmap_lm_blocks || is_kfence_address((void *)start))
 		return apply_to_page_range(&init_mm, start, size, fn, data);
 
 	if (irqs_disabled()) {
-		if (WARN_ONCE(!dmap_lm_is_4k(start, end),
-			      "directmap: linear map split at %#lx with interrupts off\n",
-			      start))
+		/* nobody may re-form the range between the check and the change */
+		if (in_interrupt() || !mutex_trylock(&dmap_lm_lock))
 			return -EBUSY;
-		return apply_to_page_range(&init_mm, start, size, fn, data);
+		err = -EBUSY;
+		if (!WARN_ONCE(!dmap_lm_is_4k(start, end),
+			       "directmap: linear map split at %#lx with interrupts off\n",
+			       start))
+			err = apply_to_page_range(&init_mm, start, size, fn, data);
+		mutex_unlock(&dmap_lm_lock);
+		return err;
 	}
 
-	dmap_lm_begin();
-	for (addr = start; addr < end && !err; addr = (addr & PMD_MASK) + PMD_SIZE)
-		err = dmap_lm_split(addr, DIRECTMAP_LEVEL_4K);
-	if (!err)
-		err = apply_to_page_range(&init_mm, start, size, fn, data);
-	dmap_lm_end();
+	err = dmap_lm_lock_split(start, end, DIRECTMAP_LEVEL_4K);
+	if (err)
+		return err;
+	err = apply_to_page_range(&init_mm, start, size, fn, data);
+	mutex_unlock(&dmap_lm_lock);
 
 	for (addr = start; addr < end; addr = (addr & PMD_MASK) + PMD_SIZE)
 		directmap_note_pte(addr);
@@ -568,12 +591,37 @@ static bool dmap_overlaps_kfence(unsigned long addr, unsigned long size)
 #endif
 }
 
+/* The table under a collapse says the same thing at every entry */
+static bool dmap_table_uniform(const u64 *table, u64 first, u64 stride)
+{
+	int i;
+
+	for (i = 0; i < PTRS_PER_PTE; i++)
+		if (READ_ONCE(table[i]) != first + i * stride)
+			return false;
+	return true;
+}
+
+/*
+ * Replace @table, linked at @entry over the area at @addr, by the one
+ * block entry @val, in place (BBM level 2), and free it once no walk may
+ * use it any more.  The TLBs may keep the table's leaf entries, which
+ * translate alike.
+ */
+static void dmap_collapse_entry(u64 *entry, unsigned long addr, int level,
+				u64 val, u64 *table)
+{
+	dmap_set_entry(entry, level, val);
+	/* the walk caches of any address under @entry name the table */
+	dmap_flush_addr(addr);
+	dmap_free_table(table);
+}
+
 /* Replace the 4K table over the 2M area at @addr by one block entry */
 static int dmap_collapse_pmd_locked(unsigned long addr, bool not_present)
 {
 	pmd_t *pmdp = dmap_lm_pmd(addr);
 	u64 *table, first, desc;
-	int err;
 
 	if (!pmdp) {
 		pud_t *pudp = dmap_lm_pud(addr);
@@ -592,22 +640,12 @@ static int dmap_collapse_pmd_locked(unsigned long addr, bool not_present)
 	if (!first || !IS_ALIGNED(__pte_to_phys(__pte(first)), PMD_SIZE) ||
 	    !dmap_table_uniform(table, first, PAGE_SIZE))
 		return -EAGAIN;
-
-	if (first & PTE_VALID) {
-		err = dmap_replace_live((u64 *)pmdp, first & ~PTE_TABLE_BIT,
-					table, first, PAGE_SIZE);
-		if (err)
-			return err;
-	} else if (not_present) {
-		/* a valid table entry into an invalid one: a break, no make */
-		set_pmd(pmdp, __pmd(first & ~PTE_TABLE_BIT));
-		flush_tlb_all();
-		atomic_long_inc(&dmap_tlb_flushes);
-	} else {
+	/* invalid entries become one invalid block only over a region */
+	if (!(first & PTE_VALID) && !not_present)
 		return -EAGAIN;
-	}
 
-	dmap_free_table(table);
+	dmap_collapse_entry((u64 *)pmdp, addr, DIRECTMAP_LEVEL_2M,
+			    first & ~PTE_TABLE_BIT, table);
 	dmap_lm_count[DIRECTMAP_LEVEL_4K] -= PTRS_PER_PTE;
 	dmap_lm_count[DIRECTMAP_LEVEL_2M]++;
 	count_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
@@ -633,13 +671,12 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 
 	if (!dmap_lm_blocks || dmap_overlaps_kfence(addr, PMD_SIZE))
 		return -EOPNOTSUPP;
-	cpus_read_lock();
+	/* memory hot-remove frees tables too */
 	get_online_mems();
 	mutex_lock(&dmap_lm_lock);
 	ret = dmap_collapse_pmd_locked(addr, not_present);
 	mutex_unlock(&dmap_lm_lock);
 	put_online_mems();
-	cpus_read_unlock();
 	return ret;
 }
 
@@ -664,7 +701,6 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	    dmap_overlaps_kfence(addr, PUD_SIZE))
 		return -EOPNOTSUPP;
 
-	cpus_read_lock();
 	get_online_mems();
 	mutex_lock(&dmap_lm_lock);
 	pudp = dmap_lm_pud(addr);
@@ -684,11 +720,9 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	    !IS_ALIGNED(__pte_to_phys(__pte(first)), PUD_SIZE) ||
 	    !dmap_table_uniform(table, first, PMD_SIZE))
 		goto out;
-	ret = dmap_replace_live((u64 *)pudp, first, table, first, PMD_SIZE);
-	if (ret)
-		goto out;
 
-	dmap_free_table(table);
+	dmap_collapse_entry((u64 *)pudp, addr, DIRECTMAP_LEVEL_1G, first,
+			    table);
 	dmap_lm_count[DIRECTMAP_LEVEL_2M] -= PTRS_PER_PMD;
 	dmap_lm_count[DIRECTMAP_LEVEL_1G]++;
 	count_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE);
@@ -696,7 +730,6 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 out:
 	mutex_unlock(&dmap_lm_lock);
 	put_online_mems();
-	cpus_read_unlock();
 	return ret;
 }
 
@@ -706,11 +739,12 @@ out:
  * arch_directmap_unmap_region - take a 2M region out of the linear map
  * @page:	first page of a PMD-aligned, PMD-sized block
  *
- * A 2M block entry becomes invalid in place.  Under a 1G block the block
- * is split first; its table is allocated before anything changes.  A
- * region split to 4K by someone before has each entry made invalid, then
- * becomes one invalid block entry, unless the linear map is kept at 4K
- * (debug_pagealloc, a late KFENCE pool, directmap=off).
+ * A 2M block entry becomes invalid in place, with one TLBI.  Under a 1G
+ * block the block is split first, in place, with a table allocated before
+ * anything changes.  A region mapped at 4K (a linear map without blocks,
+ * or an area split before) has each of its entries made invalid, with one
+ * flush of the range, and then, where the linear map has blocks, becomes
+ * one invalid block entry.
  *
  * Context: process context, may sleep.
  * Return: 0 with the whole region invalid and the TLBs flushed, or a
@@ -725,35 +759,40 @@ int arch_directmap_unmap_region(struct page *page)
 	if (WARN_ON_ONCE(!IS_ALIGNED(addr, PMD_SIZE)))
 		return -EINVAL;
 
-	dmap_lm_begin();
-	err = dmap_lm_split(addr, DIRECTMAP_LEVEL_2M);
-	if (err)
-		goto out;
-	entry = dmap_lm_leaf(addr, &level);
-	if (level == DIRECTMAP_LEVEL_2M) {
-		if (WARN_ON_ONCE(!(READ_ONCE(*entry) & PTE_VALID))) {
-			err = -EFAULT;
-			goto out;
-		}
-		WRITE_ONCE(*entry, READ_ONCE(*entry) & ~PTE_VALID);
-		flush_tlb_kernel_range(addr, addr + PMD_SIZE);
-		atomic_long_inc(&dmap_tlb_flushes);
-		goto out;
+	if (dmap_lm_blocks) {
+		err = dmap_lm_lock_split(addr, addr + PMD_SIZE,
+					 DIRECTMAP_LEVEL_2M);
+		if (err)
+			return err;
+	} else {
+		mutex_lock(&dmap_lm_lock);
 	}
-
-	for (i = 0; i < PTRS_PER_PTE; i++)
-		WRITE_ONCE(entry[i], READ_ONCE(entry[i]) & ~PTE_VALID);
-	flush_tlb_kernel_range(addr, addr + PMD_SIZE);
-	atomic_long_inc(&dmap_tlb_flushes);
-	/*
-	 * All invalid, and ours: no live entry changes, no table is shared.
-	 * One invalid block would be made valid as a block on restore, which
-	 * a linear map kept at 4K must never get: keep the table then.
-	 */
-	if (dmap_lm_blocks && dmap_collapse_pmd_locked(addr, true) < 0)
-		directmap_note_pte(addr);
+	err = -EFAULT;
+	entry = dmap_lm_leaf(addr, &level);
+	if (!entry)
+		goto out;
+	if (level == DIRECTMAP_LEVEL_2M) {
+		if (WARN_ON_ONCE(!(READ_ONCE(*entry) & PTE_VALID)))
+			goto out;
+		/* valid to invalid: no break needed */
+		set_pmd((pmd_t *)entry, __pmd(READ_ONCE(*entry) & ~PTE_VALID));
+		dmap_flush_addr(addr);
+	} else {
+		for (i = 0; i < PTRS_PER_PTE; i++)
+			WRITE_ONCE(entry[i], READ_ONCE(entry[i]) & ~PTE_VALID);
+		dmap_flush_area(addr);
+	}
+	err = 0;
 out:
-	dmap_lm_end();
+	mutex_unlock(&dmap_lm_lock);
+	/*
+	 * All invalid, and ours: one invalid block, its table freed.  Not
+	 * where the linear map is kept at 4K: a restore would make the block
+	 * valid.
+	 */
+	if (!err && level == DIRECTMAP_LEVEL_4K && dmap_lm_blocks &&
+	    arch_directmap_collapse_pmd(page_to_pfn(page), true) < 0)
+		directmap_note_pte(addr);
 	return err;
 }
 
@@ -761,7 +800,8 @@ out:
  * arch_directmap_restore_region - put a 2M region back into the linear map
  * @page:	first page of a region taken out by arch_directmap_unmap_region()
  *
- * Sets valid bits on entries that exist: nothing to allocate, no break.
+ * Sets valid bits on entries that exist: nothing to allocate, no break,
+ * and a region mapped at 4K stays at 4K.
  *
  * Context: process context, may sleep.
  */
@@ -776,13 +816,13 @@ void arch_directmap_restore_region(struct page *page)
 	if (WARN_ON_ONCE(!entry || level == DIRECTMAP_LEVEL_1G))
 		return;
 	if (level == DIRECTMAP_LEVEL_2M) {
-		WRITE_ONCE(*entry, READ_ONCE(*entry) | PTE_VALID);
+		set_pmd((pmd_t *)entry, __pmd(READ_ONCE(*entry) | PTE_VALID));
 	} else {
 		for (i = 0; i < PTRS_PER_PTE; i++)
 			WRITE_ONCE(entry[i], READ_ONCE(entry[i]) | PTE_VALID);
+		dsb(ishst);
+		isb();
 	}
-	dsb(ishst);
-	isb();
 }
 
 /**
@@ -801,23 +841,31 @@ int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
 {
 	unsigned long addr = (unsigned long)page_address(page);
 	unsigned long i;
-	int level, err;
+	int level, err = 0;
 	u64 *entry;
 
 	if (WARN_ON_ONCE((addr & PMD_MASK) !=
 			 ((addr + nr_pages * PAGE_SIZE - 1) & PMD_MASK)))
 		return -EINVAL;
 
-	dmap_lm_begin();
-	err = dmap_lm_split(addr, DIRECTMAP_LEVEL_4K);
-	if (!err) {
-		entry = dmap_lm_leaf(addr, &level);
+	if (dmap_lm_blocks) {
+		err = dmap_lm_lock_split(addr, addr + nr_pages * PAGE_SIZE,
+					 DIRECTMAP_LEVEL_4K);
+		if (err)
+			return err;
+	} else {
+		mutex_lock(&dmap_lm_lock);
+	}
+	entry = dmap_lm_leaf(addr, &level);
+	if (!WARN_ON_ONCE(level != DIRECTMAP_LEVEL_4K)) {
 		for (i = 0; i < nr_pages; i++)
 			WRITE_ONCE(entry[i], READ_ONCE(entry[i]) | PTE_VALID);
 		dsb(ishst);
 		isb();
+	} else {
+		err = -EFAULT;
 	}
-	dmap_lm_end();
+	mutex_unlock(&dmap_lm_lock);
 	return err;
 }
 
@@ -888,68 +936,22 @@ unsigned long nr_kernel_tlb_flushes(void)
 
 /* ---- setting up ---- */
 
-/*
- * CPUs whose FEAT_BBM level 2 is known never to raise a TLB conflict
- * abort; the ID register cannot say so.  The list upstream keeps too.
- */
-static const struct midr_range dmap_bbml2_noabort[] = {
-	MIDR_REV_RANGE(MIDR_CORTEX_X4, 0, 3, 0xf),
-	MIDR_REV_RANGE(MIDR_NEOVERSE_V3, 0, 2, 0xf),
-	MIDR_ALL_VERSIONS(MIDR_AMPERE1),
-	MIDR_ALL_VERSIONS(MIDR_AMPERE1A),
-	{}
-};
-
-static bool dmap_bbml2_usable(void)
-{
-	u64 mmfr2 = read_sanitised_ftr_reg(SYS_ID_AA64MMFR2_EL1);
-	unsigned int bbm;
-	int cpu;
-
-	bbm = cpuid_feature_extract_unsigned_field(mmfr2,
-						   ID_AA64MMFR2_EL1_BBM_SHIFT);
-	if (bbm < ID_AA64MMFR2_EL1_BBM_2)
-		return false;
-	for_each_online_cpu(cpu)
-		if (!is_midr_in_range_list(per_cpu(cpu_data, cpu).reg_midr,
-					   dmap_bbml2_noabort))
-			return false;
-	return true;
-}
-
-/* A CPU without it turns the in-place path off for good */
-static int dmap_bbml2_cpu_online(unsigned int cpu)
-{
-	if (READ_ONCE(dmap_bbml2) && !dmap_bbml2_usable()) {
-		WRITE_ONCE(dmap_bbml2, false);
-		pr_info("CPU%u: linear-map blocks change by break-before-make from now on\n",
-			cpu);
-	}
-	return 0;
-}
-
 static int dmap_pte_collect(pte_t *pte, unsigned long addr, void *data)
 {
 	unsigned long start = (unsigned long)data;
-	unsigned int slot = (addr - start) >> PAGE_SHIFT;
+	unsigned int cpu = (addr - start) >> PAGE_SHIFT;
 
-	if (slot == nr_cpu_ids) {
-		dmap_bbm_ptep = pte;
-		dmap_bbm_addr = addr;
-	} else if (cpu_possible(slot)) {
-		per_cpu(dmap_clear_pte, slot) = pte;
-		per_cpu(dmap_clear_addr, slot) = addr;
+	if (cpu_possible(cpu)) {
+		per_cpu(dmap_clear_pte, cpu) = pte;
+		per_cpu(dmap_clear_addr, cpu) = addr;
 	}
 	return 0;
 }
 
-/*
- * The linear map is counted once it is built, and the alias for
- * break-before-make is set up before anyone may split a block.
- */
+/* The linear map is counted once it is built, the wipe addresses set up */
 static int __init dmap_lm_init(void)
 {
-	unsigned long size = ((unsigned long)nr_cpu_ids + 1) << PAGE_SHIFT;
+	unsigned long size = (unsigned long)nr_cpu_ids << PAGE_SHIFT;
 	struct vm_struct *area;
 	unsigned long start;
 	int err;
@@ -962,22 +964,15 @@ static int __init dmap_lm_init(void)
 	if (!area)
 		return -ENOMEM;
 	start = (unsigned long)area->addr;
-	/* allocates the page tables now: a wipe or a split never needs them */
+	/* allocates the page tables now: a wipe never needs them */
 	err = apply_to_page_range(&init_mm, start, size, dmap_pte_collect,
 				  (void *)start);
 	if (err) {
 		free_vm_area(area);
 		return err;
 	}
-
-	if (!dmap_lm_blocks)
-		return 0;
-	dmap_bbml2 = dmap_bbml2_usable();
-	if (dmap_bbml2)
-		cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "arm64/directmap:online",
-					  dmap_bbml2_cpu_online, NULL);
-	pr_info("linear map keeps its blocks; they change by %s\n",
-		dmap_bbml2 ? "FEAT_BBM level 2" : "break-before-make under stop_machine");
+	if (dmap_lm_blocks)
+		pr_info("linear map keeps its blocks; BBML2_NOABORT changes their size in place\n");
 	return 0;
 }
 early_initcall(dmap_lm_init);
@@ -994,5 +989,5 @@ int __init arch_directmap_init(void)
 		pr_info("rodata=full is off: the linear map cannot change\n");
 		return -EOPNOTSUPP;
 	}
-	return dmap_bbm_ptep ? 0 : -ENOMEM;
+	return per_cpu(dmap_clear_pte, 0) ? 0 : -ENOMEM;
 }

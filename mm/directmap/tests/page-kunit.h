@@ -19,6 +19,16 @@
 
 #include "../differ.h"
 
+/* The level of a region's entries while it is taken out */
+#define DMAP_TEST_REGION_LEVEL \
+	(dmap_test_blocks() ? DIRECTMAP_LEVEL_2M : DIRECTMAP_LEVEL_4K)
+
+#define DMAP_TEST_NEED_BLOCKS(test)					\
+	do {								\
+		if (!dmap_test_blocks())				\
+			kunit_skip(test, "the linear map has no blocks (no BBML2_NOABORT)"); \
+	} while (0)
+
 static unsigned int dmap_test_level(struct page *page, bool *present)
 {
 	return arch_directmap_level((unsigned long)page_address(page), present);
@@ -85,7 +95,7 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_TRUE(test, directmap_page(page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
+	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DMAP_TEST_REGION_LEVEL);
 	KUNIT_EXPECT_FALSE(test, present);
 	/* hibernation asks the same of the page tables, on its own walk */
 	KUNIT_EXPECT_FALSE(test, kernel_page_present(page));
@@ -98,7 +108,7 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, directmap_page(page));
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
 	/* 2M, or 1G again if the release could re-form it */
-	KUNIT_EXPECT_GE(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
+	KUNIT_EXPECT_GE(test, dmap_test_level(page, &present), DMAP_TEST_REGION_LEVEL);
 	KUNIT_EXPECT_TRUE(test, present);
 	KUNIT_EXPECT_TRUE(test, kernel_page_present(page));
 }
@@ -246,7 +256,7 @@ static void dmap_test_no_pmd_split(struct kunit *test)
 		pages[i] = directmap_alloc_pages(nid, 0, 0);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
 		KUNIT_EXPECT_EQ(test, dmap_test_level(pages[i], &present),
-				DIRECTMAP_LEVEL_2M);
+				DMAP_TEST_REGION_LEVEL);
 		KUNIT_EXPECT_FALSE(test, present);
 		/* regions are handed out in order: count distinct 1G areas */
 		if ((page_to_pfn(pages[i]) >> (PUD_SHIFT - PAGE_SHIFT)) != last_1g) {
@@ -365,7 +375,7 @@ static void dmap_test_order(struct kunit *test)
 	for (i = 0; i < (1U << DIRECTMAP_MAX_ORDER); i++) {
 		KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + i));
 		KUNIT_EXPECT_EQ(test, dmap_test_level(page + i, &present),
-				DIRECTMAP_LEVEL_2M);
+				DMAP_TEST_REGION_LEVEL);
 		KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page + i));
 	}
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, DIRECTMAP_MAX_ORDER), 0);
@@ -425,6 +435,8 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	bool present;
 	LIST_HEAD(spare);
 	int err;
+
+	DMAP_TEST_NEED_BLOCKS(test);
 
 	page = dmap_test_block_under_1g(test, &spare);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "no free 2M block under a 1G entry");
@@ -597,6 +609,8 @@ static void dmap_test_region_from_4k(struct kunit *test)
 	bool present;
 	int nid;
 
+	DMAP_TEST_NEED_BLOCKS(test);
+
 	block = alloc_pages(GFP_KERNEL | __GFP_ZERO, DMAP_REGION_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, block);
 	nid = page_to_nid(block);
@@ -638,6 +652,8 @@ static void dmap_test_single_shared_stays_4k(struct kunit *test)
 	bool present;
 	LIST_HEAD(spare);
 	int i;
+
+	DMAP_TEST_NEED_BLOCKS(test);
 
 	block = dmap_test_block_under_1g(test, &spare);
 	dmap_test_free_list(&spare, DMAP_REGION_ORDER);
