@@ -1358,7 +1358,8 @@ static void dmap_wipe_free_slots(void)
 /*
  * The hibernation image must not hold directmap's pages: give the empty
  * regions back, and refuse if pages were handed out after
- * hibernation_available() said yes.  From then until hibernation is over
+ * hibernation_available() said yes.  Restoring an image writes its pages
+ * wherever they were, which may be where a region is out: the same.  From then until hibernation is over
  * (/dev/snapshot may stay open long before the image is made) nothing is
  * handed out: an allocation in the window would put a page into the
  * image, or need its direct map back with interrupts off.
@@ -1368,6 +1369,7 @@ static int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
 {
 	switch (action) {
 	case PM_HIBERNATION_PREPARE:
+	case PM_RESTORE_PREPARE:
 		/* waits for allocations under way; later ones see the flag */
 		percpu_down_write(&dmap_pm_sem);
 		WRITE_ONCE(dmap_hibernating, true);
@@ -1382,6 +1384,7 @@ static int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
 		}
 		return NOTIFY_OK;
 	case PM_POST_HIBERNATION:
+	case PM_POST_RESTORE:
 		dmap_wipe_free_slots();
 		WRITE_ONCE(dmap_hibernating, false);
 		wake_up_all(&dmap_pm_wait);

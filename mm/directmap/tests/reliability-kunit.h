@@ -243,6 +243,38 @@ static void dmap_rtest_hibernation(struct kunit *test)
 }
 
 /*
+ * Restoring an image writes its pages where they were, through a copy of
+ * the direct map: no region may be out then, empty ones go back first.
+ */
+static void dmap_rtest_restore(struct kunit *test)
+{
+	struct page *page;
+	int nid;
+
+	if (!IS_ENABLED(CONFIG_HIBERNATION))
+		kunit_skip(test, "CONFIG_HIBERNATION is off");
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	nid = page_to_nid(page);
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_RESTORE_PREPARE, NULL),
+			notifier_from_errno(-EBUSY));
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_GE(test, dmap_pnodes[nid]->cache.nr_regions, 1UL);
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_RESTORE_PREPARE, NULL),
+			NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_regions, 0UL);
+	/* and nothing is handed out until the restore is over */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(dmap_hibernating));
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_RESTORE, NULL),
+			NOTIFY_OK);
+	page = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_EXPECT_NOT_NULL(test, page);
+	if (page)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+}
+
+/*
  * load_unaligned_zeropad() reading off the end of a mapped page into a
  * region gets the bytes up to the end of the page and zeroes, not an oops.
  */
@@ -284,6 +316,7 @@ static struct kunit_case dmap_rtest_cases[] = {
 	KUNIT_CASE(dmap_rtest_wrong_node),
 	KUNIT_CASE(dmap_rtest_secret_gone),
 	KUNIT_CASE(dmap_rtest_hibernation),
+	KUNIT_CASE(dmap_rtest_restore),
 	KUNIT_CASE(dmap_rtest_zeropad),
 	{}
 };
