@@ -13,6 +13,9 @@
 #include <linux/suspend.h>
 #include <linux/workqueue.h>
 #include <asm/word-at-a-time.h>
+#if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
+#include <asm/trans_pgd.h>
+#endif
 
 /* Injected failures per run; make stress injects 10,000 from debugfs */
 #define DMAP_RTEST_FAILURES	1000
@@ -274,6 +277,91 @@ static void dmap_rtest_restore(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 }
 
+#if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
+struct dmap_rtest_trans {
+	void	*pages[16];
+	int	nr;
+};
+
+static void *dmap_rtest_trans_alloc(void *arg)
+{
+	struct dmap_rtest_trans *tr = arg;
+	void *p;
+
+	if (tr->nr == ARRAY_SIZE(tr->pages))
+		return NULL;
+	p = (void *)get_zeroed_page(GFP_KERNEL);
+	if (p)
+		tr->pages[tr->nr++] = p;
+	return p;
+}
+
+/* The leaf over @addr in the copy: valid, and at which level */
+static bool dmap_rtest_trans_valid(pgd_t *pgd, unsigned long addr, int *level)
+{
+	pgd_t *pgdp = pgd_offset_pgd(pgd, addr);
+	p4d_t *p4dp;
+	pud_t *pudp;
+	pmd_t *pmdp;
+
+	*level = DIRECTMAP_LEVEL_NONE;
+	if (pgd_none(READ_ONCE(*pgdp)))
+		return false;
+	p4dp = p4d_offset(pgdp, addr);
+	if (p4d_none(READ_ONCE(*p4dp)))
+		return false;
+	pudp = pud_offset(p4dp, addr);
+	if (!pud_table(READ_ONCE(*pudp))) {
+		*level = DIRECTMAP_LEVEL_1G;
+		return pud_valid(READ_ONCE(*pudp));
+	}
+	pmdp = pmd_offset(pudp, addr);
+	if (!pmd_table(READ_ONCE(*pmdp))) {
+		*level = DIRECTMAP_LEVEL_2M;
+		return pmd_valid(READ_ONCE(*pmdp));
+	}
+	*level = DIRECTMAP_LEVEL_4K;
+	return pte_valid(__ptep_get(pte_offset_kernel(pmdp, addr)));
+}
+
+/*
+ * kexec's relocation and hibernation's resume write through trans_pgd's
+ * copy of the linear map: a region that is out must be present there,
+ * whether it is out as a 2M block or as 4K entries.
+ */
+static void dmap_rtest_trans_pgd(struct kunit *test)
+{
+	struct page *page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	struct dmap_rtest_trans tr = {};
+	struct trans_pgd_info info = {
+		.trans_alloc_page = dmap_rtest_trans_alloc,
+		.trans_alloc_arg = &tr,
+	};
+	unsigned long addr;
+	bool present;
+	pgd_t *copy;
+	int level, err;
+
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	addr = (unsigned long)page_address(page);
+	KUNIT_EXPECT_EQ(test, arch_directmap_level(addr, &present),
+			DMAP_TEST_REGION_LEVEL);
+	KUNIT_EXPECT_FALSE(test, present);
+
+	err = trans_pgd_create_copy(&info, &copy, addr & PMD_MASK,
+				    (addr & PMD_MASK) + PMD_SIZE);
+	KUNIT_EXPECT_EQ(test, err, 0);
+	if (!err) {
+		KUNIT_EXPECT_TRUE_MSG(test, dmap_rtest_trans_valid(copy, addr, &level),
+				      "a region is out in the copy (level %d)", level);
+		KUNIT_EXPECT_EQ(test, level, DMAP_TEST_REGION_LEVEL);
+	}
+	while (tr.nr)
+		free_page((unsigned long)tr.pages[--tr.nr]);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+}
+#endif
+
 /*
  * load_unaligned_zeropad() reading off the end of a mapped page into a
  * region gets the bytes up to the end of the page and zeroes, not an oops.
@@ -317,6 +405,9 @@ static struct kunit_case dmap_rtest_cases[] = {
 	KUNIT_CASE(dmap_rtest_secret_gone),
 	KUNIT_CASE(dmap_rtest_hibernation),
 	KUNIT_CASE(dmap_rtest_restore),
+#if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
+	KUNIT_CASE(dmap_rtest_trans_pgd),
+#endif
 	KUNIT_CASE(dmap_rtest_zeropad),
 	{}
 };
