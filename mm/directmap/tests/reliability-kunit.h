@@ -16,6 +16,14 @@
 #if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
 #include <asm/trans_pgd.h>
 #endif
+#ifdef CONFIG_KPROBES
+#include <linux/cpu.h>
+#include <linux/execmem.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
+#include <linux/memory.h>
+#include <linux/uaccess.h>
+#endif
 
 /* Injected failures per run; make stress injects 10,000 from debugfs */
 #define DMAP_RTEST_FAILURES	1000
@@ -362,6 +370,66 @@ static void dmap_rtest_trans_pgd(struct kunit *test)
 }
 #endif
 
+#if defined(CONFIG_ARM64) && defined(CONFIG_KPROBES) && defined(CONFIG_HOTPLUG_CPU)
+static int dmap_rtest_cpu_toggler(void *arg)
+{
+	unsigned int cpu = cpumask_last(cpu_online_mask);
+	atomic_t *toggles = arg;
+
+	while (!kthread_should_stop()) {
+		if (!remove_cpu(cpu)) {
+			atomic_inc(toggles);
+			WARN_ON(add_cpu(cpu));
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * register_kprobe() takes the CPU hotplug lock and text_mutex before
+ * alloc_insn_page() makes the page read-only and executable, which
+ * changes its linear alias: that change must not take the hotplug lock
+ * again, a recursive read that deadlocks once a hotplug writer waits
+ * (lockdep reports it as recursive locking).  The alias going read-only
+ * shows that the path ran; a CPU goes offline and online meanwhile.
+ */
+static void dmap_rtest_kprobe_insn_page(struct kunit *test)
+{
+	struct task_struct *toggler;
+	atomic_t toggles = ATOMIC_INIT(0);
+	unsigned long alias;
+	int i, level;
+	bool present;
+	void *slot;
+	u8 c = 0;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "one CPU: nothing to take offline");
+	toggler = kthread_run(dmap_rtest_cpu_toggler, &toggles, "dmap-cpu-toggle");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(toggler));
+	/* until the CPU went offline and online a few times */
+	for (i = 0; i < 20 || (atomic_read(&toggles) < 3 && i < 1000); i++) {
+		cpus_read_lock();
+		mutex_lock(&text_mutex);
+		slot = alloc_insn_page();
+		mutex_unlock(&text_mutex);
+		cpus_read_unlock();
+		KUNIT_ASSERT_NOT_NULL(test, slot);
+
+		alias = (unsigned long)page_address(vmalloc_to_page(slot));
+		KUNIT_EXPECT_NE_MSG(test, copy_to_kernel_nofault((void *)alias, &c, 1), 0,
+				    "the linear alias of an instruction page is writable");
+		level = arch_directmap_level(alias, &present);
+		KUNIT_EXPECT_EQ(test, level, DIRECTMAP_LEVEL_4K);
+		KUNIT_EXPECT_TRUE(test, present);
+		execmem_free(slot);
+	}
+	kthread_stop(toggler);
+	kunit_info(test, "%d offline/online cycles meanwhile\n", atomic_read(&toggles));
+}
+#endif
+
 /*
  * load_unaligned_zeropad() reading off the end of a mapped page into a
  * region gets the bytes up to the end of the page and zeroes, not an oops.
@@ -407,6 +475,9 @@ static struct kunit_case dmap_rtest_cases[] = {
 	KUNIT_CASE(dmap_rtest_restore),
 #if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
 	KUNIT_CASE(dmap_rtest_trans_pgd),
+#endif
+#if defined(CONFIG_ARM64) && defined(CONFIG_KPROBES) && defined(CONFIG_HOTPLUG_CPU)
+	KUNIT_CASE(dmap_rtest_kprobe_insn_page),
 #endif
 	KUNIT_CASE(dmap_rtest_zeropad),
 	{}
