@@ -12,6 +12,11 @@ the memfd_secret workload (65,536 pages) under rodata=full three times:
   blocks kept, split and re-formed in place;
 - directmap=off: the stock kernel.
 
+Then the storm, in BBML2 mode under lockdep: directmap's torture threads
+next to memfd_secret churn and memory pressure with the page cache
+dropped (reclaim runs the shrinker while splits allocate), fault
+injection, and kexec into the same kernel while regions are out.
+
 It prints TAP.
 
 usage: integration-arm64.py IMAGE BUILD_DIR
@@ -21,7 +26,8 @@ import os
 import subprocess
 import sys
 
-from qemu import boot, delta, tagged
+from qemu import boot, delta, initrd_with, tagged
+from storm import splats
 from tap import Tap
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -106,6 +112,55 @@ def check_on(t, tag, on, on_exit, on_con, blocks):
             f"{on.get('run.dmesg_splats')} lines")
 
 
+def check_storm(t, image, initrd, logs):
+    """The storm and kexec, BBML2 mode, lockdep on"""
+    kernel = os.path.join(os.path.dirname(image), "Image")
+    m, ex, whole = boot(image, initrd_with(initrd, "kexec", {"boot/Image": kernel}),
+                        "storm", "arm64.bbml2_noabort_emulated dmsecs=10",
+                        arch="arm64", timeout=900,
+                        log=os.path.join(logs, "guest-arm64-storm.log"))
+    con, _, kexecd = whole.partition("KEXEC GO")
+    g = m.get
+    print(f"# storm: {g('storm.ops')} ops ({g('storm.allocs')} allocs, "
+          f"{g('storm.frees')} frees, {g('storm.ro_rw')} ro/rw, "
+          f"{g('storm.drains')} drains, {g('storm.collapses')} collapses); "
+          f"faults: {g('faults.injected')} injected, {g('faults.errors')} "
+          f"errors; kexec with {g('kexec.regions_out')} regions out",
+          flush=True)
+    t.check("arm64 storm: lockdep on", g("storm.lockdep") == 1)
+    t.check("arm64 storm: verifier clean at boot",
+            g("verify.boot.problems") == 0)
+    t.check("arm64 storm: 10 s of torture next to memfd_secret churn and "
+            "reclaim",
+            ex.get("storm") == 0 and (g("storm.ops") or 0) > 1000 and
+            (g("storm.allocs") or 0) > 0 and (g("storm.ro_rw") or 0) > 0 and
+            (g("storm.drains") or 0) > 0, f"{g('storm.ops')} ops")
+    t.check("arm64 storm: every free succeeded, nothing handed out was "
+            "readable, nothing leaked, verifier clean",
+            g("storm.free_errors") == 0 and g("storm.readable") == 0 and
+            g("storm.leaked") == 0 and g("storm.problems") == 0 and
+            g("verify.storm.problems") == 0)
+    t.check("arm64 storm: 1000 injected failures, one error each, no leak",
+            ex.get("faults") == 0 and (g("faults.injected") or 0) >= 1000 and
+            g("faults.errors") == g("faults.injected") and
+            g("faults.leaked") == 0 and g("faults.problems") == 0,
+            f"{g('faults.injected')} injected, {g('faults.errors')} errors")
+    t.check("arm64 storm: verifier clean at the end",
+            g("verify.end.problems") == 0 and g("verify.end.regions") == 0)
+    bad = splats(con)
+    t.check("arm64 storm: 0 splats (lockdep, DEBUG_VM, WARN)", not bad,
+            "; ".join(bad[:3]))
+    t.check(f"arm64 storm: kexec with {g('kexec.regions_out')} regions out "
+            "boots the next kernel",
+            ex.get("kexec_load") == 0 and "kexec_hold" not in ex and
+            (g("kexec.regions_out") or 0) > 0 and
+            "Linux version" in kexecd and
+            "directmap: per-node caches of 2M regions ready" in kexecd and
+            "Unable to mount root" in kexecd and not splats(kexecd),
+            kexecd.strip().splitlines()[-1][:100] if kexecd.strip() else
+            "nothing after KEXEC GO")
+
+
 def main():
     image, build = sys.argv[1], sys.argv[2]
     logs = os.path.join(build, "logs")
@@ -160,6 +215,8 @@ def main():
         t.check(f"arm64 {side} and off map the same memory",
                 total(on, "boot") == total(off, "boot"),
                 f"{total(on, 'boot')} vs {total(off, 'boot')} kB")
+
+    check_storm(t, image, initrd, logs)
 
     print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
     return 1 if t.failed else 0

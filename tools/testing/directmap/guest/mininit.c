@@ -2,21 +2,30 @@
 /*
  * mininit: /init of the arm64 test guest, which has no busybox.  It mounts
  * what dmtest reads, runs the suite named on the kernel command line
- * (dmtest=check|off|demo) and reports to the host on the console as the
- * x86 guest's shell init does: "EXIT <name> <status>", "METRIC <name>
+ * (dmtest=check|off|demo|storm) and reports to the host on the console as
+ * the x86 guest's shell init does: "EXIT <name> <status>", "METRIC <name>
  * <value>", "DMESG: " and "SUMMARY: " lines, between "DMTEST BEGIN" and
- * "DMTEST END".  Then it powers the guest off.
+ * "DMTEST END".  Then it powers the guest off, or for the storm kexecs
+ * into /boot/Image while directmap holds regions.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/klog.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/kexec.h>
 
 #include "guest.h"
 
@@ -95,6 +104,187 @@ static void splats(void)
 	printf("METRIC run.dmesg_splats %d\n", found);
 }
 
+/* "key value" lines of a debugfs file as METRIC PREFIX.key value */
+static void metrics(const char *prefix, const char *path)
+{
+	char line[256], key[64];
+	long val;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63[a-z_0-9] %ld", key, &val) == 2)
+			printf("METRIC %s.%s %ld\n", prefix, key, val);
+	fclose(f);
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
+
+/* memfd_secret pages, faulted in; they stay held until the caller exits */
+static int hold_secrets(size_t pages)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	size_t i, size = pages * 4096;
+	char *p;
+	int fd;
+
+	/* memfd_secret counts against RLIMIT_MEMLOCK */
+	setrlimit(RLIMIT_MEMLOCK, &unlimited);
+	fd = syscall(SYS_memfd_secret, 0);
+	if (fd < 0 || ftruncate(fd, size))
+		return -1;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	for (i = 0; i < size; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+/* A child that runs fn until SECS have passed; its pid */
+static pid_t for_seconds(void (*fn)(void), int secs)
+{
+	pid_t pid = fork();
+	time_t end = time(NULL) + secs;
+
+	if (pid)
+		return pid;
+	while (time(NULL) < end)
+		fn();
+	_exit(0);
+}
+
+/* memfd_secret pages taken and given back, as stress-ng --secretmem */
+static void churn_secrets(void)
+{
+	pid_t pid = fork();
+
+	if (!pid)
+		_exit(hold_secrets(2048) ? 1 : 0);
+	waitpid(pid, NULL, 0);
+}
+
+/* Memory pressure, so that reclaim runs directmap's shrinker */
+static void press_memory(void)
+{
+	size_t size = 640UL << 20, i;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return;
+	for (i = 0; i < size; i += 4096)
+		p[i] = 1;
+	munmap(p, size);
+	write_file("/proc/sys/vm/drop_caches", "3");
+}
+
+static void count_regions(const char *metric)
+{
+	char line[256];
+	int n = -1;
+	FILE *f = fopen("/sys/kernel/debug/directmap/regions", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	printf("METRIC %s %d\n", metric, n);
+}
+
+/*
+ * The storm on arm64: directmap's torture threads (splits, collapses,
+ * drains as from reclaim) next to memfd_secret churn and memory pressure
+ * with the page cache dropped, under lockdep; then fault injection; then
+ * kexec into the same kernel with regions out.
+ */
+static void run_storm(int secs)
+{
+	const char *dm = "/sys/kernel/debug/directmap";
+	char path[128], cmd[64];
+	pid_t churn, press;
+
+	printf("METRIC storm.lockdep %d\n", !access("/proc/lockdep_stats", R_OK));
+	snprintf(path, sizeof(path), "%s/verify", dm);
+	metrics("verify.boot", path);
+	if (!secs)
+		return;
+	churn = for_seconds(churn_secrets, secs);
+	press = for_seconds(press_memory, secs);
+	snprintf(cmd, sizeof(cmd), "storm %d", secs);
+	snprintf(path, sizeof(path), "%s/torture", dm);
+	printf("EXIT storm %d\n", write_file(path, cmd) ? 1 : 0);
+	waitpid(churn, NULL, 0);
+	waitpid(press, NULL, 0);
+	metrics("storm", path);
+	snprintf(path, sizeof(path), "%s/verify", dm);
+	metrics("verify.storm", path);
+
+	snprintf(path, sizeof(path), "%s/torture", dm);
+	printf("EXIT faults %d\n", write_file(path, "faults 1000 25") ? 1 : 0);
+	metrics("faults", path);
+	snprintf(path, sizeof(path), "%s/drain", dm);
+	write_file(path, "1");
+	snprintf(path, sizeof(path), "%s/verify", dm);
+	metrics("verify.end", path);
+}
+
+static void on_alarm(int sig)
+{
+}
+
+/* kexec into /boot/Image while a child holds secrets: it must boot */
+static void kexec_held(void)
+{
+	static const char args[] =
+		"console=ttyAMA0 panic=-1 kunit.enable=0 dmtest=kexecd";
+	int fd = open("/boot/Image", O_RDONLY), pipefd[2];
+	pid_t pid;
+	char c;
+
+	if (fd < 0 || pipe(pipefd))
+		return;
+	/* no SA_RESTART: the read below must give up */
+	sigaction(SIGALRM, &(struct sigaction){ .sa_handler = on_alarm }, NULL);
+	pid = fork();
+	if (!pid) {
+		c = hold_secrets(16384) ? 'n' : 'y';
+		if (write(pipefd[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	/* a child stuck for 60 s: go on without it */
+	alarm(60);
+	if (read(pipefd[0], &c, 1) != 1 || c != 'y')
+		printf("EXIT kexec_hold 1\n");
+	alarm(0);
+	count_regions("kexec.regions_out");
+	printf("EXIT kexec_load %d\n",
+	       syscall(SYS_kexec_file_load, fd, -1, sizeof(args), args,
+		       KEXEC_FILE_NO_INITRAMFS) ? 1 : 0);
+	printf("DMTEST END\nKEXEC GO\n");
+	fflush(stdout);
+	sync();
+	reboot(RB_KEXEC);
+	printf("EXIT kexec_exec 1\n");
+}
+
 int main(void)
 {
 	char suite[32], pages[32];
@@ -121,16 +311,20 @@ int main(void)
 	printf("DMTEST BEGIN %s\n", suite);
 	printf("METRIC run.cmdline_directmap_off %d\n",
 	       strstr(cmdline, "directmap=off") != NULL);
-	{
+	if (!strcmp(suite, "storm")) {
+		run_storm(atoi(param("dmsecs=", "10", pages, sizeof(pages))));
+	} else {
 		char *argv[] = { "/bin/dmtest", pages,
 				 strcmp(suite, "demo") ? NULL : "50", NULL };
 
 		rc = run(argv);
+		printf("EXIT dmtest %d\n", rc);
 	}
-	printf("EXIT dmtest %d\n", rc);
 	relay("/sys/kernel/debug/directmap/summary", "SUMMARY");
 	relay("/proc/meminfo", "MEMINFO");
 	splats();
+	if (!strcmp(suite, "storm"))
+		kexec_held();
 	printf("DMTEST END\n");
 	fflush(stdout);
 	sync();
