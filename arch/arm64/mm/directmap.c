@@ -306,6 +306,48 @@ void arch_report_meminfo(struct seq_file *m)
 		   arch_directmap_pages(DIRECTMAP_LEVEL_1G) << (PUD_SHIFT - 10));
 }
 
+/**
+ * arm64_directmap_hotplug - count the entries memory hotplug maps or unmaps
+ * @start:	linear-map address of the memory
+ * @size:	its size
+ * @add:	true once it is mapped, false before it is unmapped
+ *
+ * Keeps the DirectMap lines of /proc/meminfo, and the walk that checks
+ * them, equal to the linear map.
+ *
+ * Context: under the memory hotplug lock, held for writing.
+ */
+void arm64_directmap_hotplug(unsigned long start, unsigned long size,
+			     bool add)
+{
+	unsigned long walked[DIRECTMAP_LEVEL_NUM] = {}, addr, end = start + size;
+	u64 *entry;
+	int level, i;
+
+	guard(mutex)(&dmap_lm_lock);
+	for (addr = start; addr < end; addr = (addr & PMD_MASK) + PMD_SIZE) {
+		entry = dmap_lm_leaf(addr, &level);
+		if (!entry)
+			continue;
+		if (level == DIRECTMAP_LEVEL_1G) {
+			/* hotplug maps at 4K; a 1G block only ever whole */
+			walked[level] += IS_ALIGNED(addr, PUD_SIZE);
+		} else if (level == DIRECTMAP_LEVEL_2M) {
+			walked[level]++;
+		} else {
+			entry -= pte_index(addr);
+			for (i = 0; i < PTRS_PER_PTE; i++)
+				walked[level] += !!READ_ONCE(entry[i]);
+		}
+	}
+	for (level = DIRECTMAP_LEVEL_4K; level < DIRECTMAP_LEVEL_NUM; level++) {
+		if (add)
+			dmap_lm_count[level] += walked[level];
+		else
+			dmap_lm_count[level] -= walked[level];
+	}
+}
+
 /* ---- changing live entries ---- */
 
 /*
