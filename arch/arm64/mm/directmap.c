@@ -49,9 +49,12 @@ static bool dmap_lm_blocks __ro_after_init;
 /*
  * Serialises every change to the shape of the linear map (splits,
  * collapses, regions taken out) with the 4K changes of set_memory_*() and
- * set_direct_map_*(), so that no table is freed under them.  Nothing
- * allocates with direct reclaim under it.  Whoever frees a table, or walks
- * tables that memory hot-remove may free, takes get_online_mems() first.
+ * set_direct_map_*() where it has blocks, so that no table is freed under
+ * them.  Nothing allocates with direct reclaim under it.  Whoever walks
+ * tables that memory hot-remove may free takes get_online_mems() first; a
+ * collapse, which frees a table, also takes init_mm's mmap lock for
+ * writing (ptdump and kexec's copy walk under it) and frees the table
+ * after an RCU grace period (walkers with interrupts off).
  */
 static DEFINE_MUTEX(dmap_lm_lock);
 /* Leaf entries of the linear map per level, present or not */
@@ -368,7 +371,8 @@ static void dmap_set_entry(u64 *entry, int level, u64 val)
  * level: one broadcast TLBI, which also removes a block entry as a whole
  * (the Arm ARM has a TLBI by any address in a block invalidate all of it).
  * No level hint, as the TLB may still hold a block entry from before an
- * in-place split.
+ * in-place split.  No smaller entry outlives a block: a collapse flushes
+ * its whole area.
  */
 static void dmap_flush_addr(unsigned long addr)
 {
@@ -448,15 +452,20 @@ static u64 dmap_table_desc(struct page *table)
 	       PMD_TABLE_UXN | PMD_TABLE_PXN;
 }
 
-static void dmap_free_table(u64 *table)
+static void dmap_free_table_rcu(struct rcu_head *head)
 {
-	struct page *page = virt_to_page(table);
+	struct page *page = container_of(head, struct page, rcu_head);
 
 	/* the boot-time tables came from memblock */
 	if (PageReserved(page))
 		free_reserved_page(page);
 	else
 		__free_page(page);
+}
+
+static void dmap_free_table(u64 *table)
+{
+	call_rcu(&virt_to_page(table)->rcu_head, dmap_free_table_rcu);
 }
 
 /*
@@ -603,7 +612,8 @@ int arm64_directmap_change(unsigned long start, unsigned long size,
 		if (!WARN_ONCE(!dmap_lm_is_4k(start, end),
 			       "directmap: linear map split at %#lx with interrupts off\n",
 			       start))
-			err = apply_to_page_range(&init_mm, start, size, fn, data);
+			err = apply_to_existing_page_range(&init_mm, start, size,
+							   fn, data);
 		mutex_unlock(&dmap_lm_lock);
 		return err;
 	}
@@ -611,7 +621,8 @@ int arm64_directmap_change(unsigned long start, unsigned long size,
 	err = dmap_lm_lock_split(start, end, DIRECTMAP_LEVEL_4K);
 	if (err)
 		return err;
-	err = apply_to_page_range(&init_mm, start, size, fn, data);
+	/* every entry exists now: nothing to allocate under the lock */
+	err = apply_to_existing_page_range(&init_mm, start, size, fn, data);
 	mutex_unlock(&dmap_lm_lock);
 
 	for (addr = start; addr < end; addr = (addr & PMD_MASK) + PMD_SIZE)
@@ -647,15 +658,25 @@ static bool dmap_table_uniform(const u64 *table, u64 first, u64 stride)
 /*
  * Replace @table, linked at @entry over the area at @addr, by the one
  * block entry @val, in place (BBM level 2), and free it once no walk may
- * use it any more.  The TLBs may keep the table's leaf entries, which
- * translate alike.
+ * use it any more.  The table's leaf entries translate alike, but they
+ * must not outlive the block: invalidating it later takes one TLBI by
+ * address, which would leave the smaller entries of other addresses.
+ * So the whole area is invalidated, walk caches included.
  */
 static void dmap_collapse_entry(u64 *entry, unsigned long addr, int level,
 				u64 val, u64 *table)
 {
 	dmap_set_entry(entry, level, val);
-	/* the walk caches of any address under @entry name the table */
-	dmap_flush_addr(addr);
+	atomic_long_inc(&dmap_tlb_flushes);
+	if (level == DIRECTMAP_LEVEL_2M && system_supports_tlb_range()) {
+		dsb(ishst);
+		__flush_tlb_range_op(vaae1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0,
+				     TLBI_TTL_UNKNOWN, false, lpa2_is_enabled());
+		__tlbi_sync_s1ish();
+		isb();
+	} else {
+		flush_tlb_all();
+	}
 	dmap_free_table(table);
 }
 
@@ -713,11 +734,13 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 
 	if (!dmap_lm_blocks || dmap_overlaps_kfence(addr, PMD_SIZE))
 		return -EOPNOTSUPP;
-	/* memory hot-remove frees tables too */
+	/* memory hot-remove frees tables too; ptdump walks under init_mm's */
 	get_online_mems();
+	mmap_write_lock(&init_mm);
 	mutex_lock(&dmap_lm_lock);
 	ret = dmap_collapse_pmd_locked(addr, not_present);
 	mutex_unlock(&dmap_lm_lock);
+	mmap_write_unlock(&init_mm);
 	put_online_mems();
 	return ret;
 }
@@ -744,6 +767,7 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 		return -EOPNOTSUPP;
 
 	get_online_mems();
+	mmap_write_lock(&init_mm);
 	mutex_lock(&dmap_lm_lock);
 	pudp = dmap_lm_pud(addr);
 	desc = pudp ? pud_val(READ_ONCE(*pudp)) : 0;
@@ -771,6 +795,7 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	ret = 1;
 out:
 	mutex_unlock(&dmap_lm_lock);
+	mmap_write_unlock(&init_mm);
 	put_online_mems();
 	return ret;
 }

@@ -171,7 +171,8 @@ static void dmap_ctest_pte_to_pmd(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_2M);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 1);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE), l3);
-	/* the PTE table went back to the page allocator */
+	/* the PTE table went back to the page allocator (after RCU on arm64) */
+	rcu_barrier();
 	KUNIT_EXPECT_EQ(test, page_ref_count(table), 0);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
 	dmap_ctest_audit(test, &au);
