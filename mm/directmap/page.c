@@ -1358,11 +1358,12 @@ static void dmap_wipe_free_slots(void)
 /*
  * The hibernation image must not hold directmap's pages: give the empty
  * regions back, and refuse if pages were handed out after
- * hibernation_available() said yes.  Restoring an image writes its pages
- * wherever they were, which may be where a region is out: the same.  From then until hibernation is over
+ * hibernation_available() said yes.  From then until hibernation is over
  * (/dev/snapshot may stay open long before the image is made) nothing is
  * handed out: an allocation in the window would put a page into the
- * image, or need its direct map back with interrupts off.
+ * image, or need its direct map back with interrupts off.  Restoring an
+ * image writes its pages wherever they were, which may be where a region
+ * is out: the same there.
  */
 static int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
 			  void *data)
