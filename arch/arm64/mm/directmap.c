@@ -189,57 +189,61 @@ static void dmap_lm_leaf_found(directmap_walk_fn fn, void *data,
 }
 
 static void dmap_lm_walk_pud(directmap_walk_fn fn, void *data,
-			     unsigned long *walked, unsigned long addr,
-			     pud_t *pudp)
+			     unsigned long *walked, pud_t *pudp,
+			     unsigned long addr, unsigned long end)
 {
 	u64 *pmd = (u64 *)pmd_offset(pudp, addr);
+	unsigned long next;
 	u64 *pte, desc;
-	int i, j;
 
-	for (i = 0; i < PTRS_PER_PMD; i++, addr += PMD_SIZE) {
-		desc = READ_ONCE(pmd[i]);
+	for (; addr < end; addr = next, pmd++) {
+		next = pmd_addr_end(addr, end);
+		desc = READ_ONCE(*pmd);
 		if (!desc)
 			continue;
 		if (!dmap_is_table(desc)) {
-			dmap_lm_leaf_found(fn, data, walked, addr,
+			dmap_lm_leaf_found(fn, data, walked, addr & PMD_MASK,
 					   DIRECTMAP_LEVEL_2M, desc);
 			continue;
 		}
-		pte = (u64 *)pte_offset_kernel((pmd_t *)&pmd[i], addr);
-		for (j = 0; j < PTRS_PER_PTE; j++) {
-			desc = READ_ONCE(pte[j]);
+		pte = (u64 *)pte_offset_kernel((pmd_t *)pmd, addr);
+		for (; addr < next; addr += PAGE_SIZE, pte++) {
+			desc = READ_ONCE(*pte);
 			if (desc)
-				dmap_lm_leaf_found(fn, data, walked,
-						   addr + j * PAGE_SIZE,
+				dmap_lm_leaf_found(fn, data, walked, addr,
 						   DIRECTMAP_LEVEL_4K, desc);
 		}
 	}
 }
 
-/* Visit every leaf of the linear map, under dmap_lm_lock */
+/*
+ * Visit every leaf of the linear map over [start, end), under
+ * dmap_lm_lock; a block is visited once if the range touches it.
+ */
 static void dmap_lm_walk(directmap_walk_fn fn, void *data,
-			 unsigned long *walked)
+			 unsigned long *walked, unsigned long start,
+			 unsigned long end)
 {
 	unsigned long addr, next;
 	pud_t *pudp;
 	u64 desc;
 
 	memset(walked, 0, DIRECTMAP_LEVEL_NUM * sizeof(*walked));
-	for (addr = PAGE_OFFSET; addr < PAGE_END; addr = next) {
-		next = pgd_addr_end(addr, PAGE_END);
+	for (addr = start; addr < end; addr = next) {
 		pudp = dmap_lm_pud(addr);
-		if (!pudp)
+		if (!pudp) {
+			next = pgd_addr_end(addr, end);
 			continue;
-		for (; addr < next; addr += PUD_SIZE, pudp++) {
-			desc = pud_val(READ_ONCE(*pudp));
-			if (!desc)
-				continue;
-			if (dmap_is_table(desc))
-				dmap_lm_walk_pud(fn, data, walked, addr, pudp);
-			else
-				dmap_lm_leaf_found(fn, data, walked, addr,
-						   DIRECTMAP_LEVEL_1G, desc);
 		}
+		next = pud_addr_end(addr, end);
+		desc = pud_val(READ_ONCE(*pudp));
+		if (!desc)
+			continue;
+		if (dmap_is_table(desc))
+			dmap_lm_walk_pud(fn, data, walked, pudp, addr, next);
+		else
+			dmap_lm_leaf_found(fn, data, walked, addr & PUD_MASK,
+					   DIRECTMAP_LEVEL_1G, desc);
 	}
 }
 
@@ -292,7 +296,7 @@ bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 {
 	get_online_mems();
 	mutex_lock(&dmap_lm_lock);
-	dmap_lm_walk(fn, data, walked);
+	dmap_lm_walk(fn, data, walked, PAGE_OFFSET, PAGE_END);
 	memcpy(counted, dmap_lm_count, sizeof(dmap_lm_count));
 	mutex_unlock(&dmap_lm_lock);
 	put_online_mems();
@@ -323,26 +327,11 @@ void arch_report_meminfo(struct seq_file *m)
 void arm64_directmap_hotplug(unsigned long start, unsigned long size,
 			     bool add)
 {
-	unsigned long walked[DIRECTMAP_LEVEL_NUM] = {}, addr, end = start + size;
-	u64 *entry;
-	int level, i;
+	unsigned long walked[DIRECTMAP_LEVEL_NUM];
+	int level;
 
 	guard(mutex)(&dmap_lm_lock);
-	for (addr = start; addr < end; addr = (addr & PMD_MASK) + PMD_SIZE) {
-		entry = dmap_lm_leaf(addr, &level);
-		if (!entry)
-			continue;
-		if (level == DIRECTMAP_LEVEL_1G) {
-			/* hotplug maps at 4K; a 1G block only ever whole */
-			walked[level] += IS_ALIGNED(addr, PUD_SIZE);
-		} else if (level == DIRECTMAP_LEVEL_2M) {
-			walked[level]++;
-		} else {
-			entry -= pte_index(addr);
-			for (i = 0; i < PTRS_PER_PTE; i++)
-				walked[level] += !!READ_ONCE(entry[i]);
-		}
-	}
+	dmap_lm_walk(NULL, NULL, walked, start, start + size);
 	for (level = DIRECTMAP_LEVEL_4K; level < DIRECTMAP_LEVEL_NUM; level++) {
 		if (add)
 			dmap_lm_count[level] += walked[level];
@@ -381,11 +370,12 @@ static void dmap_flush_addr(unsigned long addr)
 }
 
 /*
- * Invalidate the last-level entries of a 2M area: with range TLBIs one or
- * two instructions, else one invalidation of everything rather than 512.
- * Where the linear map has no blocks, its entries were only ever 4K.
+ * Invalidate a 2M area: its last-level entries, or with @walk_caches all
+ * its entries and the walk caches too; with range TLBIs one or two
+ * instructions, else one invalidation of everything rather than 512.
+ * Where the linear map has no blocks, its leaves were only ever 4K.
  */
-static void dmap_flush_area(unsigned long addr)
+static void dmap_flush_area(unsigned long addr, bool walk_caches)
 {
 	int ttl = dmap_lm_blocks ? TLBI_TTL_UNKNOWN : 3;
 
@@ -395,8 +385,12 @@ static void dmap_flush_area(unsigned long addr)
 		return;
 	}
 	dsb(ishst);
-	__flush_tlb_range_op(vaale1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0, ttl,
-			     false, lpa2_is_enabled());
+	if (walk_caches)
+		__flush_tlb_range_op(vaae1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0,
+				     TLBI_TTL_UNKNOWN, false, lpa2_is_enabled());
+	else
+		__flush_tlb_range_op(vaale1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0,
+				     ttl, false, lpa2_is_enabled());
 	__tlbi_sync_s1ish();
 	isb();
 }
@@ -667,15 +661,11 @@ static void dmap_collapse_entry(u64 *entry, unsigned long addr, int level,
 				u64 val, u64 *table)
 {
 	dmap_set_entry(entry, level, val);
-	atomic_long_inc(&dmap_tlb_flushes);
-	if (level == DIRECTMAP_LEVEL_2M && system_supports_tlb_range()) {
-		dsb(ishst);
-		__flush_tlb_range_op(vaae1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0,
-				     TLBI_TTL_UNKNOWN, false, lpa2_is_enabled());
-		__tlbi_sync_s1ish();
-		isb();
+	if (level == DIRECTMAP_LEVEL_2M) {
+		dmap_flush_area(addr, true);
 	} else {
 		flush_tlb_all();
+		atomic_long_inc(&dmap_tlb_flushes);
 	}
 	dmap_free_table(table);
 }
@@ -847,7 +837,7 @@ int arch_directmap_unmap_region(struct page *page)
 	} else {
 		for (i = 0; i < PTRS_PER_PTE; i++)
 			WRITE_ONCE(entry[i], READ_ONCE(entry[i]) & ~PTE_VALID);
-		dmap_flush_area(addr);
+		dmap_flush_area(addr, false);
 	}
 	err = 0;
 out:
@@ -1024,7 +1014,7 @@ static int __init dmap_lm_init(void)
 	int err;
 
 	mutex_lock(&dmap_lm_lock);
-	dmap_lm_walk(NULL, NULL, dmap_lm_count);
+	dmap_lm_walk(NULL, NULL, dmap_lm_count, PAGE_OFFSET, PAGE_END);
 	mutex_unlock(&dmap_lm_lock);
 
 	area = get_vm_area(size, VM_MAP);
