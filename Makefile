@@ -60,7 +60,8 @@ KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
 KUNIT_ARGS_ARM64 := --arch=arm64 --cross_compile=aarch64-linux-gnu- \
 	--build_dir=$(KOBJ_ARM64) --kunitconfig=$(T)/arm64.kunitconfig \
 	--make_options CC="ccache aarch64-linux-gnu-gcc"
-KUNIT_QEMU_ARM64 := -smp 2 -m 4G \
+# GICv3 for pseudo-NMIs, on in the BBML2 mode's boot
+KUNIT_QEMU_ARM64 := -machine gic-version=3 -smp 2 -m 4G \
 	-object memory-backend-ram,id=m0,size=2G \
 	-object memory-backend-ram,id=m1,size=2G \
 	-numa node,nodeid=0,cpus=0,memdev=m0 \
@@ -178,6 +179,7 @@ run-kunit-arm64:
 	@rm -f $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log
 	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=900 \
 		--kernel_args=arm64.bbml2_noabort_emulated \
+		--kernel_args=irqchip.gicv3_pseudo_nmi=1 \
 		--qemu_args="$(KUNIT_QEMU_ARM64)" 'directmap*' 2>&1 | \
 		tee $(BUILD)/logs/kunit-arm64.log
 	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log 2>/dev/null || true

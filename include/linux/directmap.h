@@ -135,9 +135,11 @@ bool directmap_pud_one_resource(unsigned long pfn);
 unsigned long nr_kernel_tlb_flushes(void);
 #endif
 struct page *directmap_alloc_pgtable(gfp_t gfp);
-#if IS_ENABLED(CONFIG_KUNIT) && defined(CONFIG_X86)
-int directmap_split_pud(unsigned long addr);
+#if IS_ENABLED(CONFIG_KUNIT)
 void directmap_wipe_mapped(void *addr);
+#ifdef CONFIG_X86
+int directmap_split_pud(unsigned long addr);
+#endif
 #endif
 
 #else /* !CONFIG_DIRECTMAP */

@@ -30,6 +30,28 @@ static inline bool dmap_test_blocks(void)
 #endif
 }
 
+/* The page tables the current CPU translates @addr with */
+static inline struct mm_struct *dmap_test_loaded_mm(unsigned long addr)
+{
+#ifdef CONFIG_X86
+	return this_cpu_read(cpu_tlbstate.loaded_mm);
+#else
+	/* TTBR1 for kernel addresses, TTBR0 (the active mm) for the others */
+	return addr >= TASK_SIZE_MAX ? &init_mm : current->active_mm;
+#endif
+}
+
+/* Would an NMI here be refused reads of user memory? */
+static inline bool dmap_test_nmi_uaccess_refused(void)
+{
+#ifdef CONFIG_X86
+	return !nmi_uaccess_okay();
+#else
+	/* pseudo-NMIs are masked by PSTATE.I alone */
+	return read_sysreg(daif) & PSR_I_BIT;
+#endif
+}
+
 static inline int dmap_differ(unsigned long addr, int nr)
 {
 #ifdef CONFIG_X86

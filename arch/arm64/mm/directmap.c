@@ -23,6 +23,9 @@
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+#include <linux/bitfield.h>
 #include <linux/cleanup.h>
 #include <linux/directmap.h>
 #include <linux/kfence.h>
@@ -31,12 +34,15 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
+#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/vmalloc.h>
 #include <linux/vmstat.h>
 #include <asm/cpufeature.h>
+#include <asm/daifflags.h>
 #include <asm/directmap.h>
 #include <asm/kfence.h>
+#include <asm/mmu_context.h>
 #include <asm/set_memory.h>
 #include <asm/tlbflush.h>
 
@@ -63,7 +69,18 @@ static unsigned long dmap_lm_count[DIRECTMAP_LEVEL_NUM];
 /* TLB flushes directmap issued for the linear map and its wipe addresses */
 static atomic_long_t dmap_tlb_flushes;
 
-/* Per-CPU address that wipes pages with no linear map */
+/*
+ * Pages with no linear map are wiped at an address in the user half of an
+ * mm that no task runs, as EFI runtime services run in efi_mm: each CPU
+ * has a non-global entry of its own there, so only a CPU that loads the
+ * mm can cache it, and that CPU drops the mm's ASID from its own TLB
+ * after the wipe: no broadcast TLBI per page.  Where the mm cannot be
+ * loaded (interrupts, software PAN), a per-CPU kernel address is used
+ * with a broadcast flush.
+ */
+static struct mm_struct *dmap_wipe_mm __ro_after_init;
+static unsigned long dmap_wipe_base __ro_after_init;
+static DEFINE_PER_CPU(pte_t *, dmap_wipe_pte);
 static DEFINE_PER_CPU(pte_t *, dmap_clear_pte);
 static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
 
@@ -954,14 +971,20 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 }
 
 /**
- * arch_directmap_clear_page - zero a page that has no linear map
- * @page:	the page
+ * directmap_wipe_mapped - zero a page at its wipe address
+ * @addr:	the address the page is mapped at for its wipe
  *
- * Maps @page at this CPU's private address, zeroes it and unmaps it again.
- * The flush is broadcast: another CPU may have walked the entry
- * speculatively.
+ * A function of its own for KUnit, which looks at the mapping from
+ * another CPU meanwhile.
  */
-void arch_directmap_clear_page(struct page *page)
+VISIBLE_IF_KUNIT void directmap_wipe_mapped(void *addr)
+{
+	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
+	clear_page(addr);
+}
+
+/* At this CPU's kernel address, with a broadcast flush */
+static void dmap_clear_global(struct page *page)
 {
 	unsigned long flags, addr;
 	pte_t *ptep;
@@ -970,7 +993,7 @@ void arch_directmap_clear_page(struct page *page)
 	ptep = this_cpu_read(dmap_clear_pte);
 	addr = this_cpu_read(dmap_clear_addr);
 	__set_pte(ptep, mk_pte(page, PAGE_KERNEL));
-	clear_page((void *)addr);
+	directmap_wipe_mapped((void *)addr);
 	__set_pte(ptep, __pte(0));
 	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
 	local_irq_restore(flags);
@@ -978,11 +1001,52 @@ void arch_directmap_clear_page(struct page *page)
 }
 
 /**
+ * arch_directmap_clear_page - zero a page that has no linear map
+ * @page:	the page
+ *
+ * Maps @page at this CPU's address in the wipe mm, zeroes it and unmaps it
+ * again.  Everything is masked meanwhile, pseudo-NMIs included: perf's
+ * user call chains would read the wipe mm instead of the task's.
+ *
+ * Context: any context but NMI.
+ */
+void arch_directmap_clear_page(struct page *page)
+{
+	pgprot_t prot = __pgprot(pgprot_val(PAGE_KERNEL) | PTE_NG);
+	unsigned long flags, addr;
+	pte_t *ptep;
+	u16 asid;
+
+	if (!dmap_wipe_mm || in_interrupt() || system_uses_ttbr0_pan()) {
+		dmap_clear_global(page);
+		return;
+	}
+
+	flags = local_daif_save();
+	ptep = this_cpu_read(dmap_wipe_pte);
+	addr = dmap_wipe_base + smp_processor_id() * PAGE_SIZE;
+	__set_pte(ptep, mk_pte(page, prot));
+	__switch_mm(dmap_wipe_mm);
+	/* the ASID loaded, which a rollover on another CPU may not change */
+	asid = FIELD_GET(TTBR_ASID_MASK, read_sysreg(ttbr1_el1));
+	directmap_wipe_mapped((void *)addr);
+	__set_pte(ptep, __pte(0));
+	__switch_mm(current->active_mm);
+	/* all of the mm: a walk here may have cached other CPUs' entries */
+	dsb(nshst);
+	__tlbi(aside1, __TLBI_VADDR(0, asid));
+	dsb(nsh);
+	isb();
+	local_daif_restore(flags);
+}
+
+/**
  * nr_kernel_tlb_flushes - TLB flushes directmap issued on arm64
  *
  * x86 counts every flush of kernel mappings; on arm64, where a flush is a
  * broadcast instruction rather than an IPI, only those of directmap's
- * arch code are counted: removals, splits, collapses and wipes.
+ * arch code are counted: removals, splits, collapses and the wipes that
+ * could not use the wipe mm.
  *
  * Return: the number of flushes since boot.
  */
@@ -1034,6 +1098,33 @@ static int __init dmap_lm_init(void)
 }
 early_initcall(dmap_lm_init);
 
+/* The wipe mm and its page tables, so that a wipe never needs memory */
+static void __init dmap_wipe_mm_init(void)
+{
+	struct mm_struct *mm;
+	unsigned int cpu;
+	spinlock_t *ptl;	/* get_locked_pte()'s, dropped at once */
+	pte_t *ptep;
+
+	mm = mm_alloc();
+	if (!mm)
+		return;
+	dmap_wipe_base = TASK_UNMAPPED_BASE;
+	for_each_possible_cpu(cpu) {
+		ptep = get_locked_pte(mm, dmap_wipe_base + cpu * PAGE_SIZE,
+				      &ptl);
+		if (!ptep) {
+			/* wipes keep the kernel address and its broadcast */
+			mmput(mm);
+			return;
+		}
+		pte_unmap_unlock(ptep, ptl);
+		/* no HIGHPTE on arm64: the table stays where it is */
+		per_cpu(dmap_wipe_pte, cpu) = ptep;
+	}
+	dmap_wipe_mm = mm;
+}
+
 /**
  * arch_directmap_init - check that directmap can work on this linear map
  *
@@ -1046,5 +1137,8 @@ int __init arch_directmap_init(void)
 		pr_info("rodata=full is off: the linear map cannot change\n");
 		return -EOPNOTSUPP;
 	}
-	return per_cpu(dmap_clear_pte, 0) ? 0 : -ENOMEM;
+	if (!per_cpu(dmap_clear_pte, 0))
+		return -ENOMEM;
+	dmap_wipe_mm_init();
+	return 0;
 }

@@ -317,7 +317,7 @@ void arch_directmap_clear_page(struct page *page)
  */
 int __init arch_directmap_init(void)
 {
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* get_locked_pte()'s, dropped at once */
 	pte_t *ptep;
 
 	dmap_wipe_mm = mm_alloc();

@@ -144,17 +144,43 @@ static void dmap_test_free_slots_offline(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offline, 0);
 }
 
-#ifdef CONFIG_X86
 /* Another CPU, looking at the wipe address while a page is mapped there */
 struct dmap_test_peek {
 	unsigned long	addr;
 	bool		asked;
 	bool		answered;
 	bool		readable;
+	bool		nmi_refused;
 	struct completion done;
 };
 
 static struct dmap_test_peek *dmap_test_peek;
+
+/* Is @addr mapped in @mm's page tables, as a page-table walker finds it? */
+static bool dmap_test_walk(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+
+	if (pgd_none(pgdp_get(pgd)))
+		return false;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(p4dp_get(p4d)))
+		return false;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(pudp_get(pud)))
+		return false;
+	if (pud_leaf(pudp_get(pud)))
+		return pud_present(pudp_get(pud));
+	pmd = pmd_offset(pud, addr);
+	if (pmd_none(pmdp_get(pmd)))
+		return false;
+	if (pmd_leaf(pmdp_get(pmd)))
+		return pmd_present(pmdp_get(pmd));
+	return pte_present(ptep_get(pte_offset_kernel(pmd, addr)));
+}
 
 static int dmap_test_peek_fn(void *data)
 {
@@ -165,13 +191,8 @@ static int dmap_test_peek_fn(void *data)
 		usleep_range(100, 200);
 	if (READ_ONCE(pk->asked)) {
 		/* in the page tables this CPU runs on, as its walker sees them */
-		pgd_t *pgd = this_cpu_read(cpu_tlbstate.loaded_mm)->pgd;
-		unsigned int level;
-		pte_t *pte;
-
-		pte = lookup_address_in_pgd(pgd + pgd_index(pk->addr),
-					    pk->addr, &level);
-		pk->readable = pte && pte_present(*pte);
+		pk->readable = dmap_test_walk(dmap_test_loaded_mm(pk->addr),
+					      pk->addr);
 		WRITE_ONCE(pk->answered, true);
 	}
 	complete(&pk->done);
@@ -188,13 +209,16 @@ static void dmap_test_wipe_watched(void *addr)
 	WRITE_ONCE(pk->asked, true);
 	for (ms = 0; ms < 2000 && !READ_ONCE(pk->answered); ms++)
 		mdelay(1);
+	pk->nmi_refused = dmap_test_nmi_uaccess_refused();
 	clear_page(addr);
 }
 
 /*
  * The address a page is wiped at reaches it from the wiping CPU alone:
  * another CPU whose page-table walker looks it up meanwhile (as a
- * speculative walk would, to cache it) finds nothing there.
+ * speculative walk would, to cache it) finds nothing there.  Nor may an
+ * NMI on the wiping CPU read user memory meanwhile (perf's user call
+ * chains): it would read the wipe's mm instead of the task's.
  */
 static void dmap_test_wipe_private(struct kunit *test)
 {
@@ -229,8 +253,9 @@ static void dmap_test_wipe_private(struct kunit *test)
 	KUNIT_EXPECT_FALSE_MSG(test, pk.readable,
 			       "another CPU maps the page at %#lx mid-wipe",
 			       pk.addr);
+	KUNIT_EXPECT_TRUE_MSG(test, pk.nmi_refused,
+			      "an NMI may read user memory mid-wipe");
 }
-#endif
 
 #define DMAP_TEST_PAGES	1000
 
@@ -1083,9 +1108,7 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmapped_then_restored),
 	KUNIT_CASE(dmap_test_free_slots_offline),
-#ifdef CONFIG_X86
 	KUNIT_CASE(dmap_test_wipe_private),
-#endif
 	KUNIT_CASE(dmap_test_no_pmd_split),
 	KUNIT_CASE(dmap_test_nodes),
 	KUNIT_CASE(dmap_test_wiped),
