@@ -386,13 +386,49 @@ static int dmap_rtest_cpu_toggler(void *arg)
 	return 0;
 }
 
+static atomic_t dmap_rtest_hits;
+
+/* Probed at its entry and inside its body */
+static noinline int dmap_rtest_probed(int x)
+{
+	barrier();
+	return x * 3 + 1;
+}
+
+static int dmap_rtest_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	atomic_inc(&dmap_rtest_hits);
+	return 0;
+}
+
+/*
+ * Real kprobes at the entry of a function and on its second instruction,
+ * registered and hit while a CPU goes offline and online.
+ */
+static void dmap_rtest_kprobes(struct kunit *test, int round)
+{
+	struct kprobe kp[2] = {
+		{ .symbol_name = "dmap_rtest_probed", .pre_handler = dmap_rtest_pre },
+		{ .symbol_name = "dmap_rtest_probed", .offset = AARCH64_INSN_SIZE,
+		  .pre_handler = dmap_rtest_pre },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(kp); i++)
+		KUNIT_ASSERT_EQ(test, register_kprobe(&kp[i]), 0);
+	KUNIT_EXPECT_EQ(test, dmap_rtest_probed(round), round * 3 + 1);
+	for (i = 0; i < ARRAY_SIZE(kp); i++)
+		unregister_kprobe(&kp[i]);
+}
+
 /*
  * register_kprobe() takes the CPU hotplug lock and text_mutex before
  * alloc_insn_page() makes the page read-only and executable, which
  * changes its linear alias: that change must not take the hotplug lock
  * again, a recursive read that deadlocks once a hotplug writer waits
  * (lockdep reports it as recursive locking).  The alias going read-only
- * shows that the path ran; a CPU goes offline and online meanwhile.
+ * shows that the path ran; a CPU goes offline and online meanwhile, and
+ * real kprobes are registered and hit.
  */
 static void dmap_rtest_kprobe_insn_page(struct kunit *test)
 {
@@ -406,6 +442,7 @@ static void dmap_rtest_kprobe_insn_page(struct kunit *test)
 
 	if (num_online_cpus() < 2)
 		kunit_skip(test, "one CPU: nothing to take offline");
+	atomic_set(&dmap_rtest_hits, 0);
 	toggler = kthread_run(dmap_rtest_cpu_toggler, &toggles, "dmap-cpu-toggle");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(toggler));
 	/* until the CPU went offline and online a few times */
@@ -424,8 +461,11 @@ static void dmap_rtest_kprobe_insn_page(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, level, DIRECTMAP_LEVEL_4K);
 		KUNIT_EXPECT_TRUE(test, present);
 		execmem_free(slot);
+		dmap_rtest_kprobes(test, i);
 	}
 	kthread_stop(toggler);
+	/* two probes hit once per round */
+	KUNIT_EXPECT_EQ(test, atomic_read(&dmap_rtest_hits), 2 * i);
 	kunit_info(test, "%d offline/online cycles meanwhile\n", atomic_read(&toggles));
 }
 #endif

@@ -14,7 +14,9 @@ the memfd_secret workload (65,536 pages) under rodata=full three times:
 
 Then the storm, in BBML2 mode under lockdep: directmap's torture threads
 next to memfd_secret churn and memory pressure with the page cache
-dropped (reclaim runs the shrinker while splits allocate), fault
+dropped (reclaim runs the shrinker while splits allocate), a CPU going
+offline and online, a module loaded and unloaded and BPF programs JITed
+and freed (both change their linear aliases' permissions), fault
 injection, and kexec into the same kernel while regions are out.
 
 It prints TAP.
@@ -115,7 +117,12 @@ def check_on(t, tag, on, on_exit, on_con, blocks):
 def check_storm(t, image, initrd, logs):
     """The storm and kexec, BBML2 mode, lockdep on"""
     kernel = os.path.join(os.path.dirname(image), "Image")
-    m, ex, whole = boot(image, initrd_with(initrd, "kexec", {"boot/Image": kernel}),
+    # IMAGE is KOBJ/arch/arm64/boot/Image.gz
+    kobj = os.path.realpath(os.path.join(os.path.dirname(image), "..", "..", ".."))
+    module = os.path.join(kobj, "lib", "test_module.ko")
+    m, ex, whole = boot(image, initrd_with(initrd, "kexec",
+                                           {"boot/Image": kernel,
+                                            "lib/test_module.ko": module}),
                         "storm", "arm64.bbml2_noabort_emulated dmsecs=10",
                         arch="arm64", timeout=900,
                         log=os.path.join(logs, "guest-arm64-storm.log"))
@@ -135,6 +142,18 @@ def check_storm(t, image, initrd, logs):
             ex.get("storm") == 0 and (g("storm.ops") or 0) > 1000 and
             (g("storm.allocs") or 0) > 0 and (g("storm.ro_rw") or 0) > 0 and
             (g("storm.drains") or 0) > 0, f"{g('storm.ops')} ops")
+    print(f"# meanwhile: {g('code.cpu_toggles')} CPU offline/online "
+          f"cycles, {g('code.module_loads')} module loads and unloads, "
+          f"{g('code.bpf_progs')} BPF programs JITed and freed, "
+          f"{g('code.secret_churns')} memfd_secret rounds, "
+          f"{g('code.reclaims')} reclaim rounds", flush=True)
+    t.check("arm64 storm: meanwhile a CPU went offline and online, a module "
+            "was loaded and unloaded, BPF programs were JITed and freed",
+            (g("code.cpu_toggles") or 0) > 0 and
+            (g("code.module_loads") or 0) > 0 and
+            (g("code.bpf_progs") or 0) > 0,
+            f"{g('code.cpu_toggles')} / {g('code.module_loads')} / "
+            f"{g('code.bpf_progs')}")
     t.check("arm64 storm: every free succeeded, nothing handed out was "
             "readable, nothing leaked, verifier clean",
             g("storm.free_errors") == 0 and g("storm.readable") == 0 and

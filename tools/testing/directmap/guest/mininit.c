@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <linux/bpf.h>
 #include <linux/kexec.h>
 
 #include "guest.h"
@@ -155,42 +156,113 @@ static int hold_secrets(size_t pages)
 	return 0;
 }
 
-/* A child that runs fn until SECS have passed; its pid */
-static pid_t for_seconds(void (*fn)(void), int secs)
+/*
+ * A child that runs fn until SECS have passed, then reports the sum of
+ * what fn returned as METRIC code.NAME; its pid
+ */
+static pid_t for_seconds(const char *name, int (*fn)(void), int secs)
 {
 	pid_t pid = fork();
 	time_t end = time(NULL) + secs;
+	long sum = 0;
 
 	if (pid)
 		return pid;
 	while (time(NULL) < end)
-		fn();
+		sum += fn();
+	printf("METRIC code.%s %ld\n", name, sum);
 	_exit(0);
 }
 
 /* memfd_secret pages taken and given back, as stress-ng --secretmem */
-static void churn_secrets(void)
+static int churn_secrets(void)
 {
+	int status;
 	pid_t pid = fork();
 
 	if (!pid)
 		_exit(hold_secrets(2048) ? 1 : 0);
-	waitpid(pid, NULL, 0);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
 /* Memory pressure, so that reclaim runs directmap's shrinker */
-static void press_memory(void)
+static int press_memory(void)
 {
 	size_t size = 640UL << 20, i;
 	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED)
-		return;
+		return 0;
 	for (i = 0; i < size; i += 4096)
 		p[i] = 1;
 	munmap(p, size);
 	write_file("/proc/sys/vm/drop_caches", "3");
+	return 1;
+}
+
+/* The last CPU offline and online again: a CPU hotplug writer */
+static int toggle_cpu(void)
+{
+	static const char online[] = "/sys/devices/system/cpu/cpu1/online";
+
+	if (write_file(online, "0"))
+		return 0;
+	return !write_file(online, "1");
+}
+
+/*
+ * A module loaded and unloaded: its text and data change permissions,
+ * and with them their linear aliases
+ */
+static int load_module(void)
+{
+	int fd = open("/lib/test_module.ko", O_RDONLY), loaded;
+
+	if (fd < 0)
+		return 0;
+	loaded = !syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return loaded && !syscall(SYS_delete_module, "test_module", O_NONBLOCK);
+}
+
+/*
+ * 64 BPF programs loaded, JITed into a read-only executable pack, and
+ * freed with the pack: the number loaded, if the JIT ran
+ */
+static int load_bpf(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	union bpf_attr attr = {
+		.prog_type = BPF_PROG_TYPE_SYSCALL,
+		.prog_flags = BPF_F_SLEEPABLE,
+		.insns = (unsigned long)insns,
+		.insn_cnt = ARRAY_SIZE(insns),
+		.license = (unsigned long)"GPL",
+	};
+	struct bpf_prog_info info = {};
+	union bpf_attr get = {};
+	int fds[64], n, jited = 0;
+
+	for (n = 0; n < 64; n++) {
+		fds[n] = syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+		if (fds[n] < 0)
+			break;
+	}
+	if (n) {
+		get.info.bpf_fd = fds[0];
+		get.info.info_len = sizeof(info);
+		get.info.info = (unsigned long)&info;
+		jited = !syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &get,
+				 sizeof(get)) && info.jited_prog_len;
+	}
+	while (n)
+		close(fds[--n]);
+	return jited ? 64 : 0;
 }
 
 static void count_regions(const char *metric)
@@ -210,27 +282,34 @@ static void count_regions(const char *metric)
 /*
  * The storm on arm64: directmap's torture threads (splits, collapses,
  * drains as from reclaim) next to memfd_secret churn and memory pressure
- * with the page cache dropped, under lockdep; then fault injection; then
- * kexec into the same kernel with regions out.
+ * with the page cache dropped, a CPU going offline and online, modules
+ * and BPF programs loaded and freed, under lockdep; then fault injection;
+ * then kexec into the same kernel with regions out.
  */
 static void run_storm(int secs)
 {
 	const char *dm = "/sys/kernel/debug/directmap";
 	char path[128], cmd[64];
-	pid_t churn, press;
+	pid_t churn, press, code[3];
+	unsigned int i;
 
 	printf("METRIC storm.lockdep %d\n", !access("/proc/lockdep_stats", R_OK));
 	snprintf(path, sizeof(path), "%s/verify", dm);
 	metrics("verify.boot", path);
 	if (!secs)
 		return;
-	churn = for_seconds(churn_secrets, secs);
-	press = for_seconds(press_memory, secs);
+	churn = for_seconds("secret_churns", churn_secrets, secs);
+	press = for_seconds("reclaims", press_memory, secs);
+	code[0] = for_seconds("cpu_toggles", toggle_cpu, secs);
+	code[1] = for_seconds("module_loads", load_module, secs);
+	code[2] = for_seconds("bpf_progs", load_bpf, secs);
 	snprintf(cmd, sizeof(cmd), "storm %d", secs);
 	snprintf(path, sizeof(path), "%s/torture", dm);
 	printf("EXIT storm %d\n", write_file(path, cmd) ? 1 : 0);
 	waitpid(churn, NULL, 0);
 	waitpid(press, NULL, 0);
+	for (i = 0; i < ARRAY_SIZE(code); i++)
+		waitpid(code[i], NULL, 0);
 	metrics("storm", path);
 	snprintf(path, sizeof(path), "%s/verify", dm);
 	metrics("verify.storm", path);
