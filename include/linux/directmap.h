@@ -126,6 +126,8 @@ int arch_directmap_map_pages(struct page *page, unsigned long nr_pages);
 void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages);
 int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present);
 int arch_directmap_collapse_pud(unsigned long pfn);
+void arch_directmap_collapse_begin(void);
+void arch_directmap_collapse_end(void);
 void arch_directmap_clear_page(struct page *page);
 int arch_directmap_init(void);
 bool directmap_requested(void);

@@ -248,7 +248,8 @@ static bool dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
  * @now:	do not wait for areas to age: try every marked area
  *
  * 2M areas go first, so that a 1G area whose last 2M area was re-formed is
- * tried in the same pass.
+ * tried in the same pass.  The pass is one batch for the architecture,
+ * which may invalidate the TLBs once at its end.
  *
  * Context: process context, may sleep; the caller serialises passes.
  * Return: true if areas are still waiting, so another pass is needed.
@@ -259,8 +260,11 @@ bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 	bool left;
 
 	dc->stats.passes++;
+	dmap_env_collapse_begin();
 	left = dmap_collapse_scan(dc, false, &budget, now);
-	return dmap_collapse_scan(dc, true, &budget, now) || left;
+	left = dmap_collapse_scan(dc, true, &budget, now) || left;
+	dmap_env_collapse_end();
+	return left;
 }
 
 /**
@@ -309,6 +313,7 @@ int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
 	    end > dc->nr_pmds << DMAP_REGION_ORDER)
 		return -EINVAL;
 
+	dmap_env_collapse_begin();
 	for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < end; p += DMAP_REGION_PAGES) {
 		err = dmap_collapse_try_pmd(dc, p >> DMAP_REGION_ORDER);
 		if (err < 0)
@@ -319,5 +324,6 @@ int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
 		if (err < 0 && err != -EOPNOTSUPP)
 			ret = ret ?: err;
 	}
+	dmap_env_collapse_end();
 	return ret;
 }

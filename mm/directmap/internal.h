@@ -215,6 +215,8 @@ unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud);
  */
 int dmap_env_collapse_pmd(unsigned long pfn, bool not_present);
 int dmap_env_collapse_pud(unsigned long pfn);
+void dmap_env_collapse_begin(void);
+void dmap_env_collapse_end(void);
 /* Does directmap hold the whole 2M area of @pfn as one of its regions? */
 bool dmap_env_area_owned(unsigned long pfn);
 

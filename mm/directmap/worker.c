@@ -100,6 +100,17 @@ int dmap_env_collapse_pud(unsigned long pfn)
 	return ret;
 }
 
+/* One batch of collapses: the architecture may invalidate once, at its end */
+void dmap_env_collapse_begin(void)
+{
+	arch_directmap_collapse_begin();
+}
+
+void dmap_env_collapse_end(void)
+{
+	arch_directmap_collapse_end();
+}
+
 /* Wake the worker, once per batch of notes */
 static void dmap_collapse_kick(void)
 {

@@ -667,24 +667,105 @@ static bool dmap_table_uniform(const u64 *table, u64 first, u64 stride)
 }
 
 /*
+ * The invalidations of a collapse pass, deferred to its end, and the
+ * tables it replaced, freed after them.  Under BBM level 2 the old
+ * entries translate as the new blocks do, so they may stay in the TLBs
+ * meanwhile.  Only the task that began the batch defers; others flush
+ * as they collapse.  Under dmap_lm_lock.
+ */
+#define DMAP_BATCH_MAX		64
+/* more 2M areas than this: one invalidation of everything */
+#define DMAP_BATCH_RANGES	8
+
+static struct {
+	struct task_struct	*owner;
+	unsigned int		nr;
+	bool			all;
+	unsigned long		areas[DMAP_BATCH_MAX];
+	u64			*tables[DMAP_BATCH_MAX];
+} dmap_batch;
+
+static void dmap_batch_flush(void)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&dmap_lm_lock);
+	if (!dmap_batch.nr)
+		return;
+	if (dmap_batch.all || dmap_batch.nr > DMAP_BATCH_RANGES ||
+	    !system_supports_tlb_range()) {
+		flush_tlb_all();
+		atomic_long_inc(&dmap_tlb_flushes);
+	} else {
+		for (i = 0; i < dmap_batch.nr; i++)
+			dmap_flush_area(dmap_batch.areas[i], true);
+	}
+	for (i = 0; i < dmap_batch.nr; i++)
+		dmap_free_table(dmap_batch.tables[i]);
+	dmap_batch.nr = 0;
+	dmap_batch.all = false;
+}
+
+/**
+ * arch_directmap_collapse_begin - defer the invalidations of collapses
+ *
+ * Until arch_directmap_collapse_end(), collapses by the calling task
+ * invalidate nothing: the end does, once for all of them.
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_collapse_begin(void)
+{
+	mutex_lock(&dmap_lm_lock);
+	if (!dmap_batch.owner)
+		dmap_batch.owner = current;
+	mutex_unlock(&dmap_lm_lock);
+}
+
+/**
+ * arch_directmap_collapse_end - invalidate what the collapses since
+ * arch_directmap_collapse_begin() changed, and free their tables
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_collapse_end(void)
+{
+	mutex_lock(&dmap_lm_lock);
+	if (dmap_batch.owner == current) {
+		dmap_batch_flush();
+		dmap_batch.owner = NULL;
+	}
+	mutex_unlock(&dmap_lm_lock);
+}
+
+/*
  * Replace @table, linked at @entry over the area at @addr, by the one
  * block entry @val, in place (BBM level 2), and free it once no walk may
  * use it any more.  The table's leaf entries translate alike, but they
  * must not outlive the block: invalidating it later takes one TLBI by
  * address, which would leave the smaller entries of other addresses.
- * So the whole area is invalidated, walk caches included.
+ * So the whole area is invalidated, walk caches included, now or at the
+ * end of the caller's batch.
  */
 static void dmap_collapse_entry(u64 *entry, unsigned long addr, int level,
 				u64 val, u64 *table)
 {
 	dmap_set_entry(entry, level, val);
-	if (level == DIRECTMAP_LEVEL_2M) {
-		dmap_flush_area(addr, true);
-	} else {
-		flush_tlb_all();
-		atomic_long_inc(&dmap_tlb_flushes);
+	if (dmap_batch.owner != current) {
+		if (level == DIRECTMAP_LEVEL_2M) {
+			dmap_flush_area(addr, true);
+		} else {
+			flush_tlb_all();
+			atomic_long_inc(&dmap_tlb_flushes);
+		}
+		dmap_free_table(table);
+		return;
 	}
-	dmap_free_table(table);
+	if (dmap_batch.nr == DMAP_BATCH_MAX)
+		dmap_batch_flush();
+	dmap_batch.all |= level != DIRECTMAP_LEVEL_2M;
+	dmap_batch.areas[dmap_batch.nr] = addr;
+	dmap_batch.tables[dmap_batch.nr++] = table;
 }
 
 /* Replace the 4K table over the 2M area at @addr by one block entry */

@@ -189,6 +189,23 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 }
 
 /**
+ * arch_directmap_collapse_begin - begin a batch of collapses
+ *
+ * Nothing to defer on x86: each collapse flushes within CPA, which sends
+ * its IPIs anyway.
+ */
+void arch_directmap_collapse_begin(void)
+{
+}
+
+/**
+ * arch_directmap_collapse_end - end a batch of collapses
+ */
+void arch_directmap_collapse_end(void)
+{
+}
+
+/**
  * arch_directmap_collapse_pud - re-form the 1G entry over a frame
  * @pfn:	a frame in the direct map
  *

@@ -207,6 +207,43 @@ static void dmap_ctest_pmd_to_pud(struct kunit *test)
 	dmap_ctest_audit(test, &au);
 }
 
+#ifdef CONFIG_ARM64
+/*
+ * A pass that re-forms two 2M areas and the 1G area over them invalidates
+ * the TLBs once, at its end, and frees the tables after that; x86 flushes
+ * within CPA, at each collapse.
+ */
+static void dmap_ctest_one_flush(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	unsigned long l2, l3, flushes;
+	struct page *ta, *tb;
+
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->b, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->b, 1), 0);
+	KUNIT_ASSERT_NOT_NULL(test, dmap_ctest_pmd(ct->a));
+	KUNIT_ASSERT_NOT_NULL(test, dmap_ctest_pmd(ct->b));
+	ta = pmd_page(*dmap_ctest_pmd(ct->a));
+	tb = pmd_page(*dmap_ctest_pmd(ct->b));
+	l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
+	l3 = dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE);
+	flushes = nr_kernel_tlb_flushes();
+
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 2);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE), l3 + 1);
+	KUNIT_EXPECT_EQ_MSG(test, nr_kernel_tlb_flushes() - flushes, 1UL,
+			    "3 collapses in one pass, %lu TLB flushes",
+			    nr_kernel_tlb_flushes() - flushes);
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, page_ref_count(ta), 0);
+	KUNIT_EXPECT_EQ(test, page_ref_count(tb), 0);
+}
+#endif
+
 /* Entries that differ stay as they are until they agree again */
 static void dmap_ctest_mixed_never(struct kunit *test)
 {
@@ -644,6 +681,9 @@ static void dmap_ctest_race(struct kunit *test)
 static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_pte_to_pmd),
 	KUNIT_CASE(dmap_ctest_pmd_to_pud),
+#ifdef CONFIG_ARM64
+	KUNIT_CASE(dmap_ctest_one_flush),
+#endif
 	KUNIT_CASE(dmap_ctest_mixed_never),
 #ifdef CONFIG_X86
 	KUNIT_CASE(dmap_ctest_default_only),

@@ -357,6 +357,21 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 	return 1;
 }
 
+/* As x86: each collapse flushes within CPA; a batch only brackets them */
+static bool sim_collapse_batch;
+
+void dmap_env_collapse_begin(void)
+{
+	assert(!sim_collapse_batch);
+	sim_collapse_batch = true;
+}
+
+void dmap_env_collapse_end(void)
+{
+	assert(sim_collapse_batch);
+	sim_collapse_batch = false;
+}
+
 int dmap_env_collapse_pud(unsigned long pfn)
 {
 	unsigned long first = pfn / SIM_PUD_PAGES * 512, i;

@@ -27,6 +27,8 @@ static struct {
 	bool owned[NR_PMDS];
 	bool pud_large[GIB];
 	unsigned long pmd_calls, pud_calls;
+	unsigned long batches, outside;	/* begun; calls outside a batch */
+	bool in_batch;
 	int busy_next;		/* fail this many calls with -EBUSY */
 	int alloc_fail_nth;	/* fail the nth bitmap_zalloc() */
 	int allocs_out;
@@ -54,6 +56,7 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 	unsigned long a = pfn >> DMAP_REGION_ORDER;
 
 	m.pmd_calls++;
+	m.outside += !m.in_batch;
 	if (m.busy_next) {
 		m.busy_next--;
 		return -EBUSY;
@@ -79,6 +82,7 @@ int dmap_env_collapse_pud(unsigned long pfn)
 	unsigned long g = pfn >> DMAP_PUD_ORDER, a;
 
 	m.pud_calls++;
+	m.outside += !m.in_batch;
 	if (m.pud_large[g])
 		return 0;
 	for (a = g * 512; a < (g + 1) * 512; a++)
@@ -86,6 +90,20 @@ int dmap_env_collapse_pud(unsigned long pfn)
 			return -EAGAIN;
 	m.pud_large[g] = true;
 	return 1;
+}
+
+/* A batch nests in nothing and ends before the next begins */
+void dmap_env_collapse_begin(void)
+{
+	CHECK(!m.in_batch);
+	m.in_batch = true;
+	m.batches++;
+}
+
+void dmap_env_collapse_end(void)
+{
+	CHECK(m.in_batch);
+	m.in_batch = false;
 }
 
 bool dmap_env_area_owned(unsigned long pfn)
@@ -279,6 +297,25 @@ static void test_range(void)
 	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS - 1), 512) == 0);
 }
 
+/*
+ * A pass, and a range, is one batch for the architecture: every try
+ * inside it, so that the TLBs may be invalidated once at its end
+ */
+static void test_batch(void)
+{
+	split(5, AREA_UNIFORM);
+	split(6, AREA_UNIFORM);
+	split(900, AREA_UNIFORM);
+	CHECK(!dmap_collapse_pass(&dc, 100, true));
+	CHECK(m.batches == 1 && !m.in_batch);
+	CHECK(dc.stats.level2 == 3 && dc.stats.level3 == 2);
+	m.area[7] = AREA_UNIFORM;
+	m.pud_large[0] = false;
+	CHECK(dmap_collapse_range(&dc, pfn_of(7), 1) == 0);
+	CHECK(m.batches == 2 && !m.in_batch);
+	CHECK(m.pmd_calls + m.pud_calls > 0 && m.outside == 0);
+}
+
 /* Each allocation of init can fail; nothing leaks */
 static void test_init_enomem(void)
 {
@@ -300,7 +337,7 @@ static void run(const char *name, void (*fn)(void))
 
 int main(void)
 {
-	printf("TAP version 13\n1..10\n");
+	printf("TAP version 13\n1..11\n");
 	run("collapse_aging", test_aging);
 	run("collapse_hysteresis", test_hysteresis);
 	run("collapse_pinned", test_pinned);
@@ -310,6 +347,7 @@ int main(void)
 	run("collapse_absent_owned_only", test_absent);
 	run("collapse_note", test_note);
 	run("collapse_range", test_range);
+	run("collapse_one_batch", test_batch);
 	run("collapse_init_enomem", test_init_enomem);
 	printf("# %d passed, %d failed\n", test_nr - test_failed, test_failed);
 	return test_failed ? 1 : 0;
