@@ -22,6 +22,8 @@
 #include <linux/kprobes.h>
 #include <linux/kthread.h>
 #include <linux/memory.h>
+#include <linux/memblock.h>
+#include <linux/memory_hotplug.h>
 #include <linux/uaccess.h>
 #endif
 
@@ -470,6 +472,43 @@ static void dmap_rtest_kprobe_insn_page(struct kunit *test)
 }
 #endif
 
+#if defined(CONFIG_ARM64) && defined(CONFIG_MEMORY_HOTREMOVE)
+/* The linear map's size, as the DirectMap counters have it */
+static unsigned long dmap_rtest_mapped(void)
+{
+	return arch_directmap_pages(DIRECTMAP_LEVEL_4K) * PAGE_SIZE +
+	       arch_directmap_pages(DIRECTMAP_LEVEL_2M) * PMD_SIZE +
+	       arch_directmap_pages(DIRECTMAP_LEVEL_1G) * PUD_SIZE;
+}
+
+/*
+ * Memory hot-added and hot-removed (a memory block past the end of RAM,
+ * left offline, so never touched): the DirectMap counters follow the
+ * linear map both ways, and the walk that checks them agrees.
+ */
+static void dmap_rtest_hotplug_counts(struct kunit *test)
+{
+	u64 size = memory_block_size_bytes();
+	u64 start = ALIGN(PFN_PHYS(max_pfn), SZ_1G) + SZ_1G;
+	unsigned long before = dmap_rtest_mapped();
+	int err;
+
+	err = add_memory(memory_add_physaddr_to_nid(start), start, size,
+			 MHP_NONE);
+	KUNIT_ASSERT_EQ_MSG(test, err, 0, "adding [%#llx, %#llx)", start,
+			    start + size);
+	KUNIT_EXPECT_EQ_MSG(test, dmap_rtest_mapped(), before + size,
+			    "DirectMap grew by %ld kB, not %llu",
+			    (long)(dmap_rtest_mapped() - before) / 1024,
+			    size / 1024);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+
+	KUNIT_ASSERT_EQ(test, remove_memory(start, size), 0);
+	KUNIT_EXPECT_EQ(test, dmap_rtest_mapped(), before);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+#endif
+
 /*
  * load_unaligned_zeropad() reading off the end of a mapped page into a
  * region gets the bytes up to the end of the page and zeroes, not an oops.
@@ -518,6 +557,9 @@ static struct kunit_case dmap_rtest_cases[] = {
 #endif
 #if defined(CONFIG_ARM64) && defined(CONFIG_KPROBES) && defined(CONFIG_HOTPLUG_CPU)
 	KUNIT_CASE(dmap_rtest_kprobe_insn_page),
+#endif
+#if defined(CONFIG_ARM64) && defined(CONFIG_MEMORY_HOTREMOVE)
+	KUNIT_CASE(dmap_rtest_hotplug_counts),
 #endif
 	KUNIT_CASE(dmap_rtest_zeropad),
 	{}
