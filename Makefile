@@ -36,6 +36,8 @@ BZIMAGE   := $(KOBJ)/arch/x86/boot/bzImage
 KOBJ_PERF := $(BUILD)/kernel-perf
 KOBJ_ARM64 := $(BUILD)/kernel-arm64
 IMAGE_ARM64 := $(KOBJ_ARM64)/arch/arm64/boot/Image.gz
+KOBJ_ARM64_KASAN := $(BUILD)/kernel-arm64-kasan
+IMAGE_ARM64_KASAN := $(KOBJ_ARM64_KASAN)/arch/arm64/boot/Image.gz
 BZIMAGE_PERF := $(KOBJ_PERF)/arch/x86/boot/bzImage
 
 export CCACHE_DIR      ?= $(HOME)/.cache/ccache
@@ -71,7 +73,7 @@ KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
-.PHONY: all deps tree kernel kernel-perf kernel-arm64 demo-arm64 check harness fuzz sim kunit \
+.PHONY: all deps tree kernel kernel-perf kernel-arm64 kernel-arm64-kasan demo-arm64 check harness fuzz sim kunit \
 	integration demo stress bench audit gate run-gate clean
 
 all: check
@@ -102,6 +104,16 @@ kernel-arm64: tree
 	@$(KUNIT) build $(KUNIT_ARGS_ARM64) --jobs=$(JOBS) > $(BUILD)/logs/kernel-arm64-build.log 2>&1 || \
 		{ tail -50 $(BUILD)/logs/kernel-arm64-build.log; exit 1; }
 	@echo "  KERNEL  $(IMAGE_ARM64)"
+
+# The arm64 test kernel with KASAN too, for the stress run
+kernel-arm64-kasan: tree
+	@mkdir -p $(BUILD)/logs
+	@echo "  BUILD   kernel-arm64-kasan (log: $(BUILD)/logs/kernel-arm64-kasan-build.log)"
+	@$(KUNIT) build $(subst $(KOBJ_ARM64),$(KOBJ_ARM64_KASAN),$(KUNIT_ARGS_ARM64)) \
+		--kunitconfig=$(T)/arm64-kasan.kunitconfig --jobs=$(JOBS) \
+		> $(BUILD)/logs/kernel-arm64-kasan-build.log 2>&1 || \
+		{ tail -50 $(BUILD)/logs/kernel-arm64-kasan-build.log; exit 1; }
+	@echo "  KERNEL  $(IMAGE_ARM64_KASAN)"
 
 harness: deps
 	@$(MAKE) -s -C $(T)/harness run
@@ -253,13 +265,19 @@ demo: kernel
 demo-arm64: kernel-arm64
 	@$(T)/demo.py $(IMAGE_ARM64) $(BUILD) 65536 arm64
 
-stress: kernel
+stress: kernel kernel-arm64-kasan
 	@mkdir -p $(BUILD)/logs
 	@$(T)/storm.py $(BZIMAGE) $(BUILD) 2>&1 | tee $(BUILD)/logs/stress.out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
 		echo "not ok 99 storm.py crashed" >> $(BUILD)/logs/stress.out
 	@$(T)/tap-summary.py stress $(BUILD)/logs/stress.out > $(BUILD)/logs/stress.sum
-	@$(T)/tap-summary.py sum $(BUILD)/logs/stress.sum
+	@$(T)/integration-arm64.py $(IMAGE_ARM64_KASAN) $(BUILD) --storm-only \
+		"arm64 kasan storm" 2>&1 | tee $(BUILD)/logs/stress-arm64-kasan.out; \
+		[ $${PIPESTATUS[0]} -le 1 ] || echo "not ok 99 integration-arm64.py crashed" \
+		>> $(BUILD)/logs/stress-arm64-kasan.out
+	@$(T)/tap-summary.py stress-arm64-kasan $(BUILD)/logs/stress-arm64-kasan.out \
+		> $(BUILD)/logs/stress-arm64-kasan.sum
+	@$(T)/tap-summary.py sum $(BUILD)/logs/stress.sum $(BUILD)/logs/stress-arm64-kasan.sum
 
 bench: kernel-perf
 	@$(REPO)/benchmarks/bench.py $(BZIMAGE_PERF) $(BUILD) $(REPO)/benchmarks/results

@@ -21,7 +21,10 @@ injection, and kexec into the same kernel while regions are out.
 
 It prints TAP.
 
-usage: integration-arm64.py IMAGE BUILD_DIR
+usage: integration-arm64.py IMAGE BUILD_DIR [--storm-only TAG]
+
+With --storm-only, only the storm runs, its checks named after TAG (make
+stress runs it so on the arm64 kernel with KASAN).
 """
 
 import os
@@ -114,8 +117,8 @@ def check_on(t, tag, on, on_exit, on_con, blocks):
             f"{on.get('run.dmesg_splats')} lines")
 
 
-def check_storm(t, image, initrd, logs):
-    """The storm and kexec, BBML2 mode, lockdep on"""
+def check_storm(t, image, initrd, logs, tag="arm64 storm"):
+    """The storm and kexec, BBML2 mode, lockdep on; TAG names the kernel"""
     kernel = os.path.join(os.path.dirname(image), "Image")
     # IMAGE is KOBJ/arch/arm64/boot/Image.gz
     kobj = os.path.realpath(os.path.join(os.path.dirname(image), "..", "..", ".."))
@@ -125,7 +128,8 @@ def check_storm(t, image, initrd, logs):
                                             "lib/test_module.ko": module}),
                         "storm", "arm64.bbml2_noabort_emulated dmsecs=10",
                         arch="arm64", timeout=900,
-                        log=os.path.join(logs, "guest-arm64-storm.log"))
+                        log=os.path.join(logs,
+                                         f"guest-{tag.replace(' ', '-')}.log"))
     con, _, kexecd = whole.partition("KEXEC GO")
     g = m.get
     print(f"# storm: {g('storm.ops')} ops ({g('storm.allocs')} allocs, "
@@ -134,10 +138,10 @@ def check_storm(t, image, initrd, logs):
           f"faults: {g('faults.injected')} injected, {g('faults.errors')} "
           f"errors; kexec with {g('kexec.regions_out')} regions out",
           flush=True)
-    t.check("arm64 storm: lockdep on", g("storm.lockdep") == 1)
-    t.check("arm64 storm: verifier clean at boot",
+    t.check(f"{tag}: lockdep on", g("storm.lockdep") == 1)
+    t.check(f"{tag}: verifier clean at boot",
             g("verify.boot.problems") == 0)
-    t.check("arm64 storm: 10 s of torture next to memfd_secret churn and "
+    t.check(f"{tag}: 10 s of torture next to memfd_secret churn and "
             "reclaim",
             ex.get("storm") == 0 and (g("storm.ops") or 0) > 1000 and
             (g("storm.allocs") or 0) > 0 and (g("storm.ro_rw") or 0) > 0 and
@@ -147,29 +151,29 @@ def check_storm(t, image, initrd, logs):
           f"{g('code.bpf_progs')} BPF programs JITed and freed, "
           f"{g('code.secret_churns')} memfd_secret rounds, "
           f"{g('code.reclaims')} reclaim rounds", flush=True)
-    t.check("arm64 storm: meanwhile a CPU went offline and online, a module "
+    t.check(f"{tag}: meanwhile a CPU went offline and online, a module "
             "was loaded and unloaded, BPF programs were JITed and freed",
             (g("code.cpu_toggles") or 0) > 0 and
             (g("code.module_loads") or 0) > 0 and
             (g("code.bpf_progs") or 0) > 0,
             f"{g('code.cpu_toggles')} / {g('code.module_loads')} / "
             f"{g('code.bpf_progs')}")
-    t.check("arm64 storm: every free succeeded, nothing handed out was "
+    t.check(f"{tag}: every free succeeded, nothing handed out was "
             "readable, nothing leaked, verifier clean",
             g("storm.free_errors") == 0 and g("storm.readable") == 0 and
             g("storm.leaked") == 0 and g("storm.problems") == 0 and
             g("verify.storm.problems") == 0)
-    t.check("arm64 storm: 1000 injected failures, one error each, no leak",
+    t.check(f"{tag}: 1000 injected failures, one error each, no leak",
             ex.get("faults") == 0 and (g("faults.injected") or 0) >= 1000 and
             g("faults.errors") == g("faults.injected") and
             g("faults.leaked") == 0 and g("faults.problems") == 0,
             f"{g('faults.injected')} injected, {g('faults.errors')} errors")
-    t.check("arm64 storm: verifier clean at the end",
+    t.check(f"{tag}: verifier clean at the end",
             g("verify.end.problems") == 0 and g("verify.end.regions") == 0)
     bad = splats(con)
-    t.check("arm64 storm: 0 splats (lockdep, DEBUG_VM, WARN)", not bad,
+    t.check(f"{tag}: 0 splats (lockdep, DEBUG_VM, WARN)", not bad,
             "; ".join(bad[:3]))
-    t.check(f"arm64 storm: kexec with {g('kexec.regions_out')} regions out "
+    t.check(f"{tag}: kexec with {g('kexec.regions_out')} regions out "
             "boots the next kernel",
             ex.get("kexec_load") == 0 and "kexec_hold" not in ex and
             (g("kexec.regions_out") or 0) > 0 and
@@ -190,6 +194,10 @@ def main():
 
     print("TAP version 13", flush=True)
     t = Tap()
+    if sys.argv[3:4] == ["--storm-only"]:
+        check_storm(t, image, initrd, logs, sys.argv[4])
+        print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
+        return 1 if t.failed else 0
     boots = {}
     for side, args in (("4k", ""), ("bbml2", "arm64.bbml2_noabort_emulated"),
                        ("off", "directmap=off")):
