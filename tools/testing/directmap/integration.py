@@ -143,12 +143,35 @@ def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):
         t.check(f"{side}: every perf script has --help",
                 ex.get("perf_scripts_help") == 0)
 
+    t.check("perf scripts answer --help and -h, and a bad option with one "
+            "line and exit 2", not bad_script_options(SCRIPTS),
+            "; ".join(bad_script_options(SCRIPTS))[:200])
     r = subprocess.run(["shellcheck", "-x"] +
                        [os.path.join(SCRIPTS, f) for f in
                         sorted(os.listdir(SCRIPTS))],
                        capture_output=True, text=True)
     t.check("perf scripts are shellcheck-clean", r.returncode == 0,
             r.stdout.strip().replace("\n", " ")[:200])
+
+
+def bad_script_options(scripts):
+    """What each script in SCRIPTS does wrong with --help, -h and a bad
+    option, as perf's tools answer them"""
+    bad = []
+    for name in sorted(os.listdir(scripts)):
+        path = os.path.join(scripts, name)
+        for arg in ("--help", "-h"):
+            r = subprocess.run([path, arg], capture_output=True, text=True)
+            if r.returncode != 0 or not r.stdout.startswith("usage:"):
+                bad.append(f"{name} {arg}: exit {r.returncode}")
+        for arg in ("--no-such-option", "-Z"):
+            r = subprocess.run([path, arg, "true"], capture_output=True,
+                               text=True)
+            lines = r.stderr.strip().splitlines()
+            if r.returncode != 2 or len(lines) != 1 or arg not in lines[0]:
+                bad.append(f"{name} {arg}: exit {r.returncode}, "
+                           f"{len(lines)} lines")
+    return bad
 
 
 def main():
