@@ -47,11 +47,9 @@ export KBUILD_BUILD_TIMESTAMP := directmap
 export KBUILD_BUILD_USER := directmap
 export KBUILD_BUILD_HOST := directmap
 
-KUNIT_QEMU := -cpu max -smp 2,sockets=2,cores=1,threads=1 -m 4G \
-	-object memory-backend-ram,id=m0,size=2G \
-	-object memory-backend-ram,id=m1,size=2G \
-	-numa node,nodeid=0,cpus=0,memdev=m0 \
-	-numa node,nodeid=1,cpus=1,memdev=m1
+# The guests' machine, from the runners' one definition (qemu.py); expanded
+# when used, after deps has installed python3
+KUNIT_QEMU = $(shell python3 $(T)/qemu.py kunit-args x86_64)
 
 KUNIT := cd $(TREE) && python3 tools/testing/kunit/kunit.py
 KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
@@ -63,11 +61,7 @@ KUNIT_ARGS_ARM64 := --arch=arm64 --cross_compile=aarch64-linux-gnu- \
 	--build_dir=$(KOBJ_ARM64) --kunitconfig=$(T)/arm64.kunitconfig \
 	--make_options CC="ccache aarch64-linux-gnu-gcc"
 # GICv3 for pseudo-NMIs, on in the BBML2 mode's boot
-KUNIT_QEMU_ARM64 := -machine gic-version=3 -smp 2 -m 4G \
-	-object memory-backend-ram,id=m0,size=2G \
-	-object memory-backend-ram,id=m1,size=2G \
-	-numa node,nodeid=0,cpus=0,memdev=m0 \
-	-numa node,nodeid=1,cpus=1,memdev=m1
+KUNIT_QEMU_ARM64 = $(shell python3 $(T)/qemu.py kunit-args arm64)
 # The same kernel without KASAN, lockdep and fault injection, for timings
 KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--kunitconfig=mm/directmap/.kunitconfig \

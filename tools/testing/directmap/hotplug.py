@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 
-from qemu import metrics_of
+from qemu import cpu, metrics_of, numa
 from storm import splats
 from tap import run
 
@@ -44,12 +44,7 @@ SLOW_BOOT_MS = 55000
 def machine(sock):
     """2 vCPUs on nodes 0 and 1, 2 GiB each; node 2 empty, room for a DIMM"""
     return [
-        "-cpu", "max", "-smp", "2,sockets=2,cores=1,threads=1",
-        "-m", "4G,slots=2,maxmem=6G",
-        "-object", "memory-backend-ram,id=m0,size=2G",
-        "-object", "memory-backend-ram,id=m1,size=2G",
-        "-numa", "node,nodeid=0,cpus=0,memdev=m0",
-        "-numa", "node,nodeid=1,cpus=1,memdev=m1",
+        *cpu(), *numa(memory="4G,slots=2,maxmem=6G"),
         "-numa", "node,nodeid=2",
         "-monitor", f"unix:{sock},server=on,wait=off",
     ]

@@ -28,7 +28,6 @@ import time
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 PATCHES = os.path.realpath(os.path.join(HERE, "..", "..", "..", "patches"))
-sys.path.insert(0, HERE)
 
 from tap import Tap  # noqa: E402
 

@@ -8,23 +8,40 @@ import subprocess
 import tempfile
 import time
 
-def machine(cpus=2, arch="x86_64"):
-    """x86-64 with 1G pages, or arm64's virt board: 4G of memory on two
-    nodes, CPUS split over them"""
+def numa(cpus=2, memory="4G"):
+    """The test guests' memory: 2G on each of two nodes, CPUS split over
+    them; MEMORY may leave room for hot-added DIMMs"""
     half = cpus // 2
-    if arch == "arm64":
-        cpu = ["-M", "virt", "-cpu", "max,pauth-impdef=on",
-               "-smp", str(cpus)]
-    else:
-        cpu = ["-cpu", "max", "-smp",
-               f"{cpus},sockets=2,cores={half},threads=1"]
     return [
-        *cpu, "-m", "4G",
+        "-m", memory,
         "-object", "memory-backend-ram,id=m0,size=2G",
         "-object", "memory-backend-ram,id=m1,size=2G",
         "-numa", f"node,nodeid=0,cpus=0-{half - 1},memdev=m0",
         "-numa", f"node,nodeid=1,cpus={half}-{cpus - 1},memdev=m1",
     ]
+
+
+def cpu(cpus=2, arch="x86_64"):
+    """x86-64's "max" CPU (1G pages) on one socket per node, or arm64's"""
+    if arch == "arm64":
+        return ["-cpu", "max,pauth-impdef=on", "-smp", str(cpus)]
+    return ["-cpu", "max", "-smp",
+            f"{cpus},sockets=2,cores={cpus // 2},threads=1"]
+
+
+def machine(cpus=2, arch="x86_64"):
+    """x86-64 with 1G pages, or arm64's virt board: 4G of memory on two
+    nodes, CPUS split over them"""
+    board = ["-M", "virt"] if arch == "arm64" else []
+    return [*board, *cpu(cpus, arch), *numa(cpus)]
+
+
+def kunit_args(arch):
+    """kunit.py's --qemu_args for ARCH: its own QEMU config has the board
+    (and arm64's CPU); arm64 gets GICv3, for pseudo-NMIs"""
+    if arch == "arm64":
+        return ["-machine", "gic-version=3", "-smp", "2", *numa()]
+    return [*cpu(), *numa()]
 
 
 def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
@@ -116,3 +133,11 @@ def initrd_with(initrd, suffix, files):
         shutil.copyfileobj(src, f)
         f.write(extra)
     return out
+
+
+if __name__ == "__main__":
+    # qemu.py kunit-args ARCH: for the Makefile
+    import sys
+    if sys.argv[1:2] != ["kunit-args"] or len(sys.argv) != 3:
+        sys.exit("usage: qemu.py kunit-args x86_64|arm64")
+    print(" ".join(kunit_args(sys.argv[2])))
