@@ -30,14 +30,39 @@ static inline bool dmap_test_blocks(void)
 #endif
 }
 
-/* The page tables the current CPU translates @addr with */
-static inline struct mm_struct *dmap_test_loaded_mm(unsigned long addr)
+/* The page tables the current CPU translates @addr with, as loaded */
+static inline pgd_t *dmap_test_loaded_pgd(unsigned long addr)
 {
 #ifdef CONFIG_X86
-	return this_cpu_read(cpu_tlbstate.loaded_mm);
+	return this_cpu_read(cpu_tlbstate.loaded_mm)->pgd;
 #else
-	/* TTBR1 for kernel addresses, TTBR0 (the active mm) for the others */
-	return addr >= TASK_SIZE_MAX ? &init_mm : current->active_mm;
+	u64 ttbr0 = read_sysreg(ttbr0_el1);
+
+	if (addr >= TASK_SIZE_MAX)
+		return swapper_pg_dir;
+	/* TTBR0 itself: reserved_pg_dir where no user mm is loaded */
+	return phys_to_virt(ttbr0 & ~(TTBR_ASID_MASK | TTBR_CNP_BIT));
+#endif
+}
+
+/* Is a present leaf entry @val global, so that any CPU may cache it? */
+static inline bool dmap_test_leaf_global(u64 val)
+{
+#ifdef CONFIG_X86
+	return val & _PAGE_GLOBAL;
+#else
+	return !(val & PTE_NG);
+#endif
+}
+
+/* Are pages wiped in an mm of their own here, not at a kernel address? */
+static inline bool dmap_test_wipe_in_mm(void)
+{
+#ifdef CONFIG_ARM64
+	/* software PAN keeps TTBR0 switched off in the kernel */
+	return !system_uses_ttbr0_pan();
+#else
+	return true;
 #endif
 }
 

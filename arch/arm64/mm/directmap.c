@@ -27,6 +27,7 @@
 #include <kunit/visibility.h>
 #include <linux/bitfield.h>
 #include <linux/cleanup.h>
+#include <linux/kprobes.h>
 #include <linux/directmap.h>
 #include <linux/kfence.h>
 #include <linux/memory_hotplug.h>
@@ -63,6 +64,7 @@ static bool dmap_lm_blocks __ro_after_init;
  * after an RCU grace period (walkers with interrupts off).
  */
 static DEFINE_MUTEX(dmap_lm_lock);
+static void dmap_batch_flush(void);
 /* Leaf entries of the linear map per level, present or not */
 static unsigned long dmap_lm_count[DIRECTMAP_LEVEL_NUM];
 
@@ -348,6 +350,7 @@ void arm64_directmap_hotplug(unsigned long start, unsigned long size,
 	int level;
 
 	guard(mutex)(&dmap_lm_lock);
+	dmap_batch_flush();
 	dmap_lm_walk(NULL, NULL, walked, start, start + size);
 	for (level = DIRECTMAP_LEVEL_4K; level < DIRECTMAP_LEVEL_NUM; level++) {
 		if (add)
@@ -562,6 +565,7 @@ static int dmap_lm_lock_split(unsigned long start, unsigned long end,
 
 	for (;;) {
 		mutex_lock(&dmap_lm_lock);
+		dmap_batch_flush();
 		ret = dmap_lm_split(start, end, level, &t);
 		if (ret <= 0)
 			break;
@@ -619,6 +623,7 @@ int arm64_directmap_change(unsigned long start, unsigned long size,
 		/* nobody may re-form the range between the check and the change */
 		if (in_interrupt() || !mutex_trylock(&dmap_lm_lock))
 			return -EBUSY;
+		dmap_batch_flush();
 		err = -EBUSY;
 		if (!WARN_ONCE(!dmap_lm_is_4k(start, end),
 			       "directmap: linear map split at %#lx with interrupts off\n",
@@ -670,8 +675,11 @@ static bool dmap_table_uniform(const u64 *table, u64 first, u64 stride)
  * The invalidations of a collapse pass, deferred to its end, and the
  * tables it replaced, freed after them.  Under BBM level 2 the old
  * entries translate as the new blocks do, so they may stay in the TLBs
- * meanwhile.  Only the task that began the batch defers; others flush
- * as they collapse.  Under dmap_lm_lock.
+ * meanwhile, but only until the linear map changes again: every other
+ * change under dmap_lm_lock invalidates what is deferred first, since
+ * its own flush counts on no smaller entry outliving a block, and on no
+ * walk cache pointing at a replaced table.  Only the task that began the
+ * batch defers its collapses.  Under dmap_lm_lock.
  */
 #define DMAP_BATCH_MAX		64
 /* more 2M areas than this: one invalidation of everything */
@@ -826,6 +834,8 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	get_online_mems();
 	mmap_write_lock(&init_mm);
 	mutex_lock(&dmap_lm_lock);
+	if (dmap_batch.owner != current)
+		dmap_batch_flush();
 	ret = dmap_collapse_pmd_locked(addr, not_present);
 	mutex_unlock(&dmap_lm_lock);
 	mmap_write_unlock(&init_mm);
@@ -857,6 +867,8 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	get_online_mems();
 	mmap_write_lock(&init_mm);
 	mutex_lock(&dmap_lm_lock);
+	if (dmap_batch.owner != current)
+		dmap_batch_flush();
 	pudp = dmap_lm_pud(addr);
 	desc = pudp ? pud_val(READ_ONCE(*pudp)) : 0;
 	ret = -EAGAIN;
@@ -921,6 +933,7 @@ int arch_directmap_unmap_region(struct page *page)
 			return err;
 	} else {
 		mutex_lock(&dmap_lm_lock);
+		dmap_batch_flush();
 	}
 	err = -EFAULT;
 	entry = dmap_lm_leaf(addr, &level);
@@ -967,6 +980,7 @@ void arch_directmap_restore_region(struct page *page)
 	u64 *entry;
 
 	guard(mutex)(&dmap_lm_lock);
+	dmap_batch_flush();
 	entry = dmap_lm_leaf(addr, &level);
 	if (WARN_ON_ONCE(!entry || level == DIRECTMAP_LEVEL_1G))
 		return;
@@ -1010,6 +1024,7 @@ int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
 			return err;
 	} else {
 		mutex_lock(&dmap_lm_lock);
+		dmap_batch_flush();
 	}
 	entry = dmap_lm_leaf(addr, &level);
 	if (!WARN_ON_ONCE(level != DIRECTMAP_LEVEL_4K)) {
@@ -1042,6 +1057,7 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 	u64 *entry;
 
 	guard(mutex)(&dmap_lm_lock);
+	dmap_batch_flush();
 	entry = dmap_lm_leaf(addr, &level);
 	if (WARN_ON_ONCE(level != DIRECTMAP_LEVEL_4K))
 		return;
@@ -1058,11 +1074,13 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
  * A function of its own for KUnit, which looks at the mapping from
  * another CPU meanwhile.
  */
-VISIBLE_IF_KUNIT void directmap_wipe_mapped(void *addr)
+VISIBLE_IF_KUNIT notrace void directmap_wipe_mapped(void *addr)
 {
 	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
 	clear_page(addr);
 }
+
+NOKPROBE_SYMBOL(directmap_wipe_mapped);
 
 /* At this CPU's kernel address, with a broadcast flush */
 static void dmap_clear_global(struct page *page)
@@ -1086,8 +1104,10 @@ static void dmap_clear_global(struct page *page)
  * @page:	the page
  *
  * Maps @page at this CPU's address in the wipe mm, zeroes it and unmaps it
- * again.  Everything is masked meanwhile, pseudo-NMIs included: perf's
- * user call chains would read the wipe mm instead of the task's.
+ * again.  Interrupts are masked meanwhile, pseudo-NMIs included, and the
+ * window is neither traced nor probed: a user-memory read from there
+ * (perf's user call chains, a BPF program's probe_read_user()) would
+ * read the wipe mm instead of the task's.
  *
  * Context: any context but NMI.
  */
@@ -1106,12 +1126,25 @@ void arch_directmap_clear_page(struct page *page)
 	flags = local_daif_save();
 	ptep = this_cpu_read(dmap_wipe_pte);
 	addr = dmap_wipe_base + smp_processor_id() * PAGE_SIZE;
-	__set_pte(ptep, mk_pte(page, prot));
 	__switch_mm(dmap_wipe_mm);
+	/*
+	 * Keep this CPU's entries of the mm to itself: with CnP, SMT
+	 * siblings could use them, and only this CPU's TLB is cleaned.
+	 * The page is mapped only once CnP is off.
+	 */
+	if (system_supports_cnp()) {
+		write_sysreg(read_sysreg(ttbr0_el1) & ~TTBR_CNP_BIT, ttbr0_el1);
+		isb();
+	}
 	/* the ASID loaded, which a rollover on another CPU may not change */
 	asid = FIELD_GET(TTBR_ASID_MASK, read_sysreg(ttbr1_el1));
+	__set_pte(ptep, mk_pte(page, prot));
 	directmap_wipe_mapped((void *)addr);
 	__set_pte(ptep, __pte(0));
+	/*
+	 * Back to the task's mm, or to the reserved TTBR0 for init_mm
+	 * (TTBR1 then keeps the wipe mm's ASID, which nothing maps with).
+	 */
 	__switch_mm(current->active_mm);
 	/* all of the mm: a walk here may have cached other CPUs' entries */
 	dsb(nshst);
@@ -1120,6 +1153,8 @@ void arch_directmap_clear_page(struct page *page)
 	isb();
 	local_daif_restore(flags);
 }
+
+NOKPROBE_SYMBOL(arch_directmap_clear_page);
 
 /**
  * nr_kernel_tlb_flushes - TLB flushes directmap issued on arm64
@@ -1190,15 +1225,17 @@ static void __init dmap_wipe_mm_init(void)
 	mm = mm_alloc();
 	if (!mm)
 		return;
-	dmap_wipe_base = TASK_UNMAPPED_BASE;
+	/* as a 64-bit task's mmap base: nothing but the wipe mm maps there */
+	dmap_wipe_base = PAGE_ALIGN(DEFAULT_MAP_WINDOW_64 / 4);
 	for_each_possible_cpu(cpu) {
 		ptep = get_locked_pte(mm, dmap_wipe_base + cpu * PAGE_SIZE,
 				      &ptl);
-		if (!ptep) {
-			/* wipes keep the kernel address and its broadcast */
-			mmput(mm);
+		/*
+		 * Wipes keep the kernel address and its broadcast; the mm
+		 * and the tables it has stay (no VMA would free them).
+		 */
+		if (!ptep)
 			return;
-		}
 		pte_unmap_unlock(ptep, ptl);
 		/* no HIGHPTE on arm64: the table stays where it is */
 		per_cpu(dmap_wipe_pte, cpu) = ptep;

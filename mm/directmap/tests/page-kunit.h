@@ -151,19 +151,24 @@ struct dmap_test_peek {
 	bool		answered;
 	bool		readable;
 	bool		nmi_refused;
+	bool		private;
 	struct completion done;
 };
 
 static struct dmap_test_peek *dmap_test_peek;
 
-/* Is @addr mapped in @mm's page tables, as a page-table walker finds it? */
-static bool dmap_test_walk(struct mm_struct *mm, unsigned long addr)
+/*
+ * The leaf entry that maps @addr in the tables at @pgd, as a page-table
+ * walker finds it, in @leaf: is it present?
+ */
+static bool dmap_test_walk(pgd_t *pgd, unsigned long addr, u64 *leaf)
 {
-	pgd_t *pgd = pgd_offset(mm, addr);
 	p4d_t *p4d;
 	pud_t *pud;
 	pmd_t *pmd;
 
+	pgd = pgd_offset_pgd(pgd, addr);
+	*leaf = 0;
 	if (pgd_none(pgdp_get(pgd)))
 		return false;
 	p4d = p4d_offset(pgd, addr);
@@ -172,13 +177,18 @@ static bool dmap_test_walk(struct mm_struct *mm, unsigned long addr)
 	pud = pud_offset(p4d, addr);
 	if (pud_none(pudp_get(pud)))
 		return false;
-	if (pud_leaf(pudp_get(pud)))
+	if (pud_leaf(pudp_get(pud))) {
+		*leaf = pud_val(pudp_get(pud));
 		return pud_present(pudp_get(pud));
+	}
 	pmd = pmd_offset(pud, addr);
 	if (pmd_none(pmdp_get(pmd)))
 		return false;
-	if (pmd_leaf(pmdp_get(pmd)))
+	if (pmd_leaf(pmdp_get(pmd))) {
+		*leaf = pmd_val(pmdp_get(pmd));
 		return pmd_present(pmdp_get(pmd));
+	}
+	*leaf = pte_val(ptep_get(pte_offset_kernel(pmd, addr)));
 	return pte_present(ptep_get(pte_offset_kernel(pmd, addr)));
 }
 
@@ -190,9 +200,11 @@ static int dmap_test_peek_fn(void *data)
 	while (!READ_ONCE(pk->asked) && time_before(jiffies, until))
 		usleep_range(100, 200);
 	if (READ_ONCE(pk->asked)) {
+		u64 leaf;
+
 		/* in the page tables this CPU runs on, as its walker sees them */
-		pk->readable = dmap_test_walk(dmap_test_loaded_mm(pk->addr),
-					      pk->addr);
+		pk->readable = dmap_test_walk(dmap_test_loaded_pgd(pk->addr),
+					      pk->addr, &leaf);
 		WRITE_ONCE(pk->answered, true);
 	}
 	complete(&pk->done);
@@ -203,6 +215,7 @@ static int dmap_test_peek_fn(void *data)
 static void dmap_test_wipe_watched(void *addr)
 {
 	struct dmap_test_peek *pk = dmap_test_peek;
+	u64 leaf;
 	int ms;
 
 	pk->addr = (unsigned long)addr;
@@ -210,6 +223,8 @@ static void dmap_test_wipe_watched(void *addr)
 	for (ms = 0; ms < 2000 && !READ_ONCE(pk->answered); ms++)
 		mdelay(1);
 	pk->nmi_refused = dmap_test_nmi_uaccess_refused();
+	pk->private = dmap_test_walk(dmap_test_loaded_pgd(pk->addr), pk->addr,
+				     &leaf) && !dmap_test_leaf_global(leaf);
 	clear_page(addr);
 }
 
@@ -228,6 +243,8 @@ static void dmap_test_wipe_private(struct kunit *test)
 	int cpu;
 
 	KUNIT_ASSERT_GE_MSG(test, num_online_cpus(), 2U, "boot with 2 CPUs");
+	if (!dmap_test_wipe_in_mm())
+		kunit_skip(test, "pages are wiped at a kernel address here");
 	init_completion(&pk.done);
 	dmap_test_peek = &pk;
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
@@ -253,6 +270,9 @@ static void dmap_test_wipe_private(struct kunit *test)
 	KUNIT_EXPECT_FALSE_MSG(test, pk.readable,
 			       "another CPU maps the page at %#lx mid-wipe",
 			       pk.addr);
+	KUNIT_EXPECT_TRUE_MSG(test, pk.private,
+			      "the wiping CPU maps %#lx with a global entry",
+			      pk.addr);
 	KUNIT_EXPECT_TRUE_MSG(test, pk.nmi_refused,
 			      "an NMI may read user memory mid-wipe");
 }
