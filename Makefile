@@ -49,7 +49,7 @@ export KBUILD_BUILD_HOST := directmap
 
 # The guests' machine, from the runners' one definition (qemu.py); expanded
 # when used, after deps has installed python3
-KUNIT_QEMU = $(shell python3 $(T)/qemu.py kunit-args x86_64)
+KUNIT_QEMU = $(or $(shell python3 $(T)/qemu.py kunit-args x86_64),$(error qemu.py kunit-args failed))
 
 KUNIT := cd $(TREE) && python3 tools/testing/kunit/kunit.py
 KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
@@ -61,7 +61,7 @@ KUNIT_ARGS_ARM64 := --arch=arm64 --cross_compile=aarch64-linux-gnu- \
 	--build_dir=$(KOBJ_ARM64) --kunitconfig=$(T)/arm64.kunitconfig \
 	--make_options CC="ccache aarch64-linux-gnu-gcc"
 # GICv3 for pseudo-NMIs, on in the BBML2 mode's boot
-KUNIT_QEMU_ARM64 = $(shell python3 $(T)/qemu.py kunit-args arm64)
+KUNIT_QEMU_ARM64 = $(or $(shell python3 $(T)/qemu.py kunit-args arm64),$(error qemu.py kunit-args failed))
 # The same kernel without KASAN, lockdep and fault injection, for timings
 KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--kunitconfig=mm/directmap/.kunitconfig \

@@ -143,9 +143,9 @@ def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):
         t.check(f"{side}: every perf script has --help",
                 ex.get("perf_scripts_help") == 0)
 
+    bad = bad_script_options(SCRIPTS)
     t.check("perf scripts answer --help and -h, and a bad option with one "
-            "line and exit 2", not bad_script_options(SCRIPTS),
-            "; ".join(bad_script_options(SCRIPTS))[:200])
+            "line and exit 2", not bad, "; ".join(bad)[:200])
     r = subprocess.run(["shellcheck", "-x"] +
                        [os.path.join(SCRIPTS, f) for f in
                         sorted(os.listdir(SCRIPTS))],

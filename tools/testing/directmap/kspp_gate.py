@@ -26,10 +26,11 @@ import sys
 import tarfile
 import time
 
+from tap import Tap
+
 HERE = os.path.dirname(os.path.realpath(__file__))
 PATCHES = os.path.realpath(os.path.join(HERE, "..", "..", "..", "patches"))
 
-from tap import Tap  # noqa: E402
 
 # name: (ARCH, config target, CROSS_COMPILE)
 CONFIGS = {

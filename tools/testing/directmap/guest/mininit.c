@@ -202,7 +202,7 @@ static int press_memory(void)
 	return 1;
 }
 
-/* The last CPU offline and online again: a CPU hotplug writer */
+/* CPU 1 offline and online again: a CPU hotplug writer */
 static int toggle_cpu(void)
 {
 	static const char online[] = "/sys/devices/system/cpu/cpu1/online";
@@ -228,8 +228,10 @@ static int load_module(void)
 }
 
 /*
- * 64 BPF programs loaded, JITed into a read-only executable pack, and
- * freed with the pack: the number loaded, if the JIT ran
+ * 64 BPF programs loaded and JITed into read-only executable packs (a
+ * new pack's linear alias changes), then closed; sleepable programs are
+ * freed after an RCU tasks trace grace period, so packs are rarely freed
+ * here.  The number loaded, if the JIT ran.
  */
 static int load_bpf(void)
 {
