@@ -100,50 +100,6 @@ void directmap_note_pmd(unsigned long addr);
 void directmap_note_4k_only(unsigned long addr, unsigned long nr_pages);
 void directmap_note_split(unsigned long addr, int level);
 
-/* The levels of the direct map; x86's enum pg_level numbers them the same */
-enum directmap_level {
-	DIRECTMAP_LEVEL_NONE,
-	DIRECTMAP_LEVEL_4K,
-	DIRECTMAP_LEVEL_2M,
-	DIRECTMAP_LEVEL_1G,
-	DIRECTMAP_LEVEL_NUM,
-};
-
-typedef void (*directmap_walk_fn)(unsigned long addr, int level, bool present,
-				  void *data);
-
-/*
- * Architecture operations, used by mm/directmap only.  A region is the
- * naturally aligned 2M (PMD_ORDER) block that starts at @page.
- */
-int arch_directmap_level(unsigned long addr, bool *present);
-unsigned long arch_directmap_pages(int level);
-bool arch_directmap_walk(directmap_walk_fn fn, void *data,
-			 unsigned long *walked, unsigned long *counted);
-int arch_directmap_unmap_region(struct page *page);
-void arch_directmap_restore_region(struct page *page);
-int arch_directmap_map_pages(struct page *page, unsigned long nr_pages);
-void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages);
-int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present);
-int arch_directmap_collapse_pud(unsigned long pfn);
-void arch_directmap_collapse_begin(void);
-void arch_directmap_collapse_end(void);
-void arch_directmap_clear_page(struct page *page);
-int arch_directmap_init(void);
-bool directmap_requested(void);
-bool directmap_pud_one_resource(unsigned long pfn);
-#ifdef CONFIG_ARM64
-/* x86 counts every kernel TLB flush; arm64 the linear-map ones of directmap */
-unsigned long nr_kernel_tlb_flushes(void);
-#endif
-struct page *directmap_alloc_pgtable(gfp_t gfp);
-#if IS_ENABLED(CONFIG_KUNIT)
-void directmap_wipe_mapped(void *addr);
-#ifdef CONFIG_X86
-int directmap_split_pud(unsigned long addr);
-#endif
-#endif
-
 #else /* !CONFIG_DIRECTMAP */
 
 static inline bool directmap_enabled(void)

@@ -7,6 +7,7 @@
 #define _MM_DIRECTMAP_PAGE_H
 
 #include <linux/atomic.h>
+#include <linux/directmap_arch.h>
 #include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/mutex.h>

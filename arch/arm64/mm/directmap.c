@@ -29,6 +29,7 @@
 #include <linux/cleanup.h>
 #include <linux/kprobes.h>
 #include <linux/directmap.h>
+#include <linux/directmap_arch.h>
 #include <linux/kfence.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
@@ -266,14 +267,6 @@ static void dmap_lm_walk(directmap_walk_fn fn, void *data,
 	}
 }
 
-/**
- * arch_directmap_level - the level of the linear-map entry over an address
- * @addr:	a linear-map address
- * @present:	set to whether that entry is valid
- *
- * Context: process context, may sleep.
- * Return: a DIRECTMAP_LEVEL_*, DIRECTMAP_LEVEL_NONE if nothing maps @addr.
- */
 int arch_directmap_level(unsigned long addr, bool *present)
 {
 	int level;
@@ -288,28 +281,11 @@ int arch_directmap_level(unsigned long addr, bool *present)
 	return level;
 }
 
-/**
- * arch_directmap_pages - what a DirectMap line of /proc/meminfo counts
- * @level:	DIRECTMAP_LEVEL_4K, _2M or _1G
- *
- * Return: the number of entries of the linear map at @level.
- */
 unsigned long arch_directmap_pages(int level)
 {
 	return READ_ONCE(dmap_lm_count[level]);
 }
 
-/**
- * arch_directmap_walk - visit every leaf entry of the linear map
- * @fn:		called for each leaf with its address, level and valid bit,
- *		or NULL to only count; must not sleep
- * @data:	passed to @fn
- * @walked:	entries found per level (DIRECTMAP_LEVEL_NUM of them)
- * @counted:	what the DirectMap counters say, per level, at the same time
- *
- * Context: process context, may sleep.
- * Return: true: the walk and @counted are one snapshot.
- */
 bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long *counted)
 {
@@ -714,14 +690,7 @@ static void dmap_batch_flush(void)
 	dmap_batch.all = false;
 }
 
-/**
- * arch_directmap_collapse_begin - defer the invalidations of collapses
- *
- * Until arch_directmap_collapse_end(), collapses by the calling task
- * invalidate nothing: the end does, once for all of them.
- *
- * Context: process context, may sleep.
- */
+/* The calling task owns the batch, unless another task does already */
 void arch_directmap_collapse_begin(void)
 {
 	mutex_lock(&dmap_lm_lock);
@@ -730,12 +699,6 @@ void arch_directmap_collapse_begin(void)
 	mutex_unlock(&dmap_lm_lock);
 }
 
-/**
- * arch_directmap_collapse_end - invalidate what the collapses since
- * arch_directmap_collapse_begin() changed, and free their tables
- *
- * Context: process context, may sleep.
- */
 void arch_directmap_collapse_end(void)
 {
 	mutex_lock(&dmap_lm_lock);
@@ -812,17 +775,6 @@ static int dmap_collapse_pmd_locked(unsigned long addr, bool not_present)
 	return 1;
 }
 
-/**
- * arch_directmap_collapse_pmd - re-form the 2M block entry over a frame
- * @pfn:	a frame in the linear map
- * @not_present: directmap owns the whole 2M area, so 4K entries that are
- *		all invalid may become one invalid block entry too
- *
- * Context: process context, may sleep.
- * Return: 1 if re-formed now, 0 if a block mapped it already, -EAGAIN if
- * the entries under it differ, -EOPNOTSUPP where the linear map has no
- * blocks or the area holds the KFENCE pool.
- */
 int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 {
 	unsigned long addr = (unsigned long)pfn_to_kaddr(pfn) & PMD_MASK;
@@ -843,16 +795,6 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	return ret;
 }
 
-/**
- * arch_directmap_collapse_pud - re-form the 1G block entry over a frame
- * @pfn:	a frame in the linear map
- *
- * Context: process context, may sleep.
- * Return: 1 if re-formed now, 0 if a 1G block mapped it already, -EAGAIN
- * if the 2M entries under it are not all valid blocks that agree or more
- * than one System RAM resource lies under it, -EOPNOTSUPP where the
- * linear map has no blocks or 1G ones.
- */
 int arch_directmap_collapse_pud(unsigned long pfn)
 {
 	unsigned long addr = (unsigned long)pfn_to_kaddr(pfn) & PUD_MASK;
@@ -902,20 +844,13 @@ out:
 
 /* ---- directmap's regions ---- */
 
-/**
- * arch_directmap_unmap_region - take a 2M region out of the linear map
- * @page:	first page of a PMD-aligned, PMD-sized block
- *
+/*
  * A 2M block entry becomes invalid in place, with one TLBI.  Under a 1G
  * block the block is split first, in place, with a table allocated before
  * anything changes.  A region mapped at 4K (a linear map without blocks,
  * or an area split before) has each of its entries made invalid, with one
  * flush of the range, and then, where the linear map has blocks, becomes
  * one invalid block entry.
- *
- * Context: process context, may sleep.
- * Return: 0 with the whole region invalid and the TLBs flushed, or a
- * negative errno with the mapping as it was.
  */
 int arch_directmap_unmap_region(struct page *page)
 {
@@ -964,14 +899,9 @@ out:
 	return err;
 }
 
-/**
- * arch_directmap_restore_region - put a 2M region back into the linear map
- * @page:	first page of a region taken out by arch_directmap_unmap_region()
- *
+/*
  * Sets valid bits on entries that exist: nothing to allocate, no break,
  * and a region mapped at 4K stays at 4K.
- *
- * Context: process context, may sleep.
  */
 void arch_directmap_restore_region(struct page *page)
 {
@@ -994,18 +924,7 @@ void arch_directmap_restore_region(struct page *page)
 	}
 }
 
-/**
- * arch_directmap_map_pages - make pages of a region valid again
- * @page:	first page
- * @nr_pages:	pages from @page on, all in one region
- *
- * For in-place sharing.  The region's invalid block entry becomes a table
- * of invalid 4K entries but these, so that no valid block ever maps a
- * page that is still private.
- *
- * Context: process context, may sleep.
- * Return: 0, or -ENOMEM with nothing changed if the split found no memory.
- */
+/* The region's invalid block becomes a table of invalid 4K entries first */
 int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
 {
 	unsigned long addr = (unsigned long)page_address(page);
@@ -1039,16 +958,6 @@ int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
 	return err;
 }
 
-/**
- * arch_directmap_unmap_pages - take pages mapped by arch_directmap_map_pages() out
- * @page:	first page
- * @nr_pages:	pages from @page on, as mapped
- *
- * Their 4K entries exist, so this cannot fail; the TLBs are flushed
- * before it returns.
- *
- * Context: process context, may sleep.
- */
 void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 {
 	unsigned long addr = (unsigned long)page_address(page);
@@ -1067,10 +976,7 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 	atomic_long_inc(&dmap_tlb_flushes);
 }
 
-/**
- * directmap_wipe_mapped - zero a page at its wipe address
- * @addr:	the address the page is mapped at for its wipe
- *
+/*
  * A function of its own for KUnit, which looks at the mapping from
  * another CPU meanwhile.
  */
@@ -1099,17 +1005,11 @@ static void dmap_clear_global(struct page *page)
 	atomic_long_inc(&dmap_tlb_flushes);
 }
 
-/**
- * arch_directmap_clear_page - zero a page that has no linear map
- * @page:	the page
- *
- * Maps @page at this CPU's address in the wipe mm, zeroes it and unmaps it
- * again.  Interrupts are masked meanwhile, pseudo-NMIs included, and the
- * window is neither traced nor probed: a user-memory read from there
- * (perf's user call chains, a BPF program's probe_read_user()) would
- * read the wipe mm instead of the task's.
- *
- * Context: any context but NMI.
+/*
+ * At this CPU's address in the wipe mm.  Interrupts are masked meanwhile,
+ * pseudo-NMIs included, and the window is neither traced nor probed: a
+ * user-memory read from there (perf's user call chains, a BPF program's
+ * probe_read_user()) would read the wipe mm instead of the task's.
  */
 void arch_directmap_clear_page(struct page *page)
 {
@@ -1156,16 +1056,7 @@ void arch_directmap_clear_page(struct page *page)
 
 NOKPROBE_SYMBOL(arch_directmap_clear_page);
 
-/**
- * nr_kernel_tlb_flushes - TLB flushes directmap issued on arm64
- *
- * x86 counts every flush of kernel mappings; on arm64, where a flush is a
- * broadcast instruction rather than an IPI, only those of directmap's
- * arch code are counted: removals, splits, collapses and the wipes that
- * could not use the wipe mm.
- *
- * Return: the number of flushes since boot.
- */
+/* Those of this file: a flush is a broadcast instruction, not an IPI */
 unsigned long nr_kernel_tlb_flushes(void)
 {
 	return atomic_long_read(&dmap_tlb_flushes);
@@ -1243,12 +1134,6 @@ static void __init dmap_wipe_mm_init(void)
 	dmap_wipe_mm = mm;
 }
 
-/**
- * arch_directmap_init - check that directmap can work on this linear map
- *
- * Return: 0, -EOPNOTSUPP without rodata=full (the linear map may not
- * change at all then), or -ENOMEM if the early setup failed.
- */
 int __init arch_directmap_init(void)
 {
 	if (!can_set_direct_map()) {

@@ -15,6 +15,7 @@
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 #include <linux/directmap.h>
+#include <linux/directmap_arch.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -65,14 +66,6 @@ VISIBLE_IF_KUNIT int directmap_split_pud(unsigned long addr)
 	return 0;
 }
 
-/**
- * arch_directmap_unmap_region - remove a 2M region from the direct map
- * @page:	first page of a PMD-aligned, PMD-sized block
- *
- * Context: process context, may sleep.
- * Return: 0 with the whole region not present and the TLBs flushed once, or
- * a negative errno with the mapping as it was.
- */
 int arch_directmap_unmap_region(struct page *page)
 {
 	unsigned long addr = (unsigned long)page_address(page);
@@ -107,12 +100,6 @@ int arch_directmap_unmap_region(struct page *page)
 	return 0;
 }
 
-/**
- * arch_directmap_restore_region - put a 2M region back into the direct map
- * @page:	first page of a region unmapped by arch_directmap_unmap_region()
- *
- * Context: process context, may sleep.
- */
 void arch_directmap_restore_region(struct page *page)
 {
 	unsigned long addr = (unsigned long)page_address(page);
@@ -121,19 +108,7 @@ void arch_directmap_restore_region(struct page *page)
 	WARN_ON_ONCE(set_direct_map_restore(addr, PTRS_PER_PMD));
 }
 
-/**
- * arch_directmap_map_pages - make pages of an unmapped region present again
- * @page:	first page
- * @nr_pages:	pages from @page on, all in one region
- *
- * For in-place sharing.  The region's absent 2M entry is split into a
- * table of 4K entries, all absent but these, so that no present large
- * entry ever covers a page that is still private (SEV-SNP's RMP needs
- * 4K entries over private pages).
- *
- * Context: process context, may sleep.
- * Return: 0, or -ENOMEM with nothing changed if the split found no memory.
- */
+/* set_direct_map_restore() splits the absent 2M entry, the rest stay absent */
 int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
 {
 	unsigned long addr = (unsigned long)page_address(page);
@@ -145,16 +120,6 @@ int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
 	return set_direct_map_restore(addr, nr_pages);
 }
 
-/**
- * arch_directmap_unmap_pages - take pages mapped by arch_directmap_map_pages() out
- * @page:	first page
- * @nr_pages:	pages from @page on, as mapped
- *
- * Their 4K entries exist, so this cannot fail; the TLBs are flushed
- * before it returns.
- *
- * Context: process context, may sleep.
- */
 void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 {
 	unsigned long addr = (unsigned long)page_address(page);
@@ -163,18 +128,7 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 	WARN_ON_ONCE(set_memory_np(addr, nr_pages));
 }
 
-/**
- * arch_directmap_collapse_pmd - re-form the 2M entry over a frame
- * @pfn:	a frame in the direct map
- * @not_present: directmap owns the whole 2M area, so entries that are all
- *		not present may be re-formed too
- *
- * Context: process context, may sleep; not from reclaim (memory hotplug
- * allocates with its lock held).
- * Return: 1 if re-formed now, 0 if a large entry mapped it already, -ENOENT
- * if @pfn is offline, or -EAGAIN, -EBUSY or -EOPNOTSUPP (see
- * set_direct_map_collapse_pmd()).
- */
+/* The checks are set_direct_map_collapse_pmd()'s */
 int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 {
 	int ret = -ENOENT;
@@ -188,9 +142,7 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	return ret;
 }
 
-/**
- * arch_directmap_collapse_begin - begin a batch of collapses
- *
+/*
  * Nothing to defer on x86: each collapse flushes within CPA, which sends
  * its IPIs anyway.
  */
@@ -198,24 +150,11 @@ void arch_directmap_collapse_begin(void)
 {
 }
 
-/**
- * arch_directmap_collapse_end - end a batch of collapses
- */
 void arch_directmap_collapse_end(void)
 {
 }
 
-/**
- * arch_directmap_collapse_pud - re-form the 1G entry over a frame
- * @pfn:	a frame in the direct map
- *
- * Context: process context, may sleep; not from reclaim (memory hotplug
- * allocates with its lock held).
- * Return: 1 if re-formed now, 0 if a 1G entry mapped it already, -ENOENT
- * if @pfn is offline, -EAGAIN if more than one System RAM resource lies
- * under the area (see directmap_pud_one_resource()), or -EAGAIN, -EBUSY
- * or -EOPNOTSUPP (see set_direct_map_collapse_pud()).
- */
+/* The checks are set_direct_map_collapse_pud()'s */
 int arch_directmap_collapse_pud(unsigned long pfn)
 {
 	int ret;
@@ -231,13 +170,6 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	return ret;
 }
 
-/**
- * arch_directmap_level - the level of the direct-map entry over an address
- * @addr:	a direct-map address
- * @present:	set to whether that entry is present
- *
- * Return: a DIRECTMAP_LEVEL_*, DIRECTMAP_LEVEL_NONE if nothing maps @addr.
- */
 int arch_directmap_level(unsigned long addr, bool *present)
 {
 	unsigned int level = PG_LEVEL_NONE;
@@ -247,30 +179,12 @@ int arch_directmap_level(unsigned long addr, bool *present)
 	return pte ? level : DIRECTMAP_LEVEL_NONE;
 }
 
-/**
- * arch_directmap_pages - what a DirectMap line of /proc/meminfo counts
- * @level:	DIRECTMAP_LEVEL_4K, _2M or _1G
- *
- * Return: the number of entries of the direct map at @level.
- */
 unsigned long arch_directmap_pages(int level)
 {
 	return direct_map_pages(level);
 }
 
-/**
- * arch_directmap_walk - visit every leaf entry of the direct map
- * @fn:		called for each leaf, or NULL to only count
- * @data:	passed to @fn
- * @walked:	entries found per level (DIRECTMAP_LEVEL_NUM of them)
- * @counted:	what the DirectMap counters say, per level
- *
- * See direct_map_walk().
- *
- * Context: process context, may sleep.
- * Return: true if @walked and @counted are one snapshot; false if the
- * direct map changed during the walk.
- */
+/* direct_map_walk() does it, one 1G area at a time */
 bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long *counted)
 {
@@ -283,10 +197,7 @@ bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 	return snapshot;
 }
 
-/**
- * directmap_wipe_mapped - zero a page at its wipe address
- * @addr:	the address, mapped in the wipe mm, which is loaded
- *
+/*
  * A function of its own for KUnit, which looks at the mapping from
  * another CPU meanwhile.
  */
@@ -296,14 +207,9 @@ VISIBLE_IF_KUNIT void directmap_wipe_mapped(void *addr)
 	clear_page(addr);
 }
 
-/**
- * arch_directmap_clear_page - zero a page that has no direct map
- * @page:	the page
- *
- * Maps @page in the wipe mm, zeroes it and unmaps it again; the direct map
- * is never touched.
- *
- * Context: any context but NMI; takes a raw spinlock with interrupts off.
+/*
+ * One wipe at a time, under a raw spinlock with interrupts off; while the
+ * wipe mm is loaded, nmi_uaccess_okay() refuses NMIs' user reads.
  */
 void arch_directmap_clear_page(struct page *page)
 {
@@ -327,11 +233,7 @@ void arch_directmap_clear_page(struct page *page)
 	raw_spin_unlock_irqrestore(&dmap_wipe_lock, flags);
 }
 
-/**
- * arch_directmap_init - set up the mm that wipes pages
- *
- * Return: 0, or -ENOMEM.
- */
+/* The wipe mm */
 int __init arch_directmap_init(void)
 {
 	spinlock_t *ptl;	/* get_locked_pte()'s, dropped at once */

@@ -242,7 +242,6 @@ static void dmap_ctest_one_flush(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, page_ref_count(ta), 0);
 	KUNIT_EXPECT_EQ(test, page_ref_count(tb), 0);
 }
-#endif
 
 /*
  * A change of the linear map while a pass's invalidations are deferred
@@ -288,6 +287,8 @@ static void dmap_ctest_batch_then_unmap(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, f3, f2,
 			    "the end of the pass still had deferred invalidations");
 }
+
+#endif
 
 /* Entries that differ stay as they are until they agree again */
 static void dmap_ctest_mixed_never(struct kunit *test)

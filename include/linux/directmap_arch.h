@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What mm/directmap asks of the architecture: the page-table mechanics
+ * of the direct map (x86's physmap, arm64's linear map), implemented in
+ * arch/<arch>/mm/directmap.c.  Drivers use <linux/directmap.h>, never
+ * this.
+ *
+ * A region is the naturally aligned 2M (PMD_ORDER) block that starts at
+ * a page; "re-form" (collapse) makes one large entry of the entries
+ * under an area again.
+ */
+#ifndef _LINUX_DIRECTMAP_ARCH_H
+#define _LINUX_DIRECTMAP_ARCH_H
+
+#include <linux/types.h>
+
+struct page;
+
+/* The levels of the direct map; x86's enum pg_level numbers them the same */
+enum directmap_level {
+	DIRECTMAP_LEVEL_NONE,
+	DIRECTMAP_LEVEL_4K,
+	DIRECTMAP_LEVEL_2M,
+	DIRECTMAP_LEVEL_1G,
+	DIRECTMAP_LEVEL_NUM,
+};
+
+typedef void (*directmap_walk_fn)(unsigned long addr, int level, bool present,
+				  void *data);
+
+/**
+ * arch_directmap_init - check that directmap can work on this direct map
+ *
+ * Sets up what wiping pages needs (x86: the wipe mm).
+ *
+ * Return: 0; -EOPNOTSUPP where the direct map may not change at all
+ * (arm64 without rodata=full); -ENOMEM.
+ */
+int arch_directmap_init(void);
+
+/**
+ * arch_directmap_level - the level of the direct-map entry over an address
+ * @addr:	a direct-map address
+ * @present:	set to whether that entry is present (valid)
+ *
+ * Context: process context, may sleep.
+ * Return: a DIRECTMAP_LEVEL_*, DIRECTMAP_LEVEL_NONE if nothing maps @addr.
+ */
+int arch_directmap_level(unsigned long addr, bool *present);
+
+/**
+ * arch_directmap_pages - what a DirectMap line of /proc/meminfo counts
+ * @level:	DIRECTMAP_LEVEL_4K, _2M or _1G
+ *
+ * Return: the number of entries of the direct map at @level.
+ */
+unsigned long arch_directmap_pages(int level);
+
+/**
+ * arch_directmap_walk - visit every leaf entry of the direct map
+ * @fn:		called for each leaf with its address, level and present
+ *		bit, or NULL to only count; must not sleep
+ * @data:	passed to @fn
+ * @walked:	entries found per level (DIRECTMAP_LEVEL_NUM of them)
+ * @counted:	what the DirectMap counters say, per level
+ *
+ * Context: process context, may sleep.
+ * Return: true if @walked and @counted are one snapshot; false if the
+ * direct map changed during the walk (x86 walks one 1G area at a time).
+ */
+bool arch_directmap_walk(directmap_walk_fn fn, void *data,
+			 unsigned long *walked, unsigned long *counted);
+
+/**
+ * arch_directmap_unmap_region - take a 2M region out of the direct map
+ * @page:	first page of a PMD-aligned, PMD-sized block
+ *
+ * Splits at most a 1G entry over it, with a table allocated before
+ * anything changes; one TLB flush.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 with the whole region not present and the TLBs flushed, or a
+ * negative errno with the mapping as it was.
+ */
+int arch_directmap_unmap_region(struct page *page);
+
+/**
+ * arch_directmap_restore_region - put a 2M region back into the direct map
+ * @page:	first page of a region taken out by arch_directmap_unmap_region()
+ *
+ * Sets present bits on entries that exist: cannot fail.
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_restore_region(struct page *page);
+
+/**
+ * arch_directmap_map_pages - make pages of a region present again
+ * @page:	first page
+ * @nr_pages:	pages from @page on, all in one region
+ *
+ * For in-place sharing.  The region's absent 2M entry becomes a table of
+ * absent 4K entries but these, so that no present large entry ever maps a
+ * page that is still private (SEV-SNP's RMP needs 4K entries there).
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -ENOMEM with nothing changed if the split found no memory.
+ */
+int arch_directmap_map_pages(struct page *page, unsigned long nr_pages);
+
+/**
+ * arch_directmap_unmap_pages - take pages mapped by arch_directmap_map_pages() out
+ * @page:	first page
+ * @nr_pages:	pages from @page on, as mapped
+ *
+ * Their 4K entries exist, so this cannot fail; the TLBs are flushed
+ * before it returns.
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages);
+
+/**
+ * arch_directmap_collapse_pmd - re-form the 2M entry over a frame
+ * @pfn:	a frame in the direct map
+ * @not_present: directmap owns the whole 2M area, so 4K entries that are
+ *		all not present may become one absent 2M entry too
+ *
+ * Context: process context, may sleep; not from reclaim (x86: memory
+ * hotplug allocates with its lock held).
+ * Return: 1 if re-formed now, 0 if a large entry mapped it already,
+ * -EAGAIN if the entries under it differ, -EBUSY if a lock was contended,
+ * -ENOENT if @pfn is offline, -EOPNOTSUPP where the direct map keeps no
+ * large entries there (arm64 without BBML2_NOABORT, the KFENCE pool).
+ */
+int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present);
+
+/**
+ * arch_directmap_collapse_pud - re-form the 1G entry over a frame
+ * @pfn:	a frame in the direct map
+ *
+ * Context: process context, may sleep; not from reclaim.
+ * Return: as arch_directmap_collapse_pmd(); -EAGAIN also if more than one
+ * System RAM resource lies under the area (directmap_pud_one_resource()).
+ */
+int arch_directmap_collapse_pud(unsigned long pfn);
+
+/**
+ * arch_directmap_collapse_begin - begin a batch of collapses
+ *
+ * Until arch_directmap_collapse_end(), the architecture may defer the TLB
+ * invalidations of the calling task's collapses, and the freeing of the
+ * tables they replaced (arm64 with BBM level 2; x86 flushes within CPA
+ * at each collapse).  Any other change of the direct map meanwhile
+ * invalidates what was deferred first.
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_collapse_begin(void);
+
+/**
+ * arch_directmap_collapse_end - end a batch of collapses
+ *
+ * Invalidates what the batch deferred, once, and frees its tables.
+ *
+ * Context: process context, may sleep.
+ */
+void arch_directmap_collapse_end(void);
+
+/**
+ * arch_directmap_clear_page - zero a page that has no direct map
+ * @page:	the page
+ *
+ * Maps @page at an address no other CPU can reach, not even by a
+ * speculative walk (a non-global entry in an mm that no task runs),
+ * zeroes it and unmaps it again; the direct map is never touched.  No
+ * NMI may read user memory meanwhile: it would read that mm.
+ *
+ * Context: any context but NMI.
+ */
+void arch_directmap_clear_page(struct page *page);
+
+/**
+ * nr_kernel_tlb_flushes - TLB flushes of kernel mappings since boot
+ *
+ * x86 counts every one (each is an IPI); arm64, where a flush is a
+ * broadcast instruction, those of its directmap code: removals, splits,
+ * collapses and the wipes that fell back to a kernel address.
+ *
+ * Return: the number of flushes.
+ */
+unsigned long nr_kernel_tlb_flushes(void);
+
+/* Services of mm/directmap for the architecture */
+bool directmap_requested(void);
+bool directmap_pud_one_resource(unsigned long pfn);
+struct page *directmap_alloc_pgtable(gfp_t gfp);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Zeroes the page mapped at @addr for its wipe; KUnit watches it */
+void directmap_wipe_mapped(void *addr);
+#ifdef CONFIG_X86
+int directmap_split_pud(unsigned long addr);
+#endif
+#endif
+
+#endif /* _LINUX_DIRECTMAP_ARCH_H */
