@@ -722,21 +722,14 @@ static void dmap_collapse_entry(u64 *entry, unsigned long addr, int level,
 				u64 val, u64 *table)
 {
 	dmap_set_entry(entry, level, val);
-	if (dmap_batch.owner != current) {
-		if (level == DIRECTMAP_LEVEL_2M) {
-			dmap_flush_area(addr, true);
-		} else {
-			flush_tlb_all();
-			atomic_long_inc(&dmap_tlb_flushes);
-		}
-		dmap_free_table(table);
-		return;
-	}
 	if (dmap_batch.nr == DMAP_BATCH_MAX)
 		dmap_batch_flush();
 	dmap_batch.all |= level != DIRECTMAP_LEVEL_2M;
 	dmap_batch.areas[dmap_batch.nr] = addr;
 	dmap_batch.tables[dmap_batch.nr++] = table;
+	/* another task's collapse found the batch empty: invalidate at once */
+	if (dmap_batch.owner != current)
+		dmap_batch_flush();
 }
 
 /* Replace the 4K table over the 2M area at @addr by one block entry */

@@ -166,6 +166,7 @@ static bool dmap_test_walk(pgd_t *pgd, unsigned long addr, u64 *leaf)
 	p4d_t *p4d;
 	pud_t *pud;
 	pmd_t *pmd;
+	pte_t pte;
 
 	pgd = pgd_offset_pgd(pgd, addr);
 	*leaf = 0;
@@ -188,8 +189,9 @@ static bool dmap_test_walk(pgd_t *pgd, unsigned long addr, u64 *leaf)
 		*leaf = pmd_val(pmdp_get(pmd));
 		return pmd_present(pmdp_get(pmd));
 	}
-	*leaf = pte_val(ptep_get(pte_offset_kernel(pmd, addr)));
-	return pte_present(ptep_get(pte_offset_kernel(pmd, addr)));
+	pte = ptep_get(pte_offset_kernel(pmd, addr));
+	*leaf = pte_val(pte);
+	return pte_present(pte);
 }
 
 static int dmap_test_peek_fn(void *data)

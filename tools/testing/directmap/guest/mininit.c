@@ -291,8 +291,18 @@ static void count_regions(const char *metric)
 static void run_storm(int secs)
 {
 	const char *dm = "/sys/kernel/debug/directmap";
+	static const struct {
+		const char *name;
+		int (*fn)(void);
+	} meanwhile[] = {
+		{ "secret_churns", churn_secrets },
+		{ "reclaims", press_memory },
+		{ "cpu_toggles", toggle_cpu },
+		{ "module_loads", load_module },
+		{ "bpf_progs", load_bpf },
+	};
+	pid_t kids[ARRAY_SIZE(meanwhile)];
 	char path[128], cmd[64];
-	pid_t churn, press, code[3];
 	unsigned int i;
 
 	printf("METRIC storm.lockdep %d\n", !access("/proc/lockdep_stats", R_OK));
@@ -300,18 +310,13 @@ static void run_storm(int secs)
 	metrics("verify.boot", path);
 	if (!secs)
 		return;
-	churn = for_seconds("secret_churns", churn_secrets, secs);
-	press = for_seconds("reclaims", press_memory, secs);
-	code[0] = for_seconds("cpu_toggles", toggle_cpu, secs);
-	code[1] = for_seconds("module_loads", load_module, secs);
-	code[2] = for_seconds("bpf_progs", load_bpf, secs);
+	for (i = 0; i < ARRAY_SIZE(meanwhile); i++)
+		kids[i] = for_seconds(meanwhile[i].name, meanwhile[i].fn, secs);
 	snprintf(cmd, sizeof(cmd), "storm %d", secs);
 	snprintf(path, sizeof(path), "%s/torture", dm);
 	printf("EXIT storm %d\n", write_file(path, cmd) ? 1 : 0);
-	waitpid(churn, NULL, 0);
-	waitpid(press, NULL, 0);
-	for (i = 0; i < ARRAY_SIZE(code); i++)
-		waitpid(code[i], NULL, 0);
+	for (i = 0; i < ARRAY_SIZE(kids); i++)
+		waitpid(kids[i], NULL, 0);
 	metrics("storm", path);
 	snprintf(path, sizeof(path), "%s/verify", dm);
 	metrics("verify.storm", path);
