@@ -8,6 +8,12 @@
  * frees drain whole regions, which then go back to the buddy allocator once
  * more than @high of them are empty.
  *
+ * A freed page-cache page whose region stays in use keeps its memory cgroup
+ * charge: the slot is pinned by its neighbours, and whoever freed it pays
+ * for it until it is handed out again (to a task that is charged anew) or
+ * the region empties.  Otherwise punching all but one page of each region
+ * would pin 2M per 4K charged.
+ *
  * This file knows nothing of struct page or page tables: the kernel
  * (page.c) and the userspace simulator provide the dmap_env_*() hooks.
  */
@@ -54,6 +60,24 @@ static bool dmap_region_take(struct dmap_region *r, unsigned int order,
 	return true;
 }
 
+/*
+ * Drop the charges that free slots in [slot, slot + nr) of @r kept: they
+ * are handed out again, or @r is empty.  Under @dn's lock, so that a slot
+ * is neither uncharged twice nor charged anew before it is uncharged.
+ */
+static void dmap_region_uncharge(struct dmap_node *dn, struct dmap_region *r,
+				 unsigned long slot, unsigned long nr)
+{
+	unsigned long end = slot + nr, i;
+
+	for (i = find_next_bit(r->charged, end, slot); i < end;
+	     i = find_next_bit(r->charged, end, i + 1)) {
+		__clear_bit(i, r->charged);
+		dn->nr_charged--;
+		dmap_env_uncharge(r->pfn + i);
+	}
+}
+
 /**
  * dmap_cache_take - take 2^order contiguous pages from a node's regions
  * @dn:		the cache
@@ -86,6 +110,9 @@ int dmap_cache_take(struct dmap_node *dn, unsigned int order,
 		}
 	}
 	if (found) {
+		if (dn->nr_charged)
+			dmap_region_uncharge(dn, found, *pfn - found->pfn,
+					     1UL << order);
 		if (!found->nr_free)
 			list_move(&found->list, &dn->full);
 		dn->nr_free -= 1UL << order;
@@ -323,12 +350,15 @@ int dmap_cache_unshare(struct dmap_node *dn, struct dmap_region *r,
  * @r:		the region
  * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
  * @order:	its order
+ * @charged:	the pages are still charged to a memory cgroup, which keeps
+ *		the charge while other slots of @r are in use
  *
  * Return: @r if it became empty while @dn already keeps @high empty
  * regions; the caller must then dmap_cache_release() it.  NULL otherwise.
  */
 struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
-				   unsigned long pfn, unsigned int order)
+				   unsigned long pfn, unsigned int order,
+				   bool charged)
 {
 	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
 	struct dmap_region *release = NULL;
@@ -344,8 +374,14 @@ struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
 	dn->nr_free += nr;
 	dn->nr_used -= nr;
 	dn->stats.frees++;
+	if (charged) {
+		__set_bit(slot, r->charged);
+		dn->nr_charged++;
+	}
 
 	if (r->nr_free == DMAP_REGION_PAGES) {
+		/* nothing pins it any more: not even a cache is charged */
+		dmap_region_uncharge(dn, r, 0, DMAP_REGION_PAGES);
 		if (dn->nr_empty >= dn->high) {
 			list_del_init(&r->list);
 			dn->nr_regions--;

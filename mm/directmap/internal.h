@@ -36,6 +36,10 @@
  * @retired:	slots whose memory is poisoned: in use for good, and never
  *		handed out, wiped, mapped or freed again
  * @nr_retired:	bits set in @retired
+ * @charged:	free slots (the first of what was an allocation) still
+ *		charged to the memory cgroup that freed them: the region's
+ *		other slots pin them, so they cost what they did in use until
+ *		they are handed out again or the region is empty
  * @rcu:	frees the region after lockless lookups are done with it
  */
 struct dmap_region {
@@ -51,6 +55,7 @@ struct dmap_region {
 	unsigned int		nr_shared;
 	DECLARE_BITMAP(retired, DMAP_REGION_PAGES);
 	unsigned int		nr_retired;
+	DECLARE_BITMAP(charged, DMAP_REGION_PAGES);
 	struct rcu_head		rcu;
 };
 
@@ -80,6 +85,7 @@ struct dmap_stats {
  * @nr_free:	free slots over all regions
  * @nr_used:	slots handed out or pending
  * @nr_retired:	slots retired because their memory is poisoned
+ * @nr_charged:	bits set in the regions' @charged
  * @high:	empty regions kept before they go back to the buddy allocator
  * @nr_releasing: regions taken off the lists to go back, not yet given back
  *		(or listed again): their free slots are on no list, and memory
@@ -97,6 +103,7 @@ struct dmap_node {
 	unsigned long		nr_free;
 	unsigned long		nr_used;
 	unsigned long		nr_retired;
+	unsigned long		nr_charged;
 	unsigned long		high;
 	unsigned long		nr_releasing;
 	struct dmap_stats	stats;
@@ -113,7 +120,8 @@ int dmap_cache_share(struct dmap_node *dn, struct dmap_region *r,
 int dmap_cache_unshare(struct dmap_node *dn, struct dmap_region *r,
 		       unsigned long pfn, unsigned long nr_pages);
 struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
-				   unsigned long pfn, unsigned int order);
+				   unsigned long pfn, unsigned int order,
+				   bool charged);
 void dmap_cache_retire(struct dmap_node *dn, struct dmap_region *r,
 		       unsigned long pfn, unsigned int order);
 int dmap_cache_refill(struct dmap_node *dn);
@@ -150,6 +158,8 @@ int dmap_env_region_register(struct dmap_region *r);
 void dmap_env_region_unregister(struct dmap_region *r);
 /* Is the memory of @pfn poisoned (hardware error, or injected)? */
 bool dmap_env_page_poisoned(unsigned long pfn);
+/* Drop the memory cgroup charge that the free slot @pfn kept; node lock held */
+void dmap_env_uncharge(unsigned long pfn);
 
 /* ---- collapse policy (collapse.c) ---- */
 

@@ -317,6 +317,15 @@ int dmap_area_collapse(unsigned long pfn)
 	return ret;
 }
 
+/*
+ * A free slot, frozen and offline, that kept the charge of the page-cache
+ * folio it was: dropped as the folio's last put would have.
+ */
+void dmap_env_uncharge(unsigned long pfn)
+{
+	mem_cgroup_uncharge(page_folio(pfn_to_page(pfn)));
+}
+
 bool dmap_env_page_poisoned(unsigned long pfn)
 {
 	return PageHWPoison(pfn_to_page(pfn));
@@ -449,14 +458,14 @@ static struct page *dmap_page_prep(unsigned long pfn, unsigned int order)
 
 /*
  * Undo what a page-cache owner left behind, as the page allocator does on
- * free; the page is frozen.
+ * free; the page is frozen.  Its memcg charge stays: the cache keeps it or
+ * drops it (dmap_env_uncharge()).
  */
 static void dmap_page_reset(struct page *page, unsigned int order)
 {
 	struct folio *folio = page_folio(page);
 	unsigned int i;
 
-	mem_cgroup_uncharge(folio);
 	/* truncation that raced with munlock can leave Mlocked set */
 	if (unlikely(folio_test_mlocked(folio))) {
 		__folio_clear_mlocked(folio);
@@ -527,12 +536,15 @@ static void dmap_reclaim_frozen(struct dmap_pnode *pn, struct page *page)
 	dmap_slots_offline(page, 1UL << order);
 	r = dmap_region_of(page_to_pfn(page));
 	if (dmap_poisoned(page, order)) {
+		/* never free again, so nobody pays for it */
+		mem_cgroup_uncharge(page_folio(page));
 		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order);
 		pr_info("pfn %#lx order %u is poisoned: retired\n",
 			page_to_pfn(page), order);
 		return;
 	}
-	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order);
+	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order,
+				 folio_memcg_charged(page_folio(page)));
 	if (release)
 		dmap_cache_release(&pn->cache, release);
 }
@@ -1465,7 +1477,7 @@ static int dmap_stats_show(struct seq_file *m, void *v)
 		if (!pn)
 			continue;
 		dn = &pn->cache;
-		seq_printf(m, "node %d regions %lu empty %lu free %lu used %lu pending %lu singles %ld refills %lu refill_failures %lu releases %lu collapses %lu allocs %lu frees %lu fallbacks %ld fallback_failures %ld misuse %lu\n",
+		seq_printf(m, "node %d regions %lu empty %lu free %lu used %lu pending %lu singles %ld refills %lu refill_failures %lu releases %lu collapses %lu allocs %lu frees %lu fallbacks %ld fallback_failures %ld misuse %lu charged %lu\n",
 			   nid, dn->nr_regions, dn->nr_empty, dn->nr_free,
 			   dn->nr_used, READ_ONCE(pn->nr_pending),
 			   atomic_long_read(&pn->nr_singles),
@@ -1474,7 +1486,7 @@ static int dmap_stats_show(struct seq_file *m, void *v)
 			   dn->stats.allocs,
 			   dn->stats.frees, atomic_long_read(&pn->fallbacks),
 			   atomic_long_read(&pn->fallback_failures),
-			   dn->stats.misuse);
+			   dn->stats.misuse, dn->nr_charged);
 	}
 	seq_printf(m, "kernel_tlb_flushes %lu\n", nr_kernel_tlb_flushes());
 	return 0;

@@ -252,6 +252,22 @@ def main():
             2 * (on.get("numa.memcg_page_cache_xarray_bytes") or 1e9),
             f"{on.get('numa.memcg_slab_bytes')} bytes of slab for "
             f"8192 pages")
+    def pin(key, missing):
+        value = on.get(f"numa.pin_charged_{key}")
+        return missing if value is None else value
+
+    full = pin("full", 0)
+    t.check("on: a task that frees all but one page of each 2M region "
+            "stays charged for the slots it pins; reusing them moves the "
+            "charge; none stays once the regions empty",
+            full >= 2044 and
+            pin("punched", 0) >= full * 3 / 4 and
+            pin("refaulted", 1e9) <= full * 9 / 8 and
+            pin("after_close", 1e9) <= full / 8,
+            f"memory.current +{full:.0f} pages faulted, "
+            f"{on.get('numa.pin_charged_punched')} after freeing 2044, "
+            f"{on.get('numa.pin_charged_refaulted')} refaulted, "
+            f"{on.get('numa.pin_charged_after_close')} after close")
     t.check("on: numatest ran to the end", on_exit.get("numatest") == 0)
     t.check("on: kernel memfd_secret selftest",
             on_exit.get("memfd_secret_selftest") == 0)

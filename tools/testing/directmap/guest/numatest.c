@@ -10,7 +10,9 @@
  * directmap/stats, "used" per node).
  *
  * Then, in a memory cgroup, it faults secret pages in and checks that
- * directmap's entries for them are charged to it (memory.stat slab).
+ * directmap's entries for them are charged to it (memory.stat slab), and
+ * that the 2M regions its freed pages leave pinned stay charged to it
+ * until the slots are reused or their regions empty (memory.current).
  *
  * Prints "METRIC numa.<name> <value>" lines; exits 1 if a check failed.
  */
@@ -30,6 +32,8 @@
 
 #define PAGES		256
 #define MEMCG_PAGES	8192
+/* 4 regions' worth; one page of every 512 stays */
+#define PIN_PAGES	2048
 #define MPOL_DEFAULT	0
 #define MPOL_BIND	2
 #define CG		"/sys/fs/cgroup"
@@ -92,6 +96,101 @@ static long memcg_stat(const char *key)
 	return read_key(CG "/memtest/memory.stat", key);
 }
 
+/* The memcg's charge in pages (memory.current: exact, no flush needed) */
+static long memcg_pages(void)
+{
+	FILE *f = fopen(CG "/memtest/memory.current", "r");
+	long bytes = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &bytes) != 1)
+			bytes = -1;
+		fclose(f);
+	}
+	return bytes / (long)PAGE;
+}
+
+/* Wait until directmap took back what the task freed, on any node */
+static void settle(void)
+{
+	int i;
+
+	for (i = 0; i < 250 && dmap_sum("pending") > 0; i++)
+		usleep(20000);
+}
+
+/* A secret file of @pages pages, mapped */
+static char *secret_map(int *fd, long pages)
+{
+	char *p;
+
+	*fd = syscall(__NR_memfd_secret, 0);
+	if (*fd < 0 || ftruncate(*fd, pages * PAGE))
+		return MAP_FAILED;
+	p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return p;
+}
+
+static void secret_unmap(int fd, char *p, long pages)
+{
+	if (p != MAP_FAILED)
+		munmap(p, pages * PAGE);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * A page kept in every 2M region pins the whole region: 511 free slots
+ * nobody else can have.  Faulting a page of file "keep" for every 511 of
+ * file "drop" and closing "drop" leaves such regions; the memcg that
+ * freed the slots stays charged for them.  Reusing them moves the charge
+ * (none is counted twice); once the regions empty, nothing stays charged.
+ */
+static void pinned(void)
+{
+	long base, full, punched, refaulted, last;
+	char *keep, *drop, *again;
+	int kfd, dfd, afd, i, k = 0, d = 0;
+
+	settle();
+	base = memcg_pages();
+	keep = secret_map(&kfd, PIN_PAGES / 512);
+	drop = secret_map(&dfd, PIN_PAGES);
+	if (keep == MAP_FAILED || drop == MAP_FAILED) {
+		metric("pin_faulted", 0, 0);
+		secret_unmap(kfd, keep, PIN_PAGES / 512);
+		secret_unmap(dfd, drop, PIN_PAGES);
+		return;
+	}
+	for (i = 0; i < PIN_PAGES; i++) {
+		if (i % 512 == 0)
+			keep[k++ * PAGE] = 1;
+		else
+			drop[d++ * PAGE] = 1;
+	}
+	full = memcg_pages() - base;
+	secret_unmap(dfd, drop, PIN_PAGES);
+	settle();
+	punched = memcg_pages() - base;
+	/* before: the memcg paid 4 pages for 4 pinned regions */
+	metric("pin_charged_full", full, full >= d);
+	metric("pin_charged_punched", punched, punched >= full - full / 4);
+
+	/* the same memcg fills the holes again: charged once, not twice */
+	again = secret_map(&afd, d);
+	for (i = 0; again != MAP_FAILED && i < d; i++)
+		again[i * PAGE] = 1;
+	refaulted = memcg_pages() - base;
+	metric("pin_charged_refaulted", refaulted,
+	       again != MAP_FAILED && refaulted <= full + full / 8);
+
+	secret_unmap(afd, again, d);
+	secret_unmap(kfd, keep, PIN_PAGES / 512);
+	settle();
+	last = memcg_pages() - base;
+	metric("pin_charged_after_close", last, last <= full / 8);
+}
+
 /*
  * directmap's bookkeeping of the pages a task faults in is charged to the
  * task's memcg, as the page cache's own xarray is: two more entries per
@@ -133,6 +232,7 @@ static void memcg(const char *pid)
 		munmap(p, MEMCG_PAGES * PAGE);
 	if (fd >= 0)
 		close(fd);
+	pinned();
 	write_errno(CG "/cgroup.procs", pid);
 	rmdir(CG "/memtest");
 }

@@ -67,8 +67,11 @@ long drv_take(struct dmap_node *dn, unsigned int order)
 			refilled = true;
 			continue;
 		}
-		if (!drv_poisoned(pfn, order))
+		if (!drv_poisoned(pfn, order)) {
+			/* its user's memory cgroup pays, as the page cache's */
+			sim_charge(pfn);
 			return pfn;
+		}
 		drv_retire_taken(dn, pfn, order);
 	}
 }
@@ -125,10 +128,12 @@ void drv_reclaim(struct dmap_node *nodes, unsigned long pfn,
 	struct dmap_node *dn = &nodes[r->nid];
 
 	if (drv_poisoned(pfn, order)) {
+		if (sim_charged(pfn))
+			sim_uncharge(pfn);
 		dmap_cache_retire(dn, r, pfn, order);
 		return;
 	}
-	gone = dmap_cache_put(dn, r, pfn, order);
+	gone = dmap_cache_put(dn, r, pfn, order, sim_charged(pfn));
 	if (gone)
 		dmap_cache_release(dn, gone);
 }
@@ -244,7 +249,7 @@ unsigned long drv_check(void)
 	for (nid = 0; nid < DRV_NODES; nid++) {
 		struct dmap_node *dn = &drv_nodes[nid];
 		unsigned long regions = 0, empty = 0, nr_free = 0, used = 0;
-		unsigned long shared = 0;
+		unsigned long shared = 0, charged = 0;
 		struct list_head *lists[] = { &dn->partial, &dn->full, &dn->empty };
 		struct dmap_region *r;
 		unsigned long i, s;
@@ -282,12 +287,22 @@ unsigned long drv_check(void)
 				}
 				CHECK(r->nr_retired ==
 				      bitmap_weight(r->retired, DMAP_REGION_PAGES));
+				/* a kept charge: a free slot, in a region in use */
+				for (s = find_next_bit(r->charged, DMAP_REGION_PAGES, 0);
+				     s < DMAP_REGION_PAGES;
+				     s = find_next_bit(r->charged, DMAP_REGION_PAGES, s + 1))
+					CHECK(!test_bit(s, r->used) &&
+					      sim_charged(r->pfn + s) &&
+					      lists[i] != &dn->empty);
+				charged += bitmap_weight(r->charged,
+							 DMAP_REGION_PAGES);
 			}
 		}
 		CHECK(regions == dn->nr_regions);
 		CHECK(empty == dn->nr_empty);
 		CHECK(nr_free == dn->nr_free);
 		CHECK(used == dn->nr_used + dn->nr_retired);
+		CHECK(charged == dn->nr_charged);
 		/* released regions had nothing shared */
 		CHECK(dn->stats.shares - dn->stats.unshares == shared);
 	}

@@ -51,6 +51,7 @@ static unsigned long *pte_present;	/* per 4K */
 static unsigned long *pte_ro;		/* per 4K */
 static unsigned long *page_used;	/* per 4K: handed out by sim_page_alloc() */
 static unsigned long *page_poison;	/* per 4K: memory failure marked it */
+static unsigned long *page_charged;	/* per 4K: a memory cgroup pays for it */
 static struct sim_node *node;
 static struct dmap_region **regions;	/* per 2M */
 static struct dmap_collapse *notes;
@@ -162,10 +163,11 @@ void sim_init(unsigned long gib_per_node, int nodes)
 	pte_ro = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	page_used = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	page_poison = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
+	page_charged = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	node = calloc(nodes, sizeof(*node));
 	regions = calloc(nr_2m, sizeof(*regions));
 	assert(pud_table && pud_ro_areas && pmd && pte_present && pte_ro &&
-	       page_used && page_poison && node && regions);
+	       page_used && page_poison && page_charged && node && regions);
 
 	for (nid = 0; nid < nodes; nid++) {
 		node[nid].free_head = -1;
@@ -187,6 +189,7 @@ void sim_exit(void)
 	free(pte_ro);
 	free(page_used);
 	free(page_poison);
+	free(page_charged);
 	free(node);
 	free(regions);
 }
@@ -510,6 +513,27 @@ bool sim_poisoned(unsigned long pfn)
 	return test_bit(pfn, page_poison);
 }
 
+/* A task's memory cgroup is charged for a page it got */
+void sim_charge(unsigned long pfn)
+{
+	/* charged twice: the cache handed out a slot it did not uncharge */
+	assert(!test_bit(pfn, page_charged));
+	__set_bit(pfn, page_charged);
+	sim.pages_charged++;
+}
+
+bool sim_charged(unsigned long pfn)
+{
+	return test_bit(pfn, page_charged);
+}
+
+void sim_uncharge(unsigned long pfn)
+{
+	assert(test_bit(pfn, page_charged));
+	__clear_bit(pfn, page_charged);
+	sim.pages_charged--;
+}
+
 /* Is any page of the 2M block @pfn starts poisoned? */
 static bool sim_block_poisoned(unsigned long pfn)
 {
@@ -521,6 +545,13 @@ static bool sim_block_poisoned(unsigned long pfn)
 bool dmap_env_page_poisoned(unsigned long pfn)
 {
 	return sim_poisoned(pfn);
+}
+
+void dmap_env_uncharge(unsigned long pfn)
+{
+	/* a slot of a registered region */
+	assert(sim_region_of(pfn));
+	sim_uncharge(pfn);
 }
 
 int dmap_env_block_alloc(int nid, unsigned long *pfn)
@@ -546,8 +577,9 @@ void dmap_env_block_free(unsigned long pfn)
 	/* the buddy allocator only ever gets mapped memory back */
 	assert(sim_present(pfn) && sim_present(pfn + 511));
 	assert(!regions[b]);
-	/* nor a poisoned page */
+	/* nor a poisoned page, nor one a memory cgroup still pays for */
 	assert(!sim_block_poisoned(pfn));
+	assert(find_next_bit(page_charged, pfn + 512, pfn) >= pfn + 512);
 	pmd[b].state = BLK_FREE;
 	list_push(&node[sim_nid_of(pfn)].free_head, b);
 	sim.blocks_out--;

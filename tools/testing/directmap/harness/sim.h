@@ -38,6 +38,7 @@ struct sim_stats {
 	unsigned long pgtables;		/* page-table pages in use */
 	unsigned long blocks_out;	/* 2M blocks taken from the buddy */
 	unsigned long pages_out;	/* 4K pages taken from the buddy */
+	unsigned long pages_charged;	/* 4K pages a memory cgroup pays for */
 	unsigned long allocs_out;	/* kzalloc()s not freed yet */
 	unsigned long areas_4k;		/* 2M areas mapped by 4K entries now */
 	unsigned long areas_1g_split;	/* 1G areas mapped by smaller entries */
@@ -70,6 +71,11 @@ unsigned long sim_check(void);
 /* Memory failure marks a page, or (unpoison) clears the mark */
 void sim_poison(unsigned long pfn, bool poisoned);
 bool sim_poisoned(unsigned long pfn);
+
+/* Memory cgroup charges of the pages handed out, as the page cache's */
+void sim_charge(unsigned long pfn);
+bool sim_charged(unsigned long pfn);
+void sim_uncharge(unsigned long pfn);
 
 /* The buddy allocator: 4K pages, LIFO, from partly used blocks first */
 long sim_page_alloc(int nid);

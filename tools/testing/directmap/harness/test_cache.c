@@ -641,11 +641,60 @@ static void t_poison(void)
 	sim_exit();
 }
 
+/*
+ * memcg: a freed slot whose region stays in use keeps its charge; handing
+ * it out again moves the charge (sim_charge() asserts none is counted
+ * twice); an emptied region keeps none, and the buddy gets no charged page.
+ */
+static void t_kept_charges(void)
+{
+	static long pfns[1024];
+	int i;
+
+	drv_setup(GIB_PER_NODE);
+	for (i = 0; i < 1024; i++) {
+		pfns[i] = drv_alloc(0, 0);
+		CHECK(pfns[i] >= 0 && sim_charged(pfns[i]));
+	}
+	CHECK(sim.pages_charged == 1024);
+	/* all but one page of each of the two regions */
+	for (i = 0; i < 1024; i++)
+		if (i % 512)
+			CHECK(drv_release(pfns[i], 0) == 0);
+	CHECK(drv_check() == 0);
+	CHECK(drv_nodes[0].nr_charged == 1022 && sim.pages_charged == 1024);
+	/* the holes are filled again: charged once, by the new user */
+	for (i = 0; i < 1024; i++)
+		if (i % 512) {
+			pfns[i] = drv_alloc(0, 0);
+			CHECK(pfns[i] >= 0);
+		}
+	CHECK(drv_nodes[0].nr_charged == 0 && sim.pages_charged == 1024);
+	CHECK(drv_check() == 0);
+	/* a two-page allocation drops the charges under both slots */
+	CHECK(drv_release(pfns[2], 0) == 0 && drv_release(pfns[3], 0) == 0);
+	CHECK(drv_nodes[0].nr_charged == 2);
+	pfns[2] = drv_alloc(0, 1);
+	CHECK(pfns[2] >= 0 && drv_nodes[0].nr_charged == 0);
+	CHECK(sim.pages_charged == 1023);
+	CHECK(drv_check() == 0);
+	/* a region that empties keeps no charge, whatever order */
+	CHECK(drv_release(pfns[2], 1) == 0);
+	for (i = 0; i < 1024; i++)
+		if (i != 2 && i != 3)
+			CHECK(drv_release(pfns[i], 0) == 0);
+	CHECK(drv_check() == 0);
+	CHECK(drv_nodes[0].nr_charged == 0 && sim.pages_charged == 0);
+	drv_shrink_all();
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
+	sim_exit();
+}
+
 int main(void)
 {
 	/* a failed assertion aborts: keep the lines of the cases before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..15\n");
+	printf("TAP version 13\n1..16\n");
 	run("no_pmd_split", t_no_pmd_split);
 	run("orders", t_orders);
 	run("misuse", t_misuse);
@@ -660,6 +709,7 @@ int main(void)
 	run("full_region_shared_stays_4k", t_full_region_shared);
 	run("offline", t_offline);
 	run("poison", t_poison);
+	run("kept_charges", t_kept_charges);
 	run("random_with_failures", t_random);
 	return test_failed ? 1 : 0;
 }
