@@ -45,8 +45,8 @@
 #include <linux/vmstat.h>
 #include <asm/tlbflush.h>
 
+#include "policy.h"
 #include "internal.h"
-#include "page.h"
 
 #define DMAP_BENCH_MAX_PAGES	(SZ_4G >> PAGE_SHIFT)
 #define DMAP_BENCH_MAX_ROUNDS	1000

@@ -15,27 +15,27 @@
  * would pin 2M per 4K charged.
  *
  * This file knows nothing of struct page or page tables: the kernel
- * (page.c) and the userspace simulator provide the dmap_env_*() hooks.
+ * (env.c) and the userspace simulator provide the dmap_env_*() hooks.
  */
 #include <linux/errno.h>
 
-#include "internal.h"
+#include "policy.h"
 
 /**
- * dmap_node_init - set up the region cache of one node
- * @dn:		the cache
+ * dmap_cache_init - set up the region cache of one node
+ * @cache:	the cache
  * @nid:	its node
  * @high:	empty regions to keep before giving them back
  */
-void dmap_node_init(struct dmap_node *dn, int nid, unsigned long high)
+void dmap_cache_init(struct dmap_cache *cache, int nid, unsigned long high)
 {
-	memset(dn, 0, sizeof(*dn));
-	spin_lock_init(&dn->lock);
-	dn->nid = nid;
-	dn->high = high;
-	INIT_LIST_HEAD(&dn->partial);
-	INIT_LIST_HEAD(&dn->full);
-	INIT_LIST_HEAD(&dn->empty);
+	memset(cache, 0, sizeof(*cache));
+	spin_lock_init(&cache->lock);
+	cache->nid = nid;
+	cache->high = high;
+	INIT_LIST_HEAD(&cache->partial);
+	INIT_LIST_HEAD(&cache->full);
+	INIT_LIST_HEAD(&cache->empty);
 }
 
 /* Take a naturally aligned run of 2^order free slots from @r */
@@ -62,25 +62,26 @@ static bool dmap_region_take(struct dmap_region *r, unsigned int order,
 
 /*
  * Drop the charges that free slots in [slot, slot + nr) of @r kept: they
- * are handed out again, or @r is empty.  Under @dn's lock, so that a slot
+ * are handed out again, or @r is empty.  Under @cache's lock, so that a slot
  * is neither uncharged twice nor charged anew before it is uncharged.
  */
-static void dmap_region_uncharge(struct dmap_node *dn, struct dmap_region *r,
-				 unsigned long slot, unsigned long nr)
+static void dmap_region_uncharge(struct dmap_cache *cache,
+				 struct dmap_region *r, unsigned long slot,
+				 unsigned long nr)
 {
 	unsigned long end = slot + nr, i;
 
 	for (i = find_next_bit(r->charged, end, slot); i < end;
 	     i = find_next_bit(r->charged, end, i + 1)) {
 		__clear_bit(i, r->charged);
-		dn->nr_charged--;
+		cache->nr_charged--;
 		dmap_env_uncharge(r->pfn + i);
 	}
 }
 
 /**
  * dmap_cache_take - take 2^order contiguous pages from a node's regions
- * @dn:		the cache
+ * @cache:	the cache
  * @order:	allocation order, at most DMAP_REGION_ORDER
  * @pfn:	first page frame of the allocation, on success
  *
@@ -89,37 +90,37 @@ static void dmap_region_uncharge(struct dmap_node *dn, struct dmap_region *r,
  *
  * Return: 0, or -ENOMEM when no cached region has room (refill and retry).
  */
-int dmap_cache_take(struct dmap_node *dn, unsigned int order,
+int dmap_cache_take(struct dmap_cache *cache, unsigned int order,
 		    unsigned long *pfn)
 {
 	struct dmap_region *r, *found = NULL;
 
-	spin_lock(&dn->lock);
-	list_for_each_entry(r, &dn->partial, list) {
+	spin_lock(&cache->lock);
+	list_for_each_entry(r, &cache->partial, list) {
 		if (dmap_region_take(r, order, pfn)) {
 			found = r;
 			break;
 		}
 	}
-	if (!found && !list_empty(&dn->empty)) {
-		r = list_first_entry(&dn->empty, struct dmap_region, list);
+	if (!found && !list_empty(&cache->empty)) {
+		r = list_first_entry(&cache->empty, struct dmap_region, list);
 		if (dmap_region_take(r, order, pfn)) {
 			found = r;
-			dn->nr_empty--;
-			list_move(&r->list, &dn->partial);
+			cache->nr_empty--;
+			list_move(&r->list, &cache->partial);
 		}
 	}
 	if (found) {
-		if (dn->nr_charged)
-			dmap_region_uncharge(dn, found, *pfn - found->pfn,
+		if (cache->nr_charged)
+			dmap_region_uncharge(cache, found, *pfn - found->pfn,
 					     1UL << order);
 		if (!found->nr_free)
-			list_move(&found->list, &dn->full);
-		dn->nr_free -= 1UL << order;
-		dn->nr_used += 1UL << order;
-		dn->stats.allocs++;
+			list_move(&found->list, &cache->full);
+		cache->nr_free -= 1UL << order;
+		cache->nr_used += 1UL << order;
+		cache->stats.allocs++;
 	}
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 
 	return found ? 0 : -ENOMEM;
 }
@@ -163,7 +164,7 @@ static void dmap_region_unmap_shared(struct dmap_region *r,
 
 /**
  * dmap_cache_mark_returned - record that the owner gave an allocation back
- * @dn:		the cache of @r's node
+ * @cache:	the cache of @r's node
  * @r:		the region that holds @pfn
  * @pfn:	first page frame of the allocation
  * @order:	its order, as allocated
@@ -179,7 +180,7 @@ static void dmap_region_unmap_shared(struct dmap_region *r,
  * not an allocation that is out: a foreign page, a double free or a wrong
  * order.
  */
-int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
+int dmap_cache_mark_returned(struct dmap_cache *cache, struct dmap_region *r,
 			     unsigned long pfn, unsigned int order,
 			     bool may_unshare)
 {
@@ -189,7 +190,7 @@ int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
 	bool absent = false;
 	int ret = -EINVAL;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	if (pfn >= r->pfn && order <= DMAP_REGION_ORDER &&
 	    dmap_region_is_out(r, slot, order)) {
 		ret = 0;
@@ -208,9 +209,9 @@ int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
 		if (!ret)
 			bitmap_set(r->pending, slot, nr);
 	} else {
-		dn->stats.misuse++;
+		cache->stats.misuse++;
 	}
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 	if (!nr_shared)
 		return ret;
 
@@ -219,12 +220,12 @@ int dmap_cache_mark_returned(struct dmap_node *dn, struct dmap_region *r,
 	 * then out of @shared, so that a present page is always a shared one.
 	 */
 	dmap_region_unmap_shared(r, shared, slot, nr);
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	bitmap_andnot(r->shared, r->shared, shared, DMAP_REGION_PAGES);
 	r->nr_shared -= nr_shared;
 	absent = !r->nr_shared;
-	dn->stats.unshares += nr_shared;
-	spin_unlock(&dn->lock);
+	cache->stats.unshares += nr_shared;
+	spin_unlock(&cache->lock);
 	if (absent)
 		dmap_env_region_absent(r->pfn);
 	return 0;
@@ -254,7 +255,7 @@ static bool dmap_region_can_flip(struct dmap_region *r, unsigned long slot,
 
 /**
  * dmap_cache_share - put pages that are out back into the direct map
- * @dn:		the cache of @r's node
+ * @cache:	the cache of @r's node
  * @r:		the region that holds @pfn
  * @pfn:	first page frame
  * @nr_pages:	pages from @pfn on, all in @r
@@ -267,36 +268,36 @@ static bool dmap_region_can_flip(struct dmap_region *r, unsigned long slot,
  * Return: 0; -EINVAL (nothing changed) if the pages are not all out and
  * private; or the error of the split (nothing changed).
  */
-int dmap_cache_share(struct dmap_node *dn, struct dmap_region *r,
+int dmap_cache_share(struct dmap_cache *cache, struct dmap_region *r,
 		     unsigned long pfn, unsigned long nr_pages)
 {
 	unsigned long slot = pfn - r->pfn;
 	bool absent = false;
 	int err = -EINVAL;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	if (pfn >= r->pfn && dmap_region_can_flip(r, slot, nr_pages, false)) {
 		/* into @shared first: a present page is always a shared one */
 		bitmap_set(r->shared, slot, nr_pages);
 		r->nr_shared += nr_pages;
 		err = 0;
 	} else {
-		dn->stats.misuse++;
+		cache->stats.misuse++;
 	}
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 	if (err)
 		return err;
 
 	err = dmap_env_pages_map(pfn, nr_pages);
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	if (err) {
 		bitmap_clear(r->shared, slot, nr_pages);
 		r->nr_shared -= nr_pages;
 		absent = !r->nr_shared;
 	} else {
-		dn->stats.shares += nr_pages;
+		cache->stats.shares += nr_pages;
 	}
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 	/* the failed split may have left an absent table behind */
 	if (absent)
 		dmap_env_region_absent(r->pfn);
@@ -305,7 +306,7 @@ int dmap_cache_share(struct dmap_node *dn, struct dmap_region *r,
 
 /**
  * dmap_cache_unshare - take shared pages out of the direct map again
- * @dn:		the cache of @r's node
+ * @cache:	the cache of @r's node
  * @r:		the region that holds @pfn
  * @pfn:	first page frame
  * @nr_pages:	pages from @pfn on, all in @r and shared
@@ -317,28 +318,28 @@ int dmap_cache_share(struct dmap_node *dn, struct dmap_region *r,
  * Return: 0, or -EINVAL (nothing changed) if the pages are not all out
  * and shared.
  */
-int dmap_cache_unshare(struct dmap_node *dn, struct dmap_region *r,
+int dmap_cache_unshare(struct dmap_cache *cache, struct dmap_region *r,
 		       unsigned long pfn, unsigned long nr_pages)
 {
 	unsigned long slot = pfn - r->pfn;
 	bool ok, absent;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	ok = pfn >= r->pfn && dmap_region_can_flip(r, slot, nr_pages, true);
 	if (!ok)
-		dn->stats.misuse++;
-	spin_unlock(&dn->lock);
+		cache->stats.misuse++;
+	spin_unlock(&cache->lock);
 	if (!ok)
 		return -EINVAL;
 
 	/* out of the direct map first: a present page is always shared */
 	dmap_env_pages_unmap(pfn, nr_pages);
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	bitmap_clear(r->shared, slot, nr_pages);
 	r->nr_shared -= nr_pages;
 	absent = !r->nr_shared;
-	dn->stats.unshares += nr_pages;
-	spin_unlock(&dn->lock);
+	cache->stats.unshares += nr_pages;
+	spin_unlock(&cache->lock);
 	if (absent)
 		dmap_env_region_absent(r->pfn);
 	return 0;
@@ -346,64 +347,64 @@ int dmap_cache_unshare(struct dmap_node *dn, struct dmap_region *r,
 
 /**
  * dmap_cache_put - return the slots of a returned allocation to its region
- * @dn:		the cache of @r's node
+ * @cache:	the cache of @r's node
  * @r:		the region
  * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
  * @order:	its order
  * @charged:	the pages are still charged to a memory cgroup, which keeps
  *		the charge while other slots of @r are in use
  *
- * Return: @r if it became empty while @dn already keeps @high empty
+ * Return: @r if it became empty while @cache already keeps @high empty
  * regions; the caller must then dmap_cache_release() it.  NULL otherwise.
  */
-struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
-				   unsigned long pfn, unsigned int order,
-				   bool charged)
+struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
+				   struct dmap_region *r, unsigned long pfn,
+				   unsigned int order, bool charged)
 {
 	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
 	struct dmap_region *release = NULL;
 	bool was_full;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	was_full = !r->nr_free;
 	bitmap_clear(r->used, slot, nr);
 	bitmap_clear(r->pending, slot, nr);
 	__clear_bit(slot, r->deferred);
 	__clear_bit(slot, r->head);
 	r->nr_free += nr;
-	dn->nr_free += nr;
-	dn->nr_used -= nr;
-	dn->stats.frees++;
+	cache->nr_free += nr;
+	cache->nr_used -= nr;
+	cache->stats.frees++;
 	if (charged) {
 		__set_bit(slot, r->charged);
-		dn->nr_charged++;
+		cache->nr_charged++;
 	}
 
 	if (r->nr_free == DMAP_REGION_PAGES) {
 		/* nothing pins it any more: not even a cache is charged */
-		dmap_region_uncharge(dn, r, 0, DMAP_REGION_PAGES);
-		if (dn->nr_empty >= dn->high) {
+		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
+		if (cache->nr_empty >= cache->high) {
 			list_del_init(&r->list);
-			dn->nr_regions--;
-			dn->nr_free -= DMAP_REGION_PAGES;
-			dn->nr_releasing++;
+			cache->nr_regions--;
+			cache->nr_free -= DMAP_REGION_PAGES;
+			cache->nr_releasing++;
 			release = r;
 		} else {
-			list_move(&r->list, &dn->empty);
-			dn->nr_empty++;
+			list_move(&r->list, &cache->empty);
+			cache->nr_empty++;
 		}
 	} else if (was_full) {
 		/* nearly full: fill it again before the emptier ones */
-		list_move(&r->list, &dn->partial);
+		list_move(&r->list, &cache->partial);
 	}
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 
 	return release;
 }
 
 /**
  * dmap_cache_retire - keep a returned allocation whose memory is poisoned
- * @dn:		the cache of @r's node
+ * @cache:	the cache of @r's node
  * @r:		the region
  * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
  * @order:	its order
@@ -413,25 +414,25 @@ struct dmap_region *dmap_cache_put(struct dmap_node *dn, struct dmap_region *r,
  * mapped back or given to the buddy allocator.  Its other slots are still
  * handed out.
  */
-void dmap_cache_retire(struct dmap_node *dn, struct dmap_region *r,
+void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
 		       unsigned long pfn, unsigned int order)
 {
 	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	bitmap_clear(r->pending, slot, nr);
 	__clear_bit(slot, r->deferred);
 	__clear_bit(slot, r->head);
 	bitmap_set(r->retired, slot, nr);
 	r->nr_retired += nr;
-	dn->nr_used -= nr;
-	dn->nr_retired += nr;
-	dn->stats.retired += nr;
-	spin_unlock(&dn->lock);
+	cache->nr_used -= nr;
+	cache->nr_retired += nr;
+	cache->stats.retired += nr;
+	spin_unlock(&cache->lock);
 }
 
-/* Retire the poisoned free slots of @r, detached from @dn; true if any */
-static bool dmap_region_retire_poisoned(struct dmap_node *dn,
+/* Retire the poisoned free slots of @r, detached from @cache; true if any */
+static bool dmap_region_retire_poisoned(struct dmap_cache *cache,
 					struct dmap_region *r)
 {
 	unsigned long slot, nr = 0;
@@ -447,46 +448,46 @@ static bool dmap_region_retire_poisoned(struct dmap_node *dn,
 	if (!nr)
 		return false;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	r->nr_free -= nr;
 	r->nr_retired += nr;
-	list_add_tail(&r->list, r->nr_free ? &dn->partial : &dn->full);
-	dn->nr_regions++;
-	dn->nr_free += r->nr_free;
-	dn->nr_retired += nr;
-	dn->stats.retired += nr;
-	spin_unlock(&dn->lock);
+	list_add_tail(&r->list, r->nr_free ? &cache->partial : &cache->full);
+	cache->nr_regions++;
+	cache->nr_free += r->nr_free;
+	cache->nr_retired += nr;
+	cache->stats.retired += nr;
+	spin_unlock(&cache->lock);
 	return true;
 }
 
 /**
  * dmap_cache_refill - add one region to a node's cache
- * @dn:		the cache
+ * @cache:	the cache
  *
  * Takes a 2M block from the buddy allocator and removes it from the direct
  * map as one unit.  Every step is undone if a later one fails.
  *
  * Return: 0, or a negative errno with nothing changed.
  */
-int dmap_cache_refill(struct dmap_node *dn)
+int dmap_cache_refill(struct dmap_cache *cache)
 {
 	struct dmap_region *r;
 	unsigned long pfn;
 	int err;
 
-	r = dmap_env_region_alloc(dn->nid);
+	r = dmap_env_region_alloc(cache->nid);
 	if (!r) {
 		err = -ENOMEM;
 		goto fail;
 	}
 
-	err = dmap_env_block_alloc(dn->nid, &pfn);
+	err = dmap_env_block_alloc(cache->nid, &pfn);
 	if (err)
 		goto free_region;
 
 	INIT_LIST_HEAD(&r->list);
 	r->pfn = pfn;
-	r->nid = dn->nid;
+	r->nid = cache->nid;
 	r->nr_free = DMAP_REGION_PAGES;
 	err = dmap_env_region_register(r);
 	if (err)
@@ -499,13 +500,13 @@ int dmap_cache_refill(struct dmap_node *dn)
 		goto fail;
 	}
 
-	spin_lock(&dn->lock);
-	list_add(&r->list, &dn->empty);
-	dn->nr_regions++;
-	dn->nr_empty++;
-	dn->nr_free += DMAP_REGION_PAGES;
-	dn->stats.refills++;
-	spin_unlock(&dn->lock);
+	spin_lock(&cache->lock);
+	list_add(&r->list, &cache->empty);
+	cache->nr_regions++;
+	cache->nr_empty++;
+	cache->nr_free += DMAP_REGION_PAGES;
+	cache->stats.refills++;
+	spin_unlock(&cache->lock);
 	return 0;
 
 free_block:
@@ -513,9 +514,9 @@ free_block:
 free_region:
 	dmap_env_region_free(r);
 fail:
-	spin_lock(&dn->lock);
-	dn->stats.refill_failures++;
-	spin_unlock(&dn->lock);
+	spin_lock(&cache->lock);
+	cache->stats.refill_failures++;
+	spin_unlock(&cache->lock);
 	return err;
 }
 
@@ -528,22 +529,22 @@ fail:
  *
  * Return: true if given back.
  */
-static bool dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
-				  bool collapse)
+static bool dmap_region_give_back(struct dmap_cache *cache,
+				  struct dmap_region *r, bool collapse)
 {
 	unsigned long pfn = r->pfn;
 	bool collapsed;
 
 	/* a free slot is nobody's: it can be poisoned at any time until now */
-	if (dmap_region_retire_poisoned(dn, r)) {
-		spin_lock(&dn->lock);
-		dn->nr_releasing--;
-		spin_unlock(&dn->lock);
+	if (dmap_region_retire_poisoned(cache, r)) {
+		spin_lock(&cache->lock);
+		cache->nr_releasing--;
+		spin_unlock(&cache->lock);
 		return false;
 	}
-	spin_lock(&dn->lock);
-	dn->stats.releases++;
-	spin_unlock(&dn->lock);
+	spin_lock(&cache->lock);
+	cache->stats.releases++;
+	spin_unlock(&cache->lock);
 
 	dmap_env_block_restore(pfn);
 	dmap_env_region_unregister(r);
@@ -552,22 +553,22 @@ static bool dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
 	 * offline of the block must find it free, not frozen and unlisted.
 	 */
 	dmap_env_block_free(pfn);
-	spin_lock(&dn->lock);
-	dn->nr_releasing--;
-	spin_unlock(&dn->lock);
+	spin_lock(&cache->lock);
+	cache->nr_releasing--;
+	spin_unlock(&cache->lock);
 	collapsed = collapse && !dmap_env_collapse(pfn);
 
 	if (collapsed) {
-		spin_lock(&dn->lock);
-		dn->stats.collapses++;
-		spin_unlock(&dn->lock);
+		spin_lock(&cache->lock);
+		cache->stats.collapses++;
+		spin_unlock(&cache->lock);
 	}
 	return true;
 }
 
 /**
  * dmap_cache_release - give an empty region back to the buddy allocator
- * @dn:		the cache @r belonged to
+ * @cache:	the cache @r belonged to
  * @r:		a region taken off its node's lists
  *
  * Its direct map is restored before the block is freed.  The 1G mapping
@@ -579,21 +580,21 @@ static bool dmap_region_give_back(struct dmap_node *dn, struct dmap_region *r,
  *
  * Return: true if @r was given back.
  */
-bool dmap_cache_release(struct dmap_node *dn, struct dmap_region *r)
+bool dmap_cache_release(struct dmap_cache *cache, struct dmap_region *r)
 {
-	return dmap_region_give_back(dn, r, true);
+	return dmap_region_give_back(cache, r, true);
 }
 
 /* Take empty region @r off its node onto @list, to be given back */
-static void dmap_empty_detach(struct dmap_node *dn, struct dmap_region *r,
+static void dmap_empty_detach(struct dmap_cache *cache, struct dmap_region *r,
 			      struct list_head *list)
 {
-	lockdep_assert_held(&dn->lock);
+	lockdep_assert_held(&cache->lock);
 	list_move(&r->list, list);
-	dn->nr_releasing++;
-	dn->nr_empty--;
-	dn->nr_regions--;
-	dn->nr_free -= DMAP_REGION_PAGES;
+	cache->nr_releasing++;
+	cache->nr_empty--;
+	cache->nr_regions--;
+	cache->nr_free -= DMAP_REGION_PAGES;
 }
 
 /* Does a region on @list start in [pfn, end)? */
@@ -610,7 +611,7 @@ static bool dmap_list_has(struct list_head *list, unsigned long pfn,
 
 /**
  * dmap_cache_offline - give back the regions of a range that goes offline
- * @dn:		the cache
+ * @cache:	the cache
  * @pfn:	first frame of the range
  * @nr_pages:	number of frames
  *
@@ -623,7 +624,7 @@ static bool dmap_list_has(struct list_head *list, unsigned long pfn,
  * range holds pages (nothing changed) or a poisoned slot (the others of
  * the range went back).
  */
-long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
+long dmap_cache_offline(struct dmap_cache *cache, unsigned long pfn,
 			unsigned long nr_pages)
 {
 	unsigned long end = pfn + nr_pages;
@@ -632,26 +633,26 @@ long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
 	long done = 0;
 	LIST_HEAD(list);
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	/*
 	 * A region on its way back may be in the range: its free slots are
 	 * logically offline with no reference, which offline would pass.
 	 */
-	if (dn->nr_releasing || dmap_list_has(&dn->partial, pfn, end) ||
-	    dmap_list_has(&dn->full, pfn, end)) {
-		spin_unlock(&dn->lock);
+	if (cache->nr_releasing || dmap_list_has(&cache->partial, pfn, end) ||
+	    dmap_list_has(&cache->full, pfn, end)) {
+		spin_unlock(&cache->lock);
 		return -EBUSY;
 	}
-	list_for_each_entry_safe(r, next, &dn->empty, list) {
+	list_for_each_entry_safe(r, next, &cache->empty, list) {
 		if (r->pfn < pfn || r->pfn >= end)
 			continue;
-		dmap_empty_detach(dn, r, &list);
+		dmap_empty_detach(cache, r, &list);
 	}
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 
 	list_for_each_entry_safe(r, next, &list, list) {
 		list_del_init(&r->list);
-		if (dmap_region_give_back(dn, r, false))
+		if (dmap_region_give_back(cache, r, false))
 			done++;
 		else
 			kept = true;
@@ -662,14 +663,14 @@ long dmap_cache_offline(struct dmap_node *dn, unsigned long pfn,
 
 /**
  * dmap_cache_shrink - release empty regions of a node
- * @dn:		the cache
+ * @cache:	the cache
  * @nr_regions:	release at most this many
  * @keep:	leave this many empty regions cached
  *
  * Return: the number of regions released.
  */
-unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
-				unsigned long keep)
+unsigned long dmap_cache_shrink(struct dmap_cache *cache,
+				unsigned long nr_regions, unsigned long keep)
 {
 	struct dmap_region *r, *next;
 	unsigned long done = 0;
@@ -677,17 +678,17 @@ unsigned long dmap_cache_shrink(struct dmap_node *dn, unsigned long nr_regions,
 
 	unsigned long detached = 0;
 
-	spin_lock(&dn->lock);
-	while (detached < nr_regions && dn->nr_empty > keep) {
-		r = list_last_entry(&dn->empty, struct dmap_region, list);
-		dmap_empty_detach(dn, r, &list);
+	spin_lock(&cache->lock);
+	while (detached < nr_regions && cache->nr_empty > keep) {
+		r = list_last_entry(&cache->empty, struct dmap_region, list);
+		dmap_empty_detach(cache, r, &list);
 		detached++;
 	}
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 
 	list_for_each_entry_safe(r, next, &list, list) {
 		list_del_init(&r->list);
-		done += dmap_cache_release(dn, r);
+		done += dmap_cache_release(cache, r);
 	}
 	return done;
 }

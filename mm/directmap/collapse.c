@@ -24,7 +24,7 @@
 #include <linux/errno.h>
 #include <linux/slab.h>
 
-#include "internal.h"
+#include "policy.h"
 
 /**
  * dmap_collapse_init - set up the marks for a direct map of @max_pfn frames

@@ -16,7 +16,6 @@
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
-#include <linux/debugfs.h>
 #include <linux/directmap.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
@@ -26,8 +25,9 @@
 #include <linux/bsearch.h>
 #include <linux/sort.h>
 #include <linux/uaccess.h>
+#include <trace/events/directmap.h>
 
-#include "page.h"
+#include "internal.h"
 
 static DEFINE_MUTEX(dmap_owners_lock);
 static LIST_HEAD(dmap_owners);
@@ -542,7 +542,7 @@ static int dmap_owner_tally_cmp(const void *a, const void *b)
  * One line an owner: pages held, shared, and present by the probe; in one
  * pass over the books, however many owners there are.
  */
-static int dmap_owners_show(struct seq_file *m, void *v)
+int dmap_owners_show(struct seq_file *m, void *v)
 {
 	struct dmap_owner_tally *t, key = {}, *found;
 	struct directmap_owner *owner;
@@ -581,7 +581,74 @@ static int dmap_owners_show(struct seq_file *m, void *v)
 	kvfree(t);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dmap_owners);
+
+/* ---- sharing ---- */
+
+/**
+ * dmap_share - put pages that directmap handed out back into the direct map
+ * @page:	first page
+ * @nr_pages:	pages from @page on, all of one allocation
+ * @share:	true to share, false to take them out again
+ *
+ * The owner API (owner.c) checks ownership before it gets here; this
+ * checks that the pages are out and all private (to share) or all shared.
+ *
+ * Return: 0; -EINVAL with nothing changed; or, to share, -ENOMEM if the
+ * region's 2M entry could not be split (nothing changed).
+ */
+int dmap_share(struct page *page, unsigned long nr_pages, bool share)
+{
+	unsigned long pfn = page_to_pfn(page);
+	struct dmap_region *r = dmap_region_of(pfn);
+	int nid = r ? r->nid : page_to_nid(page);
+	struct dmap_node *pn = dmap_nodes[nid];
+	int err;
+
+	mutex_lock(&pn->share_lock);
+	if (r && share)
+		err = dmap_cache_share(&pn->cache, r, pfn, nr_pages);
+	else if (r)
+		err = dmap_cache_unshare(&pn->cache, r, pfn, nr_pages);
+	else if (share)
+		err = dmap_share_single(pfn, nr_pages);
+	else
+		err = dmap_unshare_single(pfn, nr_pages);
+	mutex_unlock(&pn->share_lock);
+
+	trace_directmap_share(nid, pfn, nr_pages, share, err);
+	if (!err)
+		count_vm_events(share ? DIRECTMAP_PAGES_SHARED :
+				DIRECTMAP_PAGES_UNSHARED, nr_pages);
+	else if (!dmap_misuse(nid, err == -EINVAL,
+			      "pfn %#lx + %lu are not out and all %s\n", pfn,
+			      nr_pages, share ? "private" : "shared"))
+		dmap_error(nid, DIRECTMAP_ERR_SHARE, err);
+	return err;
+}
+
+/**
+ * dmap_page_shared - is a page that directmap holds shared now?
+ * @pfn:	the page frame
+ *
+ * For the verifier: such a page may be present, at 4K.  Racy unless
+ * shares are quiet.
+ *
+ * Return: true if the owner of @pfn shared it.
+ */
+bool dmap_page_shared(unsigned long pfn)
+{
+	struct dmap_region *r;
+	bool shared;
+
+	rcu_read_lock();
+	r = dmap_region_of(pfn);
+	if (r)
+		shared = test_bit(pfn - r->pfn, r->shared);
+	else
+		shared = dmap_single_page_shared(pfn);
+	rcu_read_unlock();
+	return shared;
+}
 
 /**
  * dmap_owner_listed - is an owner registered?
@@ -622,9 +689,3 @@ static int __init dmap_owner_orphans_init(void)
 }
 core_initcall(dmap_owner_orphans_init);
 
-static int __init dmap_owner_debugfs_init(void)
-{
-	dmap_debugfs_file("owners", 0400, &dmap_owners_fops);
-	return 0;
-}
-late_initcall(dmap_owner_debugfs_init);

@@ -36,8 +36,8 @@
 #include <linux/vmstat.h>
 
 #include "differ.h"
-#include "fault.h"
-#include "page.h"
+#include "fail_directmap.h"
+#include "internal.h"
 
 #define DMAP_TORTURE_LIVE	32
 #define DMAP_TORTURE_MAX_SECS	3600

@@ -28,7 +28,7 @@
 #include <linux/set_memory.h>
 #include <linux/slab.h>
 
-#include "page.h"
+#include "internal.h"
 
 /* Lines of detail before the verifier only counts */
 #define DMAP_VERIFY_REPORT	16
@@ -61,7 +61,7 @@ static __printf(2, 3) void dmap_verify_bad(struct dmap_verify *v,
 
 static const char *const dmap_verify_lists[] = { "partial", "full", "empty" };
 
-static void dmap_verify_region(struct dmap_verify *v, struct dmap_node *dn,
+static void dmap_verify_region(struct dmap_verify *v, struct dmap_cache *cache,
 			       struct dmap_region *r, int list,
 			       unsigned long *used_sum)
 {
@@ -70,9 +70,9 @@ static void dmap_verify_region(struct dmap_verify *v, struct dmap_node *dn,
 
 	if (dmap_region_of(r->pfn) != r || !IS_ALIGNED(r->pfn, DMAP_REGION_PAGES))
 		dmap_verify_bad(v, "region %#lx is not registered", r->pfn);
-	if (r->nid != dn->nid || pfn_to_nid(r->pfn) != dn->nid)
+	if (r->nid != cache->nid || pfn_to_nid(r->pfn) != cache->nid)
 		dmap_verify_bad(v, "region %#lx of node %d is on node %d's lists",
-				r->pfn, pfn_to_nid(r->pfn), dn->nid);
+				r->pfn, pfn_to_nid(r->pfn), cache->nid);
 	if (r->nr_free != DMAP_REGION_PAGES - used)
 		dmap_verify_bad(v, "region %#lx: %u free, %lu slots used",
 				r->pfn, r->nr_free, used);
@@ -111,31 +111,31 @@ static void dmap_verify_region(struct dmap_verify *v, struct dmap_node *dn,
 	*used_sum += used;
 }
 
-static void dmap_verify_node(struct dmap_verify *v, struct dmap_pnode *pn)
+static void dmap_verify_node(struct dmap_verify *v, struct dmap_node *pn)
 {
-	struct dmap_node *dn = &pn->cache;
+	struct dmap_cache *cache = &pn->cache;
 	unsigned long regions = 0, empty = 0, nr_free = 0, used = 0;
-	struct list_head *lists[] = { &dn->partial, &dn->full, &dn->empty };
+	struct list_head *lists[] = { &cache->partial, &cache->full, &cache->empty };
 	struct dmap_region *r;
 	int i;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	for (i = 0; i < ARRAY_SIZE(lists); i++) {
 		list_for_each_entry(r, lists[i], list) {
-			dmap_verify_region(v, dn, r, i, &used);
+			dmap_verify_region(v, cache, r, i, &used);
 			nr_free += r->nr_free;
 			regions++;
 			empty += i == 2;
 		}
 	}
 	/* regions, empty ones, free slots, used slots */
-	if (regions != dn->nr_regions || empty != dn->nr_empty ||
-	    nr_free != dn->nr_free || used != dn->nr_used + dn->nr_retired)
+	if (regions != cache->nr_regions || empty != cache->nr_empty ||
+	    nr_free != cache->nr_free || used != cache->nr_used + cache->nr_retired)
 		dmap_verify_bad(v, "node %d: counts %lu/%lu/%lu/%lu, lists %lu/%lu/%lu/%lu",
-				dn->nid, dn->nr_regions, dn->nr_empty,
-				dn->nr_free, dn->nr_used, regions, empty,
+				cache->nid, cache->nr_regions, cache->nr_empty,
+				cache->nr_free, cache->nr_used, regions, empty,
 				nr_free, used);
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 	v->regions += regions;
 }
 
@@ -223,7 +223,7 @@ static void dmap_verify_singles(struct dmap_verify *v)
 		v->singles++;
 	}
 	for_each_node(nid) {
-		struct dmap_pnode *pn = dmap_pnodes[nid];
+		struct dmap_node *pn = dmap_nodes[nid];
 		long count = pn ? atomic_long_read(&pn->nr_singles) : 0;
 
 		if (count != held[nid])
@@ -250,8 +250,8 @@ unsigned long dmap_verify(struct seq_file *m)
 	long leaked;
 
 	for_each_node(nid) {
-		if (dmap_pnodes[nid])
-			dmap_verify_node(&v, dmap_pnodes[nid]);
+		if (dmap_nodes[nid])
+			dmap_verify_node(&v, dmap_nodes[nid]);
 	}
 	xa_for_each(&dmap_regions, index, entry)
 		registered++;

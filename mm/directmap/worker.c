@@ -14,7 +14,6 @@
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
-#include <linux/debugfs.h>
 #include <linux/directmap.h>
 #include <linux/freezer.h>
 #include <linux/init.h>
@@ -33,8 +32,8 @@
 
 #include <trace/events/directmap.h>
 
+#include "policy.h"
 #include "internal.h"
-#include "page.h"
 
 #define DMAP_COLLAPSE_DELAY_MS	200
 #define DMAP_COLLAPSE_DELAY_MAX	60000
@@ -502,10 +501,13 @@ static void dmap_collapse_show_bits(struct seq_file *m, const char *what,
 			   (unsigned long long)PFN_PHYS(area << order));
 }
 
-static int dmap_collapse_queue_show(struct seq_file *m, void *v)
+/* debugfs directmap/collapse_queue: nothing while the worker is off */
+int dmap_collapse_queue_show(struct seq_file *m, void *v)
 {
 	struct dmap_collapse *dc = &dmap_collapse_state;
 
+	if (!dmap_collapse_is_ready())
+		return 0;
 	mutex_lock(&dmap_collapse_mutex);
 	dmap_collapse_show_bits(m, "2M fresh", dc->pmd_fresh, dc->nr_pmds,
 				DMAP_REGION_ORDER);
@@ -520,7 +522,6 @@ static int dmap_collapse_queue_show(struct seq_file *m, void *v)
 	mutex_unlock(&dmap_collapse_mutex);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(dmap_collapse_queue);
 
 /* The worker's lines of debugfs directmap/summary */
 void dmap_collapse_summary(struct seq_file *m)
@@ -552,7 +553,6 @@ void dmap_collapse_summary(struct seq_file *m)
 static int __init dmap_collapse_init_worker(void)
 {
 	struct kobject *kobj;
-	struct dentry *dir;
 	int err;
 
 	if (!dmap_collapse_wanted_at_boot()) {
@@ -578,14 +578,6 @@ static int __init dmap_collapse_init_worker(void)
 	kobj = kobject_create_and_add("directmap", mm_kobj);
 	if (!kobj || sysfs_create_group(kobj, &dmap_collapse_group))
 		pr_warn("no /sys/kernel/mm/directmap\n");
-
-	/* page.c made the directory at subsys_initcall time */
-	dir = debugfs_lookup("directmap", NULL);
-	if (dir) {
-		debugfs_create_file("collapse_queue", 0400, dir, NULL,
-				    &dmap_collapse_queue_fops);
-		dput(dir);
-	}
 
 	pr_info("collapse worker ready: %lu 2M areas, delay %u ms\n",
 		dmap_collapse_state.nr_pmds, dmap_collapse_delay_ms);

@@ -8,7 +8,7 @@
  * single-page fallback that secretmem's faults take when no 2M block can
  * be had.
  *
- * Included from page.c after page-kunit.h, whose helpers it uses.
+ * Included from core.c after core-kunit.h, whose helpers it uses.
  */
 #ifndef _MM_DIRECTMAP_KSPP_KUNIT_H
 #define _MM_DIRECTMAP_KSPP_KUNIT_H

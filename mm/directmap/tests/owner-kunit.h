@@ -5,7 +5,7 @@
  * SEV-SNP rule that no present large entry covers a page handed out, and
  * load_unaligned_zeropad() off a shared page into a private one.
  *
- * Included from page.c, after page-kunit.h, for its helpers.
+ * Included from core.c, after core-kunit.h, for its helpers.
  */
 #ifndef _MM_DIRECTMAP_OWNER_KUNIT_H
 #define _MM_DIRECTMAP_OWNER_KUNIT_H

@@ -58,7 +58,7 @@ static void dmap_rtest_verify_clean(struct kunit *test)
 /* A mapped page in a region and a wrong count are both reported */
 static void dmap_rtest_verify_catches(struct kunit *test)
 {
-	struct dmap_node *dn;
+	struct dmap_cache *cache;
 	struct page *page;
 
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
@@ -78,14 +78,14 @@ static void dmap_rtest_verify_catches(struct kunit *test)
 #endif
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 
-	dn = &dmap_pnodes[page_to_nid(page)]->cache;
-	spin_lock(&dn->lock);
-	dn->nr_free++;
-	spin_unlock(&dn->lock);
+	cache = &dmap_nodes[page_to_nid(page)]->cache;
+	spin_lock(&cache->lock);
+	cache->nr_free++;
+	spin_unlock(&cache->lock);
 	KUNIT_EXPECT_GE(test, dmap_verify(NULL), 1UL);
-	spin_lock(&dn->lock);
-	dn->nr_free--;
-	spin_unlock(&dn->lock);
+	spin_lock(&cache->lock);
+	cache->nr_free--;
+	spin_unlock(&cache->lock);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 	dmap_drain();
@@ -138,14 +138,14 @@ static void dmap_rtest_misuse_tail(struct kunit *test)
 static void dmap_rtest_misuse_atomic(struct kunit *test)
 {
 	unsigned long events = dmap_vm_event(DIRECTMAP_MISUSE);
-	struct dmap_node *dn = &dmap_pnodes[numa_mem_id()]->cache;
+	struct dmap_cache *cache = &dmap_nodes[numa_mem_id()]->cache;
 	struct page *page, *bad;
 	unsigned long used;
 	int err;
 
 	page = directmap_alloc_pages(numa_mem_id(), 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	used = dn->nr_used;
+	used = cache->nr_used;
 
 	preempt_disable();
 	bad = directmap_alloc_pages(numa_mem_id(), 0, 0);
@@ -153,18 +153,18 @@ static void dmap_rtest_misuse_atomic(struct kunit *test)
 	preempt_enable();
 	KUNIT_EXPECT_NULL(test, bad);
 	KUNIT_EXPECT_EQ(test, err, -EINVAL);
-	KUNIT_EXPECT_EQ(test, dn->nr_used, used);
+	KUNIT_EXPECT_EQ(test, cache->nr_used, used);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
 
 	local_irq_disable();
 	bad = directmap_alloc_pages(numa_mem_id(), 0, 0);
 	local_irq_enable();
 	KUNIT_EXPECT_NULL(test, bad);
-	KUNIT_EXPECT_EQ(test, dn->nr_used, used);
+	KUNIT_EXPECT_EQ(test, cache->nr_used, used);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 3);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);
+	KUNIT_EXPECT_EQ(test, cache->nr_used, used - 1);
 }
 
 struct dmap_rtest_free {
@@ -196,13 +196,13 @@ static void dmap_rtest_wrong_node(struct kunit *test)
 	f.page = directmap_alloc_pages(nid, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, f.page);
 	KUNIT_EXPECT_EQ(test, page_to_nid(f.page), nid);
-	used[0] = dmap_pnodes[nid]->cache.nr_used;
-	used[1] = dmap_pnodes[other]->cache.nr_used;
+	used[0] = dmap_nodes[nid]->cache.nr_used;
+	used[1] = dmap_nodes[other]->cache.nr_used;
 
 	work_on_cpu(cpu, dmap_rtest_free_fn, &f);
 	KUNIT_EXPECT_EQ(test, f.err, 0);
-	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_used, used[0] - 1);
-	KUNIT_EXPECT_EQ(test, dmap_pnodes[other]->cache.nr_used, used[1]);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_used, used[0] - 1);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[other]->cache.nr_used, used[1]);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }
 
@@ -250,7 +250,7 @@ static void dmap_rtest_hibernation(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, hibernation_available());
 	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
 			NOTIFY_OK);
-	KUNIT_EXPECT_EQ(test, dmap_pnodes[page_to_nid(page)]->cache.nr_regions, 0UL);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[page_to_nid(page)]->cache.nr_regions, 0UL);
 	/* hibernation is over: nothing is handed out until then */
 	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
 			NOTIFY_OK);
@@ -274,12 +274,12 @@ static void dmap_rtest_restore(struct kunit *test)
 			notifier_from_errno(-EBUSY));
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_GE(test, dmap_pnodes[nid]->cache.nr_regions, 1UL);
+	KUNIT_EXPECT_GE(test, dmap_nodes[nid]->cache.nr_regions, 1UL);
 	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_RESTORE_PREPARE, NULL),
 			NOTIFY_OK);
-	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_regions, 0UL);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_regions, 0UL);
 	/* and nothing is handed out until the restore is over */
-	KUNIT_EXPECT_TRUE(test, READ_ONCE(dmap_hibernating));
+	KUNIT_EXPECT_TRUE(test, dmap_hibernation_underway());
 	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_RESTORE, NULL),
 			NOTIFY_OK);
 	page = directmap_alloc_pages(nid, 0, 0);

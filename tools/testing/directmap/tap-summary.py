@@ -69,7 +69,7 @@ def expected_skips(suite, text):
 
 
 # Warnings the misuse cases provoke on purpose
-EXPECTED_WARN = re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S*mm/directmap/(page|owner)\.c:")
+EXPECTED_WARN = re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S*mm/directmap/(core|single|owner)\.c:")
 SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection|"
                    r"INFO: task .* blocked|circular locking|"
                    r"recursive locking|inconsistent lock state")

@@ -90,7 +90,7 @@ struct result {
 /* Everything one replay owns */
 static struct {
 	enum policy	policy;
-	struct dmap_node nodes[MAX_NODES];
+	struct dmap_cache nodes[MAX_NODES];
 	struct dmap_collapse dc;
 	long		*secret, *anon, *load_pfns;
 	uint32_t	*load_base;
@@ -175,7 +175,7 @@ static long single_alloc(int nid)
 	return pfn;
 }
 
-/* What mm/directmap/page.c does: from the cache, else one page */
+/* What mm/directmap/core.c does: from the cache, else one page */
 static long secret_alloc(int nid)
 {
 	long pfn;
@@ -348,7 +348,7 @@ static void replay(const struct trace *t, enum policy pol,
 
 	sim_init(cfg.gib_per_node, cfg.nodes);
 	for (nid = 0; nid < cfg.nodes; nid++)
-		dmap_node_init(&r.nodes[nid], nid, cfg.high);
+		dmap_cache_init(&r.nodes[nid], nid, cfg.high);
 	if (pol == POL_COLLAPSE) {
 		if (dmap_collapse_init(&r.dc, sim_nr_pages()))
 			die("out of memory");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The harness's stand-in for mm/directmap/page.c: drives the real policy
+ * The harness's stand-in for mm/directmap/core.c: drives the real policy
  * code over the simulator, and checks that its bookkeeping, lists,
  * counters and the simulated page tables agree.  Shared by the unit tests
  * and the fuzzer.
@@ -20,7 +20,7 @@
 	}								\
 } while (0)
 
-struct dmap_node drv_nodes[DRV_NODES];
+struct dmap_cache drv_caches[DRV_NODES];
 
 void drv_setup(unsigned long gib_per_node)
 {
@@ -28,7 +28,7 @@ void drv_setup(unsigned long gib_per_node)
 
 	sim_init(gib_per_node, DRV_NODES);
 	for (nid = 0; nid < DRV_NODES; nid++)
-		dmap_node_init(&drv_nodes[nid], nid, 2);
+		dmap_cache_init(&drv_caches[nid], nid, 2);
 }
 
 static bool drv_poisoned(unsigned long pfn, unsigned int order)
@@ -41,28 +41,28 @@ static bool drv_poisoned(unsigned long pfn, unsigned int order)
 	return false;
 }
 
-/* As page.c's dmap_retire_taken(): a slot just taken went bad */
-static void drv_retire_taken(struct dmap_node *dn, unsigned long pfn,
+/* As core.c's dmap_retire_taken(): a slot just taken went bad */
+static void drv_retire_taken(struct dmap_cache *cache, unsigned long pfn,
 			     unsigned int order)
 {
 	struct dmap_region *r = sim_region_of(pfn);
 
-	assert(!dmap_cache_mark_returned(dn, r, pfn, order, false));
-	dmap_cache_retire(dn, r, pfn, order);
+	assert(!dmap_cache_mark_returned(cache, r, pfn, order, false));
+	dmap_cache_retire(cache, r, pfn, order);
 }
 
 /*
- * What mm/directmap/page.c does: take, refill once if dry, take again;
+ * What mm/directmap/core.c does: take, refill once if dry, take again;
  * a poisoned slot is retired and another taken
  */
-long drv_take(struct dmap_node *dn, unsigned int order)
+long drv_take(struct dmap_cache *cache, unsigned int order)
 {
 	bool refilled = false;
 	unsigned long pfn;
 
 	for (;;) {
-		if (dmap_cache_take(dn, order, &pfn)) {
-			if (refilled || dmap_cache_refill(dn))
+		if (dmap_cache_take(cache, order, &pfn)) {
+			if (refilled || dmap_cache_refill(cache))
 				return -1;
 			refilled = true;
 			continue;
@@ -72,74 +72,74 @@ long drv_take(struct dmap_node *dn, unsigned int order)
 			sim_charge(pfn);
 			return pfn;
 		}
-		drv_retire_taken(dn, pfn, order);
+		drv_retire_taken(cache, pfn, order);
 	}
 }
 
 /*
- * page.c's per-node share_lock, a mutex: it orders shares, unshares and
+ * core.c's per-node share_lock, a mutex: it orders shares, unshares and
  * the frees that unshare.  Single-threaded here, so it only checks that it
  * is not taken twice, nor under the node's spinlock.
  */
 #define DRV_MAX_NODES	64
 static bool share_locked[DRV_MAX_NODES];
 
-static void drv_share_lock(struct dmap_node *dn)
+static void drv_share_lock(struct dmap_cache *cache)
 {
-	assert(dn->nid >= 0 && dn->nid < DRV_MAX_NODES);
-	assert(!dn->lock.held && !share_locked[dn->nid]);
-	share_locked[dn->nid] = true;
+	assert(cache->nid >= 0 && cache->nid < DRV_MAX_NODES);
+	assert(!cache->lock.held && !share_locked[cache->nid]);
+	share_locked[cache->nid] = true;
 }
 
-static void drv_share_unlock(struct dmap_node *dn)
+static void drv_share_unlock(struct dmap_cache *cache)
 {
-	assert(share_locked[dn->nid]);
-	share_locked[dn->nid] = false;
+	assert(share_locked[cache->nid]);
+	share_locked[cache->nid] = false;
 }
 
 /*
- * The owner gives an allocation back, as page.c: without the share lock
+ * The owner gives an allocation back, as core.c: without the share lock
  * first, and only if some pages are still shared, again under it so that
  * they can be taken out of the direct map
  */
-int drv_mark(struct dmap_node *nodes, unsigned long pfn, unsigned int order)
+int drv_mark(struct dmap_cache *nodes, unsigned long pfn, unsigned int order)
 {
 	struct dmap_region *r = sim_region_of(pfn);
-	struct dmap_node *dn;
+	struct dmap_cache *cache;
 	int err;
 
 	if (!r)
 		return -EINVAL;
-	dn = &nodes[r->nid];
-	err = dmap_cache_mark_returned(dn, r, pfn, order, false);
+	cache = &nodes[r->nid];
+	err = dmap_cache_mark_returned(cache, r, pfn, order, false);
 	if (err == -EAGAIN) {
-		drv_share_lock(dn);
-		err = dmap_cache_mark_returned(dn, r, pfn, order, true);
-		drv_share_unlock(dn);
+		drv_share_lock(cache);
+		err = dmap_cache_mark_returned(cache, r, pfn, order, true);
+		drv_share_unlock(cache);
 	}
 	return err;
 }
 
 /* The last reference to a returned allocation is gone */
-void drv_reclaim(struct dmap_node *nodes, unsigned long pfn,
+void drv_reclaim(struct dmap_cache *nodes, unsigned long pfn,
 		 unsigned int order)
 {
 	struct dmap_region *r = sim_region_of(pfn), *gone;
-	struct dmap_node *dn = &nodes[r->nid];
+	struct dmap_cache *cache = &nodes[r->nid];
 
 	if (drv_poisoned(pfn, order)) {
 		if (sim_charged(pfn))
 			sim_uncharge(pfn);
-		dmap_cache_retire(dn, r, pfn, order);
+		dmap_cache_retire(cache, r, pfn, order);
 		return;
 	}
-	gone = dmap_cache_put(dn, r, pfn, order, sim_charged(pfn));
+	gone = dmap_cache_put(cache, r, pfn, order, sim_charged(pfn));
 	if (gone)
-		dmap_cache_release(dn, gone);
+		dmap_cache_release(cache, gone);
 }
 
 /* Give an allocation back to the cache of its region's node in @nodes */
-int drv_put(struct dmap_node *nodes, unsigned long pfn, unsigned int order)
+int drv_put(struct dmap_cache *nodes, unsigned long pfn, unsigned int order)
 {
 	int err = drv_mark(nodes, pfn, order);
 
@@ -150,40 +150,40 @@ int drv_put(struct dmap_node *nodes, unsigned long pfn, unsigned int order)
 
 long drv_alloc(int nid, unsigned int order)
 {
-	return drv_take(&drv_nodes[nid], order);
+	return drv_take(&drv_caches[nid], order);
 }
 
 int drv_release(unsigned long pfn, unsigned int order)
 {
-	return drv_put(drv_nodes, pfn, order);
+	return drv_put(drv_caches, pfn, order);
 }
 
 int drv_return(unsigned long pfn, unsigned int order)
 {
-	return drv_mark(drv_nodes, pfn, order);
+	return drv_mark(drv_caches, pfn, order);
 }
 
 void drv_last_put(unsigned long pfn, unsigned int order)
 {
-	drv_reclaim(drv_nodes, pfn, order);
+	drv_reclaim(drv_caches, pfn, order);
 }
 
-/* As page.c's dmap_share() for region pages; single pages are not modelled */
+/* As owner.c's dmap_share() for region pages; single pages are not modelled */
 static int drv_flip(unsigned long pfn, unsigned long nr_pages, bool share)
 {
 	struct dmap_region *r = sim_region_of(pfn);
-	struct dmap_node *dn;
+	struct dmap_cache *cache;
 	int err;
 
 	if (!r)
 		return -EINVAL;
-	dn = &drv_nodes[r->nid];
-	drv_share_lock(dn);
+	cache = &drv_caches[r->nid];
+	drv_share_lock(cache);
 	if (share)
-		err = dmap_cache_share(dn, r, pfn, nr_pages);
+		err = dmap_cache_share(cache, r, pfn, nr_pages);
 	else
-		err = dmap_cache_unshare(dn, r, pfn, nr_pages);
-	drv_share_unlock(dn);
+		err = dmap_cache_unshare(cache, r, pfn, nr_pages);
+	drv_share_unlock(cache);
 	return err;
 }
 
@@ -202,13 +202,13 @@ void drv_shrink_all(void)
 	int nid;
 
 	for (nid = 0; nid < DRV_NODES; nid++)
-		dmap_cache_shrink(&drv_nodes[nid], ~0UL, 0);
+		dmap_cache_shrink(&drv_caches[nid], ~0UL, 0);
 }
 
 void drv_snap_take(struct drv_snap *s, unsigned long pfn)
 {
 	struct dmap_region *r = sim_region_of(pfn);
-	struct dmap_node *dn = &drv_nodes[r->nid];
+	struct dmap_cache *cache = &drv_caches[r->nid];
 	unsigned long i;
 
 	/* padding too: drv_snap_same() compares the bytes */
@@ -226,10 +226,10 @@ void drv_snap_take(struct drv_snap *s, unsigned long pfn)
 	s->pmd_collapses = sim.pmd_collapses;
 	s->flushes = sim.flushes;
 	s->pgtables = sim.pgtables;
-	s->shares = dn->stats.shares;
-	s->unshares = dn->stats.unshares;
-	s->frees = dn->stats.frees;
-	s->nr_used = dn->nr_used;
+	s->shares = cache->stats.shares;
+	s->unshares = cache->stats.unshares;
+	s->frees = cache->stats.frees;
+	s->nr_used = cache->nr_used;
 }
 
 bool drv_snap_same(const struct drv_snap *before, unsigned long pfn)
@@ -247,14 +247,14 @@ unsigned long drv_check(void)
 	int nid;
 
 	for (nid = 0; nid < DRV_NODES; nid++) {
-		struct dmap_node *dn = &drv_nodes[nid];
+		struct dmap_cache *cache = &drv_caches[nid];
 		unsigned long regions = 0, empty = 0, nr_free = 0, used = 0;
 		unsigned long shared = 0, charged = 0;
-		struct list_head *lists[] = { &dn->partial, &dn->full, &dn->empty };
+		struct list_head *lists[] = { &cache->partial, &cache->full, &cache->empty };
 		struct dmap_region *r;
 		unsigned long i, s;
 
-		CHECK(!dn->lock.held && !share_locked[nid]);
+		CHECK(!cache->lock.held && !share_locked[nid]);
 		for (i = 0; i < ARRAY_SIZE(lists); i++) {
 			list_for_each_entry(r, lists[i], list) {
 				unsigned long w = bitmap_weight(r->used,
@@ -264,13 +264,13 @@ unsigned long drv_check(void)
 				CHECK(r->nid == nid && sim_nid_of(r->pfn) == nid);
 				CHECK(sim_region_of(r->pfn) == r);
 				CHECK(r->nr_free == DMAP_REGION_PAGES - w);
-				if (lists[i] == &dn->empty)
+				if (lists[i] == &cache->empty)
 					CHECK(r->nr_free == DMAP_REGION_PAGES);
-				else if (lists[i] == &dn->full)
+				else if (lists[i] == &cache->full)
 					CHECK(r->nr_free == 0);
 				else
 					CHECK(r->nr_free && r->nr_free < DMAP_REGION_PAGES);
-				empty += lists[i] == &dn->empty;
+				empty += lists[i] == &cache->empty;
 				nr_free += r->nr_free;
 				used += w;
 				shared += r->nr_shared;
@@ -293,18 +293,18 @@ unsigned long drv_check(void)
 				     s = find_next_bit(r->charged, DMAP_REGION_PAGES, s + 1))
 					CHECK(!test_bit(s, r->used) &&
 					      sim_charged(r->pfn + s) &&
-					      lists[i] != &dn->empty);
+					      lists[i] != &cache->empty);
 				charged += bitmap_weight(r->charged,
 							 DMAP_REGION_PAGES);
 			}
 		}
-		CHECK(regions == dn->nr_regions);
-		CHECK(empty == dn->nr_empty);
-		CHECK(nr_free == dn->nr_free);
-		CHECK(used == dn->nr_used + dn->nr_retired);
-		CHECK(charged == dn->nr_charged);
+		CHECK(regions == cache->nr_regions);
+		CHECK(empty == cache->nr_empty);
+		CHECK(nr_free == cache->nr_free);
+		CHECK(used == cache->nr_used + cache->nr_retired);
+		CHECK(charged == cache->nr_charged);
 		/* released regions had nothing shared */
-		CHECK(dn->stats.shares - dn->stats.unshares == shared);
+		CHECK(cache->stats.shares - cache->stats.unshares == shared);
 	}
 	return bad + sim_check();
 }

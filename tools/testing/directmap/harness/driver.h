@@ -3,21 +3,21 @@
 #ifndef _DIRECTMAP_DRIVER_H
 #define _DIRECTMAP_DRIVER_H
 
-#include "internal.h"
+#include "policy.h"
 
 #define DRV_NODES	2
 
-extern struct dmap_node drv_nodes[DRV_NODES];
+extern struct dmap_cache drv_caches[DRV_NODES];
 
 void drv_setup(unsigned long gib_per_node);
 /* The kernel's alloc and free paths over any array of node caches */
-long drv_take(struct dmap_node *dn, unsigned int order);
-int drv_put(struct dmap_node *nodes, unsigned long pfn, unsigned int order);
+long drv_take(struct dmap_cache *cache, unsigned int order);
+int drv_put(struct dmap_cache *nodes, unsigned long pfn, unsigned int order);
 /* drv_put() in its two steps: the owner gives back, the last reference goes */
-int drv_mark(struct dmap_node *nodes, unsigned long pfn, unsigned int order);
-void drv_reclaim(struct dmap_node *nodes, unsigned long pfn,
+int drv_mark(struct dmap_cache *nodes, unsigned long pfn, unsigned int order);
+void drv_reclaim(struct dmap_cache *nodes, unsigned long pfn,
 		 unsigned int order);
-/* The same over drv_nodes */
+/* The same over drv_caches */
 long drv_alloc(int nid, unsigned int order);
 int drv_release(unsigned long pfn, unsigned int order);
 int drv_return(unsigned long pfn, unsigned int order);

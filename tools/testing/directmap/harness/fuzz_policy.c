@@ -98,7 +98,7 @@ static void op_alloc(struct out *out, int *n, uint8_t a, uint8_t b)
 /*
  * The owner frees out[k]: with pages shared, the free without the share
  * lock is refused first, with nothing changed (drv_release() then retries
- * under the lock, as page.c does)
+ * under the lock, as core.c does)
  */
 static void free_out(struct out *out, int *n, unsigned int k)
 {
@@ -108,7 +108,7 @@ static void free_out(struct out *out, int *n, unsigned int k)
 
 	if (o.shared) {
 		drv_snap_take(&before, o.pfn);
-		must(dmap_cache_mark_returned(&drv_nodes[r->nid], r, o.pfn,
+		must(dmap_cache_mark_returned(&drv_caches[r->nid], r, o.pfn,
 					      o.order, false) == -EAGAIN,
 		     "shared pages freed without the share lock", o.pfn, o.order);
 		must(drv_snap_same(&before, o.pfn), "refused free changed state",
@@ -134,15 +134,15 @@ static void op_free(struct out *out, int *n, uint8_t a, uint8_t b)
 	if (b & 0x80) {
 		/* a wrong order, a tail page or a double free changes nothing */
 		order = (b & 0x40) ? o.order + 1 : o.order;
-		used = drv_nodes[nid].nr_used;
+		used = drv_caches[nid].nr_used;
 		if (b & 0x20 && o.order)
 			must(drv_release(o.pfn + 1, o.order) < 0,
 			     "tail freed", o.pfn, o.order);
 		else if (order != o.order)
 			must(drv_release(o.pfn, order) < 0,
 			     "wrong order freed", o.pfn, order);
-		must(drv_nodes[nid].nr_used == used, "misuse changed state",
-		     used, drv_nodes[nid].nr_used);
+		must(drv_caches[nid].nr_used == used, "misuse changed state",
+		     used, drv_caches[nid].nr_used);
 		return;
 	}
 	free_out(out, n, k);
@@ -428,7 +428,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_free(out, &n, a, b);
 			break;
 		case 5:
-			dmap_cache_shrink(&drv_nodes[a % DRV_NODES], b % 4, a % 3);
+			dmap_cache_shrink(&drv_caches[a % DRV_NODES], b % 4, a % 3);
 			break;
 		case 6:
 			sim_fail_nth(a % SIM_FAIL_NR, b % 4 + 1);

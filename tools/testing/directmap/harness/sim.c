@@ -348,7 +348,7 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 
 	if (sim_level(pfn) != SIM_4K)
 		return 0;
-	/* as page.c: a region is never re-formed while a page is shared */
+	/* as env.c: a region is never re-formed while a page is shared */
 	if (not_present && sim_region_of(pfn) && sim_region_of(pfn)->nr_shared)
 		return -EAGAIN;
 	present = sim_area_bits(pte_present, first);
@@ -666,7 +666,7 @@ void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
 	sim.flushes++;
 }
 
-/* As page.c: re-form one absent 2M leaf now, or leave it to the worker */
+/* As env.c: re-form one absent 2M leaf now, or leave it to the worker */
 void dmap_env_region_absent(unsigned long pfn)
 {
 	unsigned long first = pfn / 512 * 512;

@@ -13,7 +13,7 @@
 
 #include <linux/errno.h>
 
-#include "internal.h"
+#include "policy.h"
 
 #define SIM_PUD_PAGES	DMAP_PUD_PAGES	/* 4K pages per 1G */
 #define SIM_PMD_PAGES	DMAP_REGION_PAGES	/* 4K pages per 2M */

@@ -32,12 +32,12 @@ static void t_no_pmd_split(void)
 	CHECK(sim.pmd_splits == 0);
 	CHECK(sim.pud_splits <= nr_1g);
 	/* one flush per region, not per page */
-	CHECK(sim.flushes <= 2 * drv_nodes[0].stats.refills);
+	CHECK(sim.flushes <= 2 * drv_caches[0].stats.refills);
 	CHECK(drv_check() == 0);
 
 	for (i = 0; i < 1000; i++)
 		CHECK(drv_release(pfns[i], 0) == 0);
-	CHECK(drv_nodes[0].nr_empty == 2);
+	CHECK(drv_caches[0].nr_empty == 2);
 	drv_shrink_all();
 	CHECK(drv_check() == 0);
 	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
@@ -46,7 +46,7 @@ static void t_no_pmd_split(void)
 		CHECK(sim_present(pfns[i]) && sim_level(pfns[i]) == SIM_1G);
 	CHECK(sim_pages(SIM_1G) == boot_1g);
 	CHECK(sim.pud_collapses == sim.pud_splits);
-	CHECK(drv_nodes[0].stats.collapses == sim.pud_collapses);
+	CHECK(drv_caches[0].stats.collapses == sim.pud_collapses);
 	CHECK(sim.pmd_splits == 0 && sim.pgtables == 0);
 	sim_exit();
 }
@@ -82,8 +82,8 @@ static void t_misuse(void)
 	a = drv_alloc(0, 0);
 	b = drv_alloc(0, 1);
 	CHECK(a >= 0 && b >= 0);
-	used = drv_nodes[0].nr_used;
-	misuse = drv_nodes[0].stats.misuse;
+	used = drv_caches[0].nr_used;
+	misuse = drv_caches[0].stats.misuse;
 
 	CHECK(drv_release(b + 2, 0) == -EINVAL);	/* a free slot */
 	CHECK(drv_release(b + 1, 0) == -EINVAL);	/* inside an allocation */
@@ -91,14 +91,14 @@ static void t_misuse(void)
 	CHECK(drv_release(a, 1) == -EINVAL);	/* order too large */
 	CHECK(drv_release(a, 10) == -EINVAL);	/* beyond any region */
 	CHECK(drv_release(a + 1024, 0) == -EINVAL);	/* no region there */
-	CHECK(drv_nodes[0].nr_used == used);
-	CHECK(drv_nodes[0].stats.misuse == misuse + 5);
+	CHECK(drv_caches[0].nr_used == used);
+	CHECK(drv_caches[0].stats.misuse == misuse + 5);
 	CHECK(drv_check() == 0);
 
 	CHECK(drv_release(a, 0) == 0);
 	CHECK(drv_release(a, 0) == -EINVAL);	/* double free */
 	CHECK(drv_release(b, 1) == 0);
-	CHECK(drv_nodes[0].nr_used == 0);
+	CHECK(drv_caches[0].nr_used == 0);
 	CHECK(drv_check() == 0);
 	drv_shrink_all();
 	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
@@ -123,16 +123,16 @@ static void t_refill_failures(void)
 		present1g = sim_pages(SIM_1G);
 
 		sim_fail_nth(where, 1);
-		CHECK(dmap_cache_refill(&drv_nodes[0]) == -ENOMEM);
-		CHECK(drv_nodes[0].stats.refill_failures == 1);
-		CHECK(drv_nodes[0].nr_regions == 0);
+		CHECK(dmap_cache_refill(&drv_caches[0]) == -ENOMEM);
+		CHECK(drv_caches[0].stats.refill_failures == 1);
+		CHECK(drv_caches[0].nr_regions == 0);
 		CHECK(sim.blocks_out == blocks && sim.allocs_out == allocs);
 		CHECK(sim.pud_splits == puds && sim_pages(SIM_1G) == present1g);
 		CHECK(drv_check() == 0);
 		if (case_failed)
 			printf("#   failing step: %s\n", names[where]);
 
-		CHECK(dmap_cache_refill(&drv_nodes[0]) == 0);
+		CHECK(dmap_cache_refill(&drv_caches[0]) == 0);
 		CHECK(drv_check() == 0);
 		drv_shrink_all();
 		CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
@@ -197,7 +197,7 @@ static void t_share_one_page(void)
 	CHECK(sim_level(a) == SIM_4K && sim.pmd_splits == splits + 1);
 	CHECK(sim_present(a) && !sim_present(b) && present_pages(a) == 1);
 	CHECK(r->nr_shared == 1 && test_bit(a - r->pfn, r->shared));
-	CHECK(drv_nodes[0].stats.shares == 1);
+	CHECK(drv_caches[0].stats.shares == 1);
 	CHECK(drv_check() == 0);
 
 	/* the second share finds the 4K entries there: no second split */
@@ -237,7 +237,7 @@ static void t_unshare_last_page(void)
 	CHECK(sim_level(a) == SIM_2M && !sim_present(a) && present_pages(a) == 0);
 	CHECK(sim.pmd_collapses == collapses + 1);
 	CHECK(sim_region_of(a)->nr_shared == 0);
-	CHECK(drv_nodes[0].stats.shares == 4 && drv_nodes[0].stats.unshares == 4);
+	CHECK(drv_caches[0].stats.shares == 4 && drv_caches[0].stats.unshares == 4);
 	CHECK(drv_check() == 0);
 
 	CHECK(drv_release(a, 2) == 0);
@@ -302,14 +302,14 @@ static void t_share_misuse(void)
 
 		drv_snap_take(&before, a);
 		drv_snap_take(&before_z, z);
-		misuse = drv_nodes[nid].stats.misuse;
+		misuse = drv_caches[nid].stats.misuse;
 		if (cases[i].share)
 			err = drv_share(pfn, cases[i].nr);
 		else
 			err = drv_unshare(pfn, cases[i].nr);
 		CHECK(err == -EINVAL);
 		CHECK(drv_snap_same(&before, a) && drv_snap_same(&before_z, z));
-		CHECK(drv_nodes[nid].stats.misuse == misuse + 1);
+		CHECK(drv_caches[nid].stats.misuse == misuse + 1);
 		CHECK(drv_check() == 0);
 		if (case_failed) {
 			printf("#   case %lu: %s\n", i, cases[i].what);
@@ -333,7 +333,7 @@ static void t_share_misuse(void)
  */
 static void t_free_shared(void)
 {
-	struct dmap_node *dn = &drv_nodes[0];
+	struct dmap_cache *cache = &drv_caches[0];
 	struct dmap_region *r;
 	struct drv_snap before;
 	unsigned long misuse;
@@ -348,17 +348,17 @@ static void t_free_shared(void)
 	CHECK(present_pages(a) == 3);
 
 	drv_snap_take(&before, a);
-	misuse = dn->stats.misuse;
-	CHECK(dmap_cache_mark_returned(dn, r, a, 2, false) == -EAGAIN);
-	CHECK(drv_snap_same(&before, a) && dn->stats.misuse == misuse);
+	misuse = cache->stats.misuse;
+	CHECK(dmap_cache_mark_returned(cache, r, a, 2, false) == -EAGAIN);
+	CHECK(drv_snap_same(&before, a) && cache->stats.misuse == misuse);
 	CHECK(drv_check() == 0);
 
 	/* the other allocation's page stays shared, so the region stays 4K */
 	CHECK(drv_release(a, 2) == 0);
 	CHECK(!sim_present(a + 1) && !sim_present(a + 2) && sim_present(x));
 	CHECK(present_pages(a) == 1 && sim_level(a) == SIM_4K);
-	CHECK(r->nr_shared == 1 && dn->stats.unshares == 2);
-	CHECK(dn->stats.frees == 1 && dn->stats.misuse == misuse);
+	CHECK(r->nr_shared == 1 && cache->stats.unshares == 2);
+	CHECK(cache->stats.frees == 1 && cache->stats.misuse == misuse);
 	CHECK(drv_check() == 0);
 
 	/* returned but still referenced: absent at once, pending, not shared */
@@ -377,7 +377,7 @@ static void t_free_shared(void)
 /* A share whose split fails changes nothing; later shares need no split */
 static void t_share_split_fails(void)
 {
-	struct dmap_node *dn = &drv_nodes[0];
+	struct dmap_cache *cache = &drv_caches[0];
 	struct drv_snap before;
 	unsigned long splits, misuse;
 	long a, b;
@@ -387,11 +387,11 @@ static void t_share_split_fails(void)
 	b = drv_alloc(0, 0);
 	CHECK(a >= 0 && b >= 0 && a / 512 == b / 512);
 	drv_snap_take(&before, a);
-	misuse = dn->stats.misuse;
+	misuse = cache->stats.misuse;
 
 	sim_fail_nth(SIM_FAIL_PGTABLE, 1);
 	CHECK(drv_share(a, 2) == -ENOMEM);
-	CHECK(drv_snap_same(&before, a) && dn->stats.misuse == misuse);
+	CHECK(drv_snap_same(&before, a) && cache->stats.misuse == misuse);
 	CHECK(sim_level(a) == SIM_2M && present_pages(a) == 0);
 	CHECK(drv_check() == 0);
 
@@ -418,7 +418,7 @@ static void t_release_after_share(void)
 
 	drv_setup(GIB_PER_NODE);
 	/* released as soon as it is empty, from the free itself */
-	drv_nodes[0].high = 0;
+	drv_caches[0].high = 0;
 	boot_1g = sim_pages(SIM_1G);
 	a = drv_alloc(0, 3);
 	b = drv_alloc(0, 0);
@@ -428,7 +428,7 @@ static void t_release_after_share(void)
 	CHECK(drv_release(b, 0) == 0);
 	/* freed with its pages shared: the free unshares them first */
 	CHECK(drv_release(a, 3) == 0);
-	CHECK(drv_nodes[0].nr_regions == 0 && drv_nodes[0].stats.releases == 1);
+	CHECK(drv_caches[0].nr_regions == 0 && drv_caches[0].stats.releases == 1);
 
 	for (i = a / 512 * 512; i < a / 512 * 512 + DMAP_REGION_PAGES; i++)
 		absent += !sim_present(i);
@@ -548,20 +548,20 @@ static void t_offline(void)
 	start = a & ~(SIM_PUD_PAGES - 1);
 
 	/* a page is out: refused, nothing changed */
-	CHECK(dmap_cache_offline(&drv_nodes[0], start, SIM_PUD_PAGES) == -EBUSY);
-	CHECK(drv_nodes[0].nr_regions >= 1);
+	CHECK(dmap_cache_offline(&drv_caches[0], start, SIM_PUD_PAGES) == -EBUSY);
+	CHECK(drv_caches[0].nr_regions >= 1);
 	CHECK(!sim_present(a));
 	CHECK(drv_check() == 0);
 
 	CHECK(drv_release(a, 0) == 0);
 	CHECK(drv_release(b, 0) == 0);
-	CHECK(drv_nodes[0].nr_empty >= 1);
+	CHECK(drv_caches[0].nr_empty >= 1);
 	collapses = sim.pud_collapses;
 	/* a range without the region: nothing to do */
-	CHECK(dmap_cache_offline(&drv_nodes[0], start + SIM_PUD_PAGES,
+	CHECK(dmap_cache_offline(&drv_caches[0], start + SIM_PUD_PAGES,
 				 SIM_PUD_PAGES) == 0);
-	CHECK(dmap_cache_offline(&drv_nodes[0], start, SIM_PUD_PAGES) >= 1);
-	CHECK(drv_nodes[0].nr_empty == 0 && drv_nodes[0].nr_regions == 0);
+	CHECK(dmap_cache_offline(&drv_caches[0], start, SIM_PUD_PAGES) >= 1);
+	CHECK(drv_caches[0].nr_empty == 0 && drv_caches[0].nr_regions == 0);
 	CHECK(sim_present(a) && sim_present(b));
 	/* the worker re-forms it later: no collapse under the hotplug lock */
 	CHECK(sim.pud_collapses == collapses);
@@ -590,11 +590,11 @@ static void t_poison(void)
 	/* a free slot of an empty region goes bad: the region stays */
 	sim_poison(region + 300, true);
 	drv_shrink_all();
-	CHECK(sim_region_of(region) && drv_nodes[0].nr_regions == 1);
-	CHECK(drv_nodes[0].nr_retired == 1 && drv_nodes[0].nr_used == 0);
+	CHECK(sim_region_of(region) && drv_caches[0].nr_regions == 1);
+	CHECK(drv_caches[0].nr_retired == 1 && drv_caches[0].nr_used == 0);
 	CHECK(!sim_present(region + 300) && !sim_present(region));
 	/* and memory offline cannot take it */
-	CHECK(dmap_cache_offline(&drv_nodes[0], region, DMAP_REGION_PAGES) ==
+	CHECK(dmap_cache_offline(&drv_caches[0], region, DMAP_REGION_PAGES) ==
 	      -EBUSY);
 	CHECK(drv_check() == 0);
 
@@ -605,10 +605,10 @@ static void t_poison(void)
 	sim_poison(b + 1, true);
 	c = drv_alloc(0, 0);
 	CHECK(c == b + 2);
-	CHECK(drv_nodes[0].nr_retired == 2);
+	CHECK(drv_caches[0].nr_retired == 2);
 	CHECK(drv_check() == 0);
 	/* a wrong order that would take the retired slot in is refused */
-	CHECK(drv_put(drv_nodes, b, 1) == -EINVAL);
+	CHECK(drv_put(drv_caches, b, 1) == -EINVAL);
 	CHECK(sim_region_of(region)->nr_retired == 2 && drv_check() == 0);
 
 	/* a page that is out goes bad: retired once its last user is gone */
@@ -616,10 +616,10 @@ static void t_poison(void)
 	CHECK(drv_release(a, 0) == 0);
 	CHECK(drv_release(b, 0) == 0);
 	CHECK(drv_release(c, 0) == 0);
-	CHECK(drv_nodes[0].nr_retired == 3 && drv_nodes[0].nr_used == 0);
+	CHECK(drv_caches[0].nr_retired == 3 && drv_caches[0].nr_used == 0);
 	CHECK(!sim_present(a) && !sim_present(b));
 	drv_shrink_all();
-	CHECK(sim_region_of(region) && drv_nodes[0].nr_regions == 1);
+	CHECK(sim_region_of(region) && drv_caches[0].nr_regions == 1);
 	CHECK(drv_check() == 0);
 
 	/* every good slot is still handed out, no bad one */
@@ -629,7 +629,7 @@ static void t_poison(void)
 		CHECK(p >= (long)region && p < (long)region + DMAP_REGION_PAGES);
 		CHECK(!sim_poisoned(p));
 	}
-	CHECK(drv_nodes[0].nr_free == 0 && drv_nodes[0].nr_regions == 1);
+	CHECK(drv_caches[0].nr_free == 0 && drv_caches[0].nr_regions == 1);
 	CHECK(drv_check() == 0);
 
 	/* the region is the kernel's for good: free its bookkeeping by hand */
@@ -662,20 +662,20 @@ static void t_kept_charges(void)
 		if (i % 512)
 			CHECK(drv_release(pfns[i], 0) == 0);
 	CHECK(drv_check() == 0);
-	CHECK(drv_nodes[0].nr_charged == 1022 && sim.pages_charged == 1024);
+	CHECK(drv_caches[0].nr_charged == 1022 && sim.pages_charged == 1024);
 	/* the holes are filled again: charged once, by the new user */
 	for (i = 0; i < 1024; i++)
 		if (i % 512) {
 			pfns[i] = drv_alloc(0, 0);
 			CHECK(pfns[i] >= 0);
 		}
-	CHECK(drv_nodes[0].nr_charged == 0 && sim.pages_charged == 1024);
+	CHECK(drv_caches[0].nr_charged == 0 && sim.pages_charged == 1024);
 	CHECK(drv_check() == 0);
 	/* a two-page allocation drops the charges under both slots */
 	CHECK(drv_release(pfns[2], 0) == 0 && drv_release(pfns[3], 0) == 0);
-	CHECK(drv_nodes[0].nr_charged == 2);
+	CHECK(drv_caches[0].nr_charged == 2);
 	pfns[2] = drv_alloc(0, 1);
-	CHECK(pfns[2] >= 0 && drv_nodes[0].nr_charged == 0);
+	CHECK(pfns[2] >= 0 && drv_caches[0].nr_charged == 0);
 	CHECK(sim.pages_charged == 1023);
 	CHECK(drv_check() == 0);
 	/* a region that empties keeps no charge, whatever order */
@@ -684,7 +684,7 @@ static void t_kept_charges(void)
 		if (i != 2 && i != 3)
 			CHECK(drv_release(pfns[i], 0) == 0);
 	CHECK(drv_check() == 0);
-	CHECK(drv_nodes[0].nr_charged == 0 && sim.pages_charged == 0);
+	CHECK(drv_caches[0].nr_charged == 0 && sim.pages_charged == 0);
 	drv_shrink_all();
 	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
 	sim_exit();

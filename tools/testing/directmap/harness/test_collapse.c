@@ -8,7 +8,7 @@
 
 #include <linux/errno.h>
 
-#include "internal.h"
+#include "policy.h"
 #include "tap.h"
 
 #define GIB		4

@@ -3,8 +3,8 @@
  * fail_directmap: where directmap and its architecture code allocate, and
  * the fault attribute that makes those allocations fail on request.
  */
-#ifndef _MM_DIRECTMAP_FAULT_H
-#define _MM_DIRECTMAP_FAULT_H
+#ifndef _MM_DIRECTMAP_FAIL_H
+#define _MM_DIRECTMAP_FAIL_H
 
 #include <linux/types.h>
 
@@ -47,4 +47,4 @@ static inline unsigned long dmap_fail_injected(void)
 }
 #endif
 
-#endif /* _MM_DIRECTMAP_FAULT_H */
+#endif /* _MM_DIRECTMAP_FAIL_H */

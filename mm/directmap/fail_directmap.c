@@ -18,7 +18,7 @@
 #include <linux/init.h>
 #include <linux/seq_file.h>
 
-#include "fault.h"
+#include "fail_directmap.h"
 
 static DECLARE_FAULT_ATTR(fail_directmap);
 static unsigned long dmap_fail_points = DMAP_FAIL_ALL;

@@ -7,14 +7,15 @@
  * They expect what `make check` boots: x86-64 with 1G pages (-cpu max) and
  * two NUMA nodes with memory.
  */
-#ifndef _MM_DIRECTMAP_PAGE_KUNIT_H
-#define _MM_DIRECTMAP_PAGE_KUNIT_H
+#ifndef _MM_DIRECTMAP_CORE_KUNIT_H
+#define _MM_DIRECTMAP_CORE_KUNIT_H
 
 #include <kunit/test.h>
 #include <kunit/static_stub.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/suspend.h>
 #include <linux/vmalloc.h>
 
 #include "../differ.h"
@@ -298,7 +299,7 @@ static void dmap_test_no_pmd_split(struct kunit *test)
 	before2m = arch_directmap_pages(DIRECTMAP_LEVEL_2M);
 	before1g = arch_directmap_pages(DIRECTMAP_LEVEL_1G);
 	/* other cases make refills fail on purpose: count from here */
-	failures = dmap_pnodes[nid]->cache.stats.refill_failures;
+	failures = dmap_nodes[nid]->cache.stats.refill_failures;
 	for (i = 0; i < DMAP_TEST_PAGES; i++) {
 		pages[i] = directmap_alloc_pages(nid, 0, 0);
 		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
@@ -316,7 +317,7 @@ static void dmap_test_no_pmd_split(struct kunit *test)
 	KUNIT_EXPECT_LE(test, before1g - arch_directmap_pages(DIRECTMAP_LEVEL_1G), nr_1g);
 	/* a PUD split only adds 2M entries, it never takes them away */
 	KUNIT_EXPECT_GE(test, arch_directmap_pages(DIRECTMAP_LEVEL_2M), before2m);
-	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.stats.refill_failures,
+	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.stats.refill_failures,
 			failures);
 
 	for (i = 0; i < DMAP_TEST_PAGES; i++)
@@ -342,7 +343,7 @@ static void dmap_test_nodes(struct kunit *test)
 			KUNIT_EXPECT_EQ(test, page_to_nid(pages[i]), nid);
 			KUNIT_EXPECT_FALSE(test, dmap_test_readable(pages[i]));
 		}
-		KUNIT_EXPECT_GE(test, dmap_pnodes[nid]->cache.nr_regions, 1UL);
+		KUNIT_EXPECT_GE(test, dmap_nodes[nid]->cache.nr_regions, 1UL);
 		for (i = 0; i < ARRAY_SIZE(pages); i++)
 			KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[i], 0), 0);
 	}
@@ -391,21 +392,21 @@ static void dmap_test_deferred_reuse(struct kunit *test)
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	nid = page_to_nid(page);
-	used = dmap_pnodes[nid]->cache.nr_used;
+	used = dmap_nodes[nid]->cache.nr_used;
 
 	get_page(page);
 	KUNIT_ASSERT_EQ(test, directmap_free_folio(page_folio(page)), 0);
-	dmap_reclaim_pending(dmap_pnodes[nid]);
+	dmap_reclaim_pending(dmap_nodes[nid]);
 	flush_delayed_work(&dmap_reclaim_work);
-	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_used, used);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(dmap_pnodes[nid]->nr_pending), 1UL);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_used, used);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(dmap_nodes[nid]->nr_pending), 1UL);
 
 	/* the owner's and the extra reference go: only directmap's is left */
 	page_ref_sub(page, 2);
-	dmap_reclaim_pending(dmap_pnodes[nid]);
+	dmap_reclaim_pending(dmap_nodes[nid]);
 	flush_delayed_work(&dmap_reclaim_work);
-	KUNIT_EXPECT_EQ(test, dmap_pnodes[nid]->cache.nr_used, used - 1);
-	KUNIT_EXPECT_EQ(test, READ_ONCE(dmap_pnodes[nid]->nr_pending), 0UL);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_used, used - 1);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(dmap_nodes[nid]->nr_pending), 0UL);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 0);
 }
 
@@ -569,7 +570,7 @@ static struct page *dmap_test_alloc_single(struct kunit *test, int nid,
 static void dmap_test_fallback(struct kunit *test)
 {
 	int nid = numa_mem_id();
-	struct dmap_pnode *pn = dmap_pnodes[nid];
+	struct dmap_node *pn = dmap_nodes[nid];
 	long fallbacks = atomic_long_read(&pn->fallbacks);
 	unsigned long ev_fallback, ev_miss, ev_refill_fail, ev_alloc, ev_free;
 	struct page *page;
@@ -614,18 +615,18 @@ static int dmap_test_no_unmap(unsigned long pfn)
 /* A refill that cannot unmap gives everything back and reports it */
 static void dmap_test_refill_rollback(struct kunit *test)
 {
-	struct dmap_node *dn = &dmap_pnodes[numa_mem_id()]->cache;
-	unsigned long failures = dn->stats.refill_failures;
-	unsigned long regions = dn->nr_regions;
+	struct dmap_cache *cache = &dmap_nodes[numa_mem_id()]->cache;
+	unsigned long failures = cache->stats.refill_failures;
+	unsigned long regions = cache->nr_regions;
 	long free_before = global_zone_page_state(NR_FREE_PAGES);
 
 	kunit_activate_static_stub(test, dmap_env_block_unmap,
 				   dmap_test_no_unmap);
-	KUNIT_EXPECT_EQ(test, dmap_cache_refill(dn), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, dmap_cache_refill(cache), -ENOMEM);
 	kunit_deactivate_static_stub(test, dmap_env_block_unmap);
 
-	KUNIT_EXPECT_EQ(test, dn->stats.refill_failures, failures + 1);
-	KUNIT_EXPECT_EQ(test, dn->nr_regions, regions);
+	KUNIT_EXPECT_EQ(test, cache->stats.refill_failures, failures + 1);
+	KUNIT_EXPECT_EQ(test, cache->nr_regions, regions);
 	/* the 2M block went back: free memory is within noise of before */
 	KUNIT_EXPECT_LT(test, abs(global_zone_page_state(NR_FREE_PAGES) -
 				  free_before), (long)DMAP_REGION_PAGES / 2);
@@ -787,21 +788,21 @@ static void dmap_test_single_other_node(struct kunit *test)
 	other = next_node(asked, node_states[N_MEMORY]);
 	given = alloc_pages_node(other, GFP_KERNEL | __GFP_THISNODE | __GFP_ZERO, 0);
 	KUNIT_ASSERT_NOT_NULL(test, given);
-	on_asked = atomic_long_read(&dmap_pnodes[asked]->nr_singles);
-	on_page = atomic_long_read(&dmap_pnodes[other]->nr_singles);
+	on_asked = atomic_long_read(&dmap_nodes[asked]->nr_singles);
+	on_page = atomic_long_read(&dmap_nodes[other]->nr_singles);
 
 	page = dmap_test_alloc_single(test, asked, 0, given);
 	KUNIT_ASSERT_PTR_EQ(test, page, given);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[asked]->nr_singles),
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_nodes[asked]->nr_singles),
 			on_asked);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[other]->nr_singles),
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_nodes[other]->nr_singles),
 			on_page + 1);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[asked]->nr_singles),
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_nodes[asked]->nr_singles),
 			on_asked);
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_pnodes[other]->nr_singles),
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_nodes[other]->nr_singles),
 			on_page);
 	KUNIT_EXPECT_FALSE(test, directmap_active());
 }
@@ -809,7 +810,7 @@ static void dmap_test_single_other_node(struct kunit *test)
 static void dmap_test_misuse(struct kunit *test)
 {
 	int nid = numa_mem_id();
-	struct dmap_node *dn = &dmap_pnodes[nid]->cache;
+	struct dmap_cache *cache = &dmap_nodes[nid]->cache;
 	struct page *page, *foreign;
 	unsigned long used, misuse, events;
 
@@ -830,23 +831,23 @@ static void dmap_test_misuse(struct kunit *test)
 
 	page = directmap_alloc_pages(nid, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	used = dn->nr_used;
-	misuse = dn->stats.misuse;
+	used = cache->nr_used;
+	misuse = cache->stats.misuse;
 
 	/* a free slot of a region, a wrong order, an order too large */
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page + 1, 0), -EINVAL);
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 2), -EINVAL);
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, DIRECTMAP_MAX_ORDER + 1),
 			-EINVAL);
-	KUNIT_EXPECT_EQ(test, dn->nr_used, used);
-	KUNIT_EXPECT_EQ(test, dn->stats.misuse, misuse + 2);
+	KUNIT_EXPECT_EQ(test, cache->nr_used, used);
+	KUNIT_EXPECT_EQ(test, cache->stats.misuse, misuse + 2);
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);
+	KUNIT_EXPECT_EQ(test, cache->nr_used, used - 1);
 	/* double free */
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), -EINVAL);
-	KUNIT_EXPECT_EQ(test, dn->nr_used, used - 1);
+	KUNIT_EXPECT_EQ(test, cache->nr_used, used - 1);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	/* every refusal above is one directmap_misuse event */
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 9);
@@ -977,19 +978,19 @@ static void dmap_test_hibernation_window(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, h);
 	init_completion(&h->done);
 	dmap_drain();
-	ret = dmap_pm_notify(&dmap_pm_nb, PM_HIBERNATION_PREPARE, NULL);
+	ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
 	KUNIT_ASSERT_EQ(test, ret, NOTIFY_OK);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(dmap_test_hib_alloc, h,
 						    "dmap-hib")));
 	msleep(500);
 	KUNIT_EXPECT_FALSE(test, completion_done(&h->done));
 	KUNIT_EXPECT_FALSE(test, directmap_active());
-	dmap_pm_notify(&dmap_pm_nb, PM_POST_HIBERNATION, NULL);
+	dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL);
 	wait_for_completion(&h->done);
 	KUNIT_ASSERT_NOT_NULL(test, h->page);
 
 	/* refused with a page out, and allocations do not wait after */
-	ret = dmap_pm_notify(&dmap_pm_nb, PM_HIBERNATION_PREPARE, NULL);
+	ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
 	KUNIT_EXPECT_EQ(test, ret, notifier_from_errno(-EBUSY));
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(h->page, 0), 0);
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
@@ -1000,21 +1001,21 @@ static void dmap_test_hibernation_window(struct kunit *test)
 
 #ifdef CONFIG_MEMORY_FAILURE
 /* Undo memory failure's mark and the retire, so that the region can go */
-static void dmap_test_unpoison(struct dmap_node *dn, struct dmap_region *r)
+static void dmap_test_unpoison(struct dmap_cache *cache, struct dmap_region *r)
 {
 	unsigned long slot;
 
-	spin_lock(&dn->lock);
+	spin_lock(&cache->lock);
 	for_each_set_bit(slot, r->retired, DMAP_REGION_PAGES) {
 		ClearPageHWPoison(pfn_to_page(r->pfn + slot));
 		__clear_bit(slot, r->used);
 		r->nr_free++;
-		dn->nr_free++;
-		dn->nr_retired--;
+		cache->nr_free++;
+		cache->nr_retired--;
 	}
 	bitmap_zero(r->retired, DMAP_REGION_PAGES);
 	r->nr_retired = 0;
-	spin_unlock(&dn->lock);
+	spin_unlock(&cache->lock);
 }
 
 /*
@@ -1079,12 +1080,12 @@ static void dmap_test_hwpoison(struct kunit *test)
 	dmap_test_fill(test, page + 200, 0x77);
 	KUNIT_ASSERT_FALSE(test, test_bit(200 + pfn - r->pfn, r->used));
 	/* as the kernel in the image notifies it after a restore */
-	dmap_pm_notify(&dmap_pm_nb, PM_POST_HIBERNATION, NULL);
+	dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page + 200));
 
 	/* x keeps the region in use while the test takes the marks back */
 	if (dmap_region_of(page_to_pfn(x)) == r)
-		dmap_test_unpoison(&dmap_pnodes[r->nid]->cache, r);
+		dmap_test_unpoison(&dmap_nodes[r->nid]->cache, r);
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(x, 0), 0);
 	dmap_drain();
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
@@ -1162,4 +1163,4 @@ static struct kunit_suite dmap_test_suite = {
 
 kunit_test_suite(dmap_test_suite);
 
-#endif /* _MM_DIRECTMAP_PAGE_KUNIT_H */
+#endif /* _MM_DIRECTMAP_CORE_KUNIT_H */

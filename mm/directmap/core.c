@@ -1,0 +1,852 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * directmap: pages that are absent from the direct map.
+ *
+ * The region cache (cache.c) decides which 2M region a page comes from.
+ * This file is the core: the allocation API, the boot parameter, the
+ * pages on their way back, the shrinker and init.  It turns slots into
+ * struct pages, keeps a reference on every page it hands out so that a
+ * page returns to its region only after its last user is gone, wipes
+ * pages while they stay unmapped, and falls back to unmapping single pages
+ * (single.c) when no 2M block can be had, so that a fault never fails
+ * because the cache is dry.  env.c is the policy's environment, owner.c
+ * the owners' API and sharing, debugfs.c the debugfs files.
+ *
+ * Page states:
+ *   free slot		refcount 0 (frozen), zeroed, in a region
+ *   handed out		refcount >= 2: the owner's and directmap's
+ *   returned		pending (deferred) in its region until only
+ *			directmap's reference is left, then frozen, off the
+ *			LRU and back in its slot
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/directmap.h>
+#include <linux/gfp.h>
+#include <linux/init.h>
+#include <linux/cpuset.h>
+#include <linux/memcontrol.h>
+#include <linux/mempolicy.h>
+#include <linux/mm.h>
+#include <linux/mm_inline.h>
+#include <linux/mutex.h>
+#include <linux/nodemask.h>
+#include <linux/page_ref.h>
+#include <linux/set_memory.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
+#include <linux/swap.h>
+#include <linux/vmstat.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <kunit/static_stub.h>
+#include <asm/tlbflush.h>
+
+#include "fail_directmap.h"
+#include "internal.h"
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/directmap.h>
+
+/* Empty regions each node keeps before giving them back */
+#define DMAP_HIGH_DEFAULT	2
+
+/*
+ * directmap= on the command line: "off" is the stock kernel (no cache, the
+ * direct map never re-formed), "collapse" runs the collapse worker only
+ * (stock secretmem, its splits repaired afterwards), "on" (the default)
+ * both.
+ */
+enum dmap_mode { DMAP_MODE_OFF, DMAP_MODE_COLLAPSE, DMAP_MODE_ON };
+static enum dmap_mode dmap_mode __ro_after_init = DMAP_MODE_ON;
+static bool directmap_ready __read_mostly;
+struct dmap_node *dmap_nodes[MAX_NUMNODES];
+atomic_long_t dmap_pages_taken;
+atomic_long_t dmap_pages_given_back;
+
+static void dmap_reclaim_workfn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
+
+static int __init directmap_setup(char *str)
+{
+	bool on;
+
+	if (str && !strcmp(str, "collapse")) {
+		dmap_mode = DMAP_MODE_COLLAPSE;
+		return 0;
+	}
+	if (!str || kstrtobool(str, &on)) {
+		pr_warn("directmap=%s: want on, off or collapse\n", str ?: "");
+		return -EINVAL;
+	}
+	dmap_mode = on ? DMAP_MODE_ON : DMAP_MODE_OFF;
+	return 0;
+}
+early_param("directmap", directmap_setup);
+
+/**
+ * directmap_requested - did the command line leave directmap on?
+ *
+ * For the architecture's early mapping code, which runs before
+ * directmap_enabled() can say: arm64 keeps linear-map blocks only for it.
+ *
+ * Return: false if booted with directmap=off.
+ */
+bool __init directmap_requested(void)
+{
+	return dmap_mode != DMAP_MODE_OFF;
+}
+
+/**
+ * dmap_collapse_wanted_at_boot - does the command line ask for the worker?
+ *
+ * Return: false with directmap=off.
+ */
+bool __init dmap_collapse_wanted_at_boot(void)
+{
+	return dmap_mode != DMAP_MODE_OFF;
+}
+
+/**
+ * directmap_enabled - is directmap in charge of pages without a direct map?
+ *
+ * False when booted with directmap=off: users such as secretmem then keep
+ * their stock path.
+ *
+ * Return: true if directmap_alloc_pages() can be used.
+ */
+bool directmap_enabled(void)
+{
+	return READ_ONCE(directmap_ready);
+}
+EXPORT_SYMBOL_NS_GPL(directmap_enabled, DIRECTMAP);
+
+/**
+ * directmap_alloc_pgtable - allocate a page-table page for the direct map
+ * @gfp:	GFP_KERNEL, or without direct reclaim for a caller that holds
+ *		a lock the shrinker takes
+ *
+ * The architecture code takes the page tables that an unmap needs from
+ * here, before it changes anything.  KUnit replaces it to inject failures.
+ *
+ * Return: a page, or NULL.
+ */
+struct page *directmap_alloc_pgtable(gfp_t gfp)
+{
+	KUNIT_STATIC_STUB_REDIRECT(directmap_alloc_pgtable, gfp);
+	if (dmap_should_fail(DMAP_FAIL_PGTABLE))
+		return NULL;
+	return alloc_page(gfp);
+}
+
+/* ---- errors ---- */
+
+/*
+ * Every error directmap returns is counted and traced here, so that the
+ * vmstat events and the tracepoint always agree.
+ */
+void dmap_error(int nid, int kind, int err)
+{
+	static const enum vm_event_item events[] = {
+		[DIRECTMAP_ERR_REFILL]		= DIRECTMAP_REFILL_FAIL,
+		[DIRECTMAP_ERR_FALLBACK]	= DIRECTMAP_FALLBACK_FAIL,
+		[DIRECTMAP_ERR_MISUSE]		= DIRECTMAP_MISUSE,
+		[DIRECTMAP_ERR_SHARE]		= DIRECTMAP_SHARE_FAIL,
+	};
+
+	count_vm_event(events[kind]);
+	trace_directmap_error(nid, kind, err);
+}
+
+/* For owner.c, which warns itself */
+void dmap_count_misuse(int nid)
+{
+	dmap_error(nid, DIRECTMAP_ERR_MISUSE, -EINVAL);
+}
+
+/*
+ * A caller that may not sleep; without a preempt count only interrupt
+ * context and disabled interrupts can be seen.
+ */
+static bool dmap_atomic(void)
+{
+	if (IS_ENABLED(CONFIG_PREEMPT_COUNT))
+		return !preemptible();
+	return irqs_disabled() || !in_task();
+}
+
+/* ---- pages ---- */
+
+/* Make frozen slots look like pages fresh from the page allocator */
+static struct page *dmap_page_prep(unsigned long pfn, unsigned int order)
+{
+	struct page *page = pfn_to_page(pfn);
+
+	dmap_slots_online(page, 1UL << order);
+	/* The owner's reference and directmap's own */
+	set_page_count(page, 2);
+	return page;
+}
+
+/*
+ * Undo what a page-cache owner left behind, as the page allocator does on
+ * free; the page is frozen.  Its memcg charge stays: the cache keeps it or
+ * drops it (dmap_env_uncharge()).
+ */
+static void dmap_page_reset(struct page *page, unsigned int order)
+{
+	struct folio *folio = page_folio(page);
+	unsigned int i;
+
+	/* truncation that raced with munlock can leave Mlocked set */
+	if (unlikely(folio_test_mlocked(folio))) {
+		__folio_clear_mlocked(folio);
+		zone_stat_mod_folio(folio, NR_MLOCK, -1);
+		count_vm_event(UNEVICTABLE_PGCLEARED);
+	}
+	for (i = 0; i < (1U << order); i++) {
+		page[i].mapping = NULL;
+		set_page_private(page + i, 0);
+		page[i].flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+	}
+}
+
+/*
+ * A page-cache owner's folio is on the (unevictable) LRU, as any page
+ * cache is; frozen, nobody else can take it off: do what the last put of
+ * a folio does.
+ */
+static void dmap_page_off_lru(struct page *page)
+{
+	struct folio *folio = page_folio(page);
+	struct lruvec *lruvec;
+	unsigned long flags;
+
+	if (!folio_test_lru(folio))
+		return;
+	lruvec = folio_lruvec_lock_irqsave(folio, &flags);
+	lruvec_del_folio(lruvec, folio);
+	__folio_clear_lru_flags(folio);
+	unlock_page_lruvec_irqrestore(lruvec, flags);
+}
+
+/*
+ * Memory failure marks a page it cannot handle and leaves it where it is:
+ * such a page is never handed out, wiped, mapped or freed again.
+ */
+bool dmap_poisoned(struct page *page, unsigned int order)
+{
+	unsigned int i;
+
+	for (i = 0; i < (1U << order); i++)
+		if (PageHWPoison(page + i))
+			return true;
+	return false;
+}
+
+static void dmap_clear_pages(struct page *page, unsigned int order)
+{
+	unsigned int i;
+
+	for (i = 0; i < (1U << order); i++)
+		arch_directmap_clear_page(page + i);
+}
+
+/*
+ * Put a returned page that was frozen (no reference left) back into its
+ * slot.  The order of the allocation is kept in page->private, read only
+ * once the page is frozen: until then the freeing path may still set it.
+ */
+static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
+{
+	unsigned int order = page_private(page);
+	struct dmap_region *r, *release;
+
+	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
+	dmap_page_off_lru(page);
+	dmap_page_reset(page, order);
+	dmap_slots_offline(page, 1UL << order);
+	r = dmap_region_of(page_to_pfn(page));
+	if (dmap_poisoned(page, order)) {
+		/* never free again, so nobody pays for it */
+		mem_cgroup_uncharge(page_folio(page));
+		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order);
+		pr_info("pfn %#lx order %u is poisoned: retired\n",
+			page_to_pfn(page), order);
+		return;
+	}
+	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order,
+				 folio_memcg_charged(page_folio(page)));
+	if (release)
+		dmap_cache_release(&pn->cache, release);
+}
+
+/* The freeing path's own try: only directmap's reference left? */
+static bool dmap_reclaim_page(struct dmap_node *pn, struct page *page)
+{
+	if (!page_ref_freeze(page, 1))
+		return false;
+	dmap_reclaim_frozen(pn, page);
+	return true;
+}
+
+#define DMAP_RECLAIM_BATCH	32
+
+/*
+ * Reclaim the returned pages of @pn that nobody references any more.  They
+ * are found by their regions' deferred bits, not linked through page->lru:
+ * until its last reference is gone a returned folio may still be in an
+ * LRU or mlock batch, which writes page->lru.  A page is claimed (frozen,
+ * its bit cleared, counted off) under the cache lock, so that no other
+ * scan can take it, nor a page that was reclaimed and handed out since.
+ */
+static void dmap_reclaim_pending(struct dmap_node *pn)
+{
+	unsigned long pfns[DMAP_RECLAIM_BATCH], slot;
+	struct dmap_region *r;
+	unsigned int n, i;
+	int l;
+
+	do {
+		n = 0;
+		spin_lock(&pn->cache.lock);
+		dmap_for_each_region(pn, r, l) {
+			if (n == DMAP_RECLAIM_BATCH)
+				break;
+			for_each_set_bit(slot, r->deferred, DMAP_REGION_PAGES) {
+				if (n == DMAP_RECLAIM_BATCH)
+					break;
+				if (!page_ref_freeze(pfn_to_page(r->pfn + slot), 1))
+					continue;
+				__clear_bit(slot, r->deferred);
+				pn->nr_pending--;
+				pfns[n++] = r->pfn + slot;
+			}
+		}
+		spin_unlock(&pn->cache.lock);
+
+		for (i = 0; i < n; i++)
+			dmap_reclaim_frozen(pn, pfn_to_page(pfns[i]));
+	} while (n == DMAP_RECLAIM_BATCH);
+}
+
+/* When dmap_reclaim_workfn() last drained the LRU batches */
+static unsigned long dmap_lru_drained;
+
+static void dmap_reclaim_workfn(struct work_struct *work)
+{
+	bool again = false;
+	int nid;
+
+	for_each_node(nid) {
+		struct dmap_node *pn = dmap_nodes[nid];
+
+		if (!pn || !READ_ONCE(pn->nr_pending))
+			continue;
+		dmap_reclaim_pending(pn);
+		again |= READ_ONCE(pn->nr_pending) != 0;
+	}
+	/*
+	 * Someone still holds a reference: look again later.  A per-CPU LRU
+	 * or mlock batch may hold it until that CPU drains: drain them all,
+	 * now and then.
+	 */
+	if (again) {
+		if (time_after(jiffies, dmap_lru_drained + HZ)) {
+			lru_add_drain_all();
+			dmap_lru_drained = jiffies;
+		}
+		schedule_delayed_work(&dmap_reclaim_work, HZ / 10);
+	}
+}
+
+/* A slot of a cached region, refilling the cache if it has none */
+static int dmap_take(struct dmap_node *pn, unsigned int order,
+		     unsigned long *pfn)
+{
+	bool miss = false;
+	int err;
+
+	if (!dmap_cache_take(&pn->cache, order, pfn))
+		goto hit;
+
+	if (READ_ONCE(pn->nr_pending)) {
+		dmap_reclaim_pending(pn);
+		if (!dmap_cache_take(&pn->cache, order, pfn))
+			goto hit;
+	}
+
+	mutex_lock(&pn->refill_lock);
+	err = dmap_cache_take(&pn->cache, order, pfn);
+	if (err) {
+		miss = true;
+		err = dmap_cache_refill(&pn->cache);
+		if (err)
+			dmap_error(pn->cache.nid, DIRECTMAP_ERR_REFILL, err);
+		else
+			err = dmap_cache_take(&pn->cache, order, pfn);
+	}
+	mutex_unlock(&pn->refill_lock);
+	count_vm_event(miss ? DIRECTMAP_ALLOC_MISS : DIRECTMAP_ALLOC_HIT);
+	return err;
+hit:
+	count_vm_event(DIRECTMAP_ALLOC_HIT);
+	return 0;
+}
+
+/*
+ * The node a page-cache page of the current task comes from in the stock
+ * kernel: its mempolicy (preferred, bind, interleave), within its cpuset.
+ */
+static int dmap_policy_node(void)
+{
+	int nid = numa_mem_id();
+
+#ifdef CONFIG_NUMA
+	if (in_task() && current->mempolicy)
+		nid = mempolicy_slab_node();
+	if (!node_isset(nid, cpuset_current_mems_allowed) &&
+	    !nodes_empty(cpuset_current_mems_allowed))
+		nid = next_node_in(nid, cpuset_current_mems_allowed);
+	if (!node_state(nid, N_MEMORY))
+		nid = numa_mem_id();
+#endif
+	return nid;
+}
+
+/* A slot just taken is poisoned: retire it where it is, frozen */
+static void dmap_retire_taken(struct dmap_node *pn, struct page *page,
+			      unsigned int order)
+{
+	unsigned long pfn = page_to_pfn(page);
+	struct dmap_region *r = dmap_region_of(pfn);
+
+	/* out, ours and never shared: this cannot be refused */
+	if (WARN_ON_ONCE(dmap_cache_mark_returned(&pn->cache, r, pfn, order,
+						  false)))
+		return;
+	dmap_cache_retire(&pn->cache, r, pfn, order);
+	pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
+}
+
+/**
+ * directmap_alloc_pages - allocate pages that are absent from the direct map
+ * @nid:	preferred node, or NUMA_NO_NODE for the one the task's mempolicy
+ *		and cpuset give
+ * @order:	allocation order, at most DIRECTMAP_MAX_ORDER
+ * @flags:	DIRECTMAP_NOZERO if the caller does not need zeroed pages
+ *
+ * The pages come from a 2M region of @nid that was removed from the direct
+ * map as a whole, so no direct-map page is split.  Only if no 2M block can
+ * be had are single pages unmapped instead, from @nid or near it.  The
+ * pages are zeroed unless @flags says otherwise; they are not compound.
+ * While hibernation is under way it waits for its end, freezable.
+ *
+ * Context: process context, may sleep.
+ *
+ * Return: the first page, with one reference for the caller, or NULL.
+ */
+struct page *directmap_alloc_pages(int nid, unsigned int order,
+				   unsigned int flags)
+{
+	struct dmap_node *pn;
+	struct page *page;
+	unsigned long pfn;
+
+	if (dmap_misuse(nid, dmap_atomic(),
+			"allocation from atomic context\n"))
+		return NULL;
+	might_sleep();
+	if (dmap_misuse(nid, order > DIRECTMAP_MAX_ORDER,
+			"order %u is too large\n", order))
+		return NULL;
+	if (dmap_misuse(nid, flags & ~DIRECTMAP_NOZERO,
+			"unknown flags %#x\n", flags))
+		return NULL;
+	if (!directmap_enabled())
+		return NULL;
+
+	if (nid == NUMA_NO_NODE)
+		nid = dmap_policy_node();
+	if (dmap_misuse(nid, nid < 0 || nid >= MAX_NUMNODES || !node_online(nid),
+			"bad node %d\n", nid))
+		return NULL;
+
+	if (!dmap_alloc_begin())
+		return NULL;
+	pn = dmap_nodes[nid];
+	while (!dmap_take(pn, order, &pfn)) {
+		page = pfn_to_page(pfn);
+		if (!dmap_poisoned(page, order))
+			goto prep;
+		/* a free slot went bad: keep it, and take another */
+		dmap_retire_taken(pn, page, order);
+	}
+	page = dmap_alloc_single(pn, order, flags);
+	goto out;
+prep:
+	page = dmap_page_prep(pfn, order);
+out:
+	dmap_alloc_end();
+	if (page)
+		count_vm_events(DIRECTMAP_PAGES_ALLOC, 1UL << order);
+	return page;
+}
+
+/* The region a free names; KUnit widens the window of a double free */
+static struct dmap_region *dmap_free_lookup(unsigned long pfn)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dmap_free_lookup, pfn);
+	return dmap_region_of(pfn);
+}
+
+/*
+ * Mark [pfn, pfn + 2^order) returned if a region holds it and it is out.
+ * The region is looked up under RCU: until the allocation is found out, a
+ * racing free (of a page freed twice) may release the region and
+ * kfree_rcu() it.  Once marked, its slots keep the region; @r may be used
+ * after this only then, or under the share lock while it returns -EAGAIN.
+ *
+ * Return: as dmap_cache_mark_returned(), or -ENOENT if no region holds
+ * @pfn.
+ */
+static int dmap_mark_returned(unsigned long pfn, unsigned int order,
+			      struct dmap_region **r, int *nid)
+{
+	int err = -ENOENT;
+
+	rcu_read_lock();
+	*r = dmap_free_lookup(pfn);
+	if (*r) {
+		*nid = (*r)->nid;
+		err = dmap_cache_mark_returned(&dmap_nodes[*nid]->cache, *r,
+					       pfn, order, false);
+	}
+	rcu_read_unlock();
+	return err;
+}
+
+/* @r, @err: what dmap_mark_returned() found and said of the pages */
+static int dmap_free_region_pages(int nid, struct dmap_region *r,
+				  struct page *page, unsigned int order,
+				  bool put_owner, int err)
+{
+	struct dmap_node *pn = dmap_nodes[nid];
+	unsigned long pfn = page_to_pfn(page), unshares;
+
+	if (err == -EAGAIN) {
+		/*
+		 * The owner left pages shared: unshare them with no share
+		 * running.  Looked up again: the pages may have been unshared
+		 * and freed meanwhile.  Pages still shared under the share
+		 * lock cannot be returned by anyone else: they keep it.
+		 */
+		mutex_lock(&pn->share_lock);
+		unshares = READ_ONCE(pn->cache.stats.unshares);
+		err = dmap_mark_returned(pfn, order, &r, &nid);
+		if (err == -EAGAIN)
+			err = dmap_cache_mark_returned(&pn->cache, r, pfn, order,
+						       true);
+		else if (err == -ENOENT)
+			/* released meanwhile: they were not out */
+			err = -EINVAL;
+		/* only ever changed under the share lock: exact */
+		count_vm_events(DIRECTMAP_PAGES_UNSHARED,
+				READ_ONCE(pn->cache.stats.unshares) - unshares);
+		mutex_unlock(&pn->share_lock);
+	}
+	if (dmap_misuse(nid, err, "pfn %#lx order %u is not out\n",
+			pfn, order))
+		return err;
+
+	/*
+	 * Wipe the old contents now, through an alias: the map stays gone.
+	 * Not a poisoned page: it is retired once its last user is gone.
+	 */
+	if (!dmap_poisoned(page, order))
+		dmap_clear_pages(page, order);
+	set_page_private(page, order);
+
+	if (put_owner) {
+		VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < 2, page);
+		page_ref_dec(page);
+	}
+	if (dmap_reclaim_page(pn, page))
+		return 0;
+
+	/* set up (wiped, order kept): the worker may take it from here */
+	spin_lock(&pn->cache.lock);
+	__set_bit(pfn - r->pfn, r->deferred);
+	pn->nr_pending++;
+	spin_unlock(&pn->cache.lock);
+	schedule_delayed_work(&dmap_reclaim_work, 1);
+	return 0;
+}
+
+int dmap_free(struct page *page, unsigned int order, bool put_owner)
+{
+	struct dmap_region *r;
+	int err, nid;
+
+	if (dmap_misuse(NUMA_NO_NODE, !page, "free of NULL\n"))
+		return -EINVAL;
+	/* directmap=off: nothing was handed out, and no node is set up */
+	if (dmap_misuse(page_to_nid(page), !directmap_enabled(),
+			"free of pfn %#lx while off\n", page_to_pfn(page)))
+		return -EINVAL;
+	if (dmap_misuse(page_to_nid(page), dmap_atomic(),
+			"free from atomic context\n"))
+		return -EINVAL;
+	if (dmap_misuse(page_to_nid(page), order > DIRECTMAP_MAX_ORDER,
+			"order %u is too large\n", order))
+		return -EINVAL;
+	if (dmap_misuse(page_to_nid(page), PageTail(page),
+			"free of a tail page\n"))
+		return -EINVAL;
+
+	err = dmap_mark_returned(page_to_pfn(page), order, &r, &nid);
+	if (err == -ENOENT)
+		err = dmap_free_single(page, order, put_owner);
+	else
+		err = dmap_free_region_pages(nid, r, page, order, put_owner,
+					     err);
+	if (!err)
+		count_vm_events(DIRECTMAP_PAGES_FREE, 1UL << order);
+	return err;
+}
+
+/**
+ * directmap_free_pages - give pages back to directmap
+ * @page:	first page, as returned by directmap_alloc_pages()
+ * @order:	the order they were allocated with
+ *
+ * Drops the caller's reference.  The pages are wiped at once and stay
+ * absent from the direct map; directmap reuses them after every other
+ * reference is gone.
+ *
+ * Return: 0, or -EINVAL (with a warning, and nothing changed) if @page and
+ * @order are not an allocation directmap handed out.
+ */
+int directmap_free_pages(struct page *page, unsigned int order)
+{
+	if (dmap_misuse(NUMA_NO_NODE, page && dmap_page_owned(page_to_pfn(page)),
+			"pfn %#lx is an owner's: only it frees it\n",
+			page_to_pfn(page)))
+		return -EINVAL;
+	return dmap_free(page, order, true);
+}
+
+/**
+ * directmap_free_folio - give back a folio that leaves the page cache
+ * @folio:	a folio that directmap_alloc_pages() handed out
+ *
+ * For ->free_folio(): the page cache and its callers still hold references
+ * and drop them themselves.  The folio is wiped at once and reused after
+ * its last reference is gone.
+ *
+ * Return: 0, or -EINVAL (with a warning, and nothing changed) if directmap
+ * did not hand @folio out.
+ */
+int directmap_free_folio(struct folio *folio)
+{
+	if (dmap_misuse(NUMA_NO_NODE, dmap_page_owned(folio_pfn(folio)),
+			"pfn %#lx is an owner's: only it frees it\n",
+			folio_pfn(folio)))
+		return -EINVAL;
+	return dmap_free(&folio->page, folio_order(folio), false);
+}
+
+/**
+ * directmap_page - is a page held by directmap?
+ * @page:	any page
+ *
+ * True for pages handed out by directmap_alloc_pages(), for the free
+ * pages of its regions and for the poisoned pages it keeps: none of them
+ * is present in the direct map.
+ * Hibernation, dumps and kernel_page_present() users can ask this.
+ *
+ * Return: true if directmap holds @page.
+ */
+bool directmap_page(const struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+
+	return dmap_region_of(pfn) || dmap_single_page(pfn);
+}
+EXPORT_SYMBOL_NS_GPL(directmap_page, DIRECTMAP);
+
+/**
+ * directmap_active - does directmap hand out pages at the moment?
+ *
+ * Hibernation asks this: the pages directmap hands out must not be mapped
+ * back and written to the image.  Cached empty regions do not count; they
+ * are given back when hibernation is prepared.
+ *
+ * Return: true while some page is handed out or waits for its last user.
+ */
+bool directmap_active(void)
+{
+	int nid;
+
+	for_each_node(nid) {
+		struct dmap_node *pn = dmap_nodes[nid];
+
+		if (pn && (READ_ONCE(pn->cache.nr_used) ||
+			   atomic_long_read(&pn->nr_singles)))
+			return true;
+	}
+	return false;
+}
+
+/**
+ * dmap_vm_event - one vm event, summed over the CPUs
+ * @item:	the event
+ *
+ * What all_vm_events() gives for @item, without an array of every event:
+ * the benchmarks, the torture and the tests read one or two at a time.
+ *
+ * Return: the sum, as racy as the counters themselves.
+ */
+unsigned long dmap_vm_event(enum vm_event_item item)
+{
+	unsigned long sum = 0;
+#ifdef CONFIG_VM_EVENT_COUNTERS
+	int cpu;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu)
+		sum += per_cpu(vm_event_states, cpu).event[item];
+	cpus_read_unlock();
+#endif
+	return sum;
+}
+
+/**
+ * dmap_pages_unaccounted - pages directmap took and can account for no more
+ *
+ * Pages taken from the page allocator, less those given back, less those
+ * its regions and the single-page fallback hold now, less the poisoned
+ * single pages it kept: a leak if not 0.
+ * Exact only while directmap is quiet.
+ *
+ * Return: the difference, in pages.
+ */
+long dmap_pages_unaccounted(void)
+{
+	long held = dmap_singles_held();
+	int nid;
+
+	for_each_node(nid) {
+		if (dmap_nodes[nid])
+			held += READ_ONCE(dmap_nodes[nid]->cache.nr_regions) *
+				DMAP_REGION_PAGES;
+	}
+	return atomic_long_read(&dmap_pages_taken) -
+	       atomic_long_read(&dmap_pages_given_back) - held;
+}
+
+/* ---- memory pressure ---- */
+
+static unsigned long dmap_shrink_count(struct shrinker *shrinker,
+				       struct shrink_control *sc)
+{
+	struct dmap_node *pn = dmap_nodes[sc->nid];
+	unsigned long nr;
+
+	if (!pn)
+		return SHRINK_EMPTY;
+	nr = READ_ONCE(pn->cache.nr_empty) * DMAP_REGION_PAGES;
+	return nr ? nr : SHRINK_EMPTY;
+}
+
+static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
+				      struct shrink_control *sc)
+{
+	struct dmap_node *pn = dmap_nodes[sc->nid];
+	unsigned long nr = DIV_ROUND_UP(sc->nr_to_scan, DMAP_REGION_PAGES);
+
+	dmap_reclaim_pending(pn);
+	return dmap_cache_shrink(&pn->cache, nr, 0) * DMAP_REGION_PAGES;
+}
+
+/* Release every empty region of every node; for tests and the demo */
+unsigned long dmap_drain(void)
+{
+	unsigned long done = 0;
+	int nid;
+
+	/* per-CPU LRU batches may still hold returned folios */
+	if (!dmap_in_reclaim())
+		lru_add_drain_all();
+
+	for_each_node(nid) {
+		struct dmap_node *pn = dmap_nodes[nid];
+
+		if (!pn)
+			continue;
+		dmap_reclaim_pending(pn);
+		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
+	}
+	return done;
+}
+
+/* ---- init ---- */
+
+static int __init directmap_init(void)
+{
+	struct shrinker *shrinker;
+	int nid, err;
+
+	/* the stats (and kernel TLB flushes) are there with directmap=off too */
+	dmap_debugfs_init();
+	/* offline drops the worker's pins with the cache off too */
+	dmap_hotplug_init();
+	if (dmap_mode != DMAP_MODE_ON) {
+		pr_info("region cache off on the command line%s\n",
+			dmap_mode == DMAP_MODE_COLLAPSE ? ", collapse worker on" : "");
+		return 0;
+	}
+
+	for_each_node(nid) {
+		struct dmap_node *pn;
+
+		pn = kzalloc_node(sizeof(*pn), GFP_KERNEL,
+				  node_state(nid, N_MEMORY) ? nid : NUMA_NO_NODE);
+		if (!pn)
+			return -ENOMEM;
+		dmap_cache_init(&pn->cache, nid, DMAP_HIGH_DEFAULT);
+		mutex_init(&pn->refill_lock);
+		mutex_init(&pn->share_lock);
+		dmap_nodes[nid] = pn;
+	}
+
+	err = arch_directmap_init();
+	if (err) {
+		pr_warn("no architecture support (%d), staying off\n", err);
+		return err;
+	}
+
+	shrinker = shrinker_alloc(SHRINKER_NUMA_AWARE, "directmap");
+	if (!shrinker) {
+		pr_warn("no shrinker: empty regions go back only past the watermark\n");
+	} else {
+		shrinker->count_objects = dmap_shrink_count;
+		shrinker->scan_objects = dmap_shrink_scan;
+		shrinker_register(shrinker);
+	}
+
+	dmap_hibernate_init();
+	WRITE_ONCE(directmap_ready, true);
+	pr_info("per-node caches of 2M regions ready\n");
+	return 0;
+}
+subsys_initcall(directmap_init);
+
+#ifdef CONFIG_DIRECTMAP_KUNIT_TEST
+#include "tests/core-kunit.h"
+#include "tests/kspp-kunit.h"
+#include "tests/reliability-kunit.h"
+/* owner.c's API, tested with the helpers above */
+#include "tests/owner-kunit.h"
+#endif
+

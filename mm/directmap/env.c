@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * directmap: the kernel environment of the region cache.
+ *
+ * cache.c and collapse.c are the policy; they call the dmap_env_*() hooks
+ * declared in policy.h for everything that touches memory, page tables or
+ * bookkeeping.  This file is those hooks in the kernel (the userspace
+ * simulator in tools/testing/directmap provides its own): 2M blocks from
+ * the buddy allocator, the architecture's unmap, restore and collapse,
+ * the pfn index of the regions, memory failure and memcg charges.
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/directmap.h>
+#include <linux/gfp.h>
+#include <linux/ktime.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/page-flags.h>
+#include <linux/slab.h>
+#include <linux/vmstat.h>
+#include <linux/xarray.h>
+#include <kunit/static_stub.h>
+#include <trace/events/directmap.h>
+
+#include "fail_directmap.h"
+#include "internal.h"
+#include "policy.h"
+
+/* 2M blocks are nice to have: fail fast and fall back to single pages */
+#define DMAP_REFILL_GFP	(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY | \
+			 __GFP_NOWARN | __GFP_ZERO)
+
+/* Regions by pfn >> DMAP_REGION_ORDER */
+DEFINE_XARRAY(dmap_regions);
+
+struct dmap_region *dmap_region_of(unsigned long pfn)
+{
+	return xa_load(&dmap_regions, pfn >> DMAP_REGION_ORDER);
+}
+
+/*
+ * Free slots are logically offline (PageOffline()): absent from the direct
+ * map, their old contents wiped, and nobody's.  Crash dump filters
+ * (makedumpfile), /proc/kcore and the hibernation snapshot skip such pages.
+ * Not under page_offline_begin(): a PFN walker that reads a free slot
+ * reads it through a direct map that does not map it, and has to survive
+ * that fault anyway.  Pages handed out are the owner's.
+ */
+void dmap_slots_offline(struct page *page, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		if (PageOffline(page + i))
+			continue;
+		/* a page still mapped or typed: leave it as it is */
+		if (WARN_ON_ONCE(data_race(page[i].page_type) != UINT_MAX))
+			continue;
+		__SetPageOffline(page + i);
+	}
+}
+
+void dmap_slots_online(struct page *page, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++)
+		if (PageOffline(page + i))
+			__ClearPageOffline(page + i);
+}
+
+int dmap_env_block_alloc(int nid, unsigned long *pfn)
+{
+	struct page *page;
+
+	KUNIT_STATIC_STUB_REDIRECT(dmap_env_block_alloc, nid, pfn);
+	if (dmap_should_fail(DMAP_FAIL_REFILL))
+		return -ENOMEM;
+	page = alloc_pages_node(nid, DMAP_REFILL_GFP, DMAP_REGION_ORDER);
+	if (!page)
+		return -ENOMEM;
+
+	/* Free slots are frozen: speculative references fail on them */
+	set_page_count(page, 0);
+	dmap_slots_offline(page, DMAP_REGION_PAGES);
+	atomic_long_add(DMAP_REGION_PAGES, &dmap_pages_taken);
+	*pfn = page_to_pfn(page);
+	return 0;
+}
+
+void dmap_env_block_free(unsigned long pfn)
+{
+	struct page *page = pfn_to_page(pfn);
+
+	dmap_slots_online(page, DMAP_REGION_PAGES);
+	set_page_count(page, 1);
+	__free_pages(page, DMAP_REGION_ORDER);
+	atomic_long_add(DMAP_REGION_PAGES, &dmap_pages_given_back);
+}
+
+int dmap_env_block_unmap(unsigned long pfn)
+{
+	u64 start = ktime_get_ns();
+	int err;
+
+	KUNIT_STATIC_STUB_REDIRECT(dmap_env_block_unmap, pfn);
+	err = arch_directmap_unmap_region(pfn_to_page(pfn));
+	if (!err)
+		count_vm_event(DIRECTMAP_REFILL);
+	trace_directmap_region_unmap(pfn_to_nid(pfn), pfn, err,
+				     ktime_get_ns() - start);
+	return err;
+}
+
+void dmap_env_block_restore(unsigned long pfn)
+{
+	u64 start = ktime_get_ns();
+
+	arch_directmap_restore_region(pfn_to_page(pfn));
+	count_vm_event(DIRECTMAP_RELEASE);
+	trace_directmap_region_restore(pfn_to_nid(pfn), pfn, 0,
+				       ktime_get_ns() - start);
+}
+
+int dmap_env_pages_map(unsigned long pfn, unsigned long nr_pages)
+{
+	if (dmap_should_fail(DMAP_FAIL_SPLIT))
+		return -ENOMEM;
+	return arch_directmap_map_pages(pfn_to_page(pfn), nr_pages);
+}
+
+void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
+{
+	arch_directmap_unmap_pages(pfn_to_page(pfn), nr_pages);
+}
+
+void dmap_env_region_absent(unsigned long pfn)
+{
+	int err = -EBUSY;
+
+	if (!dmap_in_reclaim())
+		err = arch_directmap_collapse_pmd(pfn, true);
+	/* contended: the worker re-forms it once the area is quiet */
+	if (err < 0 && err != -EOPNOTSUPP)
+		directmap_note_pte((unsigned long)pfn_to_kaddr(pfn));
+}
+
+/**
+ * dmap_area_collapse - re-form the 2M entry over an area, unless ours forbid
+ * @pfn:	a frame of the area
+ *
+ * For the collapse worker.  A shared page is present at default
+ * protections, so the 512 entries over an area could look uniform; a
+ * present large entry over it would make the unshare a split that may
+ * fail, and over a region it would map private pages.  So no area is
+ * re-formed while directmap has a page of it shared, region or single,
+ * and the share lock keeps shares off it meanwhile.  Whether the area is
+ * one of directmap's regions, to be re-formed absent, is looked up under
+ * that lock too: a refill or a release may have changed it since the
+ * policy asked.
+ *
+ * Context: process context, may sleep; not from reclaim.
+ * Return: as arch_directmap_collapse_pmd(); -EAGAIN while pages are
+ * shared, -EBUSY if the share lock is contended.
+ */
+int dmap_area_collapse(unsigned long pfn)
+{
+	struct page *page = pfn_to_online_page(pfn);
+	struct dmap_node *pn = page ? dmap_nodes[page_to_nid(page)] : NULL;
+	struct dmap_region *r;
+	bool shared;
+	int ret;
+
+	if (!pn)
+		return arch_directmap_collapse_pmd(pfn, false);
+	if (!mutex_trylock(&pn->share_lock))
+		return -EBUSY;
+	rcu_read_lock();
+	r = dmap_region_of(pfn);
+	if (r)
+		shared = READ_ONCE(r->nr_shared);
+	else
+		shared = dmap_singles_shared_in(pfn & ~(DMAP_REGION_PAGES - 1),
+						DMAP_REGION_PAGES);
+	rcu_read_unlock();
+	/* released meanwhile: its entries are present, and none is ours */
+	ret = shared ? -EAGAIN : arch_directmap_collapse_pmd(pfn, r);
+	mutex_unlock(&pn->share_lock);
+	return ret;
+}
+
+/*
+ * A free slot, frozen and offline, that kept the charge of the page-cache
+ * folio it was: dropped as the folio's last put would have.
+ */
+void dmap_env_uncharge(unsigned long pfn)
+{
+	mem_cgroup_uncharge(page_folio(pfn_to_page(pfn)));
+}
+
+bool dmap_env_page_poisoned(unsigned long pfn)
+{
+	return PageHWPoison(pfn_to_page(pfn));
+}
+
+int dmap_env_collapse(unsigned long pfn)
+{
+	return directmap_collapse(pfn, DMAP_REGION_PAGES);
+}
+
+bool dmap_env_area_owned(unsigned long pfn)
+{
+	return dmap_region_of(pfn);
+}
+
+struct dmap_region *dmap_env_region_alloc(int nid)
+{
+	if (dmap_should_fail(DMAP_FAIL_BOOKKEEPING))
+		return NULL;
+	return kzalloc(sizeof(struct dmap_region), GFP_KERNEL);
+}
+
+void dmap_env_region_free(struct dmap_region *r)
+{
+	kfree(r);
+}
+
+int dmap_env_region_register(struct dmap_region *r)
+{
+	if (dmap_should_fail(DMAP_FAIL_BOOKKEEPING))
+		return -ENOMEM;
+	return xa_err(xa_store(&dmap_regions, r->pfn >> DMAP_REGION_ORDER, r,
+			       GFP_KERNEL));
+}
+
+void dmap_env_region_unregister(struct dmap_region *r)
+{
+	xa_erase(&dmap_regions, r->pfn >> DMAP_REGION_ORDER);
+	kfree_rcu(r, rcu);
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * directmap and hibernation.
+ *
+ * The hibernation image must not hold directmap's pages, nor may it need
+ * them mapped back with interrupts off: from PREPARE to POST nothing is
+ * handed out, the empty regions go back, and hibernation is refused while
+ * pages are out.
+ */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/directmap.h>
+#include <linux/freezer.h>
+#include <linux/mm.h>
+#include <linux/notifier.h>
+#include <linux/percpu-rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/suspend.h>
+#include <linux/wait.h>
+
+#include "internal.h"
+
+/* Set from hibernation's PREPARE to its POST: nothing is handed out */
+static bool dmap_hibernating;
+DEFINE_STATIC_PERCPU_RWSEM(dmap_pm_sem);
+static DECLARE_WAIT_QUEUE_HEAD(dmap_pm_wait);
+
+/**
+ * dmap_alloc_begin - start an allocation, unless hibernation is under way
+ *
+ * Waits, freezable, for hibernation to end; the allocation then keeps it
+ * from starting until dmap_alloc_end().
+ *
+ * Return: true, or false if the wait was interrupted (allocate nothing).
+ */
+bool dmap_alloc_begin(void)
+{
+	for (;;) {
+		percpu_down_read(&dmap_pm_sem);
+		if (!READ_ONCE(dmap_hibernating))
+			return true;
+		percpu_up_read(&dmap_pm_sem);
+		/* frozen here if need be, as the hibernation goes on */
+		if (wait_event_freezable(dmap_pm_wait,
+					 !READ_ONCE(dmap_hibernating)))
+			return false;
+	}
+}
+
+/**
+ * dmap_alloc_end - an allocation that dmap_alloc_begin() let start is done
+ */
+void dmap_alloc_end(void)
+{
+	percpu_up_read(&dmap_pm_sem);
+}
+
+/**
+ * dmap_hibernation_underway - is hibernation between PREPARE and POST?
+ *
+ * Return: true while nothing is handed out for it.
+ */
+bool dmap_hibernation_underway(void)
+{
+	return READ_ONCE(dmap_hibernating);
+}
+
+/*
+ * The image skipped the free slots of the regions that stayed cached
+ * (those with a retired slot), and a restore may have left anything in
+ * them: wipe them, since a slot is handed out without clearing.
+ */
+static void dmap_wipe_free_slots(void)
+{
+	struct dmap_region *r;
+	unsigned long slot;
+	int nid, i;
+
+	for_each_node(nid) {
+		struct dmap_node *pn = dmap_nodes[nid];
+
+		if (!pn)
+			continue;
+		spin_lock(&pn->cache.lock);
+		dmap_for_each_region(pn, r, i)
+			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
+				arch_directmap_clear_page(pfn_to_page(r->pfn + slot));
+		spin_unlock(&pn->cache.lock);
+	}
+}
+
+/*
+ * The hibernation image must not hold directmap's pages: give the empty
+ * regions back, and refuse if pages were handed out after
+ * hibernation_available() said yes.  From then until hibernation is over
+ * (/dev/snapshot may stay open long before the image is made) nothing is
+ * handed out: an allocation in the window would put a page into the
+ * image, or need its direct map back with interrupts off.  Restoring an
+ * image writes its pages wherever they were, which may be where a region
+ * is out: the same there.
+ */
+int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
+		   void *data)
+{
+	switch (action) {
+	case PM_HIBERNATION_PREPARE:
+	case PM_RESTORE_PREPARE:
+		/* waits for allocations under way; later ones see the flag */
+		percpu_down_write(&dmap_pm_sem);
+		WRITE_ONCE(dmap_hibernating, true);
+		percpu_up_write(&dmap_pm_sem);
+		dmap_drain();
+		if (directmap_active()) {
+			pr_warn("pages are handed out: no hibernation\n");
+			/* a notifier that fails PREPARE gets no POST */
+			WRITE_ONCE(dmap_hibernating, false);
+			wake_up_all(&dmap_pm_wait);
+			return notifier_from_errno(-EBUSY);
+		}
+		return NOTIFY_OK;
+	case PM_POST_HIBERNATION:
+	case PM_POST_RESTORE:
+		dmap_wipe_free_slots();
+		WRITE_ONCE(dmap_hibernating, false);
+		wake_up_all(&dmap_pm_wait);
+		return NOTIFY_OK;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block dmap_pm_nb = {
+	.notifier_call = dmap_pm_notify,
+};
+
+void __init dmap_hibernate_init(void)
+{
+	register_pm_notifier(&dmap_pm_nb);
+}
