@@ -8,11 +8,13 @@
  * frees drain whole regions, which then go back to the buddy allocator once
  * more than @high of them are empty.
  *
- * A freed page-cache page whose region stays in use keeps its memory cgroup
- * charge: the slot is pinned by its neighbours, and whoever freed it pays
- * for it until it is handed out again (to a task that is charged anew) or
- * the region empties.  Otherwise punching all but one page of each region
- * would pin 2M per 4K charged.
+ * A freed page-cache page keeps its memory cgroup charge while that cgroup
+ * still has a page in use in the region: the region cannot go back to the
+ * page allocator, and whoever pins it pays for what it freed there, until
+ * the slot is handed out again (its new user is charged anew), the
+ * cgroup's last page there goes or nothing is in use any more.  Otherwise
+ * punching all but one page of each region would pin 2M per 4K charged.
+ * Pages of other cgroups pinning a region cost the one that freed nothing.
  *
  * This file knows nothing of struct page or page tables: the kernel
  * (env.c) and the userspace simulator provide the dmap_env_*() hooks.
@@ -62,8 +64,8 @@ static bool dmap_region_take(struct dmap_region *r, unsigned int order,
 
 /*
  * Drop the charges that free slots in [slot, slot + nr) of @r kept: they
- * are handed out again, or @r is empty.  Under @cache's lock, so that a slot
- * is neither uncharged twice nor charged anew before it is uncharged.
+ * are handed out again, or nothing pins @r.  Under @cache's lock, so that
+ * a slot is neither uncharged twice nor charged anew before it is.
  */
 static void dmap_region_uncharge(struct dmap_cache *cache,
 				 struct dmap_region *r, unsigned long slot,
@@ -77,6 +79,53 @@ static void dmap_region_uncharge(struct dmap_cache *cache,
 		cache->nr_charged--;
 		dmap_env_uncharge(r->pfn + i);
 	}
+}
+
+/* No slot of @r in use but retired ones: nothing pins it for anyone */
+static bool dmap_region_idle(struct dmap_region *r)
+{
+	return r->nr_free + r->nr_retired == DMAP_REGION_PAGES;
+}
+
+/*
+ * Is an allocation of @r that is handed out (not returned) charged to the
+ * memory cgroup of the page at @slot?
+ */
+static bool dmap_region_pinned_by(struct dmap_region *r, unsigned long slot)
+{
+	unsigned long i;
+
+	for (i = find_next_bit(r->head, DMAP_REGION_PAGES, 0);
+	     i < DMAP_REGION_PAGES;
+	     i = find_next_bit(r->head, DMAP_REGION_PAGES, i + 1))
+		if (i != slot && !test_bit(i, r->pending) &&
+		    dmap_env_same_charge(r->pfn + i, r->pfn + slot))
+			return true;
+	return false;
+}
+
+/*
+ * The charged page at @slot of @r is no longer in use.  Its charge stays
+ * while its memory cgroup still pins @r (and @keep); otherwise the charges
+ * that cgroup kept in @r go with its own.
+ */
+static void dmap_region_charge_leaves(struct dmap_cache *cache,
+				      struct dmap_region *r,
+				      unsigned long slot, bool keep)
+{
+	unsigned long i;
+
+	if (keep && dmap_region_pinned_by(r, slot)) {
+		__set_bit(slot, r->charged);
+		cache->nr_charged++;
+		return;
+	}
+	for (i = find_next_bit(r->charged, DMAP_REGION_PAGES, 0);
+	     i < DMAP_REGION_PAGES;
+	     i = find_next_bit(r->charged, DMAP_REGION_PAGES, i + 1))
+		if (dmap_env_same_charge(r->pfn + i, r->pfn + slot))
+			dmap_region_uncharge(cache, r, i, 1);
+	dmap_env_uncharge(r->pfn + slot);
 }
 
 /**
@@ -351,8 +400,8 @@ int dmap_cache_unshare(struct dmap_cache *cache, struct dmap_region *r,
  * @r:		the region
  * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
  * @order:	its order
- * @charged:	the pages are still charged to a memory cgroup, which keeps
- *		the charge while other slots of @r are in use
+ * @charged:	the (order-0) page is still charged to a memory cgroup,
+ *		which keeps the charge while it has other pages of @r in use
  *
  * Return: @r if it became empty while @cache already keeps @high empty
  * regions; the caller must then dmap_cache_release() it.  NULL otherwise.
@@ -375,14 +424,12 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 	cache->nr_free += nr;
 	cache->nr_used -= nr;
 	cache->stats.frees++;
-	if (charged) {
-		__set_bit(slot, r->charged);
-		cache->nr_charged++;
-	}
+	if (charged)
+		dmap_region_charge_leaves(cache, r, slot, !dmap_region_idle(r));
+	if (cache->nr_charged && dmap_region_idle(r))
+		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
 
 	if (r->nr_free == DMAP_REGION_PAGES) {
-		/* nothing pins it any more: not even a cache is charged */
-		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
 		if (cache->nr_empty >= cache->high) {
 			list_del_init(&r->list);
 			cache->nr_regions--;
@@ -408,6 +455,8 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
  * @r:		the region
  * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
  * @order:	its order
+ * @charged:	the page is still charged to a memory cgroup: it goes, with
+ *		what that cgroup kept in @r if it has no other page there
  *
  * Instead of dmap_cache_put(): the slots stay in use for good, so they are
  * never handed out again, and @r never becomes empty, so it is never
@@ -415,7 +464,7 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
  * handed out.
  */
 void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
-		       unsigned long pfn, unsigned int order)
+		       unsigned long pfn, unsigned int order, bool charged)
 {
 	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
 
@@ -428,6 +477,10 @@ void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
 	cache->nr_used -= nr;
 	cache->nr_retired += nr;
 	cache->stats.retired += nr;
+	if (charged)
+		dmap_region_charge_leaves(cache, r, slot, false);
+	if (cache->nr_charged && dmap_region_idle(r))
+		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
 	spin_unlock(&cache->lock);
 }
 

@@ -260,23 +260,26 @@ static void dmap_clear_pages(struct page *page, unsigned int order)
 static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
 {
 	unsigned int order = page_private(page);
+	/* a page-cache folio's charge: the cache keeps it or drops it */
+	bool charged = folio_memcg(page_folio(page));
 	struct dmap_region *r, *release;
 
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
+	/* page-cache folios from directmap are order-0 */
+	VM_WARN_ON_ONCE_PAGE(order && charged, page);
 	dmap_page_off_lru(page);
 	dmap_page_reset(page, order);
 	dmap_slots_offline(page, 1UL << order);
 	r = dmap_region_of(page_to_pfn(page));
 	if (dmap_poisoned(page, order)) {
-		/* never free again, so nobody pays for it */
-		mem_cgroup_uncharge(page_folio(page));
-		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order);
+		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order,
+				  charged);
 		pr_info("pfn %#lx order %u is poisoned: retired\n",
 			page_to_pfn(page), order);
 		return;
 	}
 	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order,
-				 folio_memcg_charged(page_folio(page)));
+				 charged);
 	if (release)
 		dmap_cache_release(&pn->cache, release);
 }
@@ -425,7 +428,7 @@ static void dmap_retire_taken(struct dmap_node *pn, struct page *page,
 	if (WARN_ON_ONCE(dmap_cache_mark_returned(&pn->cache, r, pfn, order,
 						  false)))
 		return;
-	dmap_cache_retire(&pn->cache, r, pfn, order);
+	dmap_cache_retire(&pn->cache, r, pfn, order, false);
 	pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
 }
 

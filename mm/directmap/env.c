@@ -191,6 +191,17 @@ int dmap_area_collapse(unsigned long pfn)
 }
 
 /*
+ * A page in use and a free slot that kept its charge are compared: folios
+ * from directmap are never slab or kmem, so their memcg needs no RCU.
+ */
+bool dmap_env_same_charge(unsigned long pfn, unsigned long other)
+{
+	struct mem_cgroup *memcg = folio_memcg(page_folio(pfn_to_page(pfn)));
+
+	return memcg && memcg == folio_memcg(page_folio(pfn_to_page(other)));
+}
+
+/*
  * A free slot, frozen and offline, that kept the charge of the page-cache
  * folio it was: dropped as the folio's last put would have.
  */

@@ -36,10 +36,9 @@
  * @retired:	slots whose memory is poisoned: in use for good, and never
  *		handed out, wiped, mapped or freed again
  * @nr_retired:	bits set in @retired
- * @charged:	free slots (the first of what was an allocation) still
- *		charged to the memory cgroup that freed them: the region's
- *		other slots pin them, so they cost what they did in use until
- *		they are handed out again or the region is empty
+ * @charged:	free slots still charged to the memory cgroup that freed
+ *		them, which has other pages of the region in use: whoever
+ *		pins the region pays for what it freed there
  * @rcu:	frees the region after lockless lookups are done with it
  */
 struct dmap_region {
@@ -123,7 +122,7 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 				   struct dmap_region *r, unsigned long pfn,
 				   unsigned int order, bool charged);
 void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
-		       unsigned long pfn, unsigned int order);
+		       unsigned long pfn, unsigned int order, bool charged);
 int dmap_cache_refill(struct dmap_cache *cache);
 bool dmap_cache_release(struct dmap_cache *cache, struct dmap_region *r);
 unsigned long dmap_cache_shrink(struct dmap_cache *cache,
@@ -158,7 +157,12 @@ int dmap_env_region_register(struct dmap_region *r);
 void dmap_env_region_unregister(struct dmap_region *r);
 /* Is the memory of @pfn poisoned (hardware error, or injected)? */
 bool dmap_env_page_poisoned(unsigned long pfn);
-/* Drop the memory cgroup charge that the free slot @pfn kept; node lock held */
+/*
+ * Memory cgroup charges of page-cache pages, under the cache's lock: are
+ * the pages at @pfn and @other charged to the same cgroup?  Drop the
+ * charge of the page at @pfn, which is no longer in use.
+ */
+bool dmap_env_same_charge(unsigned long pfn, unsigned long other);
 void dmap_env_uncharge(unsigned long pfn);
 
 /* ---- collapse policy (collapse.c) ---- */

@@ -32,14 +32,23 @@ HERE = os.path.dirname(os.path.realpath(__file__))
 PATCHES = os.path.realpath(os.path.join(HERE, "..", "..", "..", "patches"))
 
 
-# name: (ARCH, config target, CROSS_COMPILE)
+# name: (ARCH, config target, CROSS_COMPILE, scripts/config arguments)
 CONFIGS = {
-    "x86_64-defconfig": ("x86_64", "defconfig", ""),
-    "x86_64-allmodconfig": ("x86_64", "allmodconfig", ""),
-    "i386-allmodconfig": ("i386", "allmodconfig", ""),
-    "arm64-defconfig": ("arm64", "defconfig", "aarch64-linux-gnu-"),
-    "arm64-allmodconfig": ("arm64", "allmodconfig", "aarch64-linux-gnu-"),
+    "x86_64-defconfig": ("x86_64", "defconfig", "", []),
+    "x86_64-allmodconfig": ("x86_64", "allmodconfig", "", []),
+    # directmap without what it can do without: every #ifdef stub it uses
+    "x86_64-directmap-minimal": ("x86_64", "defconfig", "",
+                                 ["-e", "DIRECTMAP", "-d", "MEMCG",
+                                  "-d", "NUMA", "-d", "MEMORY_HOTPLUG",
+                                  "-d", "HIBERNATION", "-d", "DEBUG_FS",
+                                  "-d", "KUNIT"]),
+    "i386-allmodconfig": ("i386", "allmodconfig", "", []),
+    "arm64-defconfig": ("arm64", "defconfig", "aarch64-linux-gnu-", []),
+    "arm64-allmodconfig": ("arm64", "allmodconfig", "aarch64-linux-gnu-",
+                           []),
 }
+# directmap itself, which every configuration that has it builds whole
+LIBRARY = re.compile(r"^(mm/directmap/[\w-]+|arch/(x86|arm64)/mm/directmap)\.c$")
 
 # The API, and the wrappers in headers that call it for their users
 CALLS = re.compile(
@@ -58,7 +67,8 @@ NOCONFIG = ["KASAN", "KCSAN", "KMSAN", "UBSAN", "GCOV_KERNEL", "KCOV",
 
 
 def callers(tree):
-    """C files of TREE that call the API, other architectures' left out"""
+    """C files of TREE that call the API or are directmap, other
+    architectures' left out"""
     out = []
     for top in ("arch", "block", "crypto", "drivers", "fs", "init", "ipc",
                 "kernel", "lib", "mm", "net", "samples", "security", "sound",
@@ -73,7 +83,7 @@ def callers(tree):
                 if OTHER_ARCHES.match(rel):
                     continue
                 with open(p, "rb") as f:
-                    if CALLS.search(f.read()):
+                    if CALLS.search(f.read()) or LIBRARY.match(rel):
                         out.append(rel)
     return sorted(out)
 
@@ -88,13 +98,13 @@ def make(tree, out, arch, cross, *args, check=True):
                           check=check)
 
 
-def configure(tree, out, arch, target, cross):
+def configure(tree, out, arch, target, cross, extra):
     """OUTDIR's configuration, made again only when the tree changed"""
     stamp = os.path.join(out, ".gate-stamp")
     want = "\n".join(open(os.path.join(tree, p)).read()
                      for p in (".directmap-patches/series",)
                      if os.path.exists(os.path.join(tree, p)))
-    want += f"\n{arch} {target} {cross}\n"
+    want += f"\n{arch} {target} {cross} {' '.join(extra)}\n"
     if os.path.exists(stamp) and open(stamp).read() == want:
         return
     os.makedirs(out, exist_ok=True)
@@ -104,7 +114,7 @@ def configure(tree, out, arch, target, cross):
            "DEBUG_INFO_NONE"]
     for c in NOCONFIG:
         cfg += ["-d", c]
-    subprocess.run(cfg, check=True)
+    subprocess.run(cfg + extra, check=True)
     make(tree, out, arch, cross, "olddefconfig")
     with open(stamp, "w") as f:
         f.write(want)
@@ -119,28 +129,29 @@ def enabled(tree, out, arch, cross):
 
 
 def gate(t, tree, base, name):
-    arch, target, cross = CONFIGS[name]
+    arch, target, cross, extra = CONFIGS[name]
     out = os.path.join(base, name)
     t0 = time.time()
     try:
-        configure(tree, out, arch, target, cross)
+        configure(tree, out, arch, target, cross, extra)
         make(tree, out, arch, cross, "-j2", "prepare")
     except subprocess.CalledProcessError as e:
         t.check(f"kspp gate: {name}: configured and prepared", False,
                 (e.stderr or e.stdout or "")[-400:].replace("\n", " | "))
         return
-    built = enabled(tree, out, arch, cross)
     objs = [c[:-2] + ".o" for c in callers(tree)]
-    objs = [o for o in objs if o in built]
-    # for the audit: the callers this configuration builds
-    with open(os.path.join(out, "gate-objects.txt"), "w") as f:
-        f.write("".join(o[:-2] + ".c\n" for o in objs))
-    # an earlier run's objects would hide their diagnostics
+    # an earlier run's objects would hide their diagnostics, and be left
+    # out of kbuild's dry run
     for o in objs:
         try:
             os.unlink(os.path.join(out, o))
         except FileNotFoundError:
             pass
+    built = enabled(tree, out, arch, cross)
+    objs = [o for o in objs if o in built]
+    # for the audit: the callers this configuration builds
+    with open(os.path.join(out, "gate-objects.txt"), "w") as f:
+        f.write("".join(o[:-2] + ".c\n" for o in objs))
     r = make(tree, out, arch, cross, "-k", "-j2", *objs, check=False)
     diags = sorted(set(m.group(0).replace(tree + "/", "")
                        for m in (DIAG.match(line) for line in

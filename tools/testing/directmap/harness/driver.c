@@ -21,6 +21,7 @@
 } while (0)
 
 struct dmap_cache drv_caches[DRV_NODES];
+int drv_memcg = 1;
 
 void drv_setup(unsigned long gib_per_node)
 {
@@ -48,7 +49,7 @@ static void drv_retire_taken(struct dmap_cache *cache, unsigned long pfn,
 	struct dmap_region *r = sim_region_of(pfn);
 
 	assert(!dmap_cache_mark_returned(cache, r, pfn, order, false));
-	dmap_cache_retire(cache, r, pfn, order);
+	dmap_cache_retire(cache, r, pfn, order, false);
 }
 
 /*
@@ -69,7 +70,8 @@ long drv_take(struct dmap_cache *cache, unsigned int order)
 		}
 		if (!drv_poisoned(pfn, order)) {
 			/* its user's memory cgroup pays, as the page cache's */
-			sim_charge(pfn);
+			if (!order)
+				sim_charge(pfn, drv_memcg);
 			return pfn;
 		}
 		drv_retire_taken(cache, pfn, order);
@@ -128,9 +130,7 @@ void drv_reclaim(struct dmap_cache *nodes, unsigned long pfn,
 	struct dmap_cache *cache = &nodes[r->nid];
 
 	if (drv_poisoned(pfn, order)) {
-		if (sim_charged(pfn))
-			sim_uncharge(pfn);
-		dmap_cache_retire(cache, r, pfn, order);
+		dmap_cache_retire(cache, r, pfn, order, sim_charged(pfn));
 		return;
 	}
 	gone = dmap_cache_put(cache, r, pfn, order, sim_charged(pfn));
@@ -240,6 +240,22 @@ bool drv_snap_same(const struct drv_snap *before, unsigned long pfn)
 	return !memcmp(before, &now, sizeof(now));
 }
 
+/*
+ * Does a page of @r that is out share the memory cgroup of slot @s's
+ * charge?  Returned ones count until their last put looks again.
+ */
+static bool drv_pinned(struct dmap_region *r, unsigned long s)
+{
+	unsigned long i;
+
+	for (i = 0; i < DMAP_REGION_PAGES; i++)
+		if (test_bit(i, r->head) &&
+		    sim_charged(r->pfn + s) &&
+		    sim_charged(r->pfn + i) == sim_charged(r->pfn + s))
+			return true;
+	return false;
+}
+
 /* Bookkeeping = lists = counters = simulated page tables and allocator */
 unsigned long drv_check(void)
 {
@@ -287,13 +303,17 @@ unsigned long drv_check(void)
 				}
 				CHECK(r->nr_retired ==
 				      bitmap_weight(r->retired, DMAP_REGION_PAGES));
-				/* a kept charge: a free slot, in a region in use */
-				for (s = find_next_bit(r->charged, DMAP_REGION_PAGES, 0);
-				     s < DMAP_REGION_PAGES;
-				     s = find_next_bit(r->charged, DMAP_REGION_PAGES, s + 1))
-					CHECK(!test_bit(s, r->used) &&
-					      sim_charged(r->pfn + s) &&
-					      lists[i] != &cache->empty);
+				/*
+				 * A charge is kept exactly by the free slots
+				 * of a region that their cgroup still pins
+				 */
+				for (s = 0; s < DMAP_REGION_PAGES; s++) {
+					if (test_bit(s, r->charged))
+						CHECK(!test_bit(s, r->used) &&
+						      drv_pinned(r, s));
+					else if (!test_bit(s, r->used))
+						CHECK(!sim_charged(r->pfn + s));
+				}
 				charged += bitmap_weight(r->charged,
 							 DMAP_REGION_PAGES);
 			}

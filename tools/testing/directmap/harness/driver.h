@@ -8,6 +8,8 @@
 #define DRV_NODES	2
 
 extern struct dmap_cache drv_caches[DRV_NODES];
+/* The memory cgroup (1..255) that order-0 allocations are charged to */
+extern int drv_memcg;
 
 void drv_setup(unsigned long gib_per_node);
 /* The kernel's alloc and free paths over any array of node caches */

@@ -84,6 +84,8 @@ static void op_alloc(struct out *out, int *n, uint8_t a, uint8_t b)
 
 	if (*n >= MAX_OUT)
 		return;
+	/* three memory cgroups share the regions */
+	drv_memcg = 1 + (a >> 4) % 3;
 	pfn = drv_alloc(a % DRV_NODES, order);
 	if (pfn < 0)
 		return;

@@ -51,7 +51,7 @@ static unsigned long *pte_present;	/* per 4K */
 static unsigned long *pte_ro;		/* per 4K */
 static unsigned long *page_used;	/* per 4K: handed out by sim_page_alloc() */
 static unsigned long *page_poison;	/* per 4K: memory failure marked it */
-static unsigned long *page_charged;	/* per 4K: a memory cgroup pays for it */
+static uint8_t *page_memcg;		/* per 4K: the memory cgroup paying, or 0 */
 static struct sim_node *node;
 static struct dmap_region **regions;	/* per 2M */
 static struct dmap_collapse *notes;
@@ -163,11 +163,11 @@ void sim_init(unsigned long gib_per_node, int nodes)
 	pte_ro = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	page_used = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
 	page_poison = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
-	page_charged = calloc(BITS_TO_LONGS(nr_4k), sizeof(long));
+	page_memcg = calloc(nr_4k, sizeof(*page_memcg));
 	node = calloc(nodes, sizeof(*node));
 	regions = calloc(nr_2m, sizeof(*regions));
 	assert(pud_table && pud_ro_areas && pmd && pte_present && pte_ro &&
-	       page_used && page_poison && page_charged && node && regions);
+	       page_used && page_poison && page_memcg && node && regions);
 
 	for (nid = 0; nid < nodes; nid++) {
 		node[nid].free_head = -1;
@@ -189,7 +189,7 @@ void sim_exit(void)
 	free(pte_ro);
 	free(page_used);
 	free(page_poison);
-	free(page_charged);
+	free(page_memcg);
 	free(node);
 	free(regions);
 }
@@ -513,24 +513,24 @@ bool sim_poisoned(unsigned long pfn)
 	return test_bit(pfn, page_poison);
 }
 
-/* A task's memory cgroup is charged for a page it got */
-void sim_charge(unsigned long pfn)
+/* Memory cgroup @memcg (1..255) is charged for a page its task got */
+void sim_charge(unsigned long pfn, int memcg)
 {
 	/* charged twice: the cache handed out a slot it did not uncharge */
-	assert(!test_bit(pfn, page_charged));
-	__set_bit(pfn, page_charged);
+	assert(memcg > 0 && memcg < 256 && !page_memcg[pfn]);
+	page_memcg[pfn] = memcg;
 	sim.pages_charged++;
 }
 
-bool sim_charged(unsigned long pfn)
+int sim_charged(unsigned long pfn)
 {
-	return test_bit(pfn, page_charged);
+	return page_memcg[pfn];
 }
 
 void sim_uncharge(unsigned long pfn)
 {
-	assert(test_bit(pfn, page_charged));
-	__clear_bit(pfn, page_charged);
+	assert(page_memcg[pfn]);
+	page_memcg[pfn] = 0;
 	sim.pages_charged--;
 }
 
@@ -545,6 +545,11 @@ static bool sim_block_poisoned(unsigned long pfn)
 bool dmap_env_page_poisoned(unsigned long pfn)
 {
 	return sim_poisoned(pfn);
+}
+
+bool dmap_env_same_charge(unsigned long pfn, unsigned long other)
+{
+	return page_memcg[pfn] && page_memcg[pfn] == page_memcg[other];
 }
 
 void dmap_env_uncharge(unsigned long pfn)
@@ -579,7 +584,8 @@ void dmap_env_block_free(unsigned long pfn)
 	assert(!regions[b]);
 	/* nor a poisoned page, nor one a memory cgroup still pays for */
 	assert(!sim_block_poisoned(pfn));
-	assert(find_next_bit(page_charged, pfn + 512, pfn) >= pfn + 512);
+	for (unsigned long i = pfn; i < pfn + 512; i++)
+		assert(!page_memcg[i]);
 	pmd[b].state = BLK_FREE;
 	list_push(&node[sim_nid_of(pfn)].free_head, b);
 	sim.blocks_out--;

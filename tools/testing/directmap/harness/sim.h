@@ -73,8 +73,8 @@ void sim_poison(unsigned long pfn, bool poisoned);
 bool sim_poisoned(unsigned long pfn);
 
 /* Memory cgroup charges of the pages handed out, as the page cache's */
-void sim_charge(unsigned long pfn);
-bool sim_charged(unsigned long pfn);
+void sim_charge(unsigned long pfn, int memcg);
+int sim_charged(unsigned long pfn);
 void sim_uncharge(unsigned long pfn);
 
 /* The buddy allocator: 4K pages, LIFO, from partly used blocks first */

@@ -642,51 +642,100 @@ static void t_poison(void)
 }
 
 /*
- * memcg: a freed slot whose region stays in use keeps its charge; handing
- * it out again moves the charge (sim_charge() asserts none is counted
- * twice); an emptied region keeps none, and the buddy gets no charged page.
+ * memcg: a freed page keeps its charge while its cgroup has another page
+ * of the region in use; handing the slot out again moves the charge
+ * (sim_charge() asserts none is counted twice); the cgroup's last page in
+ * the region takes what it kept there along; another cgroup's pages
+ * pinning a region cost it nothing; and the buddy allocator never gets a
+ * charged page (sim.c asserts).
  */
 static void t_kept_charges(void)
 {
-	static long pfns[1024];
-	int i;
+	static long p[1024], in0[512], in1[512];
+	struct dmap_cache *cache = &drv_caches[0];
+	long keep0, keep1, q1, q2, q3;
+	int i, n0 = 0, n1 = 0;
 
 	drv_setup(GIB_PER_NODE);
+	drv_memcg = 1;
 	for (i = 0; i < 1024; i++) {
-		pfns[i] = drv_alloc(0, 0);
-		CHECK(pfns[i] >= 0 && sim_charged(pfns[i]));
+		p[i] = drv_alloc(0, 0);
+		CHECK(p[i] >= 0 && sim_charged(p[i]) == 1);
 	}
-	CHECK(sim.pages_charged == 1024);
+	keep0 = p[0];
+	keep1 = p[512];
+	CHECK(p[511] / 512 == keep0 / 512 && p[1023] / 512 == keep1 / 512);
 	/* all but one page of each of the two regions */
 	for (i = 0; i < 1024; i++)
 		if (i % 512)
-			CHECK(drv_release(pfns[i], 0) == 0);
+			CHECK(drv_release(p[i], 0) == 0);
 	CHECK(drv_check() == 0);
-	CHECK(drv_caches[0].nr_charged == 1022 && sim.pages_charged == 1024);
-	/* the holes are filled again: charged once, by the new user */
-	for (i = 0; i < 1024; i++)
-		if (i % 512) {
-			pfns[i] = drv_alloc(0, 0);
-			CHECK(pfns[i] >= 0);
-		}
-	CHECK(drv_caches[0].nr_charged == 0 && sim.pages_charged == 1024);
+	CHECK(cache->nr_charged == 1022 && sim.pages_charged == 1024);
+
+	/* cgroup 2 fills the holes: charged once, by it */
+	drv_memcg = 2;
+	for (i = 0; i < 1022; i++) {
+		long pfn = drv_alloc(0, 0);
+
+		CHECK(pfn >= 0 && sim_charged(pfn) == 2);
+		if (pfn / 512 == keep0 / 512 && n0 < 511)
+			in0[n0++] = pfn;
+		else if (pfn / 512 == keep1 / 512 && n1 < 511)
+			in1[n1++] = pfn;
+	}
+	CHECK(n0 == 511 && n1 == 511);
+	CHECK(cache->nr_charged == 0 && sim.pages_charged == 1024);
 	CHECK(drv_check() == 0);
+
+	/* cgroup 2's last page of the first region takes its charges along */
+	for (i = 0; i < 510; i++)
+		CHECK(drv_release(in0[i], 0) == 0);
+	CHECK(cache->nr_charged == 510);
+	CHECK(drv_release(in0[510], 0) == 0);
+	CHECK(cache->nr_charged == 0 && sim.pages_charged == 513);
+	CHECK(drv_check() == 0);
+
+	/* cgroup 1's page pins it, and keeps cgroup 1's charges only */
+	drv_memcg = 1;
+	q1 = drv_alloc(0, 0);
+	q2 = drv_alloc(0, 0);
+	q3 = drv_alloc(0, 0);
+	CHECK(q1 == keep0 + 1 && q2 == keep0 + 2 && q3 == keep0 + 3);
+	CHECK(drv_release(q2, 0) == 0 && cache->nr_charged == 1);
+	CHECK(drv_release(q3, 0) == 0 && cache->nr_charged == 2);
+	CHECK(drv_check() == 0);
+
 	/* a two-page allocation drops the charges under both slots */
-	CHECK(drv_release(pfns[2], 0) == 0 && drv_release(pfns[3], 0) == 0);
-	CHECK(drv_caches[0].nr_charged == 2);
-	pfns[2] = drv_alloc(0, 1);
-	CHECK(pfns[2] >= 0 && drv_caches[0].nr_charged == 0);
-	CHECK(sim.pages_charged == 1023);
+	drv_memcg = 3;
+	q2 = drv_alloc(0, 1);
+	CHECK(q2 == keep0 + 2);
+	CHECK(cache->nr_charged == 0 && sim.pages_charged == 514);
+	CHECK(drv_release(q2, 1) == 0);
+
+	/* the pinning page goes bad: retired, and nothing stays charged */
+	drv_memcg = 1;
+	q2 = drv_alloc(0, 0);
+	CHECK(drv_release(q2, 0) == 0 && cache->nr_charged == 1);
+	CHECK(drv_release(q1, 0) == 0 && cache->nr_charged == 2);
+	sim_poison(keep0, true);
+	CHECK(drv_release(keep0, 0) == 0);
+	CHECK(cache->nr_retired == 1 && cache->nr_charged == 0);
+	CHECK(sim.pages_charged == 512);
 	CHECK(drv_check() == 0);
-	/* a region that empties keeps no charge, whatever order */
-	CHECK(drv_release(pfns[2], 1) == 0);
-	for (i = 0; i < 1024; i++)
-		if (i != 2 && i != 3)
-			CHECK(drv_release(pfns[i], 0) == 0);
+
+	/* the other region empties: nothing charged, whatever the order */
+	CHECK(drv_release(keep1, 0) == 0);
+	for (i = 0; i < 511; i++)
+		CHECK(drv_release(in1[i], 0) == 0);
 	CHECK(drv_check() == 0);
-	CHECK(drv_caches[0].nr_charged == 0 && sim.pages_charged == 0);
+	CHECK(cache->nr_charged == 0 && sim.pages_charged == 0);
 	drv_shrink_all();
-	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
+	CHECK(cache->nr_regions == 1);
+
+	/* the first region is the kernel's for good, as in t_poison */
+	list_del(&sim_region_of(keep0)->list);
+	dmap_env_region_unregister(sim_region_of(keep0));
+	sim_poison(keep0, false);
 	sim_exit();
 }
 
