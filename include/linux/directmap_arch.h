@@ -195,6 +195,7 @@ unsigned long nr_kernel_tlb_flushes(void);
 bool directmap_requested(void);
 bool directmap_pud_one_resource(unsigned long pfn);
 struct page *directmap_alloc_pgtable(gfp_t gfp);
+void directmap_region_absent(unsigned long pfn);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 /* Zeroes the page mapped at @addr for its wipe; KUnit watches it */

@@ -135,15 +135,32 @@ void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
 	arch_directmap_unmap_pages(pfn_to_page(pfn), nr_pages);
 }
 
-void dmap_env_region_absent(unsigned long pfn)
+/**
+ * directmap_region_absent - make a region one absent 2M entry, now or later
+ * @pfn:	first frame of a 2M block of directmap's, all of it absent
+ *
+ * Re-forms the block's absent 4K entries into one absent 2M entry, so that
+ * a restore gives back a 2M mapping.  If that cannot be done now (a
+ * contended lock, or reclaim, which must not wait for memory hotplug),
+ * the collapse worker is told to try again later.  For the architecture's
+ * region removal and for the cache, once a region's last shared page is
+ * private again.
+ *
+ * Context: process context, may sleep.
+ */
+void directmap_region_absent(unsigned long pfn)
 {
 	int err = -EBUSY;
 
 	if (!dmap_in_reclaim())
 		err = arch_directmap_collapse_pmd(pfn, true);
-	/* contended: the worker re-forms it once the area is quiet */
 	if (err < 0 && err != -EOPNOTSUPP)
 		directmap_note_pte((unsigned long)pfn_to_kaddr(pfn));
+}
+
+void dmap_env_region_absent(unsigned long pfn)
+{
+	directmap_region_absent(pfn);
 }
 
 /**

@@ -886,9 +886,8 @@ out:
 	 * where the linear map is kept at 4K: a restore would make the block
 	 * valid.
 	 */
-	if (!err && level == DIRECTMAP_LEVEL_4K && dmap_lm_blocks &&
-	    arch_directmap_collapse_pmd(page_to_pfn(page), true) < 0)
-		directmap_note_pte(addr);
+	if (!err && level == DIRECTMAP_LEVEL_4K && dmap_lm_blocks)
+		directmap_region_absent(page_to_pfn(page));
 	return err;
 }
 

@@ -89,14 +89,8 @@ int arch_directmap_unmap_region(struct page *page)
 	if (err)
 		return err;
 
-	/*
-	 * Split to 4K by someone before: make the absent table one absent 2M
-	 * entry, so that the restore gives back a 2M mapping.  The block is
-	 * ours alone; if this cannot be done now (a contended lock) the
-	 * worker is told to try again later.
-	 */
-	if (set_direct_map_collapse_pmd(addr, true) < 0)
-		directmap_note_pte(addr);
+	/* split to 4K by someone before: one absent 2M entry again */
+	directmap_region_absent(page_to_pfn(page));
 	return 0;
 }
 
