@@ -19,7 +19,11 @@
  * This file knows nothing of struct page or page tables: the kernel
  * (env.c) and the userspace simulator provide the dmap_env_*() hooks.
  */
+#define pr_fmt(fmt) "directmap: " fmt
+
+#include <linux/bug.h>
 #include <linux/errno.h>
+#include <linux/printk.h>
 
 #include "policy.h"
 
@@ -128,19 +132,14 @@ static void dmap_region_charge_leaves(struct dmap_cache *cache,
 	dmap_env_uncharge(r->pfn + slot);
 }
 
-/**
- * dmap_cache_take - take 2^order contiguous pages from a node's regions
- * @cache:	the cache
- * @order:	allocation order, at most DMAP_REGION_ORDER
- * @pfn:	first page frame of the allocation, on success
- *
- * Partially used regions are filled first, most recently filled first;
- * an empty region is started only when none of them has room.
- *
- * Return: 0, or -ENOMEM when no cached region has room (refill and retry).
+/*
+ * Take 2^order contiguous slots from @cache's regions.  Partially used
+ * regions are filled first, most recently filled first; an empty region
+ * is started only when none of them has room.  -ENOMEM if no cached region
+ * has room.
  */
-int dmap_cache_take(struct dmap_cache *cache, unsigned int order,
-		    unsigned long *pfn)
+static int dmap_cache_take(struct dmap_cache *cache, unsigned int order,
+			   unsigned long *pfn, struct dmap_region **rp)
 {
 	struct dmap_region *r, *found = NULL;
 
@@ -171,7 +170,86 @@ int dmap_cache_take(struct dmap_cache *cache, unsigned int order,
 	}
 	spin_unlock(&cache->lock);
 
+	*rp = found;
 	return found ? 0 : -ENOMEM;
+}
+
+/*
+ * Take, or else have the returned pages that nobody references any more
+ * put back and take, or else refill once and take.  Refills are one at a
+ * time per node; one that held the lock meanwhile may have made room.
+ * Return: 0, 1 if a refill was needed, or a negative errno.
+ */
+static int dmap_cache_take_or_refill(struct dmap_cache *cache,
+				     unsigned int order, unsigned long *pfn,
+				     struct dmap_region **rp)
+{
+	bool refilled = false;
+	int err;
+
+	if (!dmap_cache_take(cache, order, pfn, rp))
+		return 0;
+	if (dmap_env_reclaim_returned(cache) &&
+	    !dmap_cache_take(cache, order, pfn, rp))
+		return 0;
+
+	dmap_env_refill_lock(cache);
+	err = dmap_cache_take(cache, order, pfn, rp);
+	if (err) {
+		refilled = true;
+		err = dmap_cache_refill(cache);
+		if (err)
+			dmap_env_refill_failed(cache, err);
+		else
+			err = dmap_cache_take(cache, order, pfn, rp);
+	}
+	dmap_env_refill_unlock(cache);
+	return err ?: refilled;
+}
+
+static bool dmap_slots_poisoned(unsigned long pfn, unsigned int order)
+{
+	unsigned long i;
+
+	for (i = 0; i < (1UL << order); i++)
+		if (dmap_env_page_poisoned(pfn + i))
+			return true;
+	return false;
+}
+
+/**
+ * dmap_cache_alloc - take 2^order contiguous slots, refilling if need be
+ * @cache:	the cache
+ * @order:	allocation order, at most DMAP_REGION_ORDER
+ * @pfn:	first page frame of the allocation, on success
+ *
+ * Partially used regions are filled first, most recently filled first;
+ * an empty region is started only when none of them has room, and a
+ * region is taken from the buddy allocator only when no cached one has.
+ * A slot whose memory went bad while it was free is retired where it is,
+ * and another taken.
+ *
+ * Return: 0 if the cache had room, 1 if it was refilled first, or a
+ * negative errno (the refill's; dmap_env_refill_failed() was told).
+ */
+int dmap_cache_alloc(struct dmap_cache *cache, unsigned int order,
+		     unsigned long *pfn)
+{
+	struct dmap_region *r;
+	int ret;
+
+	for (;;) {
+		ret = dmap_cache_take_or_refill(cache, order, pfn, &r);
+		if (ret < 0 || !dmap_slots_poisoned(*pfn, order))
+			return ret;
+		/* out, ours and never shared: this cannot be refused */
+		if (WARN_ON_ONCE(dmap_cache_mark_returned(cache, r, *pfn,
+							  order, false)))
+			return -EIO;
+		dmap_cache_retire(cache, r, *pfn, order, false);
+		pr_info("pfn %#lx order %u is poisoned: retired\n", *pfn,
+			order);
+	}
 }
 
 /*
@@ -278,6 +356,37 @@ int dmap_cache_mark_returned(struct dmap_cache *cache, struct dmap_region *r,
 	if (absent)
 		dmap_env_region_absent(r->pfn);
 	return 0;
+}
+
+/**
+ * dmap_cache_return - record that the owner gave an allocation back
+ * @pfn:	first page frame, as handed out
+ * @order:	its order
+ * @rp:		its region, once marked
+ * @nid:	the region's node
+ *
+ * Tried without the share lock first.  If the owner left pages shared,
+ * tried again under the share lock of the region's node, so that they are
+ * taken out of the direct map with no share or unshare running; the region
+ * is looked up again there, since the pages may have been unshared and
+ * freed meanwhile.
+ *
+ * Return: as dmap_cache_mark_returned(); -ENOENT if no region holds @pfn.
+ */
+int dmap_cache_return(unsigned long pfn, unsigned int order,
+		      struct dmap_region **rp, int *nid)
+{
+	int err = dmap_env_mark_returned(pfn, order, false, rp, nid);
+	int locked;
+
+	if (err != -EAGAIN)
+		return err;
+	locked = *nid;
+	dmap_env_share_lock(locked);
+	err = dmap_env_mark_returned(pfn, order, true, rp, nid);
+	dmap_env_share_unlock(locked);
+	/* released meanwhile: they were not out */
+	return err == -ENOENT ? -EINVAL : err;
 }
 
 /*
@@ -482,6 +591,33 @@ void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
 	if (cache->nr_charged && dmap_region_idle(r))
 		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
 	spin_unlock(&cache->lock);
+}
+
+/**
+ * dmap_cache_reclaim - a returned allocation's last reference is gone
+ * @cache:	the cache of @r's node
+ * @r:		the region
+ * @pfn:	first page frame, as passed to dmap_cache_mark_returned()
+ * @order:	its order
+ * @charged:	the (order-0) page is still charged to a memory cgroup
+ *
+ * Its slots are free again (dmap_cache_put()), and its region goes back
+ * to the buddy allocator if it was the one empty region too many; or, if
+ * its memory went bad meanwhile, they are retired for good.
+ */
+void dmap_cache_reclaim(struct dmap_cache *cache, struct dmap_region *r,
+			unsigned long pfn, unsigned int order, bool charged)
+{
+	struct dmap_region *release;
+
+	if (dmap_slots_poisoned(pfn, order)) {
+		dmap_cache_retire(cache, r, pfn, order, charged);
+		pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
+		return;
+	}
+	release = dmap_cache_put(cache, r, pfn, order, charged);
+	if (release)
+		dmap_cache_release(cache, release);
 }
 
 /* Retire the poisoned free slots of @r, detached from @cache; true if any */

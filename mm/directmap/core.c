@@ -262,7 +262,7 @@ static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
 	unsigned int order = page_private(page);
 	/* a page-cache folio's charge: the cache keeps it or drops it */
 	bool charged = folio_memcg(page_folio(page));
-	struct dmap_region *r, *release;
+	struct dmap_region *r;
 
 	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
 	/* page-cache folios from directmap are order-0 */
@@ -271,17 +271,7 @@ static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
 	dmap_page_reset(page, order);
 	dmap_slots_offline(page, 1UL << order);
 	r = dmap_region_of(page_to_pfn(page));
-	if (dmap_poisoned(page, order)) {
-		dmap_cache_retire(&pn->cache, r, page_to_pfn(page), order,
-				  charged);
-		pr_info("pfn %#lx order %u is poisoned: retired\n",
-			page_to_pfn(page), order);
-		return;
-	}
-	release = dmap_cache_put(&pn->cache, r, page_to_pfn(page), order,
-				 charged);
-	if (release)
-		dmap_cache_release(&pn->cache, release);
+	dmap_cache_reclaim(&pn->cache, r, page_to_pfn(page), order, charged);
 }
 
 /* The freeing path's own try: only directmap's reference left? */
@@ -303,7 +293,7 @@ static bool dmap_reclaim_page(struct dmap_node *pn, struct page *page)
  * its bit cleared, counted off) under the cache lock, so that no other
  * scan can take it, nor a page that was reclaimed and handed out since.
  */
-static void dmap_reclaim_pending(struct dmap_node *pn)
+void dmap_reclaim_pending(struct dmap_node *pn)
 {
 	unsigned long pfns[DMAP_RECLAIM_BATCH], slot;
 	struct dmap_region *r;
@@ -363,40 +353,6 @@ static void dmap_reclaim_workfn(struct work_struct *work)
 	}
 }
 
-/* A slot of a cached region, refilling the cache if it has none */
-static int dmap_take(struct dmap_node *pn, unsigned int order,
-		     unsigned long *pfn)
-{
-	bool miss = false;
-	int err;
-
-	if (!dmap_cache_take(&pn->cache, order, pfn))
-		goto hit;
-
-	if (READ_ONCE(pn->nr_pending)) {
-		dmap_reclaim_pending(pn);
-		if (!dmap_cache_take(&pn->cache, order, pfn))
-			goto hit;
-	}
-
-	mutex_lock(&pn->refill_lock);
-	err = dmap_cache_take(&pn->cache, order, pfn);
-	if (err) {
-		miss = true;
-		err = dmap_cache_refill(&pn->cache);
-		if (err)
-			dmap_error(pn->cache.nid, DIRECTMAP_ERR_REFILL, err);
-		else
-			err = dmap_cache_take(&pn->cache, order, pfn);
-	}
-	mutex_unlock(&pn->refill_lock);
-	count_vm_event(miss ? DIRECTMAP_ALLOC_MISS : DIRECTMAP_ALLOC_HIT);
-	return err;
-hit:
-	count_vm_event(DIRECTMAP_ALLOC_HIT);
-	return 0;
-}
-
 /*
  * The node a page-cache page of the current task comes from in the stock
  * kernel: its mempolicy (preferred, bind, interleave), within its cpuset.
@@ -415,21 +371,6 @@ static int dmap_policy_node(void)
 		nid = numa_mem_id();
 #endif
 	return nid;
-}
-
-/* A slot just taken is poisoned: retire it where it is, frozen */
-static void dmap_retire_taken(struct dmap_node *pn, struct page *page,
-			      unsigned int order)
-{
-	unsigned long pfn = page_to_pfn(page);
-	struct dmap_region *r = dmap_region_of(pfn);
-
-	/* out, ours and never shared: this cannot be refused */
-	if (WARN_ON_ONCE(dmap_cache_mark_returned(&pn->cache, r, pfn, order,
-						  false)))
-		return;
-	dmap_cache_retire(&pn->cache, r, pfn, order, false);
-	pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
 }
 
 /**
@@ -455,6 +396,7 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 	struct dmap_node *pn;
 	struct page *page;
 	unsigned long pfn;
+	int ret;
 
 	if (dmap_misuse(nid, dmap_atomic(),
 			"allocation from atomic context\n"))
@@ -478,86 +420,26 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 	if (!dmap_alloc_begin())
 		return NULL;
 	pn = dmap_nodes[nid];
-	while (!dmap_take(pn, order, &pfn)) {
-		page = pfn_to_page(pfn);
-		if (!dmap_poisoned(page, order))
-			goto prep;
-		/* a free slot went bad: keep it, and take another */
-		dmap_retire_taken(pn, page, order);
-	}
-	page = dmap_alloc_single(pn, order, flags);
-	goto out;
-prep:
-	page = dmap_page_prep(pfn, order);
-out:
+	ret = dmap_cache_alloc(&pn->cache, order, &pfn);
+	count_vm_event(ret ? DIRECTMAP_ALLOC_MISS : DIRECTMAP_ALLOC_HIT);
+	if (ret >= 0)
+		page = dmap_page_prep(pfn, order);
+	else
+		page = dmap_alloc_single(pn, order, flags);
 	dmap_alloc_end();
 	if (page)
 		count_vm_events(DIRECTMAP_PAGES_ALLOC, 1UL << order);
 	return page;
 }
 
-/* The region a free names; KUnit widens the window of a double free */
-static struct dmap_region *dmap_free_lookup(unsigned long pfn)
-{
-	KUNIT_STATIC_STUB_REDIRECT(dmap_free_lookup, pfn);
-	return dmap_region_of(pfn);
-}
-
-/*
- * Mark [pfn, pfn + 2^order) returned if a region holds it and it is out.
- * The region is looked up under RCU: until the allocation is found out, a
- * racing free (of a page freed twice) may release the region and
- * kfree_rcu() it.  Once marked, its slots keep the region; @r may be used
- * after this only then, or under the share lock while it returns -EAGAIN.
- *
- * Return: as dmap_cache_mark_returned(), or -ENOENT if no region holds
- * @pfn.
- */
-static int dmap_mark_returned(unsigned long pfn, unsigned int order,
-			      struct dmap_region **r, int *nid)
-{
-	int err = -ENOENT;
-
-	rcu_read_lock();
-	*r = dmap_free_lookup(pfn);
-	if (*r) {
-		*nid = (*r)->nid;
-		err = dmap_cache_mark_returned(&dmap_nodes[*nid]->cache, *r,
-					       pfn, order, false);
-	}
-	rcu_read_unlock();
-	return err;
-}
-
-/* @r, @err: what dmap_mark_returned() found and said of the pages */
+/* @r, @err: what dmap_cache_return() found and said of the pages */
 static int dmap_free_region_pages(int nid, struct dmap_region *r,
 				  struct page *page, unsigned int order,
 				  bool put_owner, int err)
 {
 	struct dmap_node *pn = dmap_nodes[nid];
-	unsigned long pfn = page_to_pfn(page), unshares;
+	unsigned long pfn = page_to_pfn(page);
 
-	if (err == -EAGAIN) {
-		/*
-		 * The owner left pages shared: unshare them with no share
-		 * running.  Looked up again: the pages may have been unshared
-		 * and freed meanwhile.  Pages still shared under the share
-		 * lock cannot be returned by anyone else: they keep it.
-		 */
-		mutex_lock(&pn->share_lock);
-		unshares = READ_ONCE(pn->cache.stats.unshares);
-		err = dmap_mark_returned(pfn, order, &r, &nid);
-		if (err == -EAGAIN)
-			err = dmap_cache_mark_returned(&pn->cache, r, pfn, order,
-						       true);
-		else if (err == -ENOENT)
-			/* released meanwhile: they were not out */
-			err = -EINVAL;
-		/* only ever changed under the share lock: exact */
-		count_vm_events(DIRECTMAP_PAGES_UNSHARED,
-				READ_ONCE(pn->cache.stats.unshares) - unshares);
-		mutex_unlock(&pn->share_lock);
-	}
 	if (dmap_misuse(nid, err, "pfn %#lx order %u is not out\n",
 			pfn, order))
 		return err;
@@ -607,7 +489,7 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner)
 			"free of a tail page\n"))
 		return -EINVAL;
 
-	err = dmap_mark_returned(page_to_pfn(page), order, &r, &nid);
+	err = dmap_cache_return(page_to_pfn(page), order, &r, &nid);
 	if (err == -ENOENT)
 		err = dmap_free_single(page, order, put_owner);
 	else

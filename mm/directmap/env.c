@@ -207,6 +207,89 @@ int dmap_area_collapse(unsigned long pfn)
 	return ret;
 }
 
+/* The region a free names; KUnit widens the window of a double free */
+struct dmap_region *dmap_free_lookup(unsigned long pfn)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dmap_free_lookup, pfn);
+	return dmap_region_of(pfn);
+}
+
+/*
+ * The region is looked up under RCU: until the allocation is found out, a
+ * racing free (of a page freed twice) may release the region and
+ * kfree_rcu() it.  Once marked, its slots keep the region; so do pages
+ * still shared under the share lock, which an unshare may then take out
+ * of the direct map, sleeping, outside RCU.
+ */
+int dmap_env_mark_returned(unsigned long pfn, unsigned int order,
+			   bool may_unshare, struct dmap_region **rp,
+			   int *nid)
+{
+	struct dmap_cache *cache;
+	unsigned long unshares;
+	int err;
+
+	rcu_read_lock();
+	*rp = dmap_free_lookup(pfn);
+	if (!*rp) {
+		rcu_read_unlock();
+		return -ENOENT;
+	}
+	*nid = (*rp)->nid;
+	cache = &dmap_nodes[*nid]->cache;
+	err = dmap_cache_mark_returned(cache, *rp, pfn, order, false);
+	rcu_read_unlock();
+	if (err != -EAGAIN || !may_unshare)
+		return err;
+
+	/* only ever changed under the share lock: exact */
+	unshares = READ_ONCE(cache->stats.unshares);
+	err = dmap_cache_mark_returned(cache, *rp, pfn, order, true);
+	count_vm_events(DIRECTMAP_PAGES_UNSHARED,
+			READ_ONCE(cache->stats.unshares) - unshares);
+	return err;
+}
+
+void dmap_env_share_lock(int nid)
+{
+	mutex_lock(&dmap_nodes[nid]->share_lock);
+}
+
+void dmap_env_share_unlock(int nid)
+{
+	mutex_unlock(&dmap_nodes[nid]->share_lock);
+}
+
+static struct dmap_node *dmap_node_of(struct dmap_cache *cache)
+{
+	return container_of(cache, struct dmap_node, cache);
+}
+
+bool dmap_env_reclaim_returned(struct dmap_cache *cache)
+{
+	struct dmap_node *pn = dmap_node_of(cache);
+
+	if (!READ_ONCE(pn->nr_pending))
+		return false;
+	dmap_reclaim_pending(pn);
+	return true;
+}
+
+void dmap_env_refill_lock(struct dmap_cache *cache)
+{
+	mutex_lock(&dmap_node_of(cache)->refill_lock);
+}
+
+void dmap_env_refill_unlock(struct dmap_cache *cache)
+{
+	mutex_unlock(&dmap_node_of(cache)->refill_lock);
+}
+
+void dmap_env_refill_failed(struct dmap_cache *cache, int err)
+{
+	dmap_error(cache->nid, DIRECTMAP_ERR_REFILL, err);
+}
+
 /*
  * A page in use and a free slot that kept its charge are compared: folios
  * from directmap are never slab or kmem, so their memcg needs no RCU.

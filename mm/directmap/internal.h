@@ -92,6 +92,12 @@ bool dmap_single_page(unsigned long pfn);
 bool dmap_single_page_shared(unsigned long pfn);
 unsigned long dmap_singles_held(void);
 
+/* env.c: the region a free names, for KUnit's stub */
+struct dmap_region *dmap_free_lookup(unsigned long pfn);
+
+/* core.c: put back the returned pages of @pn nobody references any more */
+void dmap_reclaim_pending(struct dmap_node *pn);
+
 /* hibernate.c: allocations hold hibernation off, and wait for its end */
 bool dmap_alloc_begin(void);
 void dmap_alloc_end(void);

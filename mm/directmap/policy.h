@@ -109,11 +109,13 @@ struct dmap_cache {
 };
 
 void dmap_cache_init(struct dmap_cache *cache, int nid, unsigned long high);
-int dmap_cache_take(struct dmap_cache *cache, unsigned int order,
-		    unsigned long *pfn);
+int dmap_cache_alloc(struct dmap_cache *cache, unsigned int order,
+		     unsigned long *pfn);
 int dmap_cache_mark_returned(struct dmap_cache *cache, struct dmap_region *r,
 			     unsigned long pfn, unsigned int order,
 			     bool may_unshare);
+int dmap_cache_return(unsigned long pfn, unsigned int order,
+		      struct dmap_region **rp, int *nid);
 int dmap_cache_share(struct dmap_cache *cache, struct dmap_region *r,
 		     unsigned long pfn, unsigned long nr_pages);
 int dmap_cache_unshare(struct dmap_cache *cache, struct dmap_region *r,
@@ -123,6 +125,8 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 				   unsigned int order, bool charged);
 void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
 		       unsigned long pfn, unsigned int order, bool charged);
+void dmap_cache_reclaim(struct dmap_cache *cache, struct dmap_region *r,
+			unsigned long pfn, unsigned int order, bool charged);
 int dmap_cache_refill(struct dmap_cache *cache);
 bool dmap_cache_release(struct dmap_cache *cache, struct dmap_region *r);
 unsigned long dmap_cache_shrink(struct dmap_cache *cache,
@@ -155,6 +159,26 @@ void dmap_env_region_free(struct dmap_region *r);
 int dmap_env_region_register(struct dmap_region *r);
 /* Unregister and free @r once lockless lookups cannot see it any more */
 void dmap_env_region_unregister(struct dmap_region *r);
+/*
+ * Put the returned pages that nobody references any more back into their
+ * slots; false if none was waiting.  One refill per node at a time: the
+ * lock orders them; a refill that failed is counted and traced.
+ */
+bool dmap_env_reclaim_returned(struct dmap_cache *cache);
+void dmap_env_refill_lock(struct dmap_cache *cache);
+void dmap_env_refill_unlock(struct dmap_cache *cache);
+void dmap_env_refill_failed(struct dmap_cache *cache, int err);
+/*
+ * Look up the region of @pfn and dmap_cache_mark_returned() there, with
+ * @may_unshare under dmap_env_share_lock() of its node only: -ENOENT if no
+ * region holds @pfn.  The share lock orders shares, unshares and the
+ * returns that unshare, per node.
+ */
+int dmap_env_mark_returned(unsigned long pfn, unsigned int order,
+			   bool may_unshare, struct dmap_region **rp,
+			   int *nid);
+void dmap_env_share_lock(int nid);
+void dmap_env_share_unlock(int nid);
 /* Is the memory of @pfn poisoned (hardware error, or injected)? */
 bool dmap_env_page_poisoned(unsigned long pfn);
 /*

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The harness's stand-in for mm/directmap/core.c: drives the real policy
- * code over the simulator, and checks that its bookkeeping, lists,
- * counters and the simulated page tables agree.  Shared by the unit tests
- * and the fuzzer.
+ * The harness's stand-in for mm/directmap/core.c and env.c: calls the
+ * policy's sequences (dmap_cache_alloc(), dmap_cache_return(),
+ * dmap_cache_reclaim(), shares) as the kernel does, over the simulator,
+ * with the locks the kernel's hooks take modelled, charges each page to
+ * a memory cgroup, and checks that the bookkeeping, lists, counters and
+ * the simulated page tables agree.  Shared by the unit tests, the
+ * simulator and the fuzzer.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -32,50 +35,49 @@ void drv_setup(unsigned long gib_per_node)
 		dmap_cache_init(&drv_caches[nid], nid, 2);
 }
 
-static bool drv_poisoned(unsigned long pfn, unsigned int order)
-{
-	unsigned long i;
+/*
+ * core.c's per-node refill_lock, a mutex: one refill per node at a time.
+ * Single-threaded here, so it only checks that it is not taken twice,
+ * nor under the node's spinlock.
+ */
+#define DRV_MAX_NODES	64
+static bool refill_locked[DRV_MAX_NODES];
 
-	for (i = 0; i < (1UL << order); i++)
-		if (sim_poisoned(pfn + i))
-			return true;
+void dmap_env_refill_lock(struct dmap_cache *cache)
+{
+	assert(cache->nid >= 0 && cache->nid < DRV_MAX_NODES);
+	assert(!cache->lock.held && !refill_locked[cache->nid]);
+	refill_locked[cache->nid] = true;
+}
+
+void dmap_env_refill_unlock(struct dmap_cache *cache)
+{
+	assert(refill_locked[cache->nid]);
+	refill_locked[cache->nid] = false;
+}
+
+void dmap_env_refill_failed(struct dmap_cache *cache, int err)
+{
+	assert(err < 0 && refill_locked[cache->nid]);
+}
+
+/* Returned pages are put back by drv_last_put(), when a test says so */
+bool dmap_env_reclaim_returned(struct dmap_cache *cache)
+{
 	return false;
 }
 
-/* As core.c's dmap_retire_taken(): a slot just taken went bad */
-static void drv_retire_taken(struct dmap_cache *cache, unsigned long pfn,
-			     unsigned int order)
-{
-	struct dmap_region *r = sim_region_of(pfn);
-
-	assert(!dmap_cache_mark_returned(cache, r, pfn, order, false));
-	dmap_cache_retire(cache, r, pfn, order, false);
-}
-
-/*
- * What mm/directmap/core.c does: take, refill once if dry, take again;
- * a poisoned slot is retired and another taken
- */
+/* An allocation, as core.c makes it: the policy's, charged to a memcg */
 long drv_take(struct dmap_cache *cache, unsigned int order)
 {
-	bool refilled = false;
 	unsigned long pfn;
 
-	for (;;) {
-		if (dmap_cache_take(cache, order, &pfn)) {
-			if (refilled || dmap_cache_refill(cache))
-				return -1;
-			refilled = true;
-			continue;
-		}
-		if (!drv_poisoned(pfn, order)) {
-			/* its user's memory cgroup pays, as the page cache's */
-			if (!order)
-				sim_charge(pfn, drv_memcg);
-			return pfn;
-		}
-		drv_retire_taken(cache, pfn, order);
-	}
+	if (dmap_cache_alloc(cache, order, &pfn) < 0)
+		return -1;
+	/* its user's memory cgroup pays, as the page cache's */
+	if (!order)
+		sim_charge(pfn, drv_memcg);
+	return pfn;
 }
 
 /*
@@ -83,59 +85,62 @@ long drv_take(struct dmap_cache *cache, unsigned int order)
  * the frees that unshare.  Single-threaded here, so it only checks that it
  * is not taken twice, nor under the node's spinlock.
  */
-#define DRV_MAX_NODES	64
 static bool share_locked[DRV_MAX_NODES];
+/* The caches dmap_env_mark_returned() finds regions in: drv_mark()'s */
+static struct dmap_cache *mark_caches = drv_caches;
 
-static void drv_share_lock(struct dmap_cache *cache)
+void dmap_env_share_lock(int nid)
 {
-	assert(cache->nid >= 0 && cache->nid < DRV_MAX_NODES);
-	assert(!cache->lock.held && !share_locked[cache->nid]);
-	share_locked[cache->nid] = true;
+	assert(nid >= 0 && nid < DRV_MAX_NODES);
+	assert(!mark_caches[nid].lock.held && !share_locked[nid]);
+	share_locked[nid] = true;
 }
 
-static void drv_share_unlock(struct dmap_cache *cache)
+void dmap_env_share_unlock(int nid)
 {
-	assert(share_locked[cache->nid]);
-	share_locked[cache->nid] = false;
+	assert(share_locked[nid]);
+	share_locked[nid] = false;
 }
 
-/*
- * The owner gives an allocation back, as core.c: without the share lock
- * first, and only if some pages are still shared, again under it so that
- * they can be taken out of the direct map
- */
-int drv_mark(struct dmap_cache *nodes, unsigned long pfn, unsigned int order)
+int dmap_env_mark_returned(unsigned long pfn, unsigned int order,
+			   bool may_unshare, struct dmap_region **rp,
+			   int *nid)
 {
 	struct dmap_region *r = sim_region_of(pfn);
-	struct dmap_cache *cache;
 	int err;
 
 	if (!r)
-		return -EINVAL;
-	cache = &nodes[r->nid];
-	err = dmap_cache_mark_returned(cache, r, pfn, order, false);
-	if (err == -EAGAIN) {
-		drv_share_lock(cache);
-		err = dmap_cache_mark_returned(cache, r, pfn, order, true);
-		drv_share_unlock(cache);
-	}
-	return err;
+		return -ENOENT;
+	*rp = r;
+	*nid = r->nid;
+	err = dmap_cache_mark_returned(&mark_caches[*nid], r, pfn, order,
+				       false);
+	if (err != -EAGAIN || !may_unshare)
+		return err;
+	assert(share_locked[*nid]);
+	return dmap_cache_mark_returned(&mark_caches[*nid], r, pfn, order,
+					true);
+}
+
+/* The owner gives an allocation back to a region of @nodes, as core.c */
+int drv_mark(struct dmap_cache *nodes, unsigned long pfn, unsigned int order)
+{
+	struct dmap_region *r;
+	int err, nid;
+
+	mark_caches = nodes;
+	err = dmap_cache_return(pfn, order, &r, &nid);
+	/* single pages are not modelled: not the cache's */
+	return err == -ENOENT ? -EINVAL : err;
 }
 
 /* The last reference to a returned allocation is gone */
 void drv_reclaim(struct dmap_cache *nodes, unsigned long pfn,
 		 unsigned int order)
 {
-	struct dmap_region *r = sim_region_of(pfn), *gone;
-	struct dmap_cache *cache = &nodes[r->nid];
+	struct dmap_region *r = sim_region_of(pfn);
 
-	if (drv_poisoned(pfn, order)) {
-		dmap_cache_retire(cache, r, pfn, order, sim_charged(pfn));
-		return;
-	}
-	gone = dmap_cache_put(cache, r, pfn, order, sim_charged(pfn));
-	if (gone)
-		dmap_cache_release(cache, gone);
+	dmap_cache_reclaim(&nodes[r->nid], r, pfn, order, sim_charged(pfn));
 }
 
 /* Give an allocation back to the cache of its region's node in @nodes */
@@ -178,12 +183,13 @@ static int drv_flip(unsigned long pfn, unsigned long nr_pages, bool share)
 	if (!r)
 		return -EINVAL;
 	cache = &drv_caches[r->nid];
-	drv_share_lock(cache);
+	mark_caches = drv_caches;
+	dmap_env_share_lock(cache->nid);
 	if (share)
 		err = dmap_cache_share(cache, r, pfn, nr_pages);
 	else
 		err = dmap_cache_unshare(cache, r, pfn, nr_pages);
-	drv_share_unlock(cache);
+	dmap_env_share_unlock(cache->nid);
 	return err;
 }
 
