@@ -67,7 +67,7 @@ struct directmap_owner {
 
 bool directmap_enabled(void);
 
-bool directmap_page(const struct page *page);
+bool page_is_directmap(const struct page *page);
 bool directmap_active(void);
 
 int directmap_collapse(unsigned long pfn, unsigned long nr_pages);
@@ -107,7 +107,7 @@ static inline bool directmap_enabled(void)
 	return false;
 }
 
-static inline bool directmap_page(const struct page *page)
+static inline bool page_is_directmap(const struct page *page)
 {
 	return false;
 }

@@ -435,7 +435,7 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 /* @r, @err: what dmap_cache_return() found and said of the pages */
 static int dmap_free_region_pages(int nid, struct dmap_region *r,
 				  struct page *page, unsigned int order,
-				  bool put_owner, int err)
+				  enum dmap_free_ref ref, int err)
 {
 	struct dmap_node *pn = dmap_nodes[nid];
 	unsigned long pfn = page_to_pfn(page);
@@ -452,7 +452,7 @@ static int dmap_free_region_pages(int nid, struct dmap_region *r,
 		dmap_clear_pages(page, order);
 	set_page_private(page, order);
 
-	if (put_owner) {
+	if (ref == DMAP_FREE_PUTS_REF) {
 		VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < 2, page);
 		page_ref_dec(page);
 	}
@@ -468,7 +468,8 @@ static int dmap_free_region_pages(int nid, struct dmap_region *r,
 	return 0;
 }
 
-int dmap_free(struct page *page, unsigned int order, bool put_owner)
+int dmap_free(struct page *page, unsigned int order,
+	      enum dmap_free_ref ref)
 {
 	struct dmap_region *r;
 	int err, nid;
@@ -491,9 +492,9 @@ int dmap_free(struct page *page, unsigned int order, bool put_owner)
 
 	err = dmap_cache_return(page_to_pfn(page), order, &r, &nid);
 	if (err == -ENOENT)
-		err = dmap_free_single(page, order, put_owner);
+		err = dmap_free_single(page, order, ref);
 	else
-		err = dmap_free_region_pages(nid, r, page, order, put_owner,
+		err = dmap_free_region_pages(nid, r, page, order, ref,
 					     err);
 	if (!err)
 		count_vm_events(DIRECTMAP_PAGES_FREE, 1UL << order);
@@ -518,7 +519,7 @@ int directmap_free_pages(struct page *page, unsigned int order)
 			"pfn %#lx is an owner's: only it frees it\n",
 			page_to_pfn(page)))
 		return -EINVAL;
-	return dmap_free(page, order, true);
+	return dmap_free(page, order, DMAP_FREE_PUTS_REF);
 }
 
 /**
@@ -538,11 +539,11 @@ int directmap_free_folio(struct folio *folio)
 			"pfn %#lx is an owner's: only it frees it\n",
 			folio_pfn(folio)))
 		return -EINVAL;
-	return dmap_free(&folio->page, folio_order(folio), false);
+	return dmap_free(&folio->page, folio_order(folio), DMAP_CALLER_PUTS_REF);
 }
 
 /**
- * directmap_page - is a page held by directmap?
+ * page_is_directmap - is a page held by directmap?
  * @page:	any page
  *
  * True for pages handed out by directmap_alloc_pages(), for the free
@@ -552,13 +553,13 @@ int directmap_free_folio(struct folio *folio)
  *
  * Return: true if directmap holds @page.
  */
-bool directmap_page(const struct page *page)
+bool page_is_directmap(const struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
 
 	return dmap_region_of(pfn) || dmap_single_page(pfn);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_page, DIRECTMAP);
+EXPORT_SYMBOL_NS_GPL(page_is_directmap, DIRECTMAP);
 
 /**
  * directmap_active - does directmap hand out pages at the moment?

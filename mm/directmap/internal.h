@@ -65,6 +65,12 @@ struct dmap_region *dmap_region_of(unsigned long pfn);
 void dmap_slots_offline(struct page *page, unsigned long nr);
 void dmap_slots_online(struct page *page, unsigned long nr);
 
+/* Who drops the reference of the caller that frees pages */
+enum dmap_free_ref {
+	DMAP_FREE_PUTS_REF,	/* the free: pages from directmap_alloc_pages() */
+	DMAP_CALLER_PUTS_REF,	/* a page cache's ->free_folio(): its holders */
+};
+
 /* core.c: count and trace an error; a caller broke the API */
 void dmap_error(int nid, int kind, int err);
 #define dmap_misuse(nid, cond, fmt, ...)				\
@@ -84,7 +90,8 @@ struct page *dmap_env_single_alloc(int nid, gfp_t gfp, unsigned int order);
 struct page *dmap_alloc_single(struct dmap_node *pn, unsigned int order,
 			       unsigned int flags);
 int dmap_single_map_back(struct page *page);
-int dmap_free_single(struct page *page, unsigned int order, bool put_owner);
+int dmap_free_single(struct page *page, unsigned int order,
+		     enum dmap_free_ref ref);
 int dmap_share_single(unsigned long pfn, unsigned long nr);
 int dmap_unshare_single(unsigned long pfn, unsigned long nr);
 bool dmap_singles_shared_in(unsigned long pfn, unsigned long nr);
@@ -145,8 +152,10 @@ struct page * __must_check directmap_alloc_pages(int nid, unsigned int order,
 						 unsigned int flags);
 int directmap_free_pages(struct page *page, unsigned int order);
 int directmap_free_folio(struct folio *folio);
-int dmap_free(struct page *page, unsigned int order, bool put_owner);
-int dmap_share(struct page *page, unsigned long nr_pages, bool share);
+int dmap_free(struct page *page, unsigned int order,
+	      enum dmap_free_ref ref);
+int dmap_share(struct page *page, unsigned long nr_pages);
+int dmap_unshare(struct page *page, unsigned long nr_pages);
 bool dmap_page_shared(unsigned long pfn);
 int dmap_area_collapse(unsigned long pfn);
 bool dmap_collapse_wanted_at_boot(void);

@@ -115,8 +115,8 @@ static void dmap_owner_orphan(struct directmap_owner *owner)
 		/* nobody reads it through the direct map any more */
 		for (i = 0; i < nr; i++)
 			if (dmap_page_shared(index + i))
-				WARN_ON_ONCE(dmap_share(pfn_to_page(index + i),
-							1, false));
+				WARN_ON_ONCE(dmap_unshare(pfn_to_page(index + i),
+							  1));
 		/*
 		 * A page cache may still hold the allocation, and its last
 		 * put must not free an absent page: keep a reference.
@@ -186,7 +186,7 @@ struct page *directmap_owner_alloc(struct directmap_owner *owner, int nid,
 
 	if (dmap_owned_store(page_to_pfn(page), order, owner)) {
 		/* ours, just handed out: this cannot be refused */
-		WARN_ON_ONCE(dmap_free(page, order, true));
+		WARN_ON_ONCE(dmap_free(page, order, DMAP_FREE_PUTS_REF));
 		return NULL;
 	}
 	atomic_long_add(1L << order, &owner->nr_pages);
@@ -231,7 +231,7 @@ static int dmap_owner_take(struct directmap_owner *owner, struct page *page,
 
 /* Off @owner's books and back to directmap, with no share meanwhile */
 static int dmap_owner_put(struct directmap_owner *owner, struct page *page,
-			  unsigned int order, bool put_owner)
+			  unsigned int order, enum dmap_free_ref ref)
 {
 	int err;
 
@@ -246,10 +246,10 @@ static int dmap_owner_put(struct directmap_owner *owner, struct page *page,
 	 */
 	if (!err) {
 		/* a page-cache folio points at its owner until now */
-		if (!put_owner)
+		if (ref == DMAP_CALLER_PUTS_REF)
 			set_page_private(page, 0);
 		/* directmap agrees the pages are out: @owner had them */
-		err = dmap_free(page, order, put_owner);
+		err = dmap_free(page, order, ref);
 		WARN_ON_ONCE(err);
 	}
 	return err;
@@ -271,7 +271,7 @@ static int dmap_owner_put(struct directmap_owner *owner, struct page *page,
 int directmap_owner_free(struct directmap_owner *owner, struct page *page,
 			 unsigned int order)
 {
-	return dmap_owner_put(owner, page, order, true);
+	return dmap_owner_put(owner, page, order, DMAP_FREE_PUTS_REF);
 }
 EXPORT_SYMBOL_NS_GPL(directmap_owner_free, DIRECTMAP);
 
@@ -289,7 +289,8 @@ EXPORT_SYMBOL_NS_GPL(directmap_owner_free, DIRECTMAP);
 int directmap_owner_free_folio(struct directmap_owner *owner,
 			       struct folio *folio)
 {
-	return dmap_owner_put(owner, &folio->page, folio_order(folio), false);
+	return dmap_owner_put(owner, &folio->page, folio_order(folio),
+			      DMAP_CALLER_PUTS_REF);
 }
 EXPORT_SYMBOL_NS_GPL(directmap_owner_free_folio, DIRECTMAP);
 
@@ -325,7 +326,8 @@ static int dmap_owner_share(struct directmap_owner *owner, struct page *page,
 			      owner->name, share ? "" : "un", pfn, nr_pages))
 		goto out;
 
-	err = dmap_share(page, nr_pages, share);
+	err = share ? dmap_share(page, nr_pages) :
+		      dmap_unshare(page, nr_pages);
 out:
 	mutex_unlock(&owner->lock);
 	return err;
@@ -584,19 +586,11 @@ int dmap_owners_show(struct seq_file *m, void *v)
 
 /* ---- sharing ---- */
 
-/**
- * dmap_share - put pages that directmap handed out back into the direct map
- * @page:	first page
- * @nr_pages:	pages from @page on, all of one allocation
- * @share:	true to share, false to take them out again
- *
- * The owner API (owner.c) checks ownership before it gets here; this
- * checks that the pages are out and all private (to share) or all shared.
- *
- * Return: 0; -EINVAL with nothing changed; or, to share, -ENOMEM if the
- * region's 2M entry could not be split (nothing changed).
+/*
+ * The owner API checks ownership before it gets here; this checks that the
+ * pages are out and all private (to share) or all shared (to unshare).
  */
-int dmap_share(struct page *page, unsigned long nr_pages, bool share)
+static int dmap_flip(struct page *page, unsigned long nr_pages, bool share)
 {
 	unsigned long pfn = page_to_pfn(page);
 	struct dmap_region *r = dmap_region_of(pfn);
@@ -624,6 +618,31 @@ int dmap_share(struct page *page, unsigned long nr_pages, bool share)
 			      nr_pages, share ? "private" : "shared"))
 		dmap_error(nid, DIRECTMAP_ERR_SHARE, err);
 	return err;
+}
+
+/**
+ * dmap_share - put pages that directmap handed out back into the direct map
+ * @page:	first page
+ * @nr_pages:	pages from @page on, all of one allocation, all private
+ *
+ * Return: 0; -EINVAL with nothing changed; or -ENOMEM if the region's 2M
+ * entry could not be split (nothing changed).
+ */
+int dmap_share(struct page *page, unsigned long nr_pages)
+{
+	return dmap_flip(page, nr_pages, true);
+}
+
+/**
+ * dmap_unshare - take pages that dmap_share() put back out again
+ * @page:	first page
+ * @nr_pages:	pages from @page on, all of one allocation, all shared
+ *
+ * Return: 0, or -EINVAL with nothing changed.
+ */
+int dmap_unshare(struct page *page, unsigned long nr_pages)
+{
+	return dmap_flip(page, nr_pages, false);
 }
 
 /**

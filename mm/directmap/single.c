@@ -112,12 +112,12 @@ fail:
 
 /*
  * A single allocation with a poisoned page: its poisoned pages stay absent
- * and are recorded, so that directmap_page() still says they are ours
+ * and are recorded, so that page_is_directmap() still says they are ours
  * (hibernation must not save them), and a reference keeps the allocation
  * from the buddy allocator for good, also after a page cache's last put.
  */
 static void dmap_retire_single(struct page *page, unsigned int order,
-			       bool put_owner)
+			       enum dmap_free_ref ref)
 {
 	unsigned long pfn = page_to_pfn(page);
 	unsigned int i;
@@ -127,7 +127,7 @@ static void dmap_retire_single(struct page *page, unsigned int order,
 			/* rare, small, and must not be lost */
 			xa_store(&dmap_singles_retired, pfn + i, xa_mk_value(1),
 				 GFP_KERNEL | __GFP_NOFAIL);
-	if (!put_owner)
+	if (ref == DMAP_CALLER_PUTS_REF)
 		get_page(page);
 	atomic_long_add(1UL << order, &dmap_pages_retired);
 	pr_info("pfn %#lx order %u is poisoned: retired\n", pfn, order);
@@ -140,7 +140,8 @@ int dmap_single_map_back(struct page *page)
 	return set_direct_map_default_noflush(page);
 }
 
-int dmap_free_single(struct page *page, unsigned int order, bool put_owner)
+int dmap_free_single(struct page *page, unsigned int order,
+		     enum dmap_free_ref ref)
 {
 	struct dmap_node *pn = dmap_nodes[page_to_nid(page)];
 	unsigned long pfn = page_to_pfn(page);
@@ -181,12 +182,12 @@ int dmap_free_single(struct page *page, unsigned int order, bool put_owner)
 
 	atomic_long_dec(&pn->nr_singles);
 	if (poisoned) {
-		dmap_retire_single(page, order, put_owner);
+		dmap_retire_single(page, order, ref);
 		return 0;
 	}
 	atomic_long_add(1UL << order, &dmap_pages_given_back);
 	/* A page-cache owner's last put frees it to the buddy allocator */
-	if (put_owner)
+	if (ref == DMAP_FREE_PUTS_REF)
 		__free_pages(page, order);
 	return 0;
 }

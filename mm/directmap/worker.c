@@ -66,7 +66,7 @@ static bool dmap_collapse_is_ready(void)
  * The node of a direct-map frame for the tracepoints; holes and offline
  * memory (whose struct pages may be poisoned) have none
  */
-static int dmap_pfn_nid(unsigned long pfn)
+static int dmap_collapse_pfn_nid(unsigned long pfn)
 {
 	struct page *page = pfn_to_online_page(pfn);
 
@@ -84,7 +84,7 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 	 * @not_present only tells the policy's view.
 	 */
 	ret = dmap_area_collapse(pfn);
-	trace_directmap_collapse(dmap_pfn_nid(pfn), pfn, 2, ret,
+	trace_directmap_collapse(dmap_collapse_pfn_nid(pfn), pfn, 2, ret,
 				 ktime_get_ns() - start);
 	return ret;
 }
@@ -94,7 +94,7 @@ int dmap_env_collapse_pud(unsigned long pfn)
 	u64 start = ktime_get_ns();
 	int ret = arch_directmap_collapse_pud(pfn);
 
-	trace_directmap_collapse(dmap_pfn_nid(pfn), pfn, 3, ret,
+	trace_directmap_collapse(dmap_collapse_pfn_nid(pfn), pfn, 3, ret,
 				 ktime_get_ns() - start);
 	return ret;
 }
@@ -169,7 +169,7 @@ void directmap_note_split(unsigned long addr, int level)
 {
 	unsigned long pfn = PHYS_PFN(__pa(addr));
 
-	trace_directmap_split(dmap_pfn_nid(pfn), pfn, level);
+	trace_directmap_split(dmap_collapse_pfn_nid(pfn), pfn, level);
 }
 
 /**
@@ -205,7 +205,7 @@ void dmap_collapse_forget(unsigned long pfn, unsigned long nr_pages)
 		dmap_collapse_unpin(&dmap_collapse_state, pfn, nr_pages);
 }
 
-static int dmap_count_ram_res(struct resource *res, void *arg)
+static int dmap_collapse_count_ram_res(struct resource *res, void *arg)
 {
 	struct resource *whole = arg;
 
@@ -238,7 +238,8 @@ bool directmap_pud_one_resource(unsigned long pfn)
 		.flags	= 1,
 	};
 
-	walk_system_ram_res(whole.start, whole.end, &whole, dmap_count_ram_res);
+	walk_system_ram_res(whole.start, whole.end, &whole,
+			    dmap_collapse_count_ram_res);
 	return whole.flags && whole.desc == 1;
 }
 
@@ -390,9 +391,9 @@ static ssize_t collapse_enabled_store(struct kobject *kobj,
 	return count;
 }
 
-static ssize_t dmap_uint_store(const char *buf, size_t count,
-			       unsigned int *val, unsigned int min,
-			       unsigned int max)
+static ssize_t dmap_collapse_uint_store(const char *buf, size_t count,
+					unsigned int *val, unsigned int min,
+					unsigned int max)
 {
 	unsigned int v;
 	int err;
@@ -416,8 +417,8 @@ static ssize_t collapse_delay_ms_store(struct kobject *kobj,
 				       struct kobj_attribute *attr,
 				       const char *buf, size_t count)
 {
-	return dmap_uint_store(buf, count, &dmap_collapse_delay_ms, 0,
-			       DMAP_COLLAPSE_DELAY_MAX);
+	return dmap_collapse_uint_store(buf, count, &dmap_collapse_delay_ms,
+					0, DMAP_COLLAPSE_DELAY_MAX);
 }
 
 static ssize_t collapse_batch_show(struct kobject *kobj,
@@ -430,8 +431,8 @@ static ssize_t collapse_batch_store(struct kobject *kobj,
 				    struct kobj_attribute *attr,
 				    const char *buf, size_t count)
 {
-	return dmap_uint_store(buf, count, &dmap_collapse_batch, 1,
-			       DMAP_COLLAPSE_BATCH_MAX);
+	return dmap_collapse_uint_store(buf, count, &dmap_collapse_batch,
+					1, DMAP_COLLAPSE_BATCH_MAX);
 }
 
 #define DMAP_COLLAPSE_STAT(name)					\

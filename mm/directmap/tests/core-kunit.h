@@ -94,7 +94,7 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_TRUE(test, directmap_page(page));
+	KUNIT_EXPECT_TRUE(test, page_is_directmap(page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DMAP_TEST_REGION_LEVEL);
 	KUNIT_EXPECT_FALSE(test, present);
@@ -106,7 +106,7 @@ static void dmap_test_unmapped_then_restored(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 
 	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
-	KUNIT_EXPECT_FALSE(test, directmap_page(page));
+	KUNIT_EXPECT_FALSE(test, page_is_directmap(page));
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
 	/* 2M, or 1G again if the release could re-form it */
 	KUNIT_EXPECT_GE(test, dmap_test_level(page, &present), DMAP_TEST_REGION_LEVEL);
@@ -595,7 +595,7 @@ static void dmap_test_fallback(struct kunit *test)
 			ev_alloc + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->fallbacks), fallbacks + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->nr_singles), 1L);
-	KUNIT_EXPECT_TRUE(test, directmap_page(page));
+	KUNIT_EXPECT_TRUE(test, page_is_directmap(page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_4K);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
@@ -604,7 +604,7 @@ static void dmap_test_fallback(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_PAGES_FREE),
 			ev_free + 1);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&pn->nr_singles), 0L);
-	KUNIT_EXPECT_FALSE(test, directmap_page(page));
+	KUNIT_EXPECT_FALSE(test, page_is_directmap(page));
 }
 
 static int dmap_test_no_unmap(unsigned long pfn)
@@ -711,7 +711,7 @@ static void dmap_test_single_shared_stays_4k(struct kunit *test)
 	page = dmap_test_alloc_single(test, page_to_nid(block), 0, block + 5);
 	KUNIT_ASSERT_PTR_EQ(test, page, block + 5);
 
-	KUNIT_ASSERT_EQ(test, dmap_share(page, 1, true), 0);
+	KUNIT_ASSERT_EQ(test, dmap_share(page, 1), 0);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_4K);
 	dmap_collapse_flush();
@@ -721,7 +721,7 @@ static void dmap_test_single_shared_stays_4k(struct kunit *test)
 #ifdef CONFIG_X86
 	kunit_activate_static_stub(test, cpa_split_alloc_table, dmap_test_no_cpa_table);
 #endif
-	KUNIT_EXPECT_EQ(test, dmap_share(page, 1, false), 0);
+	KUNIT_EXPECT_EQ(test, dmap_unshare(page, 1), 0);
 #ifdef CONFIG_X86
 	kunit_deactivate_static_stub(test, cpa_split_alloc_table);
 #endif
@@ -1112,8 +1112,8 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 	/* as a page cache gives it back: its own references go later */
 	get_page(page);
 	ref = page_ref_count(page);
-	KUNIT_EXPECT_EQ(test, dmap_free(page, 0, false), 0);
-	KUNIT_EXPECT_TRUE(test, directmap_page(page));
+	KUNIT_EXPECT_EQ(test, dmap_free(page, 0, DMAP_CALLER_PUTS_REF), 0);
+	KUNIT_EXPECT_TRUE(test, page_is_directmap(page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), ref + 1);
 

@@ -149,7 +149,7 @@ static void dmap_ktest_fallback_split_fails(struct kunit *test)
 			outs);
 	/* given back (our spare reference is the only one), mapped, unsplit */
 	KUNIT_EXPECT_EQ(test, page_ref_count(block), 1);
-	KUNIT_EXPECT_FALSE(test, directmap_page(block));
+	KUNIT_EXPECT_FALSE(test, page_is_directmap(block));
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(block));
 	KUNIT_EXPECT_TRUE(test, dmap_ktest_writable(block));
 	KUNIT_EXPECT_GE(test, dmap_test_level(block, &present), DIRECTMAP_LEVEL_2M);

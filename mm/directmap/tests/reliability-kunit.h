@@ -222,7 +222,7 @@ static void dmap_rtest_secret_gone(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 
 	KUNIT_EXPECT_GE(test, dmap_drain(), 1UL);
-	KUNIT_ASSERT_FALSE(test, directmap_page(page));
+	KUNIT_ASSERT_FALSE(test, page_is_directmap(page));
 	KUNIT_ASSERT_EQ(test, copy_from_kernel_nofault(buf, page_address(page),
 						       sizeof(buf)), 0L);
 	KUNIT_EXPECT_TRUE(test, !memchr_inv(buf, 0, sizeof(buf)));
@@ -539,7 +539,7 @@ static void dmap_rtest_zeropad(struct kunit *test)
 	start = (unsigned long)pfn_to_kaddr(r->pfn);
 	level = arch_directmap_level(start - PAGE_SIZE, &present);
 	KUNIT_ASSERT_TRUE_MSG(test, level && present &&
-			      !directmap_page(virt_to_page(start - PAGE_SIZE)),
+			      !page_is_directmap(virt_to_page(start - PAGE_SIZE)),
 			      "the page before region %#lx is not mapped", r->pfn);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(pfn_to_page(r->pfn)));
 
