@@ -22,6 +22,7 @@
 #include <linux/vmstat.h>
 
 #include "../differ.h"
+#include "needs-kunit.h"
 
 /* Two 2M areas in one 1G area: order 10 is 4M aligned */
 #define DMAP_CTEST_ORDER	(DMAP_REGION_ORDER + 1)
@@ -94,8 +95,8 @@ static int dmap_ctest_init(struct kunit *test)
 	LIST_HEAD(spare);
 	int nid, i;
 
-	if (!dmap_test_blocks())
-		kunit_skip(test, "the linear map has no blocks (no BBML2_NOABORT)");
+	dmap_test_need_blocks(test);
+	dmap_test_need_1g(test);
 	ct = kunit_kzalloc(test, sizeof(*ct), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ct);
 	test->priv = ct;

@@ -19,16 +19,11 @@
 #include <linux/vmalloc.h>
 
 #include "../differ.h"
+#include "needs-kunit.h"
 
 /* The level of a region's entries while it is taken out */
 #define DMAP_TEST_REGION_LEVEL \
 	(dmap_test_blocks() ? DIRECTMAP_LEVEL_2M : DIRECTMAP_LEVEL_4K)
-
-#define DMAP_TEST_NEED_BLOCKS(test)					\
-	do {								\
-		if (!dmap_test_blocks())				\
-			kunit_skip(test, "the linear map has no blocks (no BBML2_NOABORT)"); \
-	} while (0)
 
 static unsigned int dmap_test_level(struct page *page, bool *present)
 {
@@ -245,7 +240,7 @@ static void dmap_test_wipe_private(struct kunit *test)
 	struct page *page;
 	int cpu;
 
-	KUNIT_ASSERT_GE_MSG(test, num_online_cpus(), 2U, "boot with 2 CPUs");
+	dmap_test_need_cpus(test, 2);
 	if (!dmap_test_wipe_in_mm())
 		kunit_skip(test, "pages are wiped at a kernel address here");
 	init_completion(&pk.done);
@@ -333,10 +328,10 @@ static void dmap_test_no_pmd_split(struct kunit *test)
 static void dmap_test_nodes(struct kunit *test)
 {
 	struct page *pages[8];
-	int nid, i, nodes = 0;
+	int nid, i;
 
+	dmap_test_need_nodes(test, 2);
 	for_each_node_state(nid, N_MEMORY) {
-		nodes++;
 		for (i = 0; i < ARRAY_SIZE(pages); i++) {
 			pages[i] = directmap_alloc_pages(nid, 0, 0);
 			KUNIT_ASSERT_NOT_NULL(test, pages[i]);
@@ -347,7 +342,6 @@ static void dmap_test_nodes(struct kunit *test)
 		for (i = 0; i < ARRAY_SIZE(pages); i++)
 			KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[i], 0), 0);
 	}
-	KUNIT_EXPECT_GE_MSG(test, nodes, 2, "boot with two NUMA nodes");
 }
 
 /* The next owner of a page reads zeros; wiping does not map it back */
@@ -484,7 +478,8 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	LIST_HEAD(spare);
 	int err;
 
-	DMAP_TEST_NEED_BLOCKS(test);
+	dmap_test_need_blocks(test);
+	dmap_test_need_1g(test);
 
 	page = dmap_test_block_under_1g(test, &spare);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "no free 2M block under a 1G entry");
@@ -657,7 +652,7 @@ static void dmap_test_region_from_4k(struct kunit *test)
 	bool present;
 	int nid;
 
-	DMAP_TEST_NEED_BLOCKS(test);
+	dmap_test_need_blocks(test);
 
 	block = alloc_pages(GFP_KERNEL | __GFP_ZERO, DMAP_REGION_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, block);
@@ -701,7 +696,8 @@ static void dmap_test_single_shared_stays_4k(struct kunit *test)
 	LIST_HEAD(spare);
 	int i;
 
-	DMAP_TEST_NEED_BLOCKS(test);
+	dmap_test_need_blocks(test);
+	dmap_test_need_1g(test);
 
 	block = dmap_test_block_under_1g(test, &spare);
 	dmap_test_free_list(&spare, DMAP_REGION_ORDER);
@@ -782,8 +778,7 @@ static void dmap_test_single_other_node(struct kunit *test)
 	long on_asked, on_page;
 	int asked, other;
 
-	if (num_node_state(N_MEMORY) < 2)
-		kunit_skip(test, "one node");
+	dmap_test_need_nodes(test, 2);
 	asked = first_node(node_states[N_MEMORY]);
 	other = next_node(asked, node_states[N_MEMORY]);
 	given = alloc_pages_node(other, GFP_KERNEL | __GFP_THISNODE | __GFP_ZERO, 0);
@@ -919,6 +914,8 @@ static void dmap_test_double_free_race(struct kunit *test)
 	/* the stub tells an RCU reader by lockdep's count */
 	if (!IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC))
 		kunit_skip(test, "needs CONFIG_DEBUG_LOCK_ALLOC");
+	/* the racer frees on the other CPU while this one is in the window */
+	dmap_test_need_cpus(test, 2);
 
 	racer = kunit_kzalloc(test, sizeof(*racer), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, racer);

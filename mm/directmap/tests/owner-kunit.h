@@ -314,7 +314,7 @@ static void dmap_otest_share_fails(struct kunit *test)
 	struct page *page;
 	bool is_present;
 
-	DMAP_TEST_NEED_BLOCKS(test);
+	dmap_test_need_blocks(test);
 
 	page = directmap_owner_alloc(owner, NUMA_NO_NODE, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);

@@ -187,7 +187,7 @@ static void dmap_rtest_wrong_node(struct kunit *test)
 	unsigned long used[2];
 	int nid, other, cpu;
 
-	KUNIT_ASSERT_GE_MSG(test, num_node_state(N_MEMORY), 2, "needs two nodes");
+	dmap_test_need_nodes(test, 2);
 	nid = first_memory_node;
 	other = next_memory_node(nid);
 	cpu = cpumask_first_and(cpumask_of_node(other), cpu_online_mask);
