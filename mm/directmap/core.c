@@ -732,7 +732,5 @@ subsys_initcall(directmap_init);
 #include "tests/core-kunit.h"
 #include "tests/kspp-kunit.h"
 #include "tests/reliability-kunit.h"
-/* owner.c's API, tested with the helpers above */
-#include "tests/owner-kunit.h"
 #endif
 

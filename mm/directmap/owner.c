@@ -708,3 +708,6 @@ static int __init dmap_owner_orphans_init(void)
 }
 core_initcall(dmap_owner_orphans_init);
 
+#ifdef CONFIG_DIRECTMAP_KUNIT_TEST
+#include "tests/owner-kunit.h"
+#endif

@@ -22,7 +22,7 @@
 #include <linux/vmstat.h>
 
 #include "../differ.h"
-#include "needs-kunit.h"
+#include "helpers-kunit.h"
 
 /* Two 2M areas in one 1G area: order 10 is 4M aligned */
 #define DMAP_CTEST_ORDER	(DMAP_REGION_ORDER + 1)

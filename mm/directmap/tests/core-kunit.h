@@ -18,68 +18,7 @@
 #include <linux/suspend.h>
 #include <linux/vmalloc.h>
 
-#include "../differ.h"
-#include "needs-kunit.h"
-
-/* The level of a region's entries while it is taken out */
-#define DMAP_TEST_REGION_LEVEL \
-	(dmap_test_blocks() ? DIRECTMAP_LEVEL_2M : DIRECTMAP_LEVEL_4K)
-
-static unsigned int dmap_test_level(struct page *page, bool *present)
-{
-	return arch_directmap_level((unsigned long)page_address(page), present);
-}
-
-static bool dmap_test_readable(struct page *page)
-{
-	char c;
-
-	return !copy_from_kernel_nofault(&c, page_address(page), 1);
-}
-
-static void dmap_test_fill(struct kunit *test, struct page *page, u8 val)
-{
-	void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, p);
-	memset(p, val, PAGE_SIZE);
-	vunmap(p);
-}
-
-static bool dmap_test_zero(struct kunit *test, struct page *page)
-{
-	void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
-	bool zero;
-
-	KUNIT_ASSERT_NOT_NULL(test, p);
-	zero = !memchr_inv(p, 0, PAGE_SIZE);
-	vunmap(p);
-	return zero;
-}
-
-static int dmap_test_init(struct kunit *test)
-{
-	bool *was_enabled = kunit_kzalloc(test, sizeof(*was_enabled), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, was_enabled);
-	KUNIT_ASSERT_TRUE_MSG(test, directmap_enabled(),
-			      "directmap must be on (no directmap=off)");
-	/* The cases count entries exactly: no collapse behind their back */
-	*was_enabled = dmap_collapse_set_enabled(false);
-	test->priv = was_enabled;
-	dmap_collapse_flush();
-	dmap_drain();
-	return 0;
-}
-
-static void dmap_test_exit(struct kunit *test)
-{
-	bool *was_enabled = test->priv;
-
-	dmap_drain();
-	if (was_enabled)
-		dmap_collapse_set_enabled(*was_enabled);
-}
+#include "helpers-kunit.h"
 
 /* Handed-out pages fault; a released region is one present 2M entry again */
 static void dmap_test_unmapped_then_restored(struct kunit *test)
@@ -519,11 +458,6 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 
 	__free_pages(page, DMAP_REGION_ORDER);
 	dmap_test_free_list(&spare, DMAP_REGION_ORDER);
-}
-
-static int dmap_test_no_block(int nid, unsigned long *pfn)
-{
-	return -ENOMEM;
 }
 
 static struct page *dmap_test_single_page;
@@ -1122,6 +1056,8 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 	while (page_ref_count(page) > 1)
 		put_page(page);
 	__free_page(page);
+	/* as directmap gives back what it took: the verifier counts it */
+	atomic_long_inc(&dmap_pages_given_back);
 }
 #endif
 

@@ -15,15 +15,6 @@
 
 #include <linux/vmalloc.h>
 
-#ifdef CONFIG_X86
-static struct page *dmap_ktest_no_table(void)
-#else
-static struct page *dmap_ktest_no_table(gfp_t gfp)
-#endif
-{
-	return NULL;
-}
-
 /* A 2M block under a large present entry, as 512 order-0 pages */
 static struct page *dmap_ktest_block(struct kunit *test)
 {
@@ -57,13 +48,6 @@ static bool dmap_ktest_writable(struct page *page)
 		return false;
 	return !copy_to_kernel_nofault(page_address(page), &c, 1);
 }
-
-/* What a split of the direct map allocates its page-table page from */
-#ifdef CONFIG_X86
-#define dmap_ktest_split_alloc	cpa_split_alloc_table
-#else
-#define dmap_ktest_split_alloc	directmap_alloc_pgtable
-#endif
 
 /*
  * vfree() of a VM_FLUSH_RESET_PERMS area whose pages' direct map is one

@@ -5,7 +5,7 @@
  * SEV-SNP rule that no present large entry covers a page handed out, and
  * load_unaligned_zeropad() off a shared page into a private one.
  *
- * Included from core.c, after core-kunit.h, for its helpers.
+ * Included from owner.c.
  */
 #ifndef _MM_DIRECTMAP_OWNER_KUNIT_H
 #define _MM_DIRECTMAP_OWNER_KUNIT_H
@@ -14,6 +14,8 @@
 #include <linux/kasan.h>
 #include <linux/shmem_fs.h>
 #include <asm/word-at-a-time.h>
+
+#include "helpers-kunit.h"
 
 #define DMAP_OTEST_PAGES	64
 

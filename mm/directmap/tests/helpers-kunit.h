@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What directmap's KUnit cases share, whichever file they test.
+ *
+ * What a case needs of the machine it runs on: where that is missing, the
+ * case is skipped with the reason, as kfence_test does, rather than
+ * failed.  `make check` boots two CPUs on two NUMA nodes with 1G pages,
+ * so nothing is skipped there, and boots a small machine where the cases
+ * that need more skip.
+ */
+#ifndef _MM_DIRECTMAP_HELPERS_KUNIT_H
+#define _MM_DIRECTMAP_HELPERS_KUNIT_H
+
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/cpumask.h>
+#include <linux/directmap.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/directmap_arch.h>
+#include <linux/nodemask.h>
+
+#include "../differ.h"
+#include "../internal.h"
+
+static inline void dmap_test_need_cpus(struct kunit *test, unsigned int nr)
+{
+	if (num_online_cpus() < nr)
+		kunit_skip(test, "needs %u CPUs online", nr);
+}
+
+static inline void dmap_test_need_nodes(struct kunit *test, unsigned int nr)
+{
+	if (num_node_state(N_MEMORY) < nr)
+		kunit_skip(test, "needs %u NUMA nodes with memory", nr);
+}
+
+/* arm64 without BBML2_NOABORT keeps the linear map at 4K */
+static inline void dmap_test_need_blocks(struct kunit *test)
+{
+	if (!dmap_test_blocks())
+		kunit_skip(test, "the linear map has no blocks (no BBML2_NOABORT)");
+}
+
+/* A 2M or 4M block that a 1G entry maps, to split and re-form */
+static inline void dmap_test_need_1g(struct kunit *test)
+{
+	if (!arch_directmap_pages(DIRECTMAP_LEVEL_1G))
+		kunit_skip(test, "the direct map has no 1G entries");
+}
+
+/* ---- what the cases look at and do ---- */
+
+/* The level of a region's entries while it is taken out */
+#define DMAP_TEST_REGION_LEVEL \
+	(dmap_test_blocks() ? DIRECTMAP_LEVEL_2M : DIRECTMAP_LEVEL_4K)
+
+static inline unsigned int dmap_test_level(struct page *page, bool *present)
+{
+	return arch_directmap_level((unsigned long)page_address(page), present);
+}
+
+static inline bool dmap_test_readable(struct page *page)
+{
+	char c;
+
+	return !copy_from_kernel_nofault(&c, page_address(page), 1);
+}
+
+static inline void dmap_test_fill(struct kunit *test, struct page *page, u8 val)
+{
+	void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, val, PAGE_SIZE);
+	vunmap(p);
+}
+
+static inline bool dmap_test_zero(struct kunit *test, struct page *page)
+{
+	void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	bool zero;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	zero = !memchr_inv(p, 0, PAGE_SIZE);
+	vunmap(p);
+	return zero;
+}
+
+static inline int dmap_test_init(struct kunit *test)
+{
+	bool *was_enabled = kunit_kzalloc(test, sizeof(*was_enabled), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, was_enabled);
+	KUNIT_ASSERT_TRUE_MSG(test, directmap_enabled(),
+			      "directmap must be on (no directmap=off)");
+	/* The cases count entries exactly: no collapse behind their back */
+	*was_enabled = dmap_collapse_set_enabled(false);
+	test->priv = was_enabled;
+	dmap_collapse_flush();
+	dmap_drain();
+	return 0;
+}
+
+static inline void dmap_test_exit(struct kunit *test)
+{
+	bool *was_enabled = test->priv;
+
+	dmap_drain();
+	if (was_enabled)
+		dmap_collapse_set_enabled(*was_enabled);
+}
+
+/* Stubs of the environment: no 2M block, no page-table page */
+static inline int dmap_test_no_block(int nid, unsigned long *pfn)
+{
+	return -ENOMEM;
+}
+
+/* What a split of the direct map allocates its page-table page from */
+#ifdef CONFIG_X86
+#define dmap_ktest_split_alloc	cpa_split_alloc_table
+#else
+#define dmap_ktest_split_alloc	directmap_alloc_pgtable
+#endif
+
+#ifdef CONFIG_X86
+static inline struct page *dmap_ktest_no_table(void)
+#else
+static inline struct page *dmap_ktest_no_table(gfp_t gfp)
+#endif
+{
+	return NULL;
+}
+
+#endif /* _MM_DIRECTMAP_HELPERS_KUNIT_H */
