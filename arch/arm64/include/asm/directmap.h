@@ -3,12 +3,18 @@
  * What arm64's page-attribute, boot mapping and memory hotplug code asks
  * of directmap: may the linear map keep its block entries, change 4K
  * entries of it, splitting the blocks over them first, and count the
- * entries memory hotplug adds and removes.
+ * entries memory hotplug adds and removes.  Then what directmap's KUnit
+ * tests and torture ask of arm64's linear map (x86's asm/directmap.h
+ * answers the same).
  */
 #ifndef __ASM_DIRECTMAP_H
 #define __ASM_DIRECTMAP_H
 
 #include <linux/mm.h>
+#include <linux/set_memory.h>
+#include <asm/cpufeature.h>
+#include <asm/sysreg.h>
+#include <asm/tlbflush.h>
 
 #ifdef CONFIG_DIRECTMAP
 bool __init arm64_directmap_keep_blocks(void);
@@ -40,5 +46,70 @@ static inline void arm64_directmap_hotplug(unsigned long start,
 {
 }
 #endif
+
+/* Not on CPUs without BBML2_NOABORT: the linear map stays at 4K there */
+static inline bool arch_directmap_has_blocks(void)
+{
+	return arm64_directmap_blocks();
+}
+
+/* The page tables this CPU translates @addr with, as loaded */
+static inline pgd_t *arch_directmap_loaded_pgd(unsigned long addr)
+{
+	u64 ttbr0 = read_sysreg(ttbr0_el1);
+
+	if (addr >= TASK_SIZE_MAX)
+		return swapper_pg_dir;
+	/* TTBR0 itself: reserved_pg_dir where no user mm is loaded */
+	return phys_to_virt(ttbr0 & ~(TTBR_ASID_MASK | TTBR_CNP_BIT));
+}
+
+/* Is a present leaf entry global, so that any CPU may cache it? */
+static inline bool arch_directmap_leaf_global(u64 val)
+{
+	return !(val & PTE_NG);
+}
+
+/* Software PAN keeps TTBR0 switched off in the kernel: no wipe mm then */
+static inline bool arch_directmap_wipes_in_mm(void)
+{
+	return !system_uses_ttbr0_pan();
+}
+
+/* Would a pseudo-NMI here be refused?  They are masked by PSTATE.I alone */
+static inline bool arch_directmap_nmi_uaccess_refused(void)
+{
+	return read_sysreg(daif) & PSR_I_BIT;
+}
+
+/*
+ * Make the 4K entries of [addr, addr + nr pages) differ from their
+ * neighbours, splitting the blocks over them, and the same again.
+ * set_memory_ro() takes vmalloc addresses only: they leave the linear map.
+ */
+static inline int arch_directmap_differ(unsigned long addr, int nr)
+{
+	int i, err;
+
+	for (i = 0; i < nr; i++) {
+		err = set_direct_map_invalid_noflush(virt_to_page(addr) + i);
+		if (err)
+			return err;
+	}
+	flush_tlb_kernel_range(addr, addr + nr * PAGE_SIZE);
+	return 0;
+}
+
+static inline int arch_directmap_same(unsigned long addr, int nr)
+{
+	int i, err;
+
+	for (i = 0; i < nr; i++) {
+		err = set_direct_map_default_noflush(virt_to_page(addr) + i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
 
 #endif /* __ASM_DIRECTMAP_H */
