@@ -126,6 +126,10 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages);
  * @not_present: directmap owns the whole 2M area, so 4K entries that are
  *		all not present may become one absent 2M entry too
  *
+ * Takes the memory hotplug lock unless @not_present: memory directmap
+ * holds cannot be removed, and a refill (in a fault that holds mmap_lock)
+ * must not wait for memory online (which takes mmap_lock with that lock).
+ *
  * Context: process context, may sleep; not from reclaim (x86: memory
  * hotplug allocates with its lock held).
  * Return: 1 if re-formed now, 0 if a large entry mapped it already,

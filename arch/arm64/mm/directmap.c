@@ -775,8 +775,13 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 
 	if (!dmap_lm_blocks || dmap_overlaps_kfence(addr, PMD_SIZE))
 		return -EOPNOTSUPP;
-	/* memory hot-remove frees tables too; ptdump walks under init_mm's */
-	get_online_mems();
+	/*
+	 * Memory hot-remove frees tables too, but never over a 2M block
+	 * directmap holds, and a refill must not wait for it (see x86's);
+	 * ptdump walks under init_mm's lock.
+	 */
+	if (!not_present)
+		get_online_mems();
 	mmap_write_lock(&init_mm);
 	mutex_lock(&dmap_lm_lock);
 	if (dmap_batch.owner != current)
@@ -784,7 +789,8 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	ret = dmap_collapse_pmd_locked(addr, not_present);
 	mutex_unlock(&dmap_lm_lock);
 	mmap_write_unlock(&init_mm);
-	put_online_mems();
+	if (!not_present)
+		put_online_mems();
 	return ret;
 }
 

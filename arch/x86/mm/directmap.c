@@ -127,12 +127,20 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 {
 	int ret = -ENOENT;
 
-	/* Memory hot-remove frees direct-map tables under this lock alone */
-	get_online_mems();
+	/*
+	 * Memory hot-remove frees direct-map tables under this lock alone,
+	 * but never those over a 2M block directmap holds: its memory cannot
+	 * go offline.  A refill must not wait for the lock: memory online
+	 * holds it while it waits for mmap_lock (cpuset's rebind), which a
+	 * secretmem fault that refills holds.
+	 */
+	if (!not_present)
+		get_online_mems();
 	if (pfn_to_online_page(pfn))
 		ret = set_direct_map_collapse_pmd((unsigned long)pfn_to_kaddr(pfn),
 						  not_present);
-	put_online_mems();
+	if (!not_present)
+		put_online_mems();
 	return ret;
 }
 
