@@ -282,7 +282,8 @@ stress: kernel kernel-arm64-kasan
 	@$(T)/tap-summary.py sum $(BUILD)/logs/stress.sum $(BUILD)/logs/stress-arm64-kasan.sum
 
 bench: kernel-perf
-	@$(REPO)/benchmarks/bench.py $(BZIMAGE_PERF) $(BUILD) $(REPO)/benchmarks/results
+	@PYTHONPATH=$(T) $(REPO)/benchmarks/bench.py $(BZIMAGE_PERF) $(BUILD) \
+		$(REPO)/benchmarks/results
 
 clean:
 	rm -rf $(BUILD)

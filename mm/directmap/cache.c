@@ -110,22 +110,23 @@ static bool dmap_region_pinned_by(struct dmap_region *r, unsigned long slot)
 
 /*
  * The charged page at @slot of @r is no longer in use.  Its charge stays
- * while its memory cgroup still pins @r (and @keep); otherwise the charges
- * that cgroup kept in @r go with its own.
+ * (if @keep: not a retired slot) while its memory cgroup still pins @r;
+ * once that cgroup pins it no more, the charges it kept in @r go too.
  */
 static void dmap_region_charge_leaves(struct dmap_cache *cache,
 				      struct dmap_region *r,
 				      unsigned long slot, bool keep)
 {
+	bool pinned = dmap_region_pinned_by(r, slot);
 	unsigned long i;
 
-	if (keep && dmap_region_pinned_by(r, slot)) {
+	if (keep && pinned) {
 		__set_bit(slot, r->charged);
 		cache->nr_charged++;
 		return;
 	}
 	for (i = find_next_bit(r->charged, DMAP_REGION_PAGES, 0);
-	     i < DMAP_REGION_PAGES;
+	     i < DMAP_REGION_PAGES && !pinned;
 	     i = find_next_bit(r->charged, DMAP_REGION_PAGES, i + 1))
 		if (dmap_env_same_charge(r->pfn + i, r->pfn + slot))
 			dmap_region_uncharge(cache, r, i, 1);

@@ -329,12 +329,11 @@ static unsigned long dmap_lru_drained;
 static void dmap_reclaim_workfn(struct work_struct *work)
 {
 	bool again = false;
+	struct dmap_node *pn;
 	int nid;
 
-	for_each_node(nid) {
-		struct dmap_node *pn = dmap_nodes[nid];
-
-		if (!pn || !READ_ONCE(pn->nr_pending))
+	dmap_for_each_node(nid, pn) {
+		if (!READ_ONCE(pn->nr_pending))
 			continue;
 		dmap_reclaim_pending(pn);
 		again |= READ_ONCE(pn->nr_pending) != 0;
@@ -572,15 +571,13 @@ EXPORT_SYMBOL_NS_GPL(page_is_directmap, DIRECTMAP);
  */
 bool directmap_active(void)
 {
+	struct dmap_node *pn;
 	int nid;
 
-	for_each_node(nid) {
-		struct dmap_node *pn = dmap_nodes[nid];
-
-		if (pn && (READ_ONCE(pn->cache.nr_used) ||
-			   atomic_long_read(&pn->nr_singles)))
+	dmap_for_each_node(nid, pn)
+		if (READ_ONCE(pn->cache.nr_used) ||
+		    atomic_long_read(&pn->nr_singles))
 			return true;
-	}
 	return false;
 }
 
@@ -620,13 +617,11 @@ unsigned long dmap_vm_event(enum vm_event_item item)
 long dmap_pages_unaccounted(void)
 {
 	long held = dmap_singles_held();
+	struct dmap_node *pn;
 	int nid;
 
-	for_each_node(nid) {
-		if (dmap_nodes[nid])
-			held += READ_ONCE(dmap_nodes[nid]->cache.nr_regions) *
-				DMAP_REGION_PAGES;
-	}
+	dmap_for_each_node(nid, pn)
+		held += READ_ONCE(pn->cache.nr_regions) * DMAP_REGION_PAGES;
 	return atomic_long_read(&dmap_pages_taken) -
 	       atomic_long_read(&dmap_pages_given_back) - held;
 }
@@ -659,17 +654,14 @@ static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
 unsigned long dmap_drain(void)
 {
 	unsigned long done = 0;
+	struct dmap_node *pn;
 	int nid;
 
 	/* per-CPU LRU batches may still hold returned folios */
 	if (!dmap_in_reclaim())
 		lru_add_drain_all();
 
-	for_each_node(nid) {
-		struct dmap_node *pn = dmap_nodes[nid];
-
-		if (!pn)
-			continue;
+	dmap_for_each_node(nid, pn) {
 		dmap_reclaim_pending(pn);
 		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
 	}

@@ -27,16 +27,13 @@
 
 static int dmap_stats_show(struct seq_file *m, void *v)
 {
+	struct dmap_node *pn;
 	int nid;
 
 	seq_printf(m, "enabled %d\n", directmap_enabled());
-	for_each_node(nid) {
-		struct dmap_node *pn = dmap_nodes[nid];
-		struct dmap_cache *cache;
+	dmap_for_each_node(nid, pn) {
+		struct dmap_cache *cache = &pn->cache;
 
-		if (!pn)
-			continue;
-		cache = &pn->cache;
 		seq_printf(m, "node %d regions %lu empty %lu free %lu used %lu pending %lu singles %ld refills %lu refill_failures %lu releases %lu collapses %lu allocs %lu frees %lu fallbacks %ld fallback_failures %ld misuse %lu charged %lu\n",
 			   nid, cache->nr_regions, cache->nr_empty, cache->nr_free,
 			   cache->nr_used, READ_ONCE(pn->nr_pending),
@@ -59,14 +56,11 @@ static const char *const dmap_region_states[] = { "partial", "full", "empty" };
 static int dmap_regions_show(struct seq_file *m, void *v)
 {
 	struct dmap_region *r;
+	struct dmap_node *pn;
 	int nid, i;
 
 	seq_puts(m, "node pfn state free used pending\n");
-	for_each_node(nid) {
-		struct dmap_node *pn = dmap_nodes[nid];
-
-		if (!pn)
-			continue;
+	dmap_for_each_node(nid, pn) {
 		spin_lock(&pn->cache.lock);
 		dmap_for_each_region(pn, r, i)
 			seq_printf(m, "%d %#lx %s %u %u %u\n", nid,

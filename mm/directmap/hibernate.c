@@ -74,13 +74,10 @@ static void dmap_wipe_free_slots(void)
 {
 	struct dmap_region *r;
 	unsigned long slot;
+	struct dmap_node *pn;
 	int nid, i;
 
-	for_each_node(nid) {
-		struct dmap_node *pn = dmap_nodes[nid];
-
-		if (!pn)
-			continue;
+	dmap_for_each_node(nid, pn) {
 		spin_lock(&pn->cache.lock);
 		dmap_for_each_region(pn, r, i)
 			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)

@@ -121,6 +121,20 @@ void dmap_debugfs_init(void);
 int dmap_owners_show(struct seq_file *m, void *v);
 int dmap_collapse_queue_show(struct seq_file *m, void *v);
 
+/* The first node from @nid on that directmap set up, or MAX_NUMNODES */
+static inline int dmap_next_node(int nid)
+{
+	while (nid < MAX_NUMNODES && !dmap_nodes[nid])
+		nid++;
+	return nid;
+}
+
+/* Each node that directmap set up (all, unless directmap=off), as @pn */
+#define dmap_for_each_node(nid, pn)					\
+	for ((nid) = dmap_next_node(0);					\
+	     (nid) < MAX_NUMNODES && ((pn) = dmap_nodes[nid]);		\
+	     (nid) = dmap_next_node((nid) + 1))
+
 /* The lists of a node's cache, by index: partial, full, empty */
 #define DMAP_CACHE_LISTS	3
 static inline struct list_head *dmap_cache_list(struct dmap_node *pn, int i)

@@ -245,14 +245,13 @@ unsigned long dmap_verify(struct seq_file *m)
 	unsigned long walked[DIRECTMAP_LEVEL_NUM], counted[DIRECTMAP_LEVEL_NUM];
 	struct dmap_verify v = { .m = m };
 	unsigned long index, registered = 0;
+	struct dmap_node *pn;
 	int nid, level, tries;
 	void *entry;
 	long leaked;
 
-	for_each_node(nid) {
-		if (dmap_nodes[nid])
-			dmap_verify_node(&v, dmap_nodes[nid]);
-	}
+	dmap_for_each_node(nid, pn)
+		dmap_verify_node(&v, pn);
 	xa_for_each(&dmap_regions, index, entry)
 		registered++;
 	if (registered != v.regions)

@@ -41,6 +41,8 @@ CONFIGS = {
                                  ["-e", "DIRECTMAP", "-d", "MEMCG",
                                   "-d", "NUMA", "-d", "MEMORY_HOTPLUG",
                                   "-d", "HIBERNATION", "-d", "DEBUG_FS",
+                                  # selects DEBUG_FS in defconfig
+                                  "-d", "BLK_DEV_IO_TRACE",
                                   "-d", "KUNIT"]),
     "i386-allmodconfig": ("i386", "allmodconfig", "", []),
     "arm64-defconfig": ("arm64", "defconfig", "aarch64-linux-gnu-", []),
@@ -116,6 +118,15 @@ def configure(tree, out, arch, target, cross, extra):
         cfg += ["-d", c]
     subprocess.run(cfg + extra, check=True)
     make(tree, out, arch, cross, "olddefconfig")
+    # what olddefconfig undid (a select) would leave a leg untested
+    with open(os.path.join(out, ".config")) as f:
+        config = f.read()
+    for how, name in zip(extra[::2], extra[1::2]):
+        on = re.search(rf"^CONFIG_{name}=[ym]$", config, re.M) is not None
+        if on != (how == "-e"):
+            raise subprocess.CalledProcessError(
+                1, "olddefconfig", stderr=f"CONFIG_{name} is "
+                f"{'on' if on else 'off'} after olddefconfig")
     with open(stamp, "w") as f:
         f.write(want)
 
