@@ -92,7 +92,7 @@ static inline int arch_directmap_differ(unsigned long addr, int nr)
 	int i, err;
 
 	for (i = 0; i < nr; i++) {
-		err = set_direct_map_invalid_noflush(virt_to_page(addr) + i);
+		err = set_direct_map_invalid_noflush(virt_to_page((void *)addr) + i);
 		if (err)
 			return err;
 	}
@@ -105,7 +105,7 @@ static inline int arch_directmap_same(unsigned long addr, int nr)
 	int i, err;
 
 	for (i = 0; i < nr; i++) {
-		err = set_direct_map_default_noflush(virt_to_page(addr) + i);
+		err = set_direct_map_default_noflush(virt_to_page((void *)addr) + i);
 		if (err)
 			return err;
 	}
