@@ -126,11 +126,29 @@ static void dmap_region_charge_leaves(struct dmap_cache *cache,
 		return;
 	}
 	for (i = find_next_bit(r->charged, DMAP_REGION_PAGES, 0);
-	     i < DMAP_REGION_PAGES && !pinned;
+	     !pinned && i < DMAP_REGION_PAGES;
 	     i = find_next_bit(r->charged, DMAP_REGION_PAGES, i + 1))
 		if (dmap_env_same_charge(r->pfn + i, r->pfn + slot))
 			dmap_region_uncharge(cache, r, i, 1);
 	dmap_env_uncharge(r->pfn + slot);
+}
+
+/*
+ * The allocation at @slot of @r is no longer in use (put back, or retired
+ * if not @keep): its charge is kept or goes, and once nothing but retired
+ * slots is in use in @r, no charge is kept there.
+ */
+static void dmap_region_charges_after(struct dmap_cache *cache,
+				      struct dmap_region *r,
+				      unsigned long slot, bool charged,
+				      bool keep)
+{
+	bool idle = dmap_region_idle(r);
+
+	if (charged)
+		dmap_region_charge_leaves(cache, r, slot, keep && !idle);
+	if (cache->nr_charged && idle)
+		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
 }
 
 /*
@@ -534,10 +552,7 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 	cache->nr_free += nr;
 	cache->nr_used -= nr;
 	cache->stats.frees++;
-	if (charged)
-		dmap_region_charge_leaves(cache, r, slot, !dmap_region_idle(r));
-	if (cache->nr_charged && dmap_region_idle(r))
-		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
+	dmap_region_charges_after(cache, r, slot, charged, true);
 
 	if (r->nr_free == DMAP_REGION_PAGES) {
 		if (cache->nr_empty >= cache->high) {
@@ -587,10 +602,7 @@ void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
 	cache->nr_used -= nr;
 	cache->nr_retired += nr;
 	cache->stats.retired += nr;
-	if (charged)
-		dmap_region_charge_leaves(cache, r, slot, false);
-	if (cache->nr_charged && dmap_region_idle(r))
-		dmap_region_uncharge(cache, r, 0, DMAP_REGION_PAGES);
+	dmap_region_charges_after(cache, r, slot, charged, false);
 	spin_unlock(&cache->lock);
 }
 
