@@ -82,6 +82,21 @@ static inline bool arch_directmap_nmi_uaccess_refused(void)
 	return read_sysreg(daif) & PSR_I_BIT;
 }
 
+/* Change the linear-map entry of each page of [addr, addr + nr pages) */
+static inline int arm64_directmap_set_each(unsigned long addr, int nr,
+					   int (*set)(struct page *page))
+{
+	struct page *page = virt_to_page((void *)addr);
+	int i, err;
+
+	for (i = 0; i < nr; i++) {
+		err = set(page + i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /*
  * Make the 4K entries of [addr, addr + nr pages) differ from their
  * neighbours, splitting the blocks over them, and the same again.
@@ -89,27 +104,18 @@ static inline bool arch_directmap_nmi_uaccess_refused(void)
  */
 static inline int arch_directmap_differ(unsigned long addr, int nr)
 {
-	int i, err;
+	int err = arm64_directmap_set_each(addr, nr,
+					   set_direct_map_invalid_noflush);
 
-	for (i = 0; i < nr; i++) {
-		err = set_direct_map_invalid_noflush(virt_to_page((void *)addr) + i);
-		if (err)
-			return err;
-	}
-	flush_tlb_kernel_range(addr, addr + nr * PAGE_SIZE);
-	return 0;
+	if (!err)
+		flush_tlb_kernel_range(addr, addr + nr * PAGE_SIZE);
+	return err;
 }
 
 static inline int arch_directmap_same(unsigned long addr, int nr)
 {
-	int i, err;
-
-	for (i = 0; i < nr; i++) {
-		err = set_direct_map_default_noflush(virt_to_page((void *)addr) + i);
-		if (err)
-			return err;
-	}
-	return 0;
+	return arm64_directmap_set_each(addr, nr,
+					set_direct_map_default_noflush);
 }
 
 #endif /* __ASM_DIRECTMAP_H */
