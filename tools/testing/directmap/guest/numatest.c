@@ -51,16 +51,32 @@ static long used_on(int nid)
 	return dmap_node_value(nid, "used");
 }
 
+/* A secret file of @pages pages, mapped */
+static char *secret_map(int *fd, long pages)
+{
+	char *p;
+
+	*fd = syscall(__NR_memfd_secret, 0);
+	if (*fd < 0 || ftruncate(*fd, pages * PAGE))
+		return MAP_FAILED;
+	p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	return p;
+}
+
+static void secret_unmap(int fd, char *p, long pages)
+{
+	if (p != MAP_FAILED)
+		munmap(p, pages * PAGE);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* Fault PAGES secret pages in; the fd keeps them */
 static int secret_pages(void)
 {
-	int fd = syscall(__NR_memfd_secret, 0);
-	char *p;
-	int i;
+	int fd, i;
+	char *p = secret_map(&fd, PAGES);
 
-	if (fd < 0 || ftruncate(fd, PAGES * PAGE))
-		return -1;
-	p = mmap(NULL, PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -1;
 	for (i = 0; i < PAGES; i++)
@@ -117,26 +133,6 @@ static void settle(void)
 
 	for (i = 0; i < 250 && dmap_sum("pending") > 0; i++)
 		usleep(20000);
-}
-
-/* A secret file of @pages pages, mapped */
-static char *secret_map(int *fd, long pages)
-{
-	char *p;
-
-	*fd = syscall(__NR_memfd_secret, 0);
-	if (*fd < 0 || ftruncate(*fd, pages * PAGE))
-		return MAP_FAILED;
-	p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
-	return p;
-}
-
-static void secret_unmap(int fd, char *p, long pages)
-{
-	if (p != MAP_FAILED)
-		munmap(p, pages * PAGE);
-	if (fd >= 0)
-		close(fd);
 }
 
 /*
@@ -226,11 +222,7 @@ static void memcg(const char *pid)
 	setrlimit(RLIMIT_MEMLOCK, &unlimited);
 	sleep(2);	/* memcg stats are flushed every 2 s */
 	before = memcg_stat("slab");
-	fd = syscall(__NR_memfd_secret, 0);
-	if (fd < 0 || ftruncate(fd, MEMCG_PAGES * PAGE))
-		err = errno;
-	p = err ? MAP_FAILED : mmap(NULL, MEMCG_PAGES * PAGE,
-				    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = secret_map(&fd, MEMCG_PAGES);
 	for (i = 0; p != MAP_FAILED && i < MEMCG_PAGES; i++)
 		p[i * PAGE] = 1;
 	metric("memcg_faulted", p != MAP_FAILED, p != MAP_FAILED);
@@ -240,10 +232,7 @@ static void memcg(const char *pid)
 	pc = MEMCG_PAGES / 64 * 576;
 	metric("memcg_slab_bytes", after - before, after - before >= 2 * pc);
 	metric("memcg_page_cache_xarray_bytes", pc, 1);
-	if (p != MAP_FAILED)
-		munmap(p, MEMCG_PAGES * PAGE);
-	if (fd >= 0)
-		close(fd);
+	secret_unmap(fd, p, MEMCG_PAGES);
 	pinned();
 	write_errno(CG "/cgroup.procs", pid);
 	rmdir(CG "/memtest");
