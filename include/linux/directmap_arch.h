@@ -31,7 +31,8 @@ typedef void (*directmap_walk_fn)(unsigned long addr, int level, bool present,
 /**
  * arch_directmap_init - check that directmap can work on this direct map
  *
- * Sets up what wiping pages needs (x86: the wipe mm).
+ * Sets up what wiping pages needs: an mm of its own, handed to
+ * directmap_wipe_init().
  *
  * Return: 0; -EOPNOTSUPP where the direct map may not change at all
  * (arm64 without rodata=full); -ENOMEM.
@@ -171,18 +172,46 @@ void arch_directmap_collapse_begin(void);
  */
 void arch_directmap_collapse_end(void);
 
+struct arch_directmap_wipe;	/* in <asm/directmap.h> */
+struct mm_struct;
+
 /**
- * arch_directmap_clear_page - zero a page that has no direct map
- * @page:	the page
+ * arch_directmap_wipe_begin - load the wipe mm on this CPU
+ * @mm:		the wipe mm (directmap_wipe_init())
+ * @w:		what arch_directmap_wipe_end() needs back
  *
- * Maps @page at an address no other CPU can reach, not even by a
- * speculative walk (a non-global entry in an mm that no task runs),
- * zeroes it and unmaps it again; the direct map is never touched.  No
- * NMI may read user memory meanwhile: it would read that mm.
+ * Masks interrupts (pseudo-NMIs included) and loads @mm, with no other
+ * CPU using the slot returned meanwhile.  No NMI may read user memory
+ * until arch_directmap_wipe_end(): it would read @mm.  Neither is traced.
  *
- * Context: any context but NMI.
+ * Return: the slot to map pages at, with arch_directmap_wipe_set_pte();
+ * -EBUSY where @mm cannot be loaded now: then each page is wiped by
+ * arch_directmap_clear_page_kernel(), which such an architecture defines.
  */
-void arch_directmap_clear_page(struct page *page);
+int arch_directmap_wipe_begin(struct mm_struct *mm,
+			      struct arch_directmap_wipe *w);
+
+/**
+ * arch_directmap_wipe_end - unload the wipe mm and forget its entries
+ * @mm:		the wipe mm
+ * @addr:	the first address the wipe mapped
+ * @nr:		how many pages it mapped from there
+ * @w:		what arch_directmap_wipe_begin() filled in
+ *
+ * Goes back to the mm that was loaded and flushes what this CPU may have
+ * cached of @mm's entries, without a broadcast or an IPI where it can.
+ */
+void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
+			     unsigned int nr, struct arch_directmap_wipe *w);
+
+/*
+ * <asm/directmap.h> also defines, inline:
+ *
+ * arch_directmap_wipe_set_pte(ptep, page): map @page at a wipe slot's
+ * entry, writable, not global, or clear the entry if @page is NULL;
+ * a macro arch_directmap_clear_page_kernel with a function of that name,
+ * where arch_directmap_wipe_begin() can fail.
+ */
 
 /**
  * nr_kernel_tlb_flushes - TLB flushes of kernel mappings since boot
@@ -200,13 +229,11 @@ bool directmap_requested(void);
 bool directmap_pud_one_resource(unsigned long pfn);
 struct page *directmap_alloc_pgtable(gfp_t gfp);
 void directmap_region_absent(unsigned long pfn);
+int directmap_wipe_init(struct mm_struct *mm, unsigned long base,
+			unsigned int nr_slots);
 
-#if IS_ENABLED(CONFIG_KUNIT)
-/* Zeroes the page mapped at @addr for its wipe; KUnit watches it */
-void directmap_wipe_mapped(void *addr);
-#ifdef CONFIG_X86
+#if IS_ENABLED(CONFIG_KUNIT) && defined(CONFIG_X86)
 int directmap_split_pud(unsigned long addr);
-#endif
 #endif
 
 #endif /* _LINUX_DIRECTMAP_ARCH_H */

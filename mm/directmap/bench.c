@@ -14,7 +14,7 @@
  *   echo "wipe PAGES ROUNDS" > /sys/kernel/debug/directmap/bench
  *	The part of a directmap free that a plain free does not have: zero
  *	PAGES pages of directmap's through the per-CPU alias
- *	(arch_directmap_clear_page(), with its flush of one TLB entry),
+ *	(directmap_clear_pages(), with its flush of one TLB entry),
  *	against zeroing as many plain pages through the direct map.
  *
  *   echo "walk PAGES TOUCHES SPLIT" > /sys/kernel/debug/directmap/bench
@@ -242,7 +242,7 @@ static int dmap_bench_wipe_run(struct seq_buf *s, unsigned long nr,
 	for (r = 0; r < rounds; r++) {
 		t0 = ktime_get_ns();
 		for (i = 0; i < nr; i++)
-			arch_directmap_clear_page(dm[i]);
+			directmap_clear_pages(dm[i], 1);
 		t1 = ktime_get_ns();
 		for (i = 0; i < nr; i++)
 			clear_page(page_address(plain[i]));

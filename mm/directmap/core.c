@@ -244,14 +244,6 @@ bool dmap_poisoned(struct page *page, unsigned int order)
 	return false;
 }
 
-static void dmap_clear_pages(struct page *page, unsigned int order)
-{
-	unsigned int i;
-
-	for (i = 0; i < (1U << order); i++)
-		arch_directmap_clear_page(page + i);
-}
-
 /*
  * Put a returned page that was frozen (no reference left) back into its
  * slot.  The order of the allocation is kept in page->private, read only
@@ -448,7 +440,7 @@ static int dmap_free_region_pages(int nid, struct dmap_region *r,
 	 * Not a poisoned page: it is retired once its last user is gone.
 	 */
 	if (!dmap_poisoned(page, order))
-		dmap_clear_pages(page, order);
+		directmap_clear_pages(page, 1U << order);
 	set_page_private(page, order);
 
 	if (ref == DMAP_FREE_PUTS_REF) {

@@ -34,6 +34,12 @@ static inline bool dmap_test_leaf_global(u64 val)
 	return arch_directmap_leaf_global(val);
 }
 
+/* May the CPU use the leaf entry @val (is it valid, present)? */
+static inline bool dmap_test_leaf_valid(u64 val)
+{
+	return arch_directmap_leaf_valid(val);
+}
+
 /* Are pages wiped in an mm of their own here, not at a kernel address? */
 static inline bool dmap_test_wipe_in_mm(void)
 {

@@ -81,7 +81,8 @@ static void dmap_wipe_free_slots(void)
 		spin_lock(&pn->cache.lock);
 		dmap_for_each_region(pn, r, i)
 			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
-				arch_directmap_clear_page(pfn_to_page(r->pfn + slot));
+				directmap_clear_pages(pfn_to_page(r->pfn) + slot,
+						      1);
 		spin_unlock(&pn->cache.lock);
 	}
 }

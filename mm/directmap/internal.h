@@ -116,6 +116,12 @@ void dmap_hibernate_init(void);
 /* hotplug.c */
 void dmap_hotplug_init(void);
 
+/* wipe.c: zero pages that have no direct map; KUnit watches each page */
+void directmap_clear_pages(struct page *page, unsigned int nr);
+#if IS_ENABLED(CONFIG_KUNIT)
+void directmap_wipe_mapped(void *addr);
+#endif
+
 /* debugfs.c, and the files of owner.c and worker.c it shows */
 void dmap_debugfs_init(void);
 int dmap_owners_show(struct seq_file *m, void *v);

@@ -175,7 +175,7 @@ int dmap_free_single(struct page *page, unsigned int order,
 			clear_highpage(page + i);
 			continue;
 		}
-		arch_directmap_clear_page(page + i);
+		directmap_clear_pages(page + i, 1);
 		WARN_ON_ONCE(dmap_single_map_back(page + i));
 	}
 	mutex_unlock(&pn->share_lock);

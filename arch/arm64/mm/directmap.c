@@ -75,15 +75,12 @@ static atomic_long_t dmap_tlb_flushes;
 /*
  * Pages with no linear map are wiped at an address in the user half of an
  * mm that no task runs, as EFI runtime services run in efi_mm: each CPU
- * has a non-global entry of its own there, so only a CPU that loads the
- * mm can cache it, and that CPU drops the mm's ASID from its own TLB
- * after the wipe: no broadcast TLBI per page.  Where the mm cannot be
- * loaded (interrupts, software PAN), a per-CPU kernel address is used
+ * has a slot of non-global entries of its own there, so only a CPU that
+ * loads the mm can cache them, and that CPU drops the mm's ASID from its
+ * own TLB after the wipe: no broadcast TLBI per page.  Where the mm cannot
+ * be loaded (interrupts, software PAN), a per-CPU kernel address is used
  * with a broadcast flush.
  */
-static struct mm_struct *dmap_wipe_mm __ro_after_init;
-static unsigned long dmap_wipe_base __ro_after_init;
-static DEFINE_PER_CPU(pte_t *, dmap_wipe_pte);
 static DEFINE_PER_CPU(pte_t *, dmap_clear_pte);
 static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
 
@@ -974,20 +971,8 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 	atomic_long_inc(&dmap_tlb_flushes);
 }
 
-/*
- * A function of its own for KUnit, which looks at the mapping from
- * another CPU meanwhile.
- */
-VISIBLE_IF_KUNIT notrace void directmap_wipe_mapped(void *addr)
-{
-	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
-	clear_page(addr);
-}
-
-NOKPROBE_SYMBOL(directmap_wipe_mapped);
-
 /* At this CPU's kernel address, with a broadcast flush */
-static void dmap_clear_global(struct page *page)
+void arch_directmap_clear_page_kernel(struct page *page)
 {
 	unsigned long flags, addr;
 	pte_t *ptep;
@@ -996,7 +981,7 @@ static void dmap_clear_global(struct page *page)
 	ptep = this_cpu_read(dmap_clear_pte);
 	addr = this_cpu_read(dmap_clear_addr);
 	__set_pte(ptep, mk_pte(page, PAGE_KERNEL));
-	directmap_wipe_mapped((void *)addr);
+	clear_page((void *)addr);
 	__set_pte(ptep, __pte(0));
 	flush_tlb_kernel_range(addr, addr + PAGE_SIZE);
 	local_irq_restore(flags);
@@ -1004,41 +989,39 @@ static void dmap_clear_global(struct page *page)
 }
 
 /*
- * At this CPU's address in the wipe mm.  Interrupts are masked meanwhile,
- * pseudo-NMIs included, and the window is neither traced nor probed: a
- * user-memory read from there (perf's user call chains, a BPF program's
- * probe_read_user()) would read the wipe mm instead of the task's.
+ * Interrupts are masked from here to the end, pseudo-NMIs included, and
+ * the window is neither traced nor probed: a user-memory read from there
+ * (perf's user call chains, a BPF program's probe_read_user()) would read
+ * the wipe mm instead of the task's.
  */
-void arch_directmap_clear_page(struct page *page)
+notrace int arch_directmap_wipe_begin(struct mm_struct *mm,
+				      struct arch_directmap_wipe *w)
 {
-	pgprot_t prot = __pgprot(pgprot_val(PAGE_KERNEL) | PTE_NG);
-	unsigned long flags, addr;
-	pte_t *ptep;
-	u16 asid;
+	if (in_interrupt() || system_uses_ttbr0_pan())
+		return -EBUSY;
 
-	if (!dmap_wipe_mm || in_interrupt() || system_uses_ttbr0_pan()) {
-		dmap_clear_global(page);
-		return;
-	}
-
-	flags = local_daif_save();
-	ptep = this_cpu_read(dmap_wipe_pte);
-	addr = dmap_wipe_base + smp_processor_id() * PAGE_SIZE;
-	__switch_mm(dmap_wipe_mm);
+	w->flags = local_daif_save();
+	__switch_mm(mm);
 	/*
 	 * Keep this CPU's entries of the mm to itself: with CnP, SMT
 	 * siblings could use them, and only this CPU's TLB is cleaned.
-	 * The page is mapped only once CnP is off.
+	 * The pages are mapped only once CnP is off.
 	 */
 	if (system_supports_cnp()) {
 		write_sysreg(read_sysreg(ttbr0_el1) & ~TTBR_CNP_BIT, ttbr0_el1);
 		isb();
 	}
 	/* the ASID loaded, which a rollover on another CPU may not change */
-	asid = FIELD_GET(TTBR_ASID_MASK, read_sysreg(ttbr1_el1));
-	__set_pte(ptep, mk_pte(page, prot));
-	directmap_wipe_mapped((void *)addr);
-	__set_pte(ptep, __pte(0));
+	w->asid = FIELD_GET(TTBR_ASID_MASK, read_sysreg(ttbr1_el1));
+	return smp_processor_id();
+}
+
+NOKPROBE_SYMBOL(arch_directmap_wipe_begin);
+
+notrace void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
+				     unsigned int nr,
+				     struct arch_directmap_wipe *w)
+{
 	/*
 	 * Back to the task's mm, or to the reserved TTBR0 for init_mm
 	 * (TTBR1 then keeps the wipe mm's ASID, which nothing maps with).
@@ -1046,13 +1029,13 @@ void arch_directmap_clear_page(struct page *page)
 	__switch_mm(current->active_mm);
 	/* all of the mm: a walk here may have cached other CPUs' entries */
 	dsb(nshst);
-	__tlbi(aside1, __TLBI_VADDR(0, asid));
+	__tlbi(aside1, __TLBI_VADDR(0, w->asid));
 	dsb(nsh);
 	isb();
-	local_daif_restore(flags);
+	local_daif_restore(w->flags);
 }
 
-NOKPROBE_SYMBOL(arch_directmap_clear_page);
+NOKPROBE_SYMBOL(arch_directmap_wipe_end);
 
 /* Those of this file: a flush is a broadcast instruction, not an IPI */
 unsigned long nr_kernel_tlb_flushes(void)
@@ -1103,43 +1086,24 @@ static int __init dmap_lm_init(void)
 }
 early_initcall(dmap_lm_init);
 
-/* The wipe mm and its page tables, so that a wipe never needs memory */
-static void __init dmap_wipe_mm_init(void)
-{
-	struct mm_struct *mm;
-	unsigned int cpu;
-	spinlock_t *ptl;	/* get_locked_pte()'s, dropped at once */
-	pte_t *ptep;
-
-	mm = mm_alloc();
-	if (!mm)
-		return;
-	/* as a 64-bit task's mmap base: nothing but the wipe mm maps there */
-	dmap_wipe_base = PAGE_ALIGN(DEFAULT_MAP_WINDOW_64 / 4);
-	for_each_possible_cpu(cpu) {
-		ptep = get_locked_pte(mm, dmap_wipe_base + cpu * PAGE_SIZE,
-				      &ptl);
-		/*
-		 * Wipes keep the kernel address and its broadcast; the mm
-		 * and the tables it has stay (no VMA would free them).
-		 */
-		if (!ptep)
-			return;
-		pte_unmap_unlock(ptep, ptl);
-		/* no HIGHPTE on arm64: the table stays where it is */
-		per_cpu(dmap_wipe_pte, cpu) = ptep;
-	}
-	dmap_wipe_mm = mm;
-}
-
 int __init arch_directmap_init(void)
 {
+	struct mm_struct *mm;
+
 	if (!can_set_direct_map()) {
 		pr_info("rodata=full is off: the linear map cannot change\n");
 		return -EOPNOTSUPP;
 	}
 	if (!per_cpu(dmap_clear_pte, 0))
 		return -ENOMEM;
-	dmap_wipe_mm_init();
+	/*
+	 * The wipe mm, with a slot per CPU, as a 64-bit task's mmap base:
+	 * nothing else maps there.  Without it, wipes keep the kernel
+	 * address and its broadcast; the mm and the tables it got stay.
+	 */
+	mm = mm_alloc();
+	if (mm && directmap_wipe_init(mm, DEFAULT_MAP_WINDOW_64 / 4,
+				      nr_cpu_ids))
+		pr_info("no wipe mm: pages are wiped at a kernel address\n");
 	return 0;
 }

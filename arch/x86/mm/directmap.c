@@ -21,6 +21,7 @@
 #include <linux/sched/mm.h>
 #include <linux/set_memory.h>
 #include <linux/spinlock.h>
+#include <asm/directmap.h>
 #include <asm/mmu_context.h>
 #include <asm/tlbflush.h>
 
@@ -29,17 +30,7 @@ static_assert((int)DIRECTMAP_LEVEL_4K == (int)PG_LEVEL_4K &&
 	      (int)DIRECTMAP_LEVEL_1G == (int)PG_LEVEL_1G &&
 	      (int)DIRECTMAP_LEVEL_NUM <= (int)PG_LEVEL_NUM);
 
-/*
- * Pages without a direct map are wiped through a mapping in an mm of their
- * own, as text poking writes kernel text: a PTE in the user half of an mm
- * that no other CPU has loaded, not global, so that no other CPU can
- * reach the page through it, not even speculatively, and an NMI user-stack
- * read on this CPU refuses it (nmi_uaccess_okay()).  One wipe at a time,
- * with interrupts off: the mm may be loaded on one CPU only.
- */
-static struct mm_struct *dmap_wipe_mm __ro_after_init;
-static unsigned long dmap_wipe_addr __ro_after_init;
-static pte_t *dmap_wipe_pte __ro_after_init;
+/* One wipe at a time: the wipe mm may be loaded on one CPU only */
 static DEFINE_RAW_SPINLOCK(dmap_wipe_lock);
 
 /**
@@ -200,63 +191,44 @@ bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 }
 
 /*
- * A function of its own for KUnit, which looks at the mapping from
- * another CPU meanwhile.
+ * Pages without a direct map are wiped through a mapping in an mm of their
+ * own, as text poking writes kernel text: while it is loaded,
+ * nmi_uaccess_okay() refuses NMIs' user reads.  One CPU at a time, so that
+ * flushing its entries never needs an IPI.
  */
-VISIBLE_IF_KUNIT void directmap_wipe_mapped(void *addr)
+int arch_directmap_wipe_begin(struct mm_struct *mm,
+			      struct arch_directmap_wipe *w)
 {
-	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
-	clear_page(addr);
+	raw_spin_lock_irqsave(&dmap_wipe_lock, w->flags);
+	w->prev = use_temporary_mm(mm);
+	return 0;
 }
 
-/*
- * One wipe at a time, under a raw spinlock with interrupts off; while the
- * wipe mm is loaded, nmi_uaccess_okay() refuses NMIs' user reads.
- */
-void arch_directmap_clear_page(struct page *page)
+void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
+			     unsigned int nr, struct arch_directmap_wipe *w)
 {
-	pgprot_t prot = __pgprot(pgprot_val(PAGE_KERNEL) & ~_PAGE_GLOBAL);
-	temp_mm_state_t prev;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&dmap_wipe_lock, flags);
-	prev = use_temporary_mm(dmap_wipe_mm);
-	set_pte_at(dmap_wipe_mm, dmap_wipe_addr, dmap_wipe_pte,
-		   mk_pte(page, prot));
-	directmap_wipe_mapped((void *)dmap_wipe_addr);
-	pte_clear(dmap_wipe_mm, dmap_wipe_addr, dmap_wipe_pte);
-	unuse_temporary_mm(prev);
+	unuse_temporary_mm(w->prev);
 	/*
 	 * No CPU has the mm loaded now, so this sends no IPI: it moves the
 	 * mm's TLB generation on, and the next CPU to load it flushes.
 	 */
-	flush_tlb_mm_range(dmap_wipe_mm, dmap_wipe_addr,
-			   dmap_wipe_addr + PAGE_SIZE, PAGE_SHIFT, false);
-	raw_spin_unlock_irqrestore(&dmap_wipe_lock, flags);
+	flush_tlb_mm_range(mm, addr, addr + nr * PAGE_SIZE, PAGE_SHIFT, false);
+	raw_spin_unlock_irqrestore(&dmap_wipe_lock, w->flags);
 }
 
-/* The wipe mm */
+/* The wipe mm, with one slot */
 int __init arch_directmap_init(void)
 {
-	spinlock_t *ptl;	/* get_locked_pte()'s, dropped at once */
-	pte_t *ptep;
+	struct mm_struct *mm;
+	int err;
 
-	dmap_wipe_mm = mm_alloc();
-	if (!dmap_wipe_mm)
+	mm = mm_alloc();
+	if (!mm)
 		return -ENOMEM;
 	/* Xen PV needs the PGD pinned */
-	paravirt_enter_mmap(dmap_wipe_mm);
-
-	/* The page tables now, so that a wipe never needs memory */
-	dmap_wipe_addr = TASK_UNMAPPED_BASE;
-	ptep = get_locked_pte(dmap_wipe_mm, dmap_wipe_addr, &ptl);
-	if (!ptep) {
-		mmput(dmap_wipe_mm);
-		dmap_wipe_mm = NULL;
-		return -ENOMEM;
-	}
-	pte_unmap_unlock(ptep, ptl);
-	/* No HIGHPTE on x86-64: the table stays where it is */
-	dmap_wipe_pte = ptep;
-	return 0;
+	paravirt_enter_mmap(mm);
+	err = directmap_wipe_init(mm, ALIGN(TASK_UNMAPPED_BASE, PMD_SIZE), 1);
+	if (err)
+		mmput(mm);
+	return err;
 }

@@ -79,141 +79,6 @@ static void dmap_test_free_slots_offline(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offline, 0);
 }
 
-/* Another CPU, looking at the wipe address while a page is mapped there */
-struct dmap_test_peek {
-	unsigned long	addr;
-	bool		asked;
-	bool		answered;
-	bool		readable;
-	bool		nmi_refused;
-	bool		private;
-	struct completion done;
-};
-
-static struct dmap_test_peek *dmap_test_peek;
-
-/*
- * The leaf entry that maps @addr in the tables at @pgd, as a page-table
- * walker finds it, in @leaf: is it present?
- */
-static bool dmap_test_walk(pgd_t *pgd, unsigned long addr, u64 *leaf)
-{
-	p4d_t *p4d;
-	pud_t *pud;
-	pmd_t *pmd;
-	pte_t pte;
-
-	pgd = pgd_offset_pgd(pgd, addr);
-	*leaf = 0;
-	if (pgd_none(pgdp_get(pgd)))
-		return false;
-	p4d = p4d_offset(pgd, addr);
-	if (p4d_none(p4dp_get(p4d)))
-		return false;
-	pud = pud_offset(p4d, addr);
-	if (pud_none(pudp_get(pud)))
-		return false;
-	if (pud_leaf(pudp_get(pud))) {
-		*leaf = pud_val(pudp_get(pud));
-		return pud_present(pudp_get(pud));
-	}
-	pmd = pmd_offset(pud, addr);
-	if (pmd_none(pmdp_get(pmd)))
-		return false;
-	if (pmd_leaf(pmdp_get(pmd))) {
-		*leaf = pmd_val(pmdp_get(pmd));
-		return pmd_present(pmdp_get(pmd));
-	}
-	pte = ptep_get(pte_offset_kernel(pmd, addr));
-	*leaf = pte_val(pte);
-	return pte_present(pte);
-}
-
-static int dmap_test_peek_fn(void *data)
-{
-	struct dmap_test_peek *pk = data;
-	unsigned long until = jiffies + 10 * HZ;
-
-	while (!READ_ONCE(pk->asked) && time_before(jiffies, until))
-		usleep_range(100, 200);
-	if (READ_ONCE(pk->asked)) {
-		u64 leaf;
-
-		/* in the page tables this CPU runs on, as its walker sees them */
-		pk->readable = dmap_test_walk(dmap_test_loaded_pgd(pk->addr),
-					      pk->addr, &leaf);
-		WRITE_ONCE(pk->answered, true);
-	}
-	complete(&pk->done);
-	return 0;
-}
-
-/* With the page mapped for its wipe: ask the other CPU, then wipe */
-static void dmap_test_wipe_watched(void *addr)
-{
-	struct dmap_test_peek *pk = dmap_test_peek;
-	u64 leaf;
-	int ms;
-
-	pk->addr = (unsigned long)addr;
-	WRITE_ONCE(pk->asked, true);
-	for (ms = 0; ms < 2000 && !READ_ONCE(pk->answered); ms++)
-		mdelay(1);
-	pk->nmi_refused = dmap_test_nmi_uaccess_refused();
-	pk->private = dmap_test_walk(dmap_test_loaded_pgd(pk->addr), pk->addr,
-				     &leaf) && !dmap_test_leaf_global(leaf);
-	clear_page(addr);
-}
-
-/*
- * The address a page is wiped at reaches it from the wiping CPU alone:
- * another CPU whose page-table walker looks it up meanwhile (as a
- * speculative walk would, to cache it) finds nothing there.  Nor may an
- * NMI on the wiping CPU read user memory meanwhile (perf's user call
- * chains): it would read the wipe's mm instead of the task's.
- */
-static void dmap_test_wipe_private(struct kunit *test)
-{
-	struct dmap_test_peek pk = {};
-	struct task_struct *t;
-	struct page *page;
-	int cpu;
-
-	dmap_test_need_cpus(test, 2);
-	if (!dmap_test_wipe_in_mm())
-		kunit_skip(test, "pages are wiped at a kernel address here");
-	init_completion(&pk.done);
-	dmap_test_peek = &pk;
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	dmap_test_fill(test, page, 0x5a);
-
-	migrate_disable();
-	cpu = smp_processor_id();
-	t = kthread_create(dmap_test_peek_fn, &pk, "dmap_peek");
-	if (!IS_ERR(t)) {
-		kthread_bind(t, cpumask_any_but(cpu_online_mask, cpu));
-		wake_up_process(t);
-		kunit_activate_static_stub(test, directmap_wipe_mapped,
-					   dmap_test_wipe_watched);
-		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-		kunit_deactivate_static_stub(test, directmap_wipe_mapped);
-	}
-	migrate_enable();
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	wait_for_completion(&pk.done);
-
-	KUNIT_EXPECT_TRUE_MSG(test, pk.answered, "no wipe was watched");
-	KUNIT_EXPECT_FALSE_MSG(test, pk.readable,
-			       "another CPU maps the page at %#lx mid-wipe",
-			       pk.addr);
-	KUNIT_EXPECT_TRUE_MSG(test, pk.private,
-			      "the wiping CPU maps %#lx with a global entry",
-			      pk.addr);
-	KUNIT_EXPECT_TRUE_MSG(test, pk.nmi_refused,
-			      "an NMI may read user memory mid-wipe");
-}
-
 #define DMAP_TEST_PAGES	1000
 
 /* 1,000 pages split no PMD, and at most one PUD per 1G they sit in */
@@ -281,38 +146,6 @@ static void dmap_test_nodes(struct kunit *test)
 		for (i = 0; i < ARRAY_SIZE(pages); i++)
 			KUNIT_EXPECT_EQ(test, directmap_free_pages(pages[i], 0), 0);
 	}
-}
-
-/* The next owner of a page reads zeros; wiping does not map it back */
-static void dmap_test_wiped(struct kunit *test)
-{
-	struct page *page, *again;
-	struct page **held;
-	int i, n = 0;
-
-	held = kunit_kcalloc(test, 2 * DMAP_REGION_PAGES, sizeof(*held),
-			     GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, held);
-
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
-	dmap_test_fill(test, page, 0x5a);
-	KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, page));
-	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-
-	/* from the page's node: this thread may have moved to another */
-	do {
-		again = directmap_alloc_pages(page_to_nid(page), 0, 0);
-		KUNIT_ASSERT_NOT_NULL(test, again);
-		held[n++] = again;
-	} while (again != page && n < 2 * DMAP_REGION_PAGES);
-
-	KUNIT_EXPECT_PTR_EQ(test, again, page);
-	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
-	for (i = 0; i < n; i++)
-		KUNIT_EXPECT_EQ(test, directmap_free_pages(held[i], 0), 0);
 }
 
 /* A page still referenced (page cache, speculative) is reused only later */
@@ -1064,10 +897,8 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmapped_then_restored),
 	KUNIT_CASE(dmap_test_free_slots_offline),
-	KUNIT_CASE(dmap_test_wipe_private),
 	KUNIT_CASE(dmap_test_no_pmd_split),
 	KUNIT_CASE(dmap_test_nodes),
-	KUNIT_CASE(dmap_test_wiped),
 	KUNIT_CASE(dmap_test_deferred_reuse),
 	KUNIT_CASE(dmap_test_order),
 	KUNIT_CASE(dmap_test_unmap_enomem),

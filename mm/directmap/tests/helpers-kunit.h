@@ -61,6 +61,47 @@ static inline unsigned int dmap_test_level(struct page *page, bool *present)
 	return arch_directmap_level((unsigned long)page_address(page), present);
 }
 
+/*
+ * The leaf entry that maps @addr in the tables at @pgd, as the CPU's
+ * walker finds it, in @leaf (0 if none): its level, DIRECTMAP_LEVEL_NONE
+ * if nothing maps @addr.  Whether the CPU may use (and cache) it is
+ * dmap_test_leaf_valid(*@leaf).
+ */
+static inline int dmap_test_walk(pgd_t *pgd, unsigned long addr, u64 *leaf)
+{
+	pgd_t *pgdp = pgd_offset_pgd(pgd, addr);
+	p4d_t *p4dp;
+	pud_t *pudp;
+	pmd_t *pmdp;
+	pud_t pud;
+	pmd_t pmd;
+
+	*leaf = 0;
+	if (pgd_none(pgdp_get(pgdp)))
+		return DIRECTMAP_LEVEL_NONE;
+	p4dp = p4d_offset(pgdp, addr);
+	if (p4d_none(p4dp_get(p4dp)))
+		return DIRECTMAP_LEVEL_NONE;
+	pudp = pud_offset(p4dp, addr);
+	pud = pudp_get(pudp);
+	if (pud_none(pud))
+		return DIRECTMAP_LEVEL_NONE;
+	if (!pud_present(pud) || pud_leaf(pud)) {
+		*leaf = pud_val(pud);
+		return DIRECTMAP_LEVEL_1G;
+	}
+	pmdp = pmd_offset(pudp, addr);
+	pmd = pmdp_get(pmdp);
+	if (pmd_none(pmd))
+		return DIRECTMAP_LEVEL_NONE;
+	if (!pmd_present(pmd) || pmd_leaf(pmd)) {
+		*leaf = pmd_val(pmd);
+		return DIRECTMAP_LEVEL_2M;
+	}
+	*leaf = pte_val(ptep_get(pte_offset_kernel(pmdp, addr)));
+	return *leaf ? DIRECTMAP_LEVEL_4K : DIRECTMAP_LEVEL_NONE;
+}
+
 static inline bool dmap_test_readable(struct page *page)
 {
 	char c;

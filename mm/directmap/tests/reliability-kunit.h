@@ -307,34 +307,6 @@ static void *dmap_rtest_trans_alloc(void *arg)
 	return p;
 }
 
-/* The leaf over @addr in the copy: valid, and at which level */
-static bool dmap_rtest_trans_valid(pgd_t *pgd, unsigned long addr, int *level)
-{
-	pgd_t *pgdp = pgd_offset_pgd(pgd, addr);
-	p4d_t *p4dp;
-	pud_t *pudp;
-	pmd_t *pmdp;
-
-	*level = DIRECTMAP_LEVEL_NONE;
-	if (pgd_none(READ_ONCE(*pgdp)))
-		return false;
-	p4dp = p4d_offset(pgdp, addr);
-	if (p4d_none(READ_ONCE(*p4dp)))
-		return false;
-	pudp = pud_offset(p4dp, addr);
-	if (!pud_table(READ_ONCE(*pudp))) {
-		*level = DIRECTMAP_LEVEL_1G;
-		return pud_valid(READ_ONCE(*pudp));
-	}
-	pmdp = pmd_offset(pudp, addr);
-	if (!pmd_table(READ_ONCE(*pmdp))) {
-		*level = DIRECTMAP_LEVEL_2M;
-		return pmd_valid(READ_ONCE(*pmdp));
-	}
-	*level = DIRECTMAP_LEVEL_4K;
-	return pte_valid(__ptep_get(pte_offset_kernel(pmdp, addr)));
-}
-
 /*
  * kexec's relocation and hibernation's resume write through trans_pgd's
  * copy of the linear map: a region that is out must be present there,
@@ -352,6 +324,7 @@ static void dmap_rtest_trans_pgd(struct kunit *test)
 	bool present;
 	pgd_t *copy;
 	int level, err;
+	u64 leaf;
 
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	addr = (unsigned long)page_address(page);
@@ -363,7 +336,8 @@ static void dmap_rtest_trans_pgd(struct kunit *test)
 				    (addr & PMD_MASK) + PMD_SIZE);
 	KUNIT_EXPECT_EQ(test, err, 0);
 	if (!err) {
-		KUNIT_EXPECT_TRUE_MSG(test, dmap_rtest_trans_valid(copy, addr, &level),
+		level = dmap_test_walk(copy, addr, &leaf);
+		KUNIT_EXPECT_TRUE_MSG(test, dmap_test_leaf_valid(leaf),
 				      "a region is out in the copy (level %d)", level);
 		KUNIT_EXPECT_EQ(test, level, DMAP_TEST_REGION_LEVEL);
 	}

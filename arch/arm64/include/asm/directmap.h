@@ -3,9 +3,10 @@
  * What arm64's page-attribute, boot mapping and memory hotplug code asks
  * of directmap: may the linear map keep its block entries, change 4K
  * entries of it, splitting the blocks over them first, and count the
- * entries memory hotplug adds and removes.  Then what directmap's KUnit
- * tests and torture ask of arm64's linear map (x86's asm/directmap.h
- * answers the same).
+ * entries memory hotplug adds and removes.  Then how arm64 wipes pages
+ * that have no linear map (see <linux/directmap_arch.h>), and what
+ * directmap's KUnit tests and torture ask of arm64's linear map (x86's
+ * asm/directmap.h answers the same).
  */
 #ifndef __ASM_DIRECTMAP_H
 #define __ASM_DIRECTMAP_H
@@ -47,6 +48,25 @@ static inline void arm64_directmap_hotplug(unsigned long start,
 }
 #endif
 
+/* What a wipe saves: the interrupt masks and the wipe mm's ASID */
+struct arch_directmap_wipe {
+	unsigned long	flags;
+	u16		asid;
+};
+
+/* A writable, non-global entry for a wipe, or none */
+static __always_inline void arch_directmap_wipe_set_pte(pte_t *ptep,
+							struct page *page)
+{
+	pgprot_t prot = __pgprot(pgprot_val(PAGE_KERNEL) | PTE_NG);
+
+	__set_pte(ptep, page ? mk_pte(page, prot) : __pte(0));
+}
+
+/* Where the wipe mm cannot be loaded */
+void arch_directmap_clear_page_kernel(struct page *page);
+#define arch_directmap_clear_page_kernel arch_directmap_clear_page_kernel
+
 /* Not on CPUs without BBML2_NOABORT: the linear map stays at 4K there */
 static inline bool arch_directmap_has_blocks(void)
 {
@@ -62,6 +82,12 @@ static inline pgd_t *arch_directmap_loaded_pgd(unsigned long addr)
 		return swapper_pg_dir;
 	/* TTBR0 itself: reserved_pg_dir where no user mm is loaded */
 	return phys_to_virt(ttbr0 & ~(TTBR_ASID_MASK | TTBR_CNP_BIT));
+}
+
+/* May the CPU use the leaf entry @val? */
+static inline bool arch_directmap_leaf_valid(u64 val)
+{
+	return val & PTE_VALID;
 }
 
 /* Is a present leaf entry global, so that any CPU may cache it? */

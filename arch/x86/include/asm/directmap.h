@@ -1,15 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What directmap's KUnit tests and torture ask of x86's direct map: the
- * arm64 answers are in arm64's asm/directmap.h.
+ * How x86 wipes pages that have no direct map (see
+ * <linux/directmap_arch.h>), then what directmap's KUnit tests and
+ * torture ask of x86's direct map: the arm64 answers are in arm64's
+ * asm/directmap.h.
  */
 #ifndef _ASM_X86_DIRECTMAP_H
 #define _ASM_X86_DIRECTMAP_H
 
+#include <linux/mm_types.h>
 #include <linux/types.h>
-#include <asm/pgtable_types.h>
+#include <asm/mmu_context.h>
+#include <asm/pgtable.h>
 #include <asm/set_memory.h>
 #include <asm/tlbflush.h>
+
+/* What a wipe saves: the interrupt flags and the mm it switched from */
+struct arch_directmap_wipe {
+	unsigned long		flags;
+	temp_mm_state_t		prev;
+};
+
+/* A writable, non-global entry for a wipe, or none */
+static __always_inline void arch_directmap_wipe_set_pte(pte_t *ptep,
+							struct page *page)
+{
+	pgprot_t prot = __pgprot(pgprot_val(PAGE_KERNEL) & ~_PAGE_GLOBAL);
+
+	set_pte(ptep, page ? mk_pte(page, prot) : __pte(0));
+}
 
 /* x86 maps the direct map with large entries wherever it can */
 static inline bool arch_directmap_has_blocks(void)
@@ -21,6 +40,12 @@ static inline bool arch_directmap_has_blocks(void)
 static inline pgd_t *arch_directmap_loaded_pgd(unsigned long addr)
 {
 	return this_cpu_read(cpu_tlbstate.loaded_mm)->pgd;
+}
+
+/* May the CPU use the leaf entry @val? */
+static inline bool arch_directmap_leaf_valid(u64 val)
+{
+	return val & _PAGE_PRESENT;
 }
 
 /* Is a present leaf entry global, so that any CPU may cache it? */
