@@ -31,28 +31,19 @@ import os
 import subprocess
 import sys
 
-from qemu import boot, delta, initrd_with, tagged
+import checks
+from checks import large, total
+from qemu import boot, delta, initrd_with
 from storm import splats
 from tap import Tap
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 
 
-def large(r, phase):
-    return (r.get(f"{phase}.directmap_2m_kb", 0) +
-            r.get(f"{phase}.directmap_1g_kb", 0))
-
-
-def total(r, phase):
-    return large(r, phase) + r.get(f"{phase}.directmap_4k_kb", 0)
-
-
 def check_on(t, tag, on, on_exit, on_con, blocks):
     """The checks of a boot with directmap on; @blocks: BBML2_NOABORT"""
-    pages = int(on.get("run.pages", 0))
-    pmd_on = delta(on, "pmd_splits", "boot", "held")
     pud_on = delta(on, "pud_splits", "boot", "held")
-    t.check(f"{tag}: guest ran to the end", on.get("run.completed") == 1)
+    checks.workload(t, tag, on, on_exit)
     if blocks:
         t.check(f"{tag}: blocks kept under rodata=full, changed in place, "
                 "no stop_machine()",
@@ -71,22 +62,12 @@ def check_on(t, tag, on, on_exit, on_con, blocks):
                 on.get("boot.directmap_4k_kb", 0) * 100 >=
                 total(on, "boot") * 99,
                 f"{large(on, 'boot')} kB in blocks")
-    t.check(f"{tag}: memfd_secret workload ran", on_exit.get("dmtest") == 0)
-    t.check(f"{tag}: every secret page arrived zeroed",
-            on.get("run.nonzero_pages") == 0)
-    t.check(f"{tag}: no PMD split for 65536 secret pages",
-            pages == 65536 and pmd_on == 0, f"delta {pmd_on}")
     t.check(f"{tag}: at most one PUD split per GiB used" if blocks else
             f"{tag}: no PUD split",
             pud_on is not None and pud_on <= (2 if blocks else 0),
             f"delta {pud_on}")
-    t.check(f"{tag}: DirectMap4k unchanged while secrets are held",
-            delta(on, "directmap_4k_kb", "boot", "held") == 0)
-    t.check(f"{tag}: pages came from regions, no single-page fallback",
-            delta(on, "dmap_fallbacks", "boot", "held") == 0)
-    t.check(f"{tag}: every page returned to directmap after free",
-            on.get("freed.dmap_used") == 0 and
-            on.get("freed.dmap_pending") == 0)
+    checks.pages_held(t, tag, on)
+    checks.pages_back(t, tag, on)
     if blocks:
         t.check(f"{tag}: after a drain the linear map is as booted, "
                 "1G blocks re-formed",
@@ -104,17 +85,10 @@ def check_on(t, tag, on, on_exit, on_con, blocks):
                     for s in ("4k", "2m", "1g")) and
                 delta(on, "pmd_collapses", "boot", "drained") == 0 and
                 delta(on, "pud_collapses", "boot", "drained") == 0)
-    alloc = delta(on, "vm_pages_alloc", "boot", "freed")
-    t.check(f"{tag}: vmstat: every page handed out was given back",
-            alloc is not None and alloc >= pages and
-            alloc == delta(on, "vm_pages_free", "boot", "freed"),
-            f"{alloc} out, {delta(on, 'vm_pages_free', 'boot', 'freed')} back")
-    summary = "\n".join(tagged(on_con, "SUMMARY"))
-    t.check(f"{tag}: debugfs summary has the nodes, DirectMap and worker",
-            all(w in summary for w in ("directmap on", "node", "regions",
-                                       "DirectMap4k", "collapse worker")))
-    t.check(f"{tag}: no warning in dmesg", on.get("run.dmesg_splats") == 0,
-            f"{on.get('run.dmesg_splats')} lines")
+    checks.summary(t, tag, on_con,
+                   ("directmap on", "node", "regions", "DirectMap4k",
+                    "collapse worker"))
+    checks.no_warning(t, tag, on)
 
 
 def check_storm(t, image, initrd, logs, tag="arm64 storm"):

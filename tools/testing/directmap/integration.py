@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 
+import checks
+from checks import large
 from qemu import boot, prepare, delta, tagged
 from hotplug import hotplug_checks
 from kdump import kdump_checks
@@ -200,23 +202,14 @@ def main():
           f"collapse={pmd_off}"
           f", PUD splits on={pud_on} collapse={pud_off}", flush=True)
 
-    t.check("on: guest ran to the end", on.get("run.completed") == 1)
-    t.check("on: memfd_secret workload ran", on_exit.get("dmtest") == 0)
-    t.check("on: every secret page arrived zeroed",
-            on.get("run.nonzero_pages") == 0)
-    t.check("on: no PMD split for 65536 secret pages",
-            pages == 65536 and pmd_on == 0, f"delta {pmd_on}")
+    checks.workload(t, "on", on, on_exit)
     t.check("on: at most one PUD split per GiB used (256M on 2 nodes)",
             pud_on is not None and pud_on <= 2, f"delta {pud_on}")
-    t.check("on: DirectMap4k unchanged while secrets are held",
-            delta(on, "directmap_4k_kb", "boot", "held") == 0)
+    checks.pages_held(t, "on", on)
     t.check("on: secretmem holds every page as directmap's owner",
             on.get("held.secretmem_owned") == pages,
             f"{on.get('held.secretmem_owned')} of {pages}")
-    t.check("on: pages were served from regions, no single-page fallback",
-            delta(on, "dmap_fallbacks", "boot", "held") == 0)
-    t.check("on: every page returned to directmap after free",
-            on.get("freed.dmap_used") == 0 and on.get("freed.dmap_pending") == 0)
+    checks.pages_back(t, "on", on)
     t.check("on: DirectMap4k unchanged after free",
             delta(on, "directmap_4k_kb", "boot", "freed") == 0)
     t.check("on: after a drain the 1G entries are whole again",
@@ -277,15 +270,14 @@ def main():
             on_exit.get("memfd_secret_selftest") == 0)
     t.check("on: stress-ng --secretmem 30s",
             on_exit.get("stress_ng_secretmem") == 0)
-    t.check("on: no warning in dmesg", on.get("run.dmesg_splats") == 0,
-            f"{on.get('run.dmesg_splats')} lines")
+    checks.no_warning(t, "on", on)
 
     t.check("collapse: guest ran to the end", off.get("run.completed") == 1)
     t.check("collapse: stock memfd_secret workload ran",
             off_exit.get("dmtest") == 0 and off.get("run.nonzero_pages") == 0)
     t.check("collapse: stock path splits PMDs for the same workload",
             pmd_off is not None and pmd_off > 0, f"delta {pmd_off}")
-    t.check("collapse: no warning in dmesg", off.get("run.dmesg_splats") == 0)
+    checks.no_warning(t, "collapse", off)
 
     gmem_checks(t, "on", on_exit, on_con)
     gmem_checks(t, "collapse", off_exit, off_con)
@@ -297,10 +289,6 @@ def main():
                     f"exit {ex.get(f'kvm_{test}')}")
 
     # directmap=off: the stock kernel, whose splits stay
-    def large(r, phase):
-        return (r.get(f"{phase}.directmap_2m_kb", 0) +
-                r.get(f"{phase}.directmap_1g_kb", 0))
-
     pmd_stock = delta(stock, "pmd_splits", "boot", "held")
     t.check("off: guest ran to the end, stock memfd_secret workload ran",
             stock.get("run.completed") == 1 and stock_exit.get("dmtest") == 0
@@ -317,7 +305,7 @@ def main():
             delta(stock, "pud_collapses", "boot", "freed") == 0,
             f"{pmd_stock} splits, 2M+1G {large(stock, 'freed')} of "
             f"{large(stock, 'boot')} kB after free")
-    t.check("off: no warning in dmesg", stock.get("run.dmesg_splats") == 0)
+    checks.no_warning(t, "off", stock)
 
     # The collapse worker repairs what the stock path split
     repair = off.get("run.repair_ms", -1)
@@ -379,20 +367,13 @@ def main():
             delta(on, "vm_refill", "boot", "drained") and
             delta(on, "dmap_releases", "boot", "drained") ==
             delta(on, "vm_release", "boot", "drained"))
-    alloc = delta(on, "vm_pages_alloc", "boot", "freed")
-    t.check("on: vmstat: every page handed out was given back",
-            alloc is not None and alloc >= pages and
-            alloc == delta(on, "vm_pages_free", "boot", "freed"),
-            f"{alloc} out, {delta(on, 'vm_pages_free', 'boot', 'freed')} back")
     t.check("on: vmstat: allocations were cache hits after the refills",
             (delta(on, "vm_alloc_hit", "boot", "held") or 0) >
             99 * (delta(on, "vm_alloc_miss", "boot", "held") or 1))
 
-    summary = "\n".join(tagged(on_con, "SUMMARY"))
-    t.check("on: debugfs summary has the nodes, events, DirectMap and worker",
-            all(w in summary for w in ("directmap on", "node", "regions",
-                                       "allocations", "DirectMap4k",
-                                       "collapse worker")))
+    checks.summary(t, "on", on_con,
+                   ("directmap on", "node", "regions", "allocations",
+                    "DirectMap4k", "collapse worker"))
 
     benches(t, on, on_exit, on_con, off, off_exit, off_con, logs)
 
