@@ -162,6 +162,8 @@ def bad_script_options(scripts):
     bad = []
     for name in sorted(os.listdir(scripts)):
         path = os.path.join(scripts, name)
+        if not os.access(path, os.X_OK):
+            continue    # directmap-common.sh, which the scripts source
         for arg in ("--help", "-h"):
             r = subprocess.run([path, arg], capture_output=True, text=True)
             if r.returncode != 0 or not r.stdout.startswith("usage:"):
