@@ -21,6 +21,7 @@
 #include <linux/vmstat.h>
 #include <linux/xarray.h>
 #include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 #include <trace/events/directmap.h>
 
 #include "fail_directmap.h"
@@ -208,7 +209,7 @@ int dmap_area_collapse(unsigned long pfn)
 }
 
 /* The region a free names; KUnit widens the window of a double free */
-struct dmap_region *dmap_free_lookup(unsigned long pfn)
+VISIBLE_IF_KUNIT struct dmap_region *dmap_free_lookup(unsigned long pfn)
 {
 	KUNIT_STATIC_STUB_REDIRECT(dmap_free_lookup, pfn);
 	return dmap_region_of(pfn);

@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
+#include <kunit/visibility.h>
 #include <linux/directmap.h>
 #include <linux/freezer.h>
 #include <linux/mm.h>
@@ -55,16 +56,6 @@ void dmap_alloc_end(void)
 	percpu_up_read(&dmap_pm_sem);
 }
 
-/**
- * dmap_hibernation_underway - is hibernation between PREPARE and POST?
- *
- * Return: true while nothing is handed out for it.
- */
-bool dmap_hibernation_underway(void)
-{
-	return READ_ONCE(dmap_hibernating);
-}
-
 /*
  * The image skipped the free slots of the regions that stayed cached
  * (those with a retired slot), and a restore may have left anything in
@@ -97,8 +88,8 @@ static void dmap_wipe_free_slots(void)
  * image writes its pages wherever they were, which may be where a region
  * is out: the same there.
  */
-int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
-		   void *data)
+VISIBLE_IF_KUNIT int dmap_pm_notify(struct notifier_block *nb,
+				    unsigned long action, void *data)
 {
 	switch (action) {
 	case PM_HIBERNATION_PREPARE:
@@ -134,3 +125,7 @@ void __init dmap_hibernate_init(void)
 {
 	register_pm_notifier(&dmap_pm_nb);
 }
+
+#ifdef CONFIG_DIRECTMAP_KUNIT_TEST
+#include "tests/hibernate-kunit.h"
+#endif

@@ -86,10 +86,8 @@ void dmap_error(int nid, int kind, int err);
 bool dmap_poisoned(struct page *page, unsigned int order);
 
 /* single.c: the single-page fallback */
-struct page *dmap_env_single_alloc(int nid, gfp_t gfp, unsigned int order);
 struct page *dmap_alloc_single(struct dmap_node *pn, unsigned int order,
 			       unsigned int flags);
-int dmap_single_map_back(struct page *page);
 int dmap_free_single(struct page *page, unsigned int order,
 		     enum dmap_free_ref ref);
 int dmap_share_single(unsigned long pfn, unsigned long nr);
@@ -99,8 +97,12 @@ bool dmap_single_page(unsigned long pfn);
 bool dmap_single_page_shared(unsigned long pfn);
 unsigned long dmap_singles_held(void);
 
-/* env.c: the region a free names, for KUnit's stub */
+/* What KUnit stubs or calls, static without it */
+#if IS_ENABLED(CONFIG_KUNIT)
+struct page *dmap_env_single_alloc(int nid, gfp_t gfp, unsigned int order);
+int dmap_single_map_back(struct page *page);
 struct dmap_region *dmap_free_lookup(unsigned long pfn);
+#endif
 
 /* core.c: put back the returned pages of @pn nobody references any more */
 void dmap_reclaim_pending(struct dmap_node *pn);
@@ -108,9 +110,10 @@ void dmap_reclaim_pending(struct dmap_node *pn);
 /* hibernate.c: allocations hold hibernation off, and wait for its end */
 bool dmap_alloc_begin(void);
 void dmap_alloc_end(void);
-bool dmap_hibernation_underway(void);
+#if IS_ENABLED(CONFIG_KUNIT)
 int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
 		   void *data);
+#endif
 void dmap_hibernate_init(void);
 
 /* hotplug.c */
@@ -181,12 +184,6 @@ int dmap_area_collapse(unsigned long pfn);
 bool dmap_collapse_wanted_at_boot(void);
 bool dmap_page_owned(unsigned long pfn);
 void dmap_count_misuse(int nid);
-struct directmap_owner;
-void dmap_owner_count(struct directmap_owner *owner, unsigned long *shared,
-		      unsigned long *present);
-bool dmap_owner_listed(struct directmap_owner *owner);
-unsigned long dmap_owner_entries(struct directmap_owner *owner);
-struct directmap_owner *dmap_owner_orphans(void);
 unsigned long dmap_drain(void);
 unsigned long dmap_vm_event(enum vm_event_item item);
 long dmap_pages_unaccounted(void);
@@ -236,8 +233,10 @@ struct dmap_torture_result {
 };
 
 /* torture.c */
+#if IS_ENABLED(CONFIG_KUNIT)
 int dmap_torture_faults(unsigned long target, unsigned long percent,
 			struct dmap_torture_result *res);
+#endif
 int dmap_torture_storm(unsigned int seconds, unsigned int threads,
 		       struct dmap_torture_result *res);
 

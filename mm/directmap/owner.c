@@ -487,46 +487,6 @@ static void dmap_owned_tally(unsigned long index, unsigned long *shared,
 	}
 }
 
-/**
- * dmap_owner_count - count an owner's pages, as the kernel sees them
- * @owner:	the owner
- * @shared:	its pages marked shared
- * @present:	its pages the kernel can read through the direct map
- *
- * @present is a probe, not the bookkeeping: each page is read with
- * copy_from_kernel_nofault(), which faults on an absent page.
- */
-void dmap_owner_count(struct directmap_owner *owner, unsigned long *shared,
-		      unsigned long *present)
-{
-	unsigned long index;
-	void *entry;
-
-	*shared = 0;
-	*present = 0;
-	xa_for_each(&dmap_owned, index, entry) {
-		if (entry == owner)
-			dmap_owned_tally(index, shared, present);
-		cond_resched();
-	}
-}
-
-/**
- * dmap_owner_entries - count the xarray entries that record an owner's pages
- * @owner:	the owner
- *
- * Return: entries over directmap's xarrays that hold @owner's pages.
- */
-unsigned long dmap_owner_entries(struct directmap_owner *owner)
-{
-	unsigned long index, n = 0;
-	void *entry;
-
-	xa_for_each(&dmap_owned, index, entry)
-		n += entry == owner;
-	return n;
-}
-
 struct dmap_owner_tally {
 	struct directmap_owner	*owner;
 	unsigned long		shared;
@@ -667,34 +627,6 @@ bool dmap_page_shared(unsigned long pfn)
 		shared = dmap_single_page_shared(pfn);
 	rcu_read_unlock();
 	return shared;
-}
-
-/**
- * dmap_owner_listed - is an owner registered?
- * @owner:	the owner
- *
- * Return: true if @owner is on directmap's list of owners.
- */
-bool dmap_owner_listed(struct directmap_owner *owner)
-{
-	struct directmap_owner *o;
-	bool found = false;
-
-	mutex_lock(&dmap_owners_lock);
-	list_for_each_entry(o, &dmap_owners, list)
-		found |= o == owner;
-	mutex_unlock(&dmap_owners_lock);
-	return found;
-}
-
-/**
- * dmap_owner_orphans - the owner of pages whose owner exited with them
- *
- * Return: the internal owner, for the tests to clean up after themselves.
- */
-struct directmap_owner *dmap_owner_orphans(void)
-{
-	return &dmap_orphans;
 }
 
 static int __init dmap_owner_orphans_init(void)

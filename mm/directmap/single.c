@@ -19,6 +19,7 @@
 #include <linux/vmstat.h>
 #include <linux/xarray.h>
 #include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 #include <asm/tlbflush.h>
 #include <trace/events/directmap.h>
 
@@ -46,7 +47,8 @@ bool dmap_singles_shared_in(unsigned long pfn, unsigned long nr)
 }
 
 /* The single-page fallback's pages; KUnit hands it pages to test with */
-struct page *dmap_env_single_alloc(int nid, gfp_t gfp, unsigned int order)
+VISIBLE_IF_KUNIT struct page *dmap_env_single_alloc(int nid, gfp_t gfp,
+						    unsigned int order)
 {
 	KUNIT_STATIC_STUB_REDIRECT(dmap_env_single_alloc, nid, gfp, order);
 	if (dmap_should_fail(DMAP_FAIL_SINGLE))
@@ -134,7 +136,7 @@ static void dmap_retire_single(struct page *page, unsigned int order,
 }
 
 /* Put a page of the single-page fallback back; KUnit watches the order */
-int dmap_single_map_back(struct page *page)
+VISIBLE_IF_KUNIT int dmap_single_map_back(struct page *page)
 {
 	KUNIT_STATIC_STUB_REDIRECT(dmap_single_map_back, page);
 	return set_direct_map_default_noflush(page);

@@ -18,6 +18,7 @@
  */
 #define pr_fmt(fmt) "directmap: torture: " fmt
 
+#include <kunit/visibility.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/directmap.h>
@@ -303,8 +304,9 @@ int dmap_torture_storm(unsigned int seconds, unsigned int threads,
  * Context: process context, may sleep.
  * Return: 0, -EOPNOTSUPP without CONFIG_FAIL_DIRECTMAP, -EINVAL, or -EINTR.
  */
-int dmap_torture_faults(unsigned long target, unsigned long percent,
-			struct dmap_torture_result *res)
+VISIBLE_IF_KUNIT int dmap_torture_faults(unsigned long target,
+					 unsigned long percent,
+					 struct dmap_torture_result *res)
 {
 	struct dmap_fail_config old, cfg = {
 		.points = DMAP_FAIL_ALL,

@@ -711,58 +711,6 @@ static void dmap_test_double_free_race(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }
 
-struct dmap_test_hib {
-	struct completion done;
-	struct page *page;
-};
-
-static int dmap_test_hib_alloc(void *data)
-{
-	struct dmap_test_hib *h = data;
-
-	h->page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	complete(&h->done);
-	return 0;
-}
-
-/*
- * From hibernation's PREPARE to its POST nothing is handed out: the check
- * that nothing is out and the snapshot are apart, and a page handed out
- * in between would go into the image.  An allocation waits for the end.
- * Both ways into hibernation (/sys/power/state and /dev/snapshot) notify
- * the same way.
- */
-static void dmap_test_hibernation_window(struct kunit *test)
-{
-	struct dmap_test_hib *h;
-	struct page *page;
-	int ret;
-
-	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, h);
-	init_completion(&h->done);
-	dmap_drain();
-	ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
-	KUNIT_ASSERT_EQ(test, ret, NOTIFY_OK);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(dmap_test_hib_alloc, h,
-						    "dmap-hib")));
-	msleep(500);
-	KUNIT_EXPECT_FALSE(test, completion_done(&h->done));
-	KUNIT_EXPECT_FALSE(test, directmap_active());
-	dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL);
-	wait_for_completion(&h->done);
-	KUNIT_ASSERT_NOT_NULL(test, h->page);
-
-	/* refused with a page out, and allocations do not wait after */
-	ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
-	KUNIT_EXPECT_EQ(test, ret, notifier_from_errno(-EBUSY));
-	KUNIT_EXPECT_EQ(test, directmap_free_pages(h->page, 0), 0);
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	KUNIT_EXPECT_NOT_NULL(test, page);
-	if (page)
-		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-}
-
 #ifdef CONFIG_MEMORY_FAILURE
 /* Undo memory failure's mark and the retire, so that the region can go */
 static void dmap_test_unpoison(struct dmap_cache *cache, struct dmap_region *r)
@@ -909,7 +857,6 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_single_other_node),
 	KUNIT_CASE(dmap_test_single_wiped_before_mapped),
 	KUNIT_CASE(dmap_test_double_free_race),
-	KUNIT_CASE(dmap_test_hibernation_window),
 #ifdef CONFIG_MEMORY_FAILURE
 	KUNIT_CASE(dmap_test_hwpoison),
 	KUNIT_CASE(dmap_test_hwpoison_single),

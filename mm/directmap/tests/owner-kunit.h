@@ -19,6 +19,76 @@
 
 #define DMAP_OTEST_PAGES	64
 
+/* How the tests look at owners, as the kernel sees them */
+
+/*
+ * dmap_owner_count - count an owner's pages, as the kernel sees them
+ * @owner:	the owner
+ * @shared:	its pages marked shared
+ * @present:	its pages the kernel can read through the direct map
+ *
+ * @present is a probe, not the bookkeeping: each page is read with
+ * copy_from_kernel_nofault(), which faults on an absent page.
+ */
+static void dmap_owner_count(struct directmap_owner *owner,
+			     unsigned long *shared, unsigned long *present)
+{
+	unsigned long index;
+	void *entry;
+
+	*shared = 0;
+	*present = 0;
+	xa_for_each(&dmap_owned, index, entry) {
+		if (entry == owner)
+			dmap_owned_tally(index, shared, present);
+		cond_resched();
+	}
+}
+
+/*
+ * dmap_owner_entries - count the xarray entries that record an owner's pages
+ * @owner:	the owner
+ *
+ * Return: entries over directmap's xarrays that hold @owner's pages.
+ */
+static unsigned long dmap_owner_entries(struct directmap_owner *owner)
+{
+	unsigned long index, n = 0;
+	void *entry;
+
+	xa_for_each(&dmap_owned, index, entry)
+		n += entry == owner;
+	return n;
+}
+
+/*
+ * dmap_owner_listed - is an owner registered?
+ * @owner:	the owner
+ *
+ * Return: true if @owner is on directmap's list of owners.
+ */
+static bool dmap_owner_listed(struct directmap_owner *owner)
+{
+	struct directmap_owner *o;
+	bool found = false;
+
+	mutex_lock(&dmap_owners_lock);
+	list_for_each_entry(o, &dmap_owners, list)
+		found |= o == owner;
+	mutex_unlock(&dmap_owners_lock);
+	return found;
+}
+
+/*
+ * dmap_owner_orphans - the owner of pages whose owner exited with them
+ *
+ * Return: the internal owner, for the tests to clean up after themselves.
+ */
+static struct directmap_owner *dmap_owner_orphans(void)
+{
+	return &dmap_orphans;
+}
+
 static void dmap_otest_owner_exit(void *owner)
 {
 	directmap_owner_exit(owner);

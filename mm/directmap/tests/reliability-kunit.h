@@ -228,66 +228,6 @@ static void dmap_rtest_secret_gone(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, !memchr_inv(buf, 0, sizeof(buf)));
 }
 
-/* Hibernation is refused while pages are out, and drains the caches */
-static void dmap_rtest_hibernation(struct kunit *test)
-{
-	struct page *page;
-
-	if (!IS_ENABLED(CONFIG_HIBERNATION))
-		kunit_skip(test, "CONFIG_HIBERNATION is off");
-	KUNIT_ASSERT_TRUE_MSG(test, hibernation_available(),
-			      "hibernation is off in this boot");
-
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	KUNIT_EXPECT_TRUE(test, directmap_active());
-	KUNIT_EXPECT_FALSE(test, hibernation_available());
-	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
-			notifier_from_errno(-EBUSY));
-
-	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_FALSE(test, directmap_active());
-	KUNIT_EXPECT_TRUE(test, hibernation_available());
-	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
-			NOTIFY_OK);
-	KUNIT_EXPECT_EQ(test, dmap_nodes[page_to_nid(page)]->cache.nr_regions, 0UL);
-	/* hibernation is over: nothing is handed out until then */
-	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
-			NOTIFY_OK);
-}
-
-/*
- * Restoring an image writes its pages where they were, through a copy of
- * the direct map: no region may be out then, empty ones go back first.
- */
-static void dmap_rtest_restore(struct kunit *test)
-{
-	struct page *page;
-	int nid;
-
-	if (!IS_ENABLED(CONFIG_HIBERNATION))
-		kunit_skip(test, "CONFIG_HIBERNATION is off");
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
-	KUNIT_ASSERT_NOT_NULL(test, page);
-	nid = page_to_nid(page);
-	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_RESTORE_PREPARE, NULL),
-			notifier_from_errno(-EBUSY));
-
-	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-	KUNIT_EXPECT_GE(test, dmap_nodes[nid]->cache.nr_regions, 1UL);
-	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_RESTORE_PREPARE, NULL),
-			NOTIFY_OK);
-	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_regions, 0UL);
-	/* and nothing is handed out until the restore is over */
-	KUNIT_EXPECT_TRUE(test, dmap_hibernation_underway());
-	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_RESTORE, NULL),
-			NOTIFY_OK);
-	page = directmap_alloc_pages(nid, 0, 0);
-	KUNIT_EXPECT_NOT_NULL(test, page);
-	if (page)
-		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-}
-
 #if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
 struct dmap_rtest_trans {
 	void	*pages[16];
@@ -536,8 +476,6 @@ static struct kunit_case dmap_rtest_cases[] = {
 	KUNIT_CASE(dmap_rtest_misuse_atomic),
 	KUNIT_CASE(dmap_rtest_wrong_node),
 	KUNIT_CASE(dmap_rtest_secret_gone),
-	KUNIT_CASE(dmap_rtest_hibernation),
-	KUNIT_CASE(dmap_rtest_restore),
 #if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
 	KUNIT_CASE(dmap_rtest_trans_pgd),
 #endif

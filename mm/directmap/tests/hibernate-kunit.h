@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KUnit tests for directmap and hibernation: nothing is handed out from
+ * PREPARE to POST, hibernation and restore are refused while pages are
+ * out, and the caches are drained for them.  They call the PM notifier as
+ * the PM core would, without hibernating.
+ */
+#ifndef _MM_DIRECTMAP_HIBERNATE_KUNIT_H
+#define _MM_DIRECTMAP_HIBERNATE_KUNIT_H
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/suspend.h>
+
+#include "helpers-kunit.h"
+
+/* Hibernation is refused while pages are out, and drains the caches */
+static void dmap_htest_refused(struct kunit *test)
+{
+	struct page *page;
+
+	if (!IS_ENABLED(CONFIG_HIBERNATION))
+		kunit_skip(test, "CONFIG_HIBERNATION is off");
+	KUNIT_ASSERT_TRUE_MSG(test, hibernation_available(),
+			      "hibernation is off in this boot");
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_EXPECT_TRUE(test, directmap_active());
+	KUNIT_EXPECT_FALSE(test, hibernation_available());
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
+			notifier_from_errno(-EBUSY));
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_FALSE(test, directmap_active());
+	KUNIT_EXPECT_TRUE(test, hibernation_available());
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
+			NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[page_to_nid(page)]->cache.nr_regions, 0UL);
+	/* hibernation is over: nothing is handed out until then */
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
+			NOTIFY_OK);
+}
+
+/*
+ * Restoring an image writes its pages where they were, through a copy of
+ * the direct map: no region may be out then, empty ones go back first.
+ */
+static void dmap_htest_restore(struct kunit *test)
+{
+	struct page *page;
+	int nid;
+
+	if (!IS_ENABLED(CONFIG_HIBERNATION))
+		kunit_skip(test, "CONFIG_HIBERNATION is off");
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	nid = page_to_nid(page);
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_RESTORE_PREPARE, NULL),
+			notifier_from_errno(-EBUSY));
+
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_GE(test, dmap_nodes[nid]->cache.nr_regions, 1UL);
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_RESTORE_PREPARE, NULL),
+			NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_regions, 0UL);
+	/* and nothing is handed out until the restore is over */
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(dmap_hibernating));
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_RESTORE, NULL),
+			NOTIFY_OK);
+	page = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_EXPECT_NOT_NULL(test, page);
+	if (page)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+}
+
+struct dmap_htest_waiter {
+	struct completion done;
+	struct page *page;
+};
+
+static int dmap_htest_alloc(void *data)
+{
+	struct dmap_htest_waiter *h = data;
+
+	h->page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	complete(&h->done);
+	return 0;
+}
+
+/*
+ * From hibernation's PREPARE to its POST nothing is handed out: the check
+ * that nothing is out and the snapshot are apart, and a page handed out
+ * in between would go into the image.  An allocation waits for the end.
+ * Both ways into hibernation (/sys/power/state and /dev/snapshot) notify
+ * the same way.
+ */
+static void dmap_htest_window(struct kunit *test)
+{
+	struct dmap_htest_waiter *h;
+	struct page *page;
+	int ret;
+
+	h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	init_completion(&h->done);
+	dmap_drain();
+	ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
+	KUNIT_ASSERT_EQ(test, ret, NOTIFY_OK);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(dmap_htest_alloc, h,
+						    "dmap-hib")));
+	msleep(500);
+	KUNIT_EXPECT_FALSE(test, completion_done(&h->done));
+	KUNIT_EXPECT_FALSE(test, directmap_active());
+	dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL);
+	wait_for_completion(&h->done);
+	KUNIT_ASSERT_NOT_NULL(test, h->page);
+
+	/* refused with a page out, and allocations do not wait after */
+	ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
+	KUNIT_EXPECT_EQ(test, ret, notifier_from_errno(-EBUSY));
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(h->page, 0), 0);
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_EXPECT_NOT_NULL(test, page);
+	if (page)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+}
+
+static struct kunit_case dmap_htest_cases[] = {
+	KUNIT_CASE(dmap_htest_refused),
+	KUNIT_CASE(dmap_htest_restore),
+	KUNIT_CASE(dmap_htest_window),
+	{}
+};
+
+static struct kunit_suite dmap_htest_suite = {
+	.name = "directmap_hibernate",
+	.init = dmap_test_init,
+	.exit = dmap_test_exit,
+	.test_cases = dmap_htest_cases,
+};
+
+kunit_test_suite(dmap_htest_suite);
+
+#endif /* _MM_DIRECTMAP_HIBERNATE_KUNIT_H */
