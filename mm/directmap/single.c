@@ -299,3 +299,7 @@ unsigned long dmap_singles_held(void)
 		held += 1UL << xa_to_value(entry);
 	return held;
 }
+
+#ifdef CONFIG_DIRECTMAP_KUNIT_TEST
+#include "tests/single-kunit.h"
+#endif

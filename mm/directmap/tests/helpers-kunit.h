@@ -159,6 +159,75 @@ static inline int dmap_test_no_block(int nid, unsigned long *pfn)
 	return -ENOMEM;
 }
 
+static inline void dmap_test_free_list(struct list_head *list, unsigned int order)
+{
+	struct page *page, *next;
+
+	list_for_each_entry_safe(page, next, list, lru) {
+		list_del(&page->lru);
+		__free_pages(page, order);
+	}
+}
+
+static struct page *dmap_test_single_page;
+
+/* The single-page fallback gets the page the case chose */
+static inline struct page *dmap_test_give_single(int nid, gfp_t gfp,
+						 unsigned int order)
+{
+	struct page *page = dmap_test_single_page;
+
+	dmap_test_single_page = NULL;
+	return page;
+}
+
+/*
+ * An allocation from the single-page fallback, as when no 2M block can be
+ * had: @given if not NULL, else a page of the page allocator's.
+ */
+static inline struct page *dmap_test_alloc_single(struct kunit *test, int nid,
+						  unsigned int order,
+						  struct page *given)
+{
+	struct page *page;
+
+	kunit_activate_static_stub(test, dmap_env_block_alloc, dmap_test_no_block);
+	if (given) {
+		dmap_test_single_page = given;
+		kunit_activate_static_stub(test, dmap_env_single_alloc,
+					   dmap_test_give_single);
+	}
+	page = directmap_alloc_pages(nid, order, 0);
+	if (given)
+		kunit_deactivate_static_stub(test, dmap_env_single_alloc);
+	kunit_deactivate_static_stub(test, dmap_env_block_alloc);
+	return page;
+}
+
+/* Find a 2M block of free memory that a 1G entry maps */
+static inline struct page *dmap_test_block_under_1g(struct kunit *test,
+						    struct list_head *spare)
+{
+	struct page *page;
+	bool present;
+	int nid, i;
+
+	/* earlier cases split the 1G entries nearest the allocator's cursor */
+	for_each_node_state(nid, N_MEMORY) {
+		for (i = 0; i < 2048; i++) {
+			page = alloc_pages_node(nid, GFP_KERNEL | __GFP_THISNODE |
+						__GFP_NORETRY | __GFP_NOWARN,
+						DMAP_REGION_ORDER);
+			if (!page)
+				break;
+			if (dmap_test_level(page, &present) == DIRECTMAP_LEVEL_1G)
+				return page;
+			list_add(&page->lru, spare);
+		}
+	}
+	return NULL;
+}
+
 /* What a split of the direct map allocates its page-table page from */
 #ifdef CONFIG_X86
 #define dmap_ktest_split_alloc	cpa_split_alloc_table
