@@ -15,28 +15,38 @@
 #                (benchmarks/results/), in a kernel without the debugging
 #                options of the test kernel (build/kernel-perf)
 #   make audit   set_memory/set_direct_map calls whose result is dropped,
-#                before and after patches/ (build/audit/)
+#                before and after patches/KERNEL/ (build/audit/)
+#   make series  the posting form of patches/KERNEL/post/*.series, signed off
+#                by git config's identity, with To/Cc, and its gate
+#                (build/series/KERNEL/)
 #   make gate    every object that calls them compiles with -Werror under
 #                x86_64 and arm64 defconfig and allmodconfig, and i386
 #                allmodconfig (build/gate/)
 #
-# The kernel is Debian's linux-source-6.12 with patches/series applied and the
-# overlay (mm/ include/ arch/ Documentation/ samples/) copied in, built once
-# under build/ with ccache.
+# The kernel is Debian's linux-source-6.12 with patches/6.12/series applied
+# and the overlay (mm/ include/ arch/ Documentation/ samples/) copied in,
+# built once under build/ with ccache.  KERNEL=7.2 selects Debian sid's
+# linux-source-7.2 (fetched into build/sid) and patches/7.2/ instead, in
+# build directories of its own (build/linux-7.2, build/kernel-7.2, ...).
 
 SHELL     := /bin/bash
 REPO      := $(CURDIR)
 BUILD     := $(REPO)/build
-TREE      := $(BUILD)/linux
-KOBJ      := $(BUILD)/kernel
+KERNEL    ?= 6.12
+export KERNEL
+# 6.12's directories keep their names; another kernel's are suffixed
+SUFFIX    := $(if $(filter 6.12,$(KERNEL)),,-$(KERNEL))
+TREE      := $(BUILD)/linux$(SUFFIX)
+KOBJ      := $(BUILD)/kernel$(SUFFIX)
+GATE      := $(BUILD)/gate$(SUFFIX)
 JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 T         := $(REPO)/tools/testing/directmap
 BZIMAGE   := $(KOBJ)/arch/x86/boot/bzImage
-KOBJ_PERF := $(BUILD)/kernel-perf
-KOBJ_ARM64 := $(BUILD)/kernel-arm64
+KOBJ_PERF := $(BUILD)/kernel-perf$(SUFFIX)
+KOBJ_ARM64 := $(BUILD)/kernel-arm64$(SUFFIX)
 IMAGE_ARM64 := $(KOBJ_ARM64)/arch/arm64/boot/Image.gz
-KOBJ_ARM64_KASAN := $(BUILD)/kernel-arm64-kasan
+KOBJ_ARM64_KASAN := $(BUILD)/kernel-arm64-kasan$(SUFFIX)
 IMAGE_ARM64_KASAN := $(KOBJ_ARM64_KASAN)/arch/arm64/boot/Image.gz
 BZIMAGE_PERF := $(KOBJ_PERF)/arch/x86/boot/bzImage
 
@@ -67,6 +77,7 @@ KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
+.PHONY: series run-series
 .PHONY: all deps tree kernel kernel-perf kernel-arm64 kernel-arm64-kasan demo-arm64 check harness fuzz sim kunit \
 	integration demo stress bench audit gate run-gate clean
 
@@ -76,7 +87,7 @@ deps:
 	@$(T)/install-deps.sh
 
 tree: deps
-	@$(T)/prepare-tree.sh $(REPO) $(TREE)
+	@$(T)/prepare-tree.sh $(REPO) $(TREE) $(KERNEL)
 
 kernel: tree
 	@mkdir -p $(BUILD)/logs
@@ -124,7 +135,7 @@ kunit: kernel run-kunit
 integration: kernel run-integration
 
 AUDIT := $(T)/audit/audit.py
-TARBALL := $(or $(DIRECTMAP_KERNEL_TARBALL),/usr/src/linux-source-6.12.tar.xz)
+TARBALL := $(or $(DIRECTMAP_KERNEL_TARBALL),$(if $(SUFFIX),$(BUILD)/sid/x/usr/src/linux-source-$(KERNEL).tar.xz,/usr/src/linux-source-6.12.tar.xz))
 
 # The whole tree and the built config, before and after our patches
 audit: kernel
@@ -133,7 +144,7 @@ audit: kernel
 		--built $(KOBJ) $(TREE)
 	@$(AUDIT) --before $(TARBALL) --json $(BUILD)/audit/tree.json $(TREE) | \
 		grep -E '^(before|after|json)'
-	@[ ! -d $(BUILD)/gate ] || $(AUDIT) --configs $(BUILD)/gate $(TREE)
+	@[ ! -d $(GATE) ] || $(AUDIT) --configs $(GATE) $(TREE)
 
 # The suites without the kernel dependency, for check to run once built
 .PHONY: run-harness run-kunit run-integration run-audit run-kunit-arm64 \
@@ -228,21 +239,35 @@ run-integration-arm64:
 gate: tree run-gate
 
 run-gate:
-	@mkdir -p $(BUILD)/logs $(BUILD)/gate
-	@$(T)/kspp_gate.py $(TREE) $(BUILD)/gate 2>&1 | tee $(BUILD)/logs/gate.out; \
+	@mkdir -p $(BUILD)/logs $(GATE)
+	@$(T)/kspp_gate.py $(TREE) $(GATE) 2>&1 | tee $(BUILD)/logs/gate.out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
 		echo "not ok 99 kspp_gate.py crashed" >> $(BUILD)/logs/gate.out
-	@$(T)/kspp_gate.py --fixes $(TARBALL) $(BUILD)/gate 2>&1 | \
+	@$(T)/kspp_gate.py --fixes $(TARBALL) $(GATE) 2>&1 | \
 		tee -a $(BUILD)/logs/gate.out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
 		echo "not ok 98 kspp_gate.py --fixes crashed" >> $(BUILD)/logs/gate.out
 	@$(T)/tap-summary.py gate $(BUILD)/logs/gate.out > $(BUILD)/logs/gate.sum
 
+# The series as they would be posted, gated; the short gate runs in check
+series: deps
+	@mkdir -p $(BUILD)/logs
+	@$(T)/series.py write $(REPO) $(TARBALL) $(KERNEL) \
+		$(BUILD)/series/$(KERNEL) 2>&1 | tee $(BUILD)/logs/series-write.out
+
+run-series:
+	@mkdir -p $(BUILD)/logs
+	@$(T)/series.py check $(REPO) $(KERNEL) $(TREE) 2>&1 | \
+		tee $(BUILD)/logs/series.out; \
+		[ $${PIPESTATUS[0]} -le 1 ] || \
+		echo "not ok 99 series.py crashed" >> $(BUILD)/logs/series.out
+	@$(T)/tap-summary.py series $(BUILD)/logs/series.out > $(BUILD)/logs/series.sum
+
 # Every suite runs even if one fails; a kernel that does not build fails
 # the two suites that need it.
 run-audit:
 	@mkdir -p $(BUILD)/logs
-	@$(AUDIT) --check $(KOBJ) --configs $(BUILD)/gate $(TREE) 2>&1 | \
+	@$(AUDIT) --check $(KOBJ) --configs $(GATE) $(TREE) 2>&1 | \
 		tee $(BUILD)/logs/audit.out
 	@$(T)/tap-summary.py audit $(BUILD)/logs/audit.out > $(BUILD)/logs/audit.sum
 
@@ -252,6 +277,7 @@ check: deps
 	@$(MAKE) -s run-harness
 	@if $(MAKE) -s kernel; then \
 		$(MAKE) -s run-gate; \
+		$(MAKE) -s run-series; \
 		$(MAKE) -s run-audit; \
 		$(MAKE) -s run-kunit; \
 		$(MAKE) -s run-integration; \

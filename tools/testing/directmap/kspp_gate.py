@@ -14,9 +14,9 @@ kbuild which objects the configuration builds (make -n), and compile the
 callers among them.  TAP on stdout: one check per configuration, failing
 with every diagnostic the compiler printed for those objects.
 
-With --fixes: the error-handling fixes (patches/series.fixes) stand
+With --fixes: the error-handling fixes (patches/KERNEL/series.fixes) stand
 alone: each applies on its own to the kernel of TARBALL, all of them
-apply in order, and patches/series starts with them.
+apply in order, and patches/KERNEL/series starts with them.
 """
 
 import os
@@ -29,7 +29,9 @@ import time
 from tap import Tap
 
 HERE = os.path.dirname(os.path.realpath(__file__))
-PATCHES = os.path.realpath(os.path.join(HERE, "..", "..", "..", "patches"))
+# the series of the kernel the tree is built from (make's KERNEL)
+PATCHES = os.path.realpath(os.path.join(HERE, "..", "..", "..", "patches",
+                                        os.environ.get("KERNEL", "6.12")))
 
 
 # name: (ARCH, config target, CROSS_COMPILE, scripts/config arguments)

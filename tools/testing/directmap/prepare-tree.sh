@@ -2,20 +2,32 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Lay out the kernel tree that directmap builds in: unpack Debian's
-# linux-source-6.12, apply patches/series, copy the overlay in.  Only what
-# changed is touched, so make does not rebuild the whole kernel.
+# linux-source-KERNEL, apply patches/KERNEL/series, copy the overlay in.
+# Only what changed is touched, so make does not rebuild the whole kernel.
 #
-# usage: prepare-tree.sh REPO_DIR TREE_DIR
+# usage: prepare-tree.sh REPO_DIR TREE_DIR [KERNEL]
+#
+# KERNEL is 6.12 (Debian 12's linux-source-6.12, the default) or 7.2
+# (Debian sid's, fetched into build/sid by fetch-sid-source.sh);
+# DIRECTMAP_KERNEL_TARBALL names another tarball of that version.
 set -euo pipefail
 
 repo=$(realpath "$1")
 tree=$2
-tarball=${DIRECTMAP_KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+kernel=${3:-6.12}
+patches="$repo/patches/$kernel"
+case $kernel in
+6.12)	default=/usr/src/linux-source-6.12.tar.xz ;;
+*)	default=$("$repo/tools/testing/directmap/fetch-sid-source.sh" \
+			  "$repo/build" "$kernel") ;;
+esac
+tarball=${DIRECTMAP_KERNEL_TARBALL:-$default}
 overlay="mm include arch Documentation samples scripts"
 
 die() { echo "prepare-tree: $*" >&2; exit 1; }
 
-[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-6.12)"
+[ -d "$patches" ] || die "no patches/$kernel: no series for Linux $kernel"
+[ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-$kernel)"
 
 stamp="$tree/.directmap-tarball"
 want=$(stat -c '%n %s %Y' "$tarball")
@@ -35,10 +47,10 @@ applied="$tree/.directmap-patches"
 keep=0
 if [ -d "$applied" ]; then
 	mapfile -t old < <(grep -v '^$' "$applied/series")
-	mapfile -t new < <(grep -v '^$' "$repo/patches/series")
+	mapfile -t new < <(grep -v '^$' "$patches/series")
 	while [ "$keep" -lt "${#old[@]}" ] && [ "$keep" -lt "${#new[@]}" ] &&
 	      [ "${old[$keep]}" = "${new[$keep]}" ] &&
-	      cmp -s "$applied/${old[$keep]}" "$repo/patches/${new[$keep]}"; do
+	      cmp -s "$applied/${old[$keep]}" "$patches/${new[$keep]}"; do
 		keep=$((keep + 1))
 	done
 	for ((i = ${#old[@]} - 1; i >= keep; i--)); do
@@ -49,20 +61,20 @@ if [ -d "$applied" ]; then
 fi
 
 version=$(make -s -C "$tree" kernelversion 2>/dev/null || echo unknown)
-mapfile -t new < <(grep -v '^$' "$repo/patches/series")
+mapfile -t new < <(grep -v '^$' "$patches/series")
 for ((i = keep; i < ${#new[@]}; i++)); do
 	p=${new[$i]}
 	echo "  PATCH   $p"
 	if ! patch -d "$tree" -p1 -s -N --no-backup-if-mismatch \
-			--dry-run < "$repo/patches/$p" >/tmp/directmap-patch.log 2>&1; then
+			--dry-run < "$patches/$p" >/tmp/directmap-patch.log 2>&1; then
 		cat /tmp/directmap-patch.log >&2
 		rm -f "$stamp"
-		die "patches/$p does not apply to Linux $version ($tarball)"
+		die "patches/$kernel/$p does not apply to Linux $version ($tarball)"
 	fi
-	patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$repo/patches/$p"
+	patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$patches/$p"
 done
 rm -rf "$applied"
-cp -r "$repo/patches" "$applied"
+cp -r "$patches" "$applied"
 
 # Overlay: checksum copy keeps the mtime of files that did not change.
 for d in $overlay; do
