@@ -257,10 +257,14 @@ series: deps
 
 run-series:
 	@mkdir -p $(BUILD)/logs
-	@$(T)/series.py check $(REPO) $(KERNEL) $(TREE) 2>&1 | \
-		tee $(BUILD)/logs/series.out; \
+	@# every kernel's series, with the checkpatch of the tree built
+	@rm -f $(BUILD)/logs/series.out
+	@for k in $(notdir $(wildcard $(REPO)/patches/*.*)); do \
+		$(T)/series.py check $(REPO) $$k $(TREE) 2>&1 | \
+			tee -a $(BUILD)/logs/series.out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
-		echo "not ok 99 series.py crashed" >> $(BUILD)/logs/series.out
+		echo "not ok 99 series.py $$k crashed" >> $(BUILD)/logs/series.out; \
+	done
 	@$(T)/tap-summary.py series $(BUILD)/logs/series.out > $(BUILD)/logs/series.sum
 
 # Every suite runs even if one fails; a kernel that does not build fails

@@ -302,7 +302,8 @@ def kdoc_warnings(base, path):
     """kernel-doc -Wall's warnings on PATH, without line numbers"""
     r = run(["perl", "scripts/kernel-doc", "-Wall", "-none", path],
             cwd=base, check=False)
-    return {re.sub(r":\d+:", ":", x.replace(path, "FILE"))
+    # 6.12's perl kernel-doc says FILE:LINE:, 7.2's python one FILE:LINE
+    return {re.sub(r"FILE:\d+:?", "FILE:", x.replace(path, "FILE"))
             for x in r.stderr.splitlines() if x.strip()}
 
 
