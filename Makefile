@@ -252,7 +252,9 @@ run-gate:
 # The series as they would be posted, gated; the short gate runs in check
 series: deps
 	@mkdir -p $(BUILD)/logs
-	@$(T)/series.py write $(REPO) $(TARBALL) $(KERNEL) \
+	@[ -n "$(SUFFIX)" ] && [ -z "$(DIRECTMAP_KERNEL_TARBALL)" ] && \
+		$(T)/fetch-sid-source.sh $(BUILD) $(KERNEL) > /dev/null || true
+	@set -o pipefail; $(T)/series.py write $(REPO) $(TARBALL) $(KERNEL) \
 		$(BUILD)/series/$(KERNEL) 2>&1 | tee $(BUILD)/logs/series-write.out
 
 run-series:

@@ -48,7 +48,7 @@ static pte_t **dmap_wipe_ptes __ro_after_init;
  * A function of its own for KUnit, which looks at the mapping from
  * another CPU meanwhile.
  */
-VISIBLE_IF_KUNIT notrace void directmap_wipe_mapped(void *addr)
+VISIBLE_IF_KUNIT noinline notrace void directmap_wipe_mapped(void *addr)
 {
 	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
 	clear_page(addr);
@@ -61,7 +61,8 @@ NOKPROBE_SYMBOL(directmap_wipe_mapped);
  * traced or probed, since a handler reading user memory (perf's user call
  * chains, a BPF program's probe_read_user()) would read the wipe mm.
  */
-static notrace void dmap_wipe_batch(struct page *page, unsigned int nr)
+static noinline notrace void dmap_wipe_batch(struct page *page,
+					     unsigned int nr)
 {
 	struct arch_directmap_wipe w;
 	unsigned long addr;
@@ -94,10 +95,13 @@ NOKPROBE_SYMBOL(dmap_wipe_batch);
  * @page:	the first page
  * @nr:		how many
  *
- * Maps the pages where no other CPU can reach them, not even by a
- * speculative walk, zeroes them and unmaps them again.
+ * Maps the pages where no CPU but a wiping one can reach them, not even by
+ * a speculative walk, zeroes them and unmaps them again.  (On arm64 CPUs
+ * that wipe at the same time share the wipe mm, whose slot of each is
+ * then in reach of the others until their own wipe ends.)
  *
- * Context: any context but NMI.
+ * Context: process context, may be atomic; not from an interrupt handler
+ * (x86's flush of the wipe mm may not nest in another flush).
  */
 void directmap_clear_pages(struct page *page, unsigned int nr)
 {

@@ -1023,15 +1023,20 @@ notrace void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
 				     struct arch_directmap_wipe *w)
 {
 	/*
-	 * Back to the task's mm, or to the reserved TTBR0 for init_mm
-	 * (TTBR1 then keeps the wipe mm's ASID, which nothing maps with).
+	 * Unload the wipe mm and clean this CPU's TLB of it before anything
+	 * traceable runs: __switch_mm() below may be traced.  All of the mm:
+	 * a walk here may have cached other CPUs' slots too.
 	 */
-	__switch_mm(current->active_mm);
-	/* all of the mm: a walk here may have cached other CPUs' entries */
+	cpu_set_reserved_ttbr0();
 	dsb(nshst);
 	__tlbi(aside1, __TLBI_VADDR(0, w->asid));
 	dsb(nsh);
 	isb();
+	/*
+	 * Back to the task's mm, or to the reserved TTBR0 for init_mm
+	 * (TTBR1 then keeps the wipe mm's ASID, which nothing maps with).
+	 */
+	__switch_mm(current->active_mm);
 	local_daif_restore(w->flags);
 }
 

@@ -220,15 +220,12 @@ void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
 int __init arch_directmap_init(void)
 {
 	struct mm_struct *mm;
-	int err;
 
 	mm = mm_alloc();
 	if (!mm)
 		return -ENOMEM;
 	/* Xen PV needs the PGD pinned */
 	paravirt_enter_mmap(mm);
-	err = directmap_wipe_init(mm, ALIGN(TASK_UNMAPPED_BASE, PMD_SIZE), 1);
-	if (err)
-		mmput(mm);
-	return err;
+	/* on failure the mm keeps what tables it got: no VMA would free them */
+	return directmap_wipe_init(mm, ALIGN(TASK_UNMAPPED_BASE, PMD_SIZE), 1);
 }

@@ -31,8 +31,8 @@ echo "  FETCH   linux-source-$version (Debian sid)" >&2
 apt-get "${opts[@]}" -qq update >&2 || die "apt-get update of sid failed"
 (cd "$sid" && apt-get "${opts[@]}" -qq download "linux-source-$version") >&2 ||
 	die "no linux-source-$version in sid"
-debs=("$sid"/linux-source-"$version"_*_all.deb)
-deb=${debs[-1]}
+# the newest, by Debian's version order (7.2.10 after 7.2.9)
+deb=$(printf '%s\n' "$sid"/linux-source-"$version"_*_all.deb | sort -V | tail -1)
 rm -rf "$sid/x"
 dpkg -x "$deb" "$sid/x"
 [ -r "$tarball" ] || die "$deb has no $tarball"

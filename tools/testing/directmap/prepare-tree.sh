@@ -16,17 +16,19 @@ repo=$(realpath "$1")
 tree=$2
 kernel=${3:-6.12}
 patches="$repo/patches/$kernel"
-case $kernel in
-6.12)	default=/usr/src/linux-source-6.12.tar.xz ;;
-*)	default=$("$repo/tools/testing/directmap/fetch-sid-source.sh" \
-			  "$repo/build" "$kernel") ;;
-esac
-tarball=${DIRECTMAP_KERNEL_TARBALL:-$default}
 overlay="mm include arch Documentation samples scripts"
 
 die() { echo "prepare-tree: $*" >&2; exit 1; }
 
 [ -d "$patches" ] || die "no patches/$kernel: no series for Linux $kernel"
+if [ -n "${DIRECTMAP_KERNEL_TARBALL:-}" ]; then
+	tarball=$DIRECTMAP_KERNEL_TARBALL
+elif [ "$kernel" = 6.12 ]; then
+	tarball=/usr/src/linux-source-6.12.tar.xz
+else
+	tarball=$("$repo/tools/testing/directmap/fetch-sid-source.sh" \
+		  "$repo/build" "$kernel") || die "cannot fetch linux-source-$kernel"
+fi
 [ -r "$tarball" ] || die "$tarball missing (apt-get install linux-source-$kernel)"
 
 stamp="$tree/.directmap-tarball"

@@ -8,8 +8,8 @@
 A series is patches/KERNEL/post/NAME.series: one line per patch, either
 the name of a patch of patches/KERNEL/ (a change to existing kernel
 files) or "new FILE.new", a patch that adds files of the overlay: FILE.new
-holds its From/Subject header and changelog, then a line "Files:" and the
-overlay paths it adds, one per line.  Lines starting with # are comments;
+holds its Subject header and changelog, then a line "Files:" and the
+overlay paths it adds, one per line (its author is whoever posts).  Lines starting with # are comments;
 "prefix: RFC PATCH" sets the subject prefix, "cover: FILE" the cover
 letter's text (with "*** SUBJECT HERE ***" on its first line).
 
@@ -88,7 +88,8 @@ def checkpatch(tree, patch, allow):
              "-q", patch], cwd=tree, check=False)
     bad = []
     for line in r.stdout.splitlines():
-        if re.match(r"(ERROR|WARNING|CHECK):", line) and \
+        # --showfile: "FILE:LINE: ERROR: ..."; without a file, at the start
+        if re.search(r"(^|: )(ERROR|WARNING|CHECK):", line) and \
            not any(p.search(line) for p in allow):
             bad.append(line)
     return bad
@@ -175,7 +176,7 @@ def base_repo(tarball, base):
         f.write(want)
 
 
-def new_patch(repo, spec, base, ident):
+def new_patch(repo, spec, base, ident, env):
     """A commit of base that adds the overlay files SPEC lists"""
     with open(spec) as f:
         text = f.read()
@@ -188,7 +189,7 @@ def new_patch(repo, spec, base, ident):
         shutil.copy2(os.path.join(repo, rel), dst)
         run(["git", "add", "-f", rel], cwd=base)
     msg = f"{subj}\n\n{body.strip()}\n\nSigned-off-by: {ident}\n"
-    run(["git", "commit", "-q", "-F", "-"], cwd=base, inp=msg)
+    run(["git", "commit", "-q", "-F", "-"], cwd=base, inp=msg, env=env)
 
 
 def write(repo, tarball, kernel, out, names):
@@ -205,8 +206,12 @@ def write(repo, tarball, kernel, out, names):
         return 1
     base = os.path.join(out, "base")
     base_repo(tarball, base)
-    env = dict(os.environ, GIT_COMMITTER_NAME=name.stdout.strip(),
-               GIT_COMMITTER_EMAIL=mail.stdout.strip())
+    # author, committer and sign-off: whoever runs it, whatever else
+    # the base repository's or the global git config says
+    who = {"NAME": name.stdout.strip(), "EMAIL": mail.stdout.strip()}
+    env = dict(os.environ, **{f"GIT_{r}_{k}": v for r in ("AUTHOR",
+                                                        "COMMITTER")
+                              for k, v in who.items()})
     pdir = os.path.join(repo, "patches", kernel)
     post = os.path.join(pdir, "post")
     if not names:
@@ -221,16 +226,19 @@ def write(repo, tarball, kernel, out, names):
         for kind, value in entries:
             try:
                 if kind == "new":
-                    new_patch(repo, os.path.join(post, value), base, ident)
+                    new_patch(repo, os.path.join(post, value), base, ident,
+                              env)
                 else:
                     run(["git", "am", "-q", "--signoff", "--keep-cr",
                          os.path.join(pdir, value)], cwd=base, env=env)
                     # am takes the author from the patch: the poster's
                     run(["git", "commit", "-q", "--amend", "--no-edit",
                          "--reset-author"], cwd=base, env=env)
-            except RuntimeError as e:
+            except (RuntimeError, OSError) as e:
                 failed = f"{value}: {str(e).splitlines()[-1][:200]}"
                 run(["git", "am", "--abort"], cwd=base, check=False)
+                run(["git", "reset", "-q", "--hard"], cwd=base, check=False)
+                run(["git", "clean", "-qfdx"], cwd=base, check=False)
                 break
         t.check(f"{sname}: every patch applies with git am onto {prev}",
                 failed is None, failed or "")
@@ -254,33 +262,40 @@ def write(repo, tarball, kernel, out, names):
     return 1 if t.failed else 0
 
 
+def maintainers(base, patch, which):
+    """get_maintainer.pl's people (which="people") or lists of PATCH"""
+    opts = (["--no-l"] if which == "people" else
+            ["--no-m", "--no-r", "--l"])
+    r = run(["perl", "scripts/get_maintainer.pl", "--no-rolestats",
+             "--no-git", "--no-git-fallback", "--no-tree"] + opts + [patch],
+            cwd=base, check=False)
+    return [x.strip() for x in r.stdout.splitlines() if "@" in x]
+
+
 def add_recipients(base, dest, patches):
-    """To: the maintainers and lists of each patch; the cover to all"""
-    every = []
+    """To: the maintainers and reviewers of each patch, Cc: its lists;
+    the cover letter to all of them"""
+    people, lists = [], []
     for p in patches:
-        r = run(["perl", "scripts/get_maintainer.pl", "--no-rolestats",
-                 "--no-git", "--no-git-fallback", "--no-tree", p],
-                cwd=base, check=False)
-        who = [x.strip() for x in r.stdout.splitlines() if "@" in x]
-        every += [w for w in who if w not in every]
-        put_recipients(p, who)
-    put_recipients(os.path.join(dest, sorted(os.listdir(dest))[0]), every)
+        to, cc = maintainers(base, p, "people"), maintainers(base, p, "lists")
+        people += [w for w in to if w not in people]
+        lists += [w for w in cc if w not in lists]
+        put_recipients(p, to, cc)
+    put_recipients(os.path.join(dest, sorted(os.listdir(dest))[0]),
+                   people, lists)
 
 
-def put_recipients(patch, who):
-    if not who:
+def put_recipients(patch, to, cc):
+    if not to and not cc:
         return
     with open(patch) as f:
         text = f.read()
     head, sep, rest = text.partition("\nSubject: ")
-    lists = [w for w in who if "list" in w.split("@")[-1] or
-             w.startswith("linux-") or "@vger" in w]
-    people = [w for w in who if w not in lists]
     lines = ""
-    if people:
-        lines += "To: " + ",\n    ".join(people) + "\n"
-    if lists:
-        lines += "Cc: " + ",\n    ".join(lists) + "\n"
+    if to:
+        lines += "To: " + ",\n    ".join(to) + "\n"
+    if cc:
+        lines += "Cc: " + ",\n    ".join(cc) + "\n"
     with open(patch, "w") as f:
         f.write(head + "\n" + lines.rstrip("\n") + sep + rest)
 
@@ -311,7 +326,8 @@ def gate_tree(t, tag, base, rng):
     """kernel-doc over the C files the series touches (what it adds to
     what was there); the ABI documents"""
     prev = rng.split("..")[0]
-    files = run(["git", "diff", "--name-only", "--diff-filter=AM", rng],
+    files = run(["git", "diff", "--name-only", "--no-renames",
+                 "--diff-filter=AM", rng],
                 cwd=base).stdout.split()
     bad = []
     for f in files:

@@ -21,7 +21,7 @@ result at all counts as one failure.
 import re
 import sys
 
-SUITES = ["harness", "gate", "audit", "kunit", "kunit-pagealloc",
+SUITES = ["harness", "gate", "series", "audit", "kunit", "kunit-pagealloc",
           "kunit-small", "integration",
           "kunit-arm64", "kunit-arm64-4k", "kunit-arm64-pagealloc",
           "integration-arm64"]

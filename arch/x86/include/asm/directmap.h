@@ -18,7 +18,7 @@
 /* What a wipe saves: the interrupt flags and the mm it switched from */
 struct arch_directmap_wipe {
 	unsigned long		flags;
-	temp_mm_state_t		prev;
+	struct mm_struct	*prev;
 };
 
 /* A writable, non-global entry for a wipe, or none */
