@@ -209,6 +209,8 @@ void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
  *
  * arch_directmap_wipe_set_pte(ptep, page): map @page at a wipe slot's
  * entry, writable, not global, or clear the entry if @page is NULL;
+ * arch_directmap_wipe_clear(addr): zero the page mapped at @addr, with
+ * nothing a probe could stop in if one could read the wipe mm;
  * a macro arch_directmap_clear_page_kernel with a function of that name,
  * where arch_directmap_wipe_begin() can fail.
  */

@@ -51,7 +51,7 @@ static pte_t **dmap_wipe_ptes __ro_after_init;
 VISIBLE_IF_KUNIT noinline notrace void directmap_wipe_mapped(void *addr)
 {
 	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
-	clear_page(addr);
+	arch_directmap_wipe_clear(addr);
 }
 
 NOKPROBE_SYMBOL(directmap_wipe_mapped);

@@ -988,32 +988,48 @@ void arch_directmap_clear_page_kernel(struct page *page)
 	atomic_long_inc(&dmap_tlb_flushes);
 }
 
+/* The wipe mm's TTBR0 and its pinned ASID, which no rollover changes */
+static u64 dmap_wipe_ttbr0 __ro_after_init;
+static u16 dmap_wipe_asid __ro_after_init;
+
+/* post_ttbr_update_workaround(), inline: that one may be traced */
+static __always_inline void dmap_post_ttbr_update(void)
+{
+	if (IS_ENABLED(CONFIG_CAVIUM_ERRATUM_27456))
+		asm(ALTERNATIVE("nop; nop; nop", "ic iallu; dsb nsh; isb",
+				ARM64_WORKAROUND_CAVIUM_27456));
+}
+
 /*
  * Interrupts are masked from here to the end, pseudo-NMIs included, and
- * the window is neither traced nor probed: a user-memory read from there
- * (perf's user call chains, a BPF program's probe_read_user()) would read
- * the wipe mm instead of the task's.
+ * nothing from here to the end is traced or probed: a user-memory read
+ * there (perf's user call chains, a BPF program's probe_read_user())
+ * would read the wipe mm instead of the task's.  So the TTBRs are
+ * written here, as cpu_do_switch_mm() would, without the context
+ * switching code (the ASID is pinned), and written back at the end: the
+ * CPU's context is as it was.  No CnP: only this CPU's TLB is cleaned,
+ * so its entries of the mm must stay its own, not its SMT siblings'.
  */
 notrace int arch_directmap_wipe_begin(struct mm_struct *mm,
 				      struct arch_directmap_wipe *w)
 {
-	if (in_interrupt() || system_uses_ttbr0_pan())
+	u64 ttbr1;
+
+	if (in_interrupt() || system_uses_ttbr0_pan() || !dmap_wipe_asid)
 		return -EBUSY;
 
 	w->flags = local_daif_save();
-	__switch_mm(mm);
-	/*
-	 * Keep this CPU's entries of the mm to itself: with CnP, SMT
-	 * siblings could use them, and only this CPU's TLB is cleaned.
-	 * The pages are mapped only once CnP is off.
-	 */
-	if (system_supports_cnp()) {
-		write_sysreg(read_sysreg(ttbr0_el1) & ~TTBR_CNP_BIT, ttbr0_el1);
-		isb();
-	}
-	/* the ASID loaded, which a rollover on another CPU may not change */
-	w->asid = FIELD_GET(TTBR_ASID_MASK, read_sysreg(ttbr1_el1));
-	return smp_processor_id();
+	w->ttbr0 = read_sysreg(ttbr0_el1);
+	w->ttbr1 = read_sysreg(ttbr1_el1);
+	/* TCR_EL1.A1: TTBR1 holds the ASID */
+	ttbr1 = (w->ttbr1 & ~TTBR_ASID_MASK) |
+		FIELD_PREP(TTBR_ASID_MASK, dmap_wipe_asid);
+	cpu_set_reserved_ttbr0_nosync();
+	write_sysreg(ttbr1, ttbr1_el1);
+	write_sysreg(dmap_wipe_ttbr0, ttbr0_el1);
+	isb();
+	dmap_post_ttbr_update();
+	return raw_smp_processor_id();
 }
 
 NOKPROBE_SYMBOL(arch_directmap_wipe_begin);
@@ -1022,21 +1038,19 @@ notrace void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
 				     unsigned int nr,
 				     struct arch_directmap_wipe *w)
 {
-	/*
-	 * Unload the wipe mm and clean this CPU's TLB of it before anything
-	 * traceable runs: __switch_mm() below may be traced.  All of the mm:
-	 * a walk here may have cached other CPUs' slots too.
-	 */
-	cpu_set_reserved_ttbr0();
-	dsb(nshst);
-	__tlbi(aside1, __TLBI_VADDR(0, w->asid));
-	dsb(nsh);
+	cpu_set_reserved_ttbr0_nosync();
+	write_sysreg(w->ttbr1, ttbr1_el1);
 	isb();
 	/*
-	 * Back to the task's mm, or to the reserved TTBR0 for init_mm
-	 * (TTBR1 then keeps the wipe mm's ASID, which nothing maps with).
+	 * All of the ASID, on this CPU: a walk here may have cached other
+	 * CPUs' slots too.  The entries were cleared without a barrier.
 	 */
-	__switch_mm(current->active_mm);
+	dsb(nshst);
+	__tlbi(aside1, __TLBI_VADDR(0, dmap_wipe_asid));
+	dsb(nsh);
+	write_sysreg(w->ttbr0, ttbr0_el1);
+	isb();
+	dmap_post_ttbr_update();
 	local_daif_restore(w->flags);
 }
 
@@ -1107,8 +1121,17 @@ int __init arch_directmap_init(void)
 	 * address and its broadcast; the mm and the tables it got stay.
 	 */
 	mm = mm_alloc();
-	if (mm && directmap_wipe_init(mm, DEFAULT_MAP_WINDOW_64 / 4,
-				      nr_cpu_ids))
+	if (!mm || directmap_wipe_init(mm, DEFAULT_MAP_WINDOW_64 / 4,
+				       nr_cpu_ids)) {
 		pr_info("no wipe mm: pages are wiped at a kernel address\n");
+		return 0;
+	}
+	/* the kernel's ASID of the pair, as cpu_do_switch_mm() uses ASID() */
+	if (!arm64_mm_context_get(mm)) {
+		pr_info("no ASID to pin: pages are wiped at a kernel address\n");
+		return 0;
+	}
+	dmap_wipe_asid = ASID(mm);
+	dmap_wipe_ttbr0 = phys_to_ttbr(virt_to_phys(mm->pgd));
 	return 0;
 }

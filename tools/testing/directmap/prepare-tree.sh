@@ -48,8 +48,8 @@ fi
 applied="$tree/.directmap-patches"
 keep=0
 if [ -d "$applied" ]; then
-	mapfile -t old < <(grep -v '^$' "$applied/series")
-	mapfile -t new < <(grep -v '^$' "$patches/series")
+	mapfile -t old < <(grep -v -e '^$' -e '^#' "$applied/series")
+	mapfile -t new < <(grep -v -e '^$' -e '^#' "$patches/series")
 	while [ "$keep" -lt "${#old[@]}" ] && [ "$keep" -lt "${#new[@]}" ] &&
 	      [ "${old[$keep]}" = "${new[$keep]}" ] &&
 	      cmp -s "$applied/${old[$keep]}" "$patches/${new[$keep]}"; do
@@ -63,7 +63,7 @@ if [ -d "$applied" ]; then
 fi
 
 version=$(make -s -C "$tree" kernelversion 2>/dev/null || echo unknown)
-mapfile -t new < <(grep -v '^$' "$patches/series")
+mapfile -t new < <(grep -v -e '^$' -e '^#' "$patches/series")
 for ((i = keep; i < ${#new[@]}; i++)); do
 	p=${new[$i]}
 	echo "  PATCH   $p"

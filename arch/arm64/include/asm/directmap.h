@@ -48,10 +48,11 @@ static inline void arm64_directmap_hotplug(unsigned long start,
 }
 #endif
 
-/* What a wipe saves: the interrupt masks and the wipe mm's ASID */
+/* What a wipe saves: the interrupt masks and the TTBRs it replaced */
 struct arch_directmap_wipe {
 	unsigned long	flags;
-	u16		asid;
+	u64		ttbr0;
+	u64		ttbr1;
 };
 
 /* A writable, non-global entry for a wipe, or none */
@@ -61,6 +62,20 @@ static __always_inline void arch_directmap_wipe_set_pte(pte_t *ptep,
 	pgprot_t prot = __pgprot(pgprot_val(PAGE_KERNEL) | PTE_NG);
 
 	__set_pte(ptep, page ? mk_pte(page, prot) : __pte(0));
+}
+
+/*
+ * Zero the page mapped at @addr for a wipe, inline: clear_page() is not
+ * on the kprobe blacklist, and the wipe's window may not be probed.
+ */
+static __always_inline void arch_directmap_wipe_clear(void *addr)
+{
+	unsigned long p = (unsigned long)addr, n = PAGE_SIZE;
+
+	asm volatile("1:	stp	xzr, xzr, [%0], #16\n"
+		     "	subs	%1, %1, #16\n"
+		     "	b.ne	1b\n"
+		     : "+r" (p), "+r" (n) : : "memory", "cc");
 }
 
 /* Where the wipe mm cannot be loaded */

@@ -21,6 +21,15 @@ struct arch_directmap_wipe {
 	struct mm_struct	*prev;
 };
 
+/*
+ * Zero the page mapped at @addr for a wipe.  A probe in clear_page()
+ * cannot read the wipe mm: nmi_uaccess_okay() is false while it is loaded.
+ */
+static __always_inline void arch_directmap_wipe_clear(void *addr)
+{
+	clear_page(addr);
+}
+
 /* A writable, non-global entry for a wipe, or none */
 static __always_inline void arch_directmap_wipe_set_pte(pte_t *ptep,
 							struct page *page)
