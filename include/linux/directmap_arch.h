@@ -233,6 +233,7 @@ struct page *directmap_alloc_pgtable(gfp_t gfp);
 void directmap_region_absent(unsigned long pfn);
 int directmap_wipe_init(struct mm_struct *mm, unsigned long base,
 			unsigned int nr_slots);
+bool directmap_wipe_overlaps(unsigned long start, size_t size);
 
 #if IS_ENABLED(CONFIG_KUNIT) && defined(CONFIG_X86)
 int directmap_split_pud(unsigned long addr);

@@ -41,6 +41,7 @@ static inline void arch_directmap_clear_page_kernel(struct page *page)
 
 static struct mm_struct *dmap_wipe_mm __ro_after_init;
 static unsigned long dmap_wipe_base __ro_after_init;
+static unsigned long dmap_wipe_end __ro_after_init;
 /* each slot's first entry; a slot's entries are in one page table */
 static pte_t **dmap_wipe_ptes __ro_after_init;
 
@@ -153,9 +154,27 @@ int __init directmap_wipe_init(struct mm_struct *mm, unsigned long base,
 		pte_unmap_unlock(ptes[i], ptl);
 	}
 	dmap_wipe_base = base;
+	dmap_wipe_end = addr + DMAP_WIPE_BATCH * PAGE_SIZE;
 	dmap_wipe_ptes = ptes;
 	dmap_wipe_mm = mm;
 	return 0;
+}
+
+/**
+ * directmap_wipe_overlaps - is any of a range in the wipe mm's slots?
+ * @start:	the first address
+ * @size:	its size in bytes
+ *
+ * For an architecture whose privileged "nofault" reads of kernel memory
+ * could otherwise reach a slot mid-wipe, through the wipe mm loaded on
+ * that CPU (copy_from_kernel_nofault_allowed()).
+ *
+ * Return: true if [@start, @start + @size) overlaps a slot.
+ */
+bool directmap_wipe_overlaps(unsigned long start, size_t size)
+{
+	return dmap_wipe_end && start < dmap_wipe_end &&
+	       start + size > dmap_wipe_base;
 }
 
 #ifdef CONFIG_DIRECTMAP_KUNIT_TEST

@@ -1021,6 +1021,9 @@ notrace int arch_directmap_wipe_begin(struct mm_struct *mm,
 	w->flags = local_daif_save();
 	w->ttbr0 = read_sysreg(ttbr0_el1);
 	w->ttbr1 = read_sysreg(ttbr1_el1);
+	/* as check_and_switch_context() does before an ASID change, for CnP */
+	if (system_supports_cnp())
+		cpu_set_reserved_ttbr0();
 	/* TCR_EL1.A1: TTBR1 holds the ASID */
 	ttbr1 = (w->ttbr1 & ~TTBR_ASID_MASK) |
 		FIELD_PREP(TTBR_ASID_MASK, dmap_wipe_asid);
@@ -1055,6 +1058,22 @@ notrace void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
 }
 
 NOKPROBE_SYMBOL(arch_directmap_wipe_end);
+
+/*
+ * Privileged nofault reads (bpf_probe_read_kernel()) of a wipe slot: the
+ * wipe mm is loaded only with everything masked, but not for SDEI events,
+ * whose handlers may be probed.  Nothing else lives at those addresses.
+ */
+bool copy_from_kernel_nofault_allowed(const void *unsafe_src, size_t size)
+{
+	return !directmap_wipe_overlaps((unsigned long)unsafe_src, size);
+}
+
+/* Is the wipe mm usable: its tables set up and its ASID pinned? */
+bool arm64_directmap_wipe_mm(void)
+{
+	return dmap_wipe_asid;
+}
 
 /* Those of this file: a flush is a broadcast instruction, not an IPI */
 unsigned long nr_kernel_tlb_flushes(void)
@@ -1121,17 +1140,21 @@ int __init arch_directmap_init(void)
 	 * address and its broadcast; the mm and the tables it got stay.
 	 */
 	mm = mm_alloc();
-	if (!mm || directmap_wipe_init(mm, DEFAULT_MAP_WINDOW_64 / 4,
-				       nr_cpu_ids)) {
+	/* pinned first: without an ASID the mm would be of no use */
+	if (!mm || !arm64_mm_context_get(mm) ||
+	    directmap_wipe_init(mm, DEFAULT_MAP_WINDOW_64 / 4, nr_cpu_ids)) {
 		pr_info("no wipe mm: pages are wiped at a kernel address\n");
 		return 0;
 	}
-	/* the kernel's ASID of the pair, as cpu_do_switch_mm() uses ASID() */
-	if (!arm64_mm_context_get(mm)) {
-		pr_info("no ASID to pin: pages are wiped at a kernel address\n");
-		return 0;
-	}
+	/*
+	 * The kernel's ASID of the pair, as cpu_do_switch_mm() puts in
+	 * TTBR1 (SDEI's entry tells the two apart by its low bit).  It may
+	 * have served an mm before a rollover: forget what any CPU cached.
+	 */
 	dmap_wipe_asid = ASID(mm);
+	dsb(ishst);
+	__tlbi(aside1is, __TLBI_VADDR(0, dmap_wipe_asid));
+	__tlbi_sync_s1ish();
 	dmap_wipe_ttbr0 = phys_to_ttbr(virt_to_phys(mm->pgd));
 	return 0;
 }

@@ -22,6 +22,7 @@ struct dmap_test_peek {
 	bool		answered;
 	bool		readable;
 	bool		nmi_refused;
+	bool		nofault_refused;
 	bool		private;
 	struct completion done;
 };
@@ -53,12 +54,15 @@ static void dmap_test_wipe_watched(void *addr)
 	struct dmap_test_peek *pk = dmap_test_peek;
 	u64 leaf;
 	int ms;
+	char c;
 
 	pk->addr = (unsigned long)addr;
 	WRITE_ONCE(pk->asked, true);
 	for (ms = 0; ms < 2000 && !READ_ONCE(pk->answered); ms++)
 		mdelay(1);
 	pk->nmi_refused = dmap_test_nmi_uaccess_refused();
+	/* as a probed handler's bpf_probe_read_kernel() would, mid-wipe */
+	pk->nofault_refused = copy_from_kernel_nofault(&c, addr, 1) != 0;
 	dmap_test_walk(dmap_test_loaded_pgd(pk->addr), pk->addr, &leaf);
 	pk->private = dmap_test_leaf_valid(leaf) &&
 		      !dmap_test_leaf_global(leaf);
@@ -110,6 +114,8 @@ static void dmap_test_wipe_private(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, pk.private,
 			      "the wiping CPU maps %#lx with a global entry",
 			      pk.addr);
+	KUNIT_EXPECT_TRUE_MSG(test, pk.nofault_refused,
+			      "a nofault kernel read reaches the page mid-wipe");
 	KUNIT_EXPECT_TRUE_MSG(test, pk.nmi_refused,
 			      "an NMI may read user memory mid-wipe");
 }

@@ -112,9 +112,11 @@ static inline bool arch_directmap_leaf_global(u64 val)
 }
 
 /* Software PAN keeps TTBR0 switched off in the kernel: no wipe mm then */
+bool arm64_directmap_wipe_mm(void);
+
 static inline bool arch_directmap_wipes_in_mm(void)
 {
-	return !system_uses_ttbr0_pan();
+	return !system_uses_ttbr0_pan() && arm64_directmap_wipe_mm();
 }
 
 /* Would a pseudo-NMI here be refused?  They are masked by PSTATE.I alone */
