@@ -304,7 +304,8 @@ static bool dmap_owner_holds(struct directmap_owner *owner, struct page *page,
 
 	rcu_read_lock();
 	entry = xas_load(&xas);
-	nr = 1UL << xas_get_order(&xas);
+	/* past the tree's end xas_load() leaves no node to take an order of */
+	nr = entry ? 1UL << xas_get_order(&xas) : 0;
 	rcu_read_unlock();
 	/* nr_pages first: a huge one must not wrap the sum */
 	return entry == owner && nr_pages && nr_pages <= nr &&
