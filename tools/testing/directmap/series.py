@@ -250,11 +250,12 @@ def write(repo, tarball, kernel, out, names):
         run(["git", "format-patch", "-q", "--cover-letter", "--thread",
              f"--subject-prefix={prefix}", "-o", dest, f"{prev}..{sname}"],
             cwd=base, env=env)
-        patches = sorted(os.path.join(dest, f) for f in os.listdir(dest)
-                         if f.endswith(".patch") and not f.startswith("0000"))
-        add_recipients(base, dest, patches)
+        cover, *patches = sorted(os.path.join(dest, f)
+                                 for f in os.listdir(dest)
+                                 if f.endswith(".patch"))
+        add_recipients(base, cover, patches)
         if "cover" in opts:
-            fill_cover(os.path.join(post, opts["cover"]), dest)
+            fill_cover(os.path.join(post, opts["cover"]), cover)
         gate_patches(t, sname, base, patches, allow, ident)
         gate_tree(t, sname, base, f"{prev}..{sname}")
         prev = sname
@@ -272,7 +273,7 @@ def maintainers(base, patch, which):
     return [x.strip() for x in r.stdout.splitlines() if "@" in x]
 
 
-def add_recipients(base, dest, patches):
+def add_recipients(base, cover, patches):
     """To: the maintainers and reviewers of each patch, Cc: its lists;
     the cover letter to all of them"""
     people, lists = [], []
@@ -281,8 +282,7 @@ def add_recipients(base, dest, patches):
         people += [w for w in to if w not in people]
         lists += [w for w in cc if w not in lists]
         put_recipients(p, to, cc)
-    put_recipients(os.path.join(dest, sorted(os.listdir(dest))[0]),
-                   people, lists)
+    put_recipients(cover, people, lists)
 
 
 def put_recipients(patch, to, cc):
@@ -300,9 +300,8 @@ def put_recipients(patch, to, cc):
         f.write(head + "\n" + lines.rstrip("\n") + sep + rest)
 
 
-def fill_cover(src, dest):
+def fill_cover(src, cover):
     """The cover letter's subject and text from SRC"""
-    cover = os.path.join(dest, sorted(os.listdir(dest))[0])
     with open(src) as f:
         subj, _, body = f.read().partition("\n")
     with open(cover) as f:
