@@ -122,7 +122,7 @@ void dmap_hotplug_init(void);
 /* wipe.c: zero pages that have no direct map; KUnit watches each page */
 void directmap_clear_pages(struct page *page, unsigned int nr);
 #if IS_ENABLED(CONFIG_KUNIT)
-void directmap_wipe_mapped(void *addr);
+extern void (*directmap_wipe_watch)(void *addr);
 #endif
 
 /* debugfs.c, and the files of owner.c and worker.c it shows */

@@ -16,8 +16,7 @@
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
-#include <kunit/static_stub.h>
-#include <kunit/visibility.h>
+#include <kunit/test-bug.h>
 #include <linux/directmap.h>
 #include <linux/directmap_arch.h>
 #include <linux/kprobes.h>
@@ -45,13 +44,25 @@ static unsigned long dmap_wipe_end __ro_after_init;
 /* each slot's first entry; a slot's entries are in one page table */
 static pte_t **dmap_wipe_ptes __ro_after_init;
 
+#if IS_ENABLED(CONFIG_KUNIT)
 /*
- * A function of its own for KUnit, which looks at the mapping from
- * another CPU meanwhile.
+ * KUnit looks at the mapping from another CPU meanwhile: called instead of
+ * the clear, in the test's own task.  Not a static stub: looking one up
+ * takes a spinlock_t, and the wipe holds a raw one.
  */
-VISIBLE_IF_KUNIT noinline notrace void directmap_wipe_mapped(void *addr)
+void (*directmap_wipe_watch)(void *addr);
+#endif
+
+static noinline notrace void directmap_wipe_mapped(void *addr)
 {
-	KUNIT_STATIC_STUB_REDIRECT(directmap_wipe_mapped, addr);
+#if IS_ENABLED(CONFIG_KUNIT)
+	void (*watch)(void *addr) = READ_ONCE(directmap_wipe_watch);
+
+	if (watch && kunit_get_current_test()) {
+		watch(addr);
+		return;
+	}
+#endif
 	arch_directmap_wipe_clear(addr);
 }
 

@@ -98,10 +98,9 @@ static void dmap_test_wipe_private(struct kunit *test)
 	if (!IS_ERR(t)) {
 		kthread_bind(t, cpumask_any_but(cpu_online_mask, cpu));
 		wake_up_process(t);
-		kunit_activate_static_stub(test, directmap_wipe_mapped,
-					   dmap_test_wipe_watched);
+		WRITE_ONCE(directmap_wipe_watch, dmap_test_wipe_watched);
 		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
-		kunit_deactivate_static_stub(test, directmap_wipe_mapped);
+		WRITE_ONCE(directmap_wipe_watch, NULL);
 	}
 	migrate_enable();
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
