@@ -34,6 +34,8 @@ struct address_space;
  *		its books before directmap takes it back, so no share of
  *		the owner's gets it
  * @list:	on directmap's list of owners
+ * @mapping:	the page cache directmap_owner_filemap_folio() filled first:
+ *		the only one it fills for this owner
  *
  * Drivers that give memory to a hypervisor or firmware (pKVM, Gunyah,
  * TDX, SEV-SNP) and guest_memfd get their pages through an owner: only
@@ -46,6 +48,7 @@ struct directmap_owner {
 	atomic_long_t		nr_pages;
 	struct mutex		lock;	/* see above */
 	struct list_head	list;
+	struct address_space	*mapping;
 };
 
 /**

@@ -119,7 +119,7 @@ bool directmap_enabled(void)
 {
 	return READ_ONCE(directmap_ready);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_enabled, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_enabled);
 
 /**
  * directmap_alloc_pgtable - allocate a page-table page for the direct map
@@ -207,7 +207,7 @@ static void dmap_page_reset(struct page *page, unsigned int order)
 	for (i = 0; i < (1U << order); i++) {
 		page[i].mapping = NULL;
 		set_page_private(page + i, 0);
-		page[i].flags &= ~PAGE_FLAGS_CHECK_AT_PREP;
+		page_clear_prep_flags(page + i);
 	}
 }
 
@@ -227,7 +227,7 @@ static void dmap_page_off_lru(struct page *page)
 	lruvec = folio_lruvec_lock_irqsave(folio, &flags);
 	lruvec_del_folio(lruvec, folio);
 	__folio_clear_lru_flags(folio);
-	unlock_page_lruvec_irqrestore(lruvec, flags);
+	lruvec_unlock_irqrestore(lruvec, flags);
 }
 
 /*
@@ -253,10 +253,10 @@ static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
 {
 	unsigned int order = page_private(page);
 	/* a page-cache folio's charge: the cache keeps it or drops it */
-	bool charged = folio_memcg(page_folio(page));
+	bool charged = folio_memcg_charged(page_folio(page));
 	struct dmap_region *r;
 
-	VM_WARN_ON_ONCE_PAGE(page_mapped(page), page);
+	VM_WARN_ON_ONCE_PAGE(folio_mapped(page_folio(page)), page);
 	/* page-cache folios from directmap are order-0 */
 	VM_WARN_ON_ONCE_PAGE(order && charged, page);
 	dmap_page_off_lru(page);
@@ -550,7 +550,7 @@ bool page_is_directmap(const struct page *page)
 
 	return dmap_region_of(pfn) || dmap_single_page(pfn);
 }
-EXPORT_SYMBOL_NS_GPL(page_is_directmap, DIRECTMAP);
+EXPORT_SYMBOL_GPL(page_is_directmap);
 
 /**
  * directmap_active - does directmap hand out pages at the moment?

@@ -292,13 +292,15 @@ void dmap_env_refill_failed(struct dmap_cache *cache, int err)
 }
 
 /*
- * A page in use and a free slot that kept its charge are compared: folios
- * from directmap are never slab or kmem, so their memcg needs no RCU.
+ * A page in use and a free slot that kept its charge are compared; RCU
+ * keeps the memcgs they are charged to from going away meanwhile.
  */
 bool dmap_env_same_charge(unsigned long pfn, unsigned long other)
 {
-	struct mem_cgroup *memcg = folio_memcg(page_folio(pfn_to_page(pfn)));
+	struct mem_cgroup *memcg;
 
+	guard(rcu)();
+	memcg = folio_memcg(page_folio(pfn_to_page(pfn)));
 	return memcg && memcg == folio_memcg(page_folio(pfn_to_page(other)));
 }
 

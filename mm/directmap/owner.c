@@ -97,7 +97,7 @@ void directmap_owner_init(struct directmap_owner *owner, const char *name)
 	list_add_tail(&owner->list, &dmap_owners);
 	mutex_unlock(&dmap_owners_lock);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_owner_init, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_owner_init);
 
 /* Hand what @owner still holds to the orphans, private and for good */
 static void dmap_owner_orphan(struct directmap_owner *owner)
@@ -161,7 +161,7 @@ int directmap_owner_exit(struct directmap_owner *owner)
 	mutex_unlock(&dmap_owners_lock);
 	return ret;
 }
-EXPORT_SYMBOL_NS_GPL(directmap_owner_exit, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_owner_exit);
 
 /**
  * directmap_owner_alloc - get pages that are absent from the direct map
@@ -192,7 +192,7 @@ struct page *directmap_owner_alloc(struct directmap_owner *owner, int nid,
 	atomic_long_add(1L << order, &owner->nr_pages);
 	return page;
 }
-EXPORT_SYMBOL_NS_GPL(directmap_owner_alloc, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_owner_alloc);
 
 /*
  * Take @page and @order off @owner's books if they are exactly one of its
@@ -273,7 +273,7 @@ int directmap_owner_free(struct directmap_owner *owner, struct page *page,
 {
 	return dmap_owner_put(owner, page, order, DMAP_FREE_PUTS_REF);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_owner_free, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_owner_free);
 
 /**
  * directmap_owner_free_folio - give back a folio that leaves the page cache
@@ -292,7 +292,7 @@ int directmap_owner_free_folio(struct directmap_owner *owner,
 	return dmap_owner_put(owner, &folio->page, folio_order(folio),
 			      DMAP_CALLER_PUTS_REF);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_owner_free_folio, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_owner_free_folio);
 
 /* Are [page, page + nr_pages) of one allocation of @owner's? */
 static bool dmap_owner_holds(struct directmap_owner *owner, struct page *page,
@@ -355,7 +355,7 @@ int directmap_share(struct directmap_owner *owner, struct page *page,
 {
 	return dmap_owner_share(owner, page, nr_pages, true);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_share, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_share);
 
 /**
  * directmap_unshare - take shared pages out of the direct map again
@@ -375,14 +375,14 @@ int directmap_unshare(struct directmap_owner *owner, struct page *page,
 {
 	return dmap_owner_share(owner, page, nr_pages, false);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_unshare, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_unshare);
 
 /**
  * directmap_owner_filemap_folio - add a folio of an owner's to a page cache
  * @owner:	the owner
  * @mapping:	the page cache of a file of @owner's, whose memory must stay
- *		unmapped: @owner claims it by pointing its i_private_data at
- *		itself when it creates the file
+ *		unmapped: the first that @owner fills is the only one it may
+ *		fill (one owner per file)
  * @index:	where in it
  * @gfp:	for the memcg charge and the page cache's nodes
  *
@@ -407,14 +407,16 @@ struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
 	struct page *page;
 	int err;
 
-	/* another file's page cache would get pages it cannot give back */
-	if (dmap_owner_misuse(NULL, READ_ONCE(mapping->i_private_data) != owner,
-			      "%s adds a folio to a mapping it does not own\n",
-			      owner->name))
-		return ERR_PTR(-EINVAL);
 	/* on the LRU, it must not be evicted */
 	if (dmap_owner_misuse(NULL, !mapping_unevictable(mapping),
 			      "%s adds a folio to an evictable mapping\n",
+			      owner->name))
+		return ERR_PTR(-EINVAL);
+	/* another file's page cache would get pages it cannot give back */
+	if (!READ_ONCE(owner->mapping))
+		cmpxchg(&owner->mapping, NULL, mapping);
+	if (dmap_owner_misuse(NULL, READ_ONCE(owner->mapping) != mapping,
+			      "%s adds a folio to a mapping it does not own\n",
 			      owner->name))
 		return ERR_PTR(-EINVAL);
 
@@ -431,7 +433,7 @@ struct folio *directmap_owner_filemap_folio(struct directmap_owner *owner,
 	WARN_ON_ONCE(directmap_owner_free(owner, page, 0));
 	return ERR_PTR(err);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_owner_filemap_folio, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_owner_filemap_folio);
 
 /**
  * dmap_page_owned - does an owner hold a page?
@@ -457,7 +459,7 @@ bool directmap_owns(struct directmap_owner *owner, struct page *page)
 {
 	return xa_load(&dmap_owned, page_to_pfn(page)) == owner;
 }
-EXPORT_SYMBOL_NS_GPL(directmap_owns, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_owns);
 
 /**
  * directmap_shared - did an owner share a page of its own?
@@ -472,7 +474,7 @@ bool directmap_shared(struct directmap_owner *owner, struct page *page)
 
 	return xa_load(&dmap_owned, pfn) == owner && dmap_page_shared(pfn);
 }
-EXPORT_SYMBOL_NS_GPL(directmap_shared, DIRECTMAP);
+EXPORT_SYMBOL_GPL(directmap_shared);
 
 /* Add the pages of the allocation at @index: shared, and present by probe */
 static void dmap_owned_tally(unsigned long index, unsigned long *shared,

@@ -202,4 +202,3 @@ module_exit(donate_exit);
 
 MODULE_DESCRIPTION("directmap sample: donate memory to a pretend hypervisor");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(DIRECTMAP);

@@ -385,7 +385,7 @@ static void dmap_ctest_default_only(struct kunit *test)
 static int dmap_ctest_split_calls;
 static int dmap_ctest_reformed;
 
-static struct page *dmap_ctest_no_table_once(void)
+static typeof(cpa_split_alloc_table()) dmap_ctest_no_table_once(void)
 {
 	kunit_deactivate_static_stub(kunit_get_current_test(),
 				     cpa_split_alloc_table);

@@ -236,7 +236,8 @@ static inline struct page *dmap_test_block_under_1g(struct kunit *test,
 #endif
 
 #ifdef CONFIG_X86
-static inline struct page *dmap_ktest_no_table(void)
+/* a page-table page or its struct page, as the kernel's CPA returns it */
+static inline typeof(cpa_split_alloc_table()) dmap_ktest_no_table(void)
 #else
 static inline struct page *dmap_ktest_no_table(gfp_t gfp)
 #endif

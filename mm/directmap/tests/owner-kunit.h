@@ -12,7 +12,9 @@
 
 #include <kunit/test.h>
 #include <linux/kasan.h>
-#include <linux/shmem_fs.h>
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/swap.h>
 #include <asm/word-at-a-time.h>
 
 #include "helpers-kunit.h"
@@ -472,43 +474,42 @@ static void dmap_otest_zeropad(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
 }
 
+static const struct file_operations dmap_otest_fops;
+
 /*
- * An owner adds folios only to a page cache it claimed: another file's
- * page cache would get pages it cannot give back, with no direct map.
+ * An owner adds folios only to the page cache it filled first, and only
+ * to an unevictable one: another file's page cache would get pages it
+ * cannot give back, with no direct map.
  */
 static void dmap_otest_foreign_mapping(struct kunit *test)
 {
 	struct directmap_owner *owner = dmap_otest_owner(test, "kunit-filemap");
-	struct address_space *mapping;
+	struct address_space *mapping, *other;
+	struct file *file, *file2;
 	struct folio *folio;
-	struct file *file;
 
-	file = shmem_kernel_file_setup("dmap-kunit", PAGE_SIZE, 0);
+	/* files with an inode, and so a page cache, of their own */
+	file = anon_inode_create_getfile("[dmap-kunit]", &dmap_otest_fops,
+					 NULL, O_RDWR, NULL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(file));
+	file2 = anon_inode_create_getfile("[dmap-kunit]", &dmap_otest_fops,
+					  NULL, O_RDWR, NULL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(file2));
 	mapping = file->f_mapping;
+	other = file2->f_mapping;
 
+	/* evictable: its LRU folios could be reclaimed; and nothing claimed */
 	folio = directmap_owner_filemap_folio(owner, mapping, 0, GFP_KERNEL);
 	KUNIT_EXPECT_PTR_EQ(test, folio, ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_EQ(test, mapping->nrpages, 0UL);
-	if (!IS_ERR(folio)) {
-		/* take it out again before shmem frees it with no map */
-		filemap_remove_folio(folio);
-		folio_unlock(folio);
-		directmap_owner_free_folio(owner, folio);
-		folio_put(folio);
-	}
-	KUNIT_EXPECT_EQ(test, atomic_long_read(&owner->nr_pages), 0L);
+	KUNIT_EXPECT_NULL(test, owner->mapping);
 
-	/* claimed, but evictable: its LRU folios could be reclaimed */
-	mapping->i_private_data = owner;
-	folio = directmap_owner_filemap_folio(owner, mapping, 0, GFP_KERNEL);
-	KUNIT_EXPECT_PTR_EQ(test, folio, ERR_PTR(-EINVAL));
-	KUNIT_EXPECT_EQ(test, mapping->nrpages, 0UL);
-
-	/* claimed and unevictable: in, on the LRU, absent from the direct map */
+	/* unevictable: in, on the LRU, absent from the direct map, claimed */
 	mapping_set_unevictable(mapping);
+	mapping_set_unevictable(other);
 	folio = directmap_owner_filemap_folio(owner, mapping, 0, GFP_KERNEL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	KUNIT_EXPECT_PTR_EQ(test, owner->mapping, mapping);
 	lru_add_drain_all();
 	KUNIT_EXPECT_TRUE(test, folio_test_lru(folio));
 	KUNIT_EXPECT_EQ(test, mapping->nrpages, 1UL);
@@ -517,8 +518,23 @@ static void dmap_otest_foreign_mapping(struct kunit *test)
 	folio_unlock(folio);
 	KUNIT_EXPECT_EQ(test, directmap_owner_free_folio(owner, folio), 0);
 	folio_put(folio);
+
+	/* another file's page cache, unevictable too: refused */
+	folio = directmap_owner_filemap_folio(owner, other, 0, GFP_KERNEL);
+	KUNIT_EXPECT_PTR_EQ(test, folio, ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_EQ(test, other->nrpages, 0UL);
+	if (!IS_ERR(folio)) {
+		/* take it out again before the inode frees it with no map */
+		filemap_remove_folio(folio);
+		folio_unlock(folio);
+		directmap_owner_free_folio(owner, folio);
+		folio_put(folio);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&owner->nr_pages), 0L);
+
 	mapping_clear_unevictable(mapping);
-	mapping->i_private_data = NULL;
+	mapping_clear_unevictable(other);
+	fput(file2);
 	fput(file);
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
 }

@@ -13,6 +13,7 @@
 #include <asm/mmu_context.h>
 #include <asm/pgtable.h>
 #include <asm/set_memory.h>
+#include <asm/smap.h>
 #include <asm/tlbflush.h>
 
 /* What a wipe saves: the interrupt flags and the mm it switched from */
@@ -22,12 +23,19 @@ struct arch_directmap_wipe {
 };
 
 /*
- * Zero the page mapped at @addr for a wipe.  A probe in clear_page()
- * cannot read the wipe mm: nmi_uaccess_okay() is false while it is loaded.
+ * Zero the page mapped at @addr for a wipe.  The wipe slot is in the lower
+ * half, which LASS keeps the kernel from touching unless AC is set: no
+ * call in between (objtool), so the string instruction itself.  No probe
+ * can read the wipe mm: nmi_uaccess_okay() is false while it is loaded.
  */
 static __always_inline void arch_directmap_wipe_clear(void *addr)
 {
-	clear_page(addr);
+	unsigned long cnt = PAGE_SIZE / sizeof(u64);
+
+	stac();
+	asm volatile("rep stosq"
+		     : "+D" (addr), "+c" (cnt) : "a" (0UL) : "memory");
+	clac();
 }
 
 /* A writable, non-global entry for a wipe, or none */
