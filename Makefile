@@ -61,7 +61,8 @@ export KBUILD_BUILD_HOST := directmap
 # when used, after deps has installed python3
 KUNIT_QEMU = $(or $(shell python3 $(T)/qemu.py kunit-args x86_64),$(error qemu.py kunit-args failed))
 
-KUNIT := cd $(TREE) && python3 tools/testing/kunit/kunit.py
+# the runner under TCG whatever /dev/kvm offers (tcg/qemu-system-*)
+KUNIT := cd $(TREE) && PATH=$(T)/tcg:$$PATH python3 tools/testing/kunit/kunit.py
 KUNIT_ARGS := --arch=x86_64 --build_dir=$(KOBJ) \
 	--kunitconfig=$(T)/debug.kunitconfig \
 	--kunitconfig=mm/directmap/.kunitconfig \
@@ -167,27 +168,27 @@ run-harness:
 
 run-kunit:
 	@mkdir -p $(BUILD)/logs
-	@rm -f $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log
+	@rm -f $(KOBJ)/test.log $(BUILD)/logs/kunit$(SUFFIX)-kernel.log
 	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=900 --kernel_args=no5lvl \
-		--qemu_args="$(KUNIT_QEMU)" 'directmap*' 2>&1 | tee $(BUILD)/logs/kunit.log
-	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-kernel.log 2>/dev/null || true
-	@$(T)/tap-summary.py kunit $(BUILD)/logs/kunit.log \
-		$(BUILD)/logs/kunit-kernel.log > $(BUILD)/logs/kunit.sum
+		--qemu_args="$(KUNIT_QEMU)" 'directmap*' 2>&1 | tee $(BUILD)/logs/kunit$(SUFFIX).log
+	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit$(SUFFIX) $(BUILD)/logs/kunit$(SUFFIX).log \
+		$(BUILD)/logs/kunit$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit$(SUFFIX).sum
 	@rm -f $(KOBJ)/test.log
 	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=600 --kernel_args=no5lvl \
 		--kernel_args=debug_pagealloc=on --qemu_args="$(KUNIT_QEMU)" \
-		'kdirectmapd_pagealloc' 2>&1 | tee $(BUILD)/logs/kunit-pagealloc.log
-	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-pagealloc-kernel.log 2>/dev/null || true
-	@$(T)/tap-summary.py kunit-pagealloc $(BUILD)/logs/kunit-pagealloc.log \
-		$(BUILD)/logs/kunit-pagealloc-kernel.log > $(BUILD)/logs/kunit-pagealloc.sum
+		'kdirectmapd_pagealloc' 2>&1 | tee $(BUILD)/logs/kunit-pagealloc$(SUFFIX).log
+	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-pagealloc$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-pagealloc$(SUFFIX) $(BUILD)/logs/kunit-pagealloc$(SUFFIX).log \
+		$(BUILD)/logs/kunit-pagealloc$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit-pagealloc$(SUFFIX).sum
 	@# a small machine: one CPU, one node, no 1G pages; what needs more skips
 	@rm -f $(KOBJ)/test.log
 	-@$(KUNIT) exec $(KUNIT_ARGS) --timeout=600 --kernel_args=no5lvl \
 		--qemu_args="-cpu max,pdpe1gb=off -smp 1 -m 4G" 'directmap*' \
-		2>&1 | tee $(BUILD)/logs/kunit-small.log
-	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-small-kernel.log 2>/dev/null || true
-	@$(T)/tap-summary.py kunit-small $(BUILD)/logs/kunit-small.log \
-		$(BUILD)/logs/kunit-small-kernel.log > $(BUILD)/logs/kunit-small.sum
+		2>&1 | tee $(BUILD)/logs/kunit-small$(SUFFIX).log
+	@cp $(KOBJ)/test.log $(BUILD)/logs/kunit-small$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-small$(SUFFIX) $(BUILD)/logs/kunit-small$(SUFFIX).log \
+		$(BUILD)/logs/kunit-small$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit-small$(SUFFIX).sum
 
 run-integration:
 	@mkdir -p $(BUILD)/logs
@@ -291,6 +292,14 @@ check: deps
 	@if $(MAKE) -s kernel-arm64; then \
 		$(MAKE) -s run-kunit-arm64; \
 		$(MAKE) -s run-integration-arm64; \
+	fi
+	@# Linux 7.2, the mainline base: x86_64 KUnit so far
+	@if $(MAKE) -s KERNEL=7.2 kernel; then \
+		$(MAKE) -s KERNEL=7.2 run-kunit; \
+	else \
+		echo "not ok 1 Linux 7.2 kernel build" > $(BUILD)/logs/kernel-7.2.out; \
+		$(T)/tap-summary.py kernel-7.2 $(BUILD)/logs/kernel-7.2.out \
+			> $(BUILD)/logs/kernel-7.2.sum; \
 	fi
 	@$(T)/tap-summary.py total $(BUILD)/logs/*.sum
 

@@ -10,7 +10,8 @@
                               check is missing
   tap-summary.py sum SUM..    the same for any suites (make stress)
 
-kunit-arm64 and integration-arm64 are the same for the arm64 kernel.
+kunit-arm64 and integration-arm64 are the same for the arm64 kernel;
+a -7.2 suffix names the same suite run on Linux 7.2.
 TAP logs (harness, integration) count top-level "ok"/"not ok" lines.  KUnit
 logs are kunit.py's own report: "Testing complete. Ran N tests: passed: P,
 failed: F, skipped: S, crashed: C"; skipped and crashed count as failed,
@@ -24,7 +25,9 @@ import sys
 SUITES = ["harness", "gate", "series", "audit", "kunit", "kunit-pagealloc",
           "kunit-small", "integration",
           "kunit-arm64", "kunit-arm64-4k", "kunit-arm64-pagealloc",
-          "integration-arm64"]
+          "integration-arm64",
+          # Linux 7.2
+          "kunit-7.2", "kunit-pagealloc-7.2", "kunit-small-7.2"]
 
 
 def count_tap(text):
@@ -68,7 +71,8 @@ EXPECTED_SKIP = {
 
 
 def expected_skips(suite, text):
-    pat = EXPECTED_SKIP.get(suite)
+    # the same boot on either kernel: kunit-small-7.2 is kunit-small
+    pat = EXPECTED_SKIP.get(re.sub(r"-\d+\.\d+$", "", suite))
     if not pat:
         return 0
     # cases, indented under their suite: not a suite whose cases all skipped
@@ -76,8 +80,10 @@ def expected_skips(suite, text):
                 if re.search(r"^\s+ok \d+ ", line) and pat.search(line)])
 
 
-# Warnings the misuse cases provoke on purpose
-EXPECTED_WARN = re.compile(r"WARNING: CPU: \d+ PID: \d+ at \S*mm/directmap/(core|single|owner)\.c:")
+# Warnings the misuse cases provoke on purpose (the format of 6.12, and
+# of 7.2: "WARNING: FILE:LINE at FUNC, CPU#N: TASK")
+EXPECTED_WARN = re.compile(r"WARNING: (CPU: \d+ PID: \d+ at )?\S*mm/directmap/"
+                           r"(core|single|owner)\.c:")
 SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection|"
                    r"INFO: task .* blocked|circular locking|"
                    r"recursive locking|inconsistent lock state")
