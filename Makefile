@@ -32,6 +32,11 @@
 SHELL     := /bin/bash
 REPO      := $(CURDIR)
 BUILD     := $(REPO)/build
+# The demo, the benchmarks and the posted series are the mainline base's
+# unless KERNEL says otherwise
+ifneq ($(filter demo bench series series-bisect,$(MAKECMDGOALS)),)
+KERNEL    ?= 7.2
+endif
 KERNEL    ?= 6.12
 export KERNEL
 # 6.12's directories keep their names; another kernel's are suffixed
@@ -78,7 +83,7 @@ KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--kunitconfig=mm/directmap/.kunitconfig \
 	--make_options CC="ccache gcc"
 
-.PHONY: series run-series
+.PHONY: series series-bisect run-series
 .PHONY: all deps tree kernel kernel-perf kernel-arm64 kernel-arm64-kasan demo-arm64 check harness fuzz sim kunit \
 	integration demo stress bench audit gate run-gate clean
 
@@ -192,10 +197,11 @@ run-kunit:
 
 run-integration:
 	@mkdir -p $(BUILD)/logs
-	@$(T)/integration.py $(BZIMAGE) $(BUILD) 2>&1 | tee $(BUILD)/logs/integration.out; \
+	@$(T)/integration.py $(BZIMAGE) $(BUILD) 2>&1 | tee $(BUILD)/logs/integration$(SUFFIX).out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
-		echo "not ok 99 integration.py crashed" >> $(BUILD)/logs/integration.out
-	@$(T)/tap-summary.py integration $(BUILD)/logs/integration.out > $(BUILD)/logs/integration.sum
+		echo "not ok 99 integration.py crashed" >> $(BUILD)/logs/integration$(SUFFIX).out
+	@$(T)/tap-summary.py integration$(SUFFIX) $(BUILD)/logs/integration$(SUFFIX).out \
+		> $(BUILD)/logs/integration$(SUFFIX).sum
 
 kunit-arm64: kernel-arm64 run-kunit-arm64
 integration-arm64: kernel-arm64 run-integration-arm64
@@ -257,6 +263,15 @@ series: deps
 		$(T)/fetch-sid-source.sh $(BUILD) $(KERNEL) > /dev/null || true
 	@set -o pipefail; $(T)/series.py write $(REPO) $(TARBALL) $(KERNEL) \
 		$(BUILD)/series/$(KERNEL) 2>&1 | tee $(BUILD)/logs/series-write.out
+
+# Build every step of make series' directmap series (x86_64, a small
+# config, directmap y and n); the first that fails ends each
+BISECT_FROM ?= must-check
+BISECT_TO   ?= directmap
+series-bisect: series
+	@set -o pipefail; $(T)/series_bisect.py $(BUILD)/series/$(KERNEL)/base \
+		$(BISECT_FROM) $(BISECT_TO) $(BUILD)/series-bisect$(SUFFIX) 2>&1 | \
+		tee $(BUILD)/logs/series-bisect$(SUFFIX).out
 
 run-series:
 	@mkdir -p $(BUILD)/logs

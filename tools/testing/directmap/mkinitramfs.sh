@@ -32,8 +32,11 @@ kvm=$(mktemp -d)
 make -s -C "$tree" O="$kvm/obj" headers_install INSTALL_HDR_PATH="$kvm/usr" \
 	ARCH=x86_64 >/dev/null
 mkdir -p "$root/bin/kvm"
-for t in guest_memfd_test x86_64/private_mem_conversions_test \
-	 x86_64/private_mem_kvm_exits_test; do
+# x86's tests are in x86_64/ up to 6.12, in x86/ since
+x86=x86
+[ -d "$tree/tools/testing/selftests/kvm/x86" ] || x86=x86_64
+for t in guest_memfd_test $x86/private_mem_conversions_test \
+	 $x86/private_mem_kvm_exits_test; do
 	make -s -C "$tree/tools/testing/selftests/kvm" OUTPUT="$kvm/out" \
 		KHDR_INCLUDES="-isystem $kvm/usr/include" USERLDFLAGS=-static \
 		"$kvm/out/$t" >/dev/null

@@ -107,14 +107,24 @@ def delta(metrics, key, phase_from, phase_to):
     return b - a
 
 
+def kernel_suffix():
+    """"" for Linux 6.12 (the default), "-7.2" for $KERNEL=7.2, as make
+    names the trees and build folders"""
+    kernel = os.environ.get("KERNEL", "6.12")
+    return "" if kernel == "6.12" else f"-{kernel}"
+
+
 def prepare(build):
-    """BUILD's logs folder and its initramfs, built afresh: (logs, initrd)"""
-    logs = os.path.join(build, "logs")
+    """BUILD's logs folder and its initramfs, built afresh from the tree of
+    the kernel under test ($KERNEL): (logs, initrd)"""
+    suffix = kernel_suffix()
+    logs = os.path.join(build, "logs", suffix[1:]) if suffix else \
+        os.path.join(build, "logs")
     os.makedirs(logs, exist_ok=True)
-    initrd = os.path.join(build, "initramfs.cpio")
+    initrd = os.path.join(build, f"initramfs{suffix}.cpio")
     here = os.path.dirname(os.path.realpath(__file__))
     subprocess.run([os.path.join(here, "mkinitramfs.sh"),
-                    os.path.join(build, "linux"), initrd], check=True)
+                    os.path.join(build, f"linux{suffix}"), initrd], check=True)
     return logs, initrd
 
 

@@ -11,7 +11,8 @@ files) or "new FILE.new", a patch that adds files of the overlay: FILE.new
 holds its Subject header and changelog, then a line "Files:" and the
 overlay paths it adds, one per line (its author is whoever posts).  Lines starting with # are comments;
 "prefix: RFC PATCH" sets the subject prefix, "cover: FILE" the cover
-letter's text (with "*** SUBJECT HERE ***" on its first line).
+letter's text (with "*** SUBJECT HERE ***" on its first line), "after:
+NAME" the series it goes on (else the one before it by name).
 
 write: unpack TARBALL into OUTDIR/base, make it a git repository, apply
 every series in turn with `git am` (a patch that does not apply fails
@@ -59,7 +60,7 @@ def read_series(path):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            m = re.match(r"(prefix|cover):\s*(.*)", line)
+            m = re.match(r"(prefix|cover|after):\s*(.*)", line)
             if m:
                 opts[m.group(1)] = m.group(2)
             elif line.startswith("new "):
@@ -192,6 +193,22 @@ def new_patch(repo, spec, base, ident, env):
     run(["git", "commit", "-q", "-F", "-"], cwd=base, inp=msg, env=env)
 
 
+def series_order(post):
+    """The series of POST in the order they go on each other: by name,
+    each one after the series its "after:" names"""
+    names = sorted(f[:-7] for f in os.listdir(post) if f.endswith(".series"))
+    after = {n: read_series(os.path.join(post, f"{n}.series"))[1].get("after")
+             for n in names}
+    order = []
+    while len(order) < len(names):
+        ready = [n for n in names if n not in order and
+                 (not after[n] or after[n] in order or after[n] not in names)]
+        if not ready:
+            raise RuntimeError(f"{post}: the after: of the series loop")
+        order.append(ready[0])
+    return order
+
+
 def write(repo, tarball, kernel, out, names):
     out = os.path.abspath(out)
     t = Tap()
@@ -215,8 +232,7 @@ def write(repo, tarball, kernel, out, names):
     pdir = os.path.join(repo, "patches", kernel)
     post = os.path.join(pdir, "post")
     if not names:
-        names = sorted(f[:-7] for f in os.listdir(post)
-                       if f.endswith(".series"))
+        names = series_order(post)
     allow = allowed(repo, kernel)
     prev = "pristine"
     for sname in names:
