@@ -8,14 +8,14 @@ import subprocess
 import tempfile
 import time
 
-def numa(cpus=2, memory="4G"):
-    """The test guests' memory: 2G on each of two nodes, CPUS split over
-    them; MEMORY may leave room for hot-added DIMMs"""
+def numa(cpus=2, memory="4G", node="2G"):
+    """The test guests' memory: NODE (2G) on each of two nodes, CPUS split
+    over them; MEMORY (twice NODE) may leave room for hot-added DIMMs"""
     half = cpus // 2
     return [
         "-m", memory,
-        "-object", "memory-backend-ram,id=m0,size=2G",
-        "-object", "memory-backend-ram,id=m1,size=2G",
+        "-object", f"memory-backend-ram,id=m0,size={node}",
+        "-object", f"memory-backend-ram,id=m1,size={node}",
         "-numa", f"node,nodeid=0,cpus=0-{half - 1},memdev=m0",
         "-numa", f"node,nodeid=1,cpus={half}-{cpus - 1},memdev=m1",
     ]
@@ -29,11 +29,12 @@ def cpu(cpus=2, arch="x86_64"):
             f"{cpus},sockets=2,cores={cpus // 2},threads=1"]
 
 
-def machine(cpus=2, arch="x86_64"):
-    """x86-64 with 1G pages, or arm64's virt board: 4G of memory on two
-    nodes, CPUS split over them"""
+def machine(cpus=2, arch="x86_64", node="2G"):
+    """x86-64 with 1G pages, or arm64's virt board: NODE of memory on each
+    of two nodes, CPUS split over them"""
     board = ["-M", "virt"] if arch == "arm64" else []
-    return [*board, *cpu(cpus, arch), *numa(cpus)]
+    total = f"{2 * int(node[:-1])}{node[-1]}"
+    return [*board, *cpu(cpus, arch), *numa(cpus, total, node)]
 
 
 def kunit_args(arch):
@@ -45,8 +46,9 @@ def kunit_args(arch):
 
 
 def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
-         cpus=2, arch="x86_64"):
-    """Run one guest suite; return (metrics, exits, console text)."""
+         cpus=2, arch="x86_64", node="2G"):
+    """Run one guest suite on NODE of memory a node; return (metrics,
+    exits, console text)."""
     # no5lvl: -cpu max has LA57, and 6.12 with KASAN takes a timer
     # interrupt that lands in identify_cpu() at boot (LA57 cleared for a
     # moment, so 5-level addresses look wild) for a splat, in 3 of 9
@@ -59,7 +61,7 @@ def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
     else:
         cmd = ["qemu-system-x86_64", "-nographic", "-no-reboot",
                "-bios", "qboot.rom"]
-    cmd += [*machine(cpus, arch),
+    cmd += [*machine(cpus, arch, node),
             "-kernel", bzimage, "-initrd", initrd, "-append", append]
     start = time.monotonic()
     try:
