@@ -18,11 +18,11 @@
 #include <linux/directmap_arch.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
+#include <linux/mmu_context.h>
 #include <linux/sched/mm.h>
 #include <linux/set_memory.h>
 #include <linux/spinlock.h>
 #include <asm/directmap.h>
-#include <asm/mmu_context.h>
 #include <asm/tlbflush.h>
 
 static_assert((int)DIRECTMAP_LEVEL_4K == (int)PG_LEVEL_4K &&

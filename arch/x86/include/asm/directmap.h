@@ -10,8 +10,8 @@
 
 #include <linux/mm_types.h>
 #include <linux/types.h>
-#include <asm/mmu_context.h>
-#include <asm/pgtable.h>
+#include <linux/mmu_context.h>
+#include <linux/pgtable.h>
 #include <asm/set_memory.h>
 #include <asm/smap.h>
 #include <asm/tlbflush.h>
