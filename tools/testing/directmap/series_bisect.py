@@ -19,9 +19,9 @@ compiler output ends the log.
 """
 
 import os
-import subprocess
 import sys
 
+from series import run
 from tap import Tap
 
 COMMON = ["64BIT", "SMP", "PRINTK", "BUG", "MULTIUSER", "PROC_FS", "SYSFS",
@@ -32,14 +32,6 @@ COMMON = ["64BIT", "SMP", "PRINTK", "BUG", "MULTIUSER", "PROC_FS", "SYSFS",
           "SERIAL_8250_CONSOLE"]
 WITH = ["DIRECTMAP", "DIRECTMAP_BENCH", "DIRECTMAP_DEBUG", "FAIL_DIRECTMAP"]
 MODULES = ["SAMPLE_DIRECTMAP"]
-
-
-def run(cmd, cwd=None, check=True):
-    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
-    if check and r.returncode:
-        raise RuntimeError(f"{' '.join(cmd)}: exit {r.returncode}\n"
-                           f"{r.stdout}{r.stderr}")
-    return r
 
 
 def configure(src, obj, directmap):
@@ -85,12 +77,9 @@ def main():
             if tag in broken:
                 continue
             obj = os.path.join(out, f"obj-{tag}")
-            if not os.path.exists(os.path.join(obj, ".config")):
-                os.makedirs(obj, exist_ok=True)
-                configure(src, obj, directmap)
-            else:
-                # a step may add Kconfig symbols: take them up
-                configure(src, obj, directmap)
+            os.makedirs(obj, exist_ok=True)
+            # each step: a step may add Kconfig symbols
+            configure(src, obj, directmap)
             r = build(src, obj, jobs)
             ok = r.returncode == 0
             if not ok:
