@@ -2,24 +2,23 @@
 /*
  * arm64 mechanics for directmap: take directmap's 2M regions out of the
  * linear map and back, and, where every CPU may change the size of a live
- * entry in place, keep the linear map's blocks under rodata=full, split
- * them only where a caller needs 4K entries and re-form them once the
- * entries under them agree again.
+ * entry in place, re-form the linear map's blocks once the entries under
+ * them agree again.
  *
  * The Arm ARM lets an entry go from valid to invalid, or from invalid to
  * valid, at any time.  Changing the size of a live mapping (a valid block
  * into a table, or back) needs break-before-make, and nothing may touch
  * the range in between: not even a pseudo-NMI, an SDEI event or a kprobe,
- * which stop_machine() does not hold off.  So the linear map keeps blocks
- * only on systems whose every CPU has BBM level 2 without TLB conflict
- * aborts (ARM64_HAS_BBML2_NOABORT, decided by the boot CPU before the
- * linear map is built), and changes their size in place.  Anywhere else it
- * is at 4K, as without directmap: regions are taken out and put back 4K
- * entry by 4K entry, one TLB flush each way, and nothing is re-formed.
+ * which stop_machine() does not hold off.  So the linear map has blocks
+ * only where every CPU has BBM level 2 without TLB conflict aborts
+ * (ARM64_HAS_BBML2_NOABORT), whose sizes split_kernel_leaf_mapping()
+ * changes in place, and directmap re-forms them only there.  Anywhere else
+ * it is at 4K: regions are taken out and put back 4K entry by 4K entry,
+ * one TLB flush each way, and nothing is re-formed.
  *
- * Taking a region out clears the valid bits of its entries, and putting it
- * back sets them again, which cannot fail.  Only a region under a 1G block
- * needs a split, whose table is allocated before any lock is taken.
+ * Taking a region out makes its entries present-invalid, and putting it
+ * back makes them valid again, which cannot fail.  Only a region under a
+ * 1G block needs a split first.
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
@@ -44,28 +43,37 @@
 #include <asm/daifflags.h>
 #include <asm/directmap.h>
 #include <asm/kfence.h>
+#include <asm/mmu.h>
 #include <asm/mmu_context.h>
 #include <asm/set_memory.h>
 #include <asm/tlbflush.h>
 
 /*
- * Blocks kept in the linear map, decided once by map_mem(): only if the
- * boot CPU has BBML2_NOABORT, which every other CPU then must have too.
+ * Does the linear map have blocks that directmap re-forms?  Decided once
+ * the CPUs are up: only where all have BBML2_NOABORT.
  */
 static bool dmap_lm_blocks __ro_after_init;
 
 /*
- * Serialises every change to the shape of the linear map (splits,
- * collapses, regions taken out) with the 4K changes of set_memory_*() and
- * set_direct_map_*() where it has blocks, so that no table is freed under
- * them.  Nothing allocates with direct reclaim under it.  Whoever walks
- * tables that memory hot-remove may free takes get_online_mems() first; a
- * collapse, which frees a table, also takes init_mm's mmap lock for
- * writing (ptdump and kexec's copy walk under it) and frees the table
- * after an RCU grace period (walkers with interrupts off).
+ * Every change to the shape of the linear map (splits, collapses, regions
+ * taken out) is serialised with the 4K changes of set_memory_*() and
+ * set_direct_map_*() by pgtable_split_lock, so that no table is freed
+ * under them.  Splits allocate under it, with direct reclaim: directmap's
+ * shrinker never takes it.  Whoever walks tables that memory hot-remove
+ * may free takes get_online_mems() first; a collapse, which frees a
+ * table, also takes init_mm's mmap lock for writing (ptdump and kexec's
+ * copy walk under it) and frees the table after an RCU grace period
+ * (walkers with interrupts off).
  */
-static DEFINE_MUTEX(dmap_lm_lock);
 static void dmap_batch_flush(void);
+static void dmap_batch_flush_pending(void);
+
+/*
+ * Serialises putting regions back, which directmap's shrinker does without
+ * pgtable_split_lock, with the collapses that free the tables under them.
+ * Taken inside pgtable_split_lock; nothing allocates under it.
+ */
+static DEFINE_MUTEX(dmap_restore_lock);
 /* Leaf entries of the linear map per level, present or not */
 static unsigned long dmap_lm_count[DIRECTMAP_LEVEL_NUM];
 
@@ -85,43 +93,10 @@ static DEFINE_PER_CPU(pte_t *, dmap_clear_pte);
 static DEFINE_PER_CPU(unsigned long, dmap_clear_addr);
 
 /**
- * arm64_directmap_keep_blocks - may map_mem() map the linear map with blocks?
+ * arm64_directmap_blocks - does directmap re-form the linear map's blocks?
  *
- * With rodata=full any page of the linear map may need a 4K entry of its
- * own, which the kernel gets by mapping all of it at 4K.  directmap splits
- * blocks where needed instead, in place, which only CPUs with BBM level 2
- * and no TLB conflict aborts may do; nor under debug_pagealloc, which
- * changes entries from atomic context, nor for a KFENCE pool set up late,
- * whose pages must be at 4K wherever they land.  Called on the boot CPU
- * before the CPU capabilities are set up: the capability is decided by the
- * same test, and no CPU without it comes online later.
- *
- * Return: true if the linear map keeps its blocks.
- */
-bool __init arm64_directmap_keep_blocks(void)
-{
-	const char *why = NULL;
-
-	if (!directmap_requested())
-		why = "directmap=off";
-	else if (!cpu_supports_bbml2_noabort())
-		why = "CPUs without BBML2_NOABORT";
-	else if (debug_pagealloc_enabled())
-		why = "debug_pagealloc";
-	else if (arm64_kfence_can_set_direct_map())
-		why = "a late KFENCE pool";
-	if (why) {
-		pr_info("linear map at 4K for %s\n", why);
-		return false;
-	}
-	dmap_lm_blocks = true;
-	return true;
-}
-
-/**
- * arm64_directmap_blocks - does the linear map have block entries?
- *
- * Return: true if arm64_directmap_keep_blocks() said so at boot.
+ * Return: true if the linear map had blocks once the CPUs were up, all
+ * with BBML2_NOABORT.
  */
 bool arm64_directmap_blocks(void)
 {
@@ -235,7 +210,7 @@ static void dmap_lm_walk_pud(directmap_walk_fn fn, void *data,
 
 /*
  * Visit every leaf of the linear map over [start, end), under
- * dmap_lm_lock; a block is visited once if the range touches it.
+ * pgtable_split_lock; a block is visited once if the range touches it.
  */
 static void dmap_lm_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long start,
@@ -270,10 +245,10 @@ int arch_directmap_level(unsigned long addr, bool *present)
 	u64 *entry;
 
 	get_online_mems();
-	mutex_lock(&dmap_lm_lock);
+	mutex_lock(&pgtable_split_lock);
 	entry = dmap_lm_leaf(addr, &level);
 	*present = entry && (READ_ONCE(*entry) & PTE_VALID);
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&pgtable_split_lock);
 	put_online_mems();
 	return level;
 }
@@ -287,10 +262,10 @@ bool arch_directmap_walk(directmap_walk_fn fn, void *data,
 			 unsigned long *walked, unsigned long *counted)
 {
 	get_online_mems();
-	mutex_lock(&dmap_lm_lock);
+	mutex_lock(&pgtable_split_lock);
 	dmap_lm_walk(fn, data, walked, PAGE_OFFSET, PAGE_END);
 	memcpy(counted, dmap_lm_count, sizeof(dmap_lm_count));
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&pgtable_split_lock);
 	put_online_mems();
 	return true;
 }
@@ -322,7 +297,7 @@ void arm64_directmap_hotplug(unsigned long start, unsigned long size,
 	unsigned long walked[DIRECTMAP_LEVEL_NUM];
 	int level;
 
-	guard(mutex)(&dmap_lm_lock);
+	guard(mutex)(&pgtable_split_lock);
 	dmap_batch_flush();
 	dmap_lm_walk(NULL, NULL, walked, start, start + size);
 	for (level = DIRECTMAP_LEVEL_4K; level < DIRECTMAP_LEVEL_NUM; level++) {
@@ -363,122 +338,43 @@ static void dmap_flush_addr(unsigned long addr)
 }
 
 /*
- * Invalidate a 2M area: its last-level entries, or with @walk_caches all
- * its entries and the walk caches too; with range TLBIs one or two
- * instructions, else one invalidation of everything rather than 512.
- * Where the linear map has no blocks, its leaves were only ever 4K.
+ * Invalidate a 2M area: its leaf entries, or with @walk_caches the walk
+ * caches too, whose entry for the area one TLBI by any address in it
+ * removes.  With range TLBIs the leaves take one or two instructions,
+ * else one invalidation of everything rather than 512.
  */
 static void dmap_flush_area(unsigned long addr, bool walk_caches)
 {
-	int ttl = dmap_lm_blocks ? TLBI_TTL_UNKNOWN : 3;
-
 	atomic_long_inc(&dmap_tlb_flushes);
 	if (!system_supports_tlb_range()) {
 		flush_tlb_all();
 		return;
 	}
-	dsb(ishst);
+	flush_tlb_kernel_range(addr, addr + PMD_SIZE);
 	if (walk_caches)
-		__flush_tlb_range_op(vaae1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0,
-				     TLBI_TTL_UNKNOWN, false, lpa2_is_enabled());
-	else
-		__flush_tlb_range_op(vaale1is, addr, PTRS_PER_PTE, PAGE_SIZE, 0,
-				     ttl, false, lpa2_is_enabled());
-	__tlbi_sync_s1ish();
-	isb();
+		__flush_tlb_kernel_pgtable(addr);
 }
 
-/*
- * Page tables for the splits of one change, allocated before dmap_lm_lock
- * is taken: reclaim may run directmap's shrinker, which takes the lock.
+/**
+ * arm64_directmap_split - count a split of the linear map
+ * @addr:	the address of the block that was split
+ * @pud:	true for a 1G block, false for a 2M one
+ *
+ * Keeps the DirectMap lines exact and tells the collapse worker where to
+ * look later.  Contiguous entries split do not change the count.
+ *
+ * Context: pgtable_split_lock held, or the boot CPU alone.
  */
-struct dmap_tables {
-	struct list_head	list;
-	unsigned int		nr;
-};
-
-#define DMAP_TABLES_INIT(name) { .list = LIST_HEAD_INIT((name).list) }
-
-static int dmap_tables_fill(struct dmap_tables *t, unsigned int want)
+void arm64_directmap_split(unsigned long addr, bool pud)
 {
-	struct page *pt;
+	int level = pud ? DIRECTMAP_LEVEL_1G : DIRECTMAP_LEVEL_2M;
 
-	while (t->nr < want) {
-		pt = directmap_alloc_pgtable(GFP_KERNEL);
-		if (!pt)
-			return -ENOMEM;
-		list_add(&pt->lru, &t->list);
-		t->nr++;
-	}
-	return 0;
-}
-
-static struct page *dmap_tables_take(struct dmap_tables *t)
-{
-	struct page *pt = list_first_entry_or_null(&t->list, struct page, lru);
-
-	if (pt) {
-		list_del(&pt->lru);
-		t->nr--;
-	}
-	return pt;
-}
-
-static void dmap_tables_free(struct dmap_tables *t)
-{
-	struct page *pt;
-
-	while ((pt = dmap_tables_take(t)))
-		__free_page(pt);
-}
-
-static u64 dmap_table_desc(struct page *table)
-{
-	/* as map_mem() links its tables: never executable */
-	return __phys_to_pte_val(page_to_phys(table)) | PMD_TYPE_TABLE |
-	       PMD_TABLE_UXN | PMD_TABLE_PXN;
-}
-
-static void dmap_free_table_rcu(struct rcu_head *head)
-{
-	struct page *page = container_of(head, struct page, rcu_head);
-
-	/* the boot-time tables came from memblock */
-	if (PageReserved(page))
-		free_reserved_page(page);
-	else
-		__free_page(page);
-}
-
-static void dmap_free_table(u64 *table)
-{
-	call_rcu(&virt_to_page(table)->rcu_head, dmap_free_table_rcu);
-}
-
-/*
- * Split the block entry at @entry, over the area at @addr of @level, into
- * a table of the entries of the level below, absent if it was absent.  A
- * valid block becomes a table of the same output in place (BBM level 2):
- * the TLBs may keep the block's entries, which translate alike, until the
- * caller flushes the 4K entries it changes.
- */
-static void dmap_split(u64 *entry, unsigned long addr, int level,
-		       struct page *pt)
-{
-	u64 blk = READ_ONCE(*entry), *table = page_address(pt);
-	bool pud = level == DIRECTMAP_LEVEL_1G;
-	int i;
-
-	for (i = 0; i < PTRS_PER_PTE; i++)
-		table[i] = pud ? blk + i * PMD_SIZE :
-				 (blk | PTE_TABLE_BIT) + i * PAGE_SIZE;
-	/* the table's contents before the entry that links it */
-	dsb(ishst);
-	dmap_set_entry(entry, level, dmap_table_desc(pt));
-
+	if (!__is_lm_address(__tag_reset(addr)))
+		return;
+	/* mainline's own splits too: no walk cache of a replaced table */
+	dmap_batch_flush_pending();
 	dmap_lm_count[level]--;
 	dmap_lm_count[level - 1] += PTRS_PER_PTE;
-	count_vm_event(pud ? DIRECT_MAP_LEVEL3_SPLIT : DIRECT_MAP_LEVEL2_SPLIT);
 	directmap_note_split(addr, pud ? 3 : 2);
 	if (pud)
 		directmap_note_pmd(addr);
@@ -487,136 +383,103 @@ static void dmap_split(u64 *entry, unsigned long addr, int level,
 }
 
 /*
- * Split the blocks over [start, end) until entries of @level or below map
- * it, with tables from @t.  Only with blocks, that is with BBML2_NOABORT
- * on every CPU.
+ * Take pgtable_split_lock with the linear map split at @start and @end,
+ * in place.  Only with blocks, that is with BBML2_NOABORT on every CPU.
  *
- * Return: 0 when done, the number of tables @t lacks, or -EFAULT if a 1G
- * block is invalid, which directmap never makes.
+ * Return: 0 with the lock held, or -ENOMEM without it.
  */
-static int dmap_lm_split(unsigned long start, unsigned long end, int level,
-			 struct dmap_tables *t)
+static int dmap_lm_lock_split(unsigned long start, unsigned long end)
 {
-	unsigned long addr = start;
-	int found, missing = 0;
-	u64 *entry;
+	int err;
 
-	lockdep_assert_held(&dmap_lm_lock);
-	while (addr < end) {
-		entry = dmap_lm_leaf(addr, &found);
-		if (!entry || found <= level) {
-			addr = (addr & PMD_MASK) + PMD_SIZE;
-			continue;
-		}
-		if (WARN_ON_ONCE(found == DIRECTMAP_LEVEL_1G &&
-				 !(READ_ONCE(*entry) & PTE_VALID)))
-			return -EFAULT;
-		if (!t->nr) {
-			/* a 1G block over a 4K change needs two tables */
-			missing += found - level;
-			addr = (addr & PMD_MASK) + PMD_SIZE;
-			continue;
-		}
-		dmap_split(entry, found == DIRECTMAP_LEVEL_1G ?
-			   addr & PUD_MASK : addr & PMD_MASK, found,
-			   dmap_tables_take(t));
-	}
-	return missing;
+	mutex_lock(&pgtable_split_lock);
+	dmap_batch_flush();
+	err = __split_kernel_leaf_mapping(start, end);
+	if (err)
+		mutex_unlock(&pgtable_split_lock);
+	return err;
 }
 
-/*
- * Take dmap_lm_lock with the linear map over [start, end) split to @level,
- * allocating the tables that needs outside the lock.
- *
- * Return: 0 with the lock held, or -ENOMEM or -EFAULT without it.
- */
-static int dmap_lm_lock_split(unsigned long start, unsigned long end,
-			      int level)
-{
-	struct dmap_tables t = DMAP_TABLES_INIT(t);
-	int ret;
-
-	for (;;) {
-		mutex_lock(&dmap_lm_lock);
-		dmap_batch_flush();
-		ret = dmap_lm_split(start, end, level, &t);
-		if (ret <= 0)
-			break;
-		mutex_unlock(&dmap_lm_lock);
-		ret = dmap_tables_fill(&t, ret);
-		if (ret)
-			goto out;
-	}
-	if (ret)
-		mutex_unlock(&dmap_lm_lock);
-out:
-	dmap_tables_free(&t);
-	return ret;
-}
-
+/* 4K entries, none contiguous at either end: no split needed */
 static bool dmap_lm_is_4k(unsigned long start, unsigned long end)
 {
 	unsigned long addr;
 	int level;
+	u64 *entry;
 
 	for (addr = start; addr < end; addr = (addr & PMD_MASK) + PMD_SIZE)
 		if (dmap_lm_leaf(addr, &level) && level != DIRECTMAP_LEVEL_4K)
 			return false;
-	return true;
+	entry = dmap_lm_leaf(start, &level);
+	if (entry && (READ_ONCE(*entry) & PTE_CONT))
+		return false;
+	entry = dmap_lm_leaf(end - PAGE_SIZE, &level);
+	return !(entry && (READ_ONCE(*entry) & PTE_CONT));
 }
 
 /**
- * arm64_directmap_change - apply @fn to 4K entries of the linear map
- * @start:	first linear-map address
+ * arm64_directmap_change_begin - prepare a change of 4K linear-map entries
+ * @start:	first address
  * @size:	bytes from @start on
- * @fn:		called for each 4K entry, as apply_to_page_range() does
- * @data:	passed to @fn
  *
- * Splits the blocks over the range first, in place, and tells the collapse
- * worker about every 2M area that changed.  Callers with interrupts off
- * (hibernation's copy) and the KFENCE pool, which is at 4K for good, may
- * only change 4K entries.  No CPU hotplug lock is taken: set_memory_*()
- * runs under it too (kprobes), and BBM level 2 was decided at boot.
+ * Where directmap re-forms the linear map's blocks, splits those over the
+ * range in place and holds pgtable_split_lock until
+ * arm64_directmap_change_end(), so that no block is re-formed over the
+ * range before the caller changed it.  Callers with interrupts off
+ * (hibernation's copy) may only change entries split already.  No CPU
+ * hotplug lock is taken: set_memory_*() runs under it too (kprobes).
  *
  * Context: process context, may sleep, unless interrupts are off.
- * Return: 0, -ENOMEM if a split found no page table, -EBUSY where a split
- * would be needed with interrupts off, or what apply_to_page_range()
- * returns.
+ * Return: 1 with the range split and the lock held, 0 if directmap does
+ * not manage the range (the caller splits it itself), -ENOMEM if a split
+ * found no page table, or -EBUSY where a split would be needed with
+ * interrupts off.
  */
-int arm64_directmap_change(unsigned long start, unsigned long size,
-			   pte_fn_t fn, void *data)
+int arm64_directmap_change_begin(unsigned long start, unsigned long size)
 {
-	unsigned long addr, end = start + size;
+	unsigned long end = start + size;
 	int err;
 
-	if (!dmap_lm_blocks || is_kfence_address((void *)start))
-		return apply_to_page_range(&init_mm, start, size, fn, data);
+	if (!dmap_lm_blocks || !__is_lm_address(__tag_reset(start)) ||
+	    is_kfence_address((void *)start))
+		return 0;
 
 	if (irqs_disabled()) {
 		/* nobody may re-form the range between the check and the change */
-		if (in_interrupt() || !mutex_trylock(&dmap_lm_lock))
+		if (in_interrupt() || !mutex_trylock(&pgtable_split_lock))
 			return -EBUSY;
 		dmap_batch_flush();
-		err = -EBUSY;
-		if (!WARN_ONCE(!dmap_lm_is_4k(start, end),
-			       "directmap: linear map split at %#lx with interrupts off\n",
-			       start))
-			err = apply_to_existing_page_range(&init_mm, start, size,
-							   fn, data);
-		mutex_unlock(&dmap_lm_lock);
-		return err;
+		if (WARN_ONCE(!dmap_lm_is_4k(start, end),
+			      "directmap: linear map split at %#lx with interrupts off\n",
+			      start)) {
+			mutex_unlock(&pgtable_split_lock);
+			return -EBUSY;
+		}
+		return 1;
 	}
 
-	err = dmap_lm_lock_split(start, end, DIRECTMAP_LEVEL_4K);
-	if (err)
-		return err;
-	/* every entry exists now: nothing to allocate under the lock */
-	err = apply_to_existing_page_range(&init_mm, start, size, fn, data);
-	mutex_unlock(&dmap_lm_lock);
+	err = dmap_lm_lock_split(start, end);
+	return err ? err : 1;
+}
 
+/**
+ * arm64_directmap_change_end - end what arm64_directmap_change_begin() began
+ * @start:	as passed to it
+ * @size:	as passed to it
+ *
+ * Tells the collapse worker which 2M areas changed.
+ *
+ * Context: as arm64_directmap_change_begin(), which returned 1.
+ */
+void arm64_directmap_change_end(unsigned long start, unsigned long size)
+{
+	unsigned long addr, end = start + size;
+
+	mutex_unlock(&pgtable_split_lock);
+	if (irqs_disabled())
+		return;
 	for (addr = start; addr < end; addr = (addr & PMD_MASK) + PMD_SIZE)
 		directmap_note_pte(addr);
-	return err;
 }
 
 /* ---- collapsing ---- */
@@ -633,15 +496,29 @@ static bool dmap_overlaps_kfence(unsigned long addr, unsigned long size)
 #endif
 }
 
-/* The table under a collapse says the same thing at every entry */
+/*
+ * The table under a collapse says the same thing at every entry, but for
+ * the contiguous hints of some, which the block does without.
+ */
 static bool dmap_table_uniform(const u64 *table, u64 first, u64 stride)
 {
 	int i;
 
+	first &= ~PTE_CONT;
 	for (i = 0; i < PTRS_PER_PTE; i++)
-		if (READ_ONCE(table[i]) != first + i * stride)
+		if ((READ_ONCE(table[i]) & ~PTE_CONT) != first + i * stride)
 			return false;
 	return true;
+}
+
+static void dmap_free_table_rcu(struct rcu_head *head)
+{
+	free_linear_map_table(container_of(head, struct page, rcu_head));
+}
+
+static void dmap_free_table(u64 *table)
+{
+	call_rcu(&virt_to_page(table)->rcu_head, dmap_free_table_rcu);
 }
 
 /*
@@ -670,7 +547,7 @@ static void dmap_batch_flush(void)
 {
 	unsigned int i;
 
-	lockdep_assert_held(&dmap_lm_lock);
+	lockdep_assert_held(&pgtable_split_lock);
 	if (!dmap_batch.nr)
 		return;
 	if (dmap_batch.all || dmap_batch.nr > DMAP_BATCH_RANGES ||
@@ -687,23 +564,30 @@ static void dmap_batch_flush(void)
 	dmap_batch.all = false;
 }
 
+/* At a split, which may run at boot, before anything was deferred */
+static void dmap_batch_flush_pending(void)
+{
+	if (dmap_batch.nr)
+		dmap_batch_flush();
+}
+
 /* The calling task owns the batch, unless another task does already */
 void arch_directmap_collapse_begin(void)
 {
-	mutex_lock(&dmap_lm_lock);
+	mutex_lock(&pgtable_split_lock);
 	if (!dmap_batch.owner)
 		dmap_batch.owner = current;
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&pgtable_split_lock);
 }
 
 void arch_directmap_collapse_end(void)
 {
-	mutex_lock(&dmap_lm_lock);
+	mutex_lock(&pgtable_split_lock);
 	if (dmap_batch.owner == current) {
 		dmap_batch_flush();
 		dmap_batch.owner = NULL;
 	}
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&pgtable_split_lock);
 }
 
 /*
@@ -724,9 +608,19 @@ static void dmap_collapse_entry(u64 *entry, unsigned long addr, int level,
 	dmap_batch.all |= level != DIRECTMAP_LEVEL_2M;
 	dmap_batch.areas[dmap_batch.nr] = addr;
 	dmap_batch.tables[dmap_batch.nr++] = table;
-	/* another task's collapse found the batch empty: invalidate at once */
-	if (dmap_batch.owner != current)
+	/*
+	 * Another task's collapse found the batch empty, or the block is
+	 * invalid, a region whose restore takes no lock and must find no
+	 * walk cache of the old table: invalidate at once.
+	 */
+	if (dmap_batch.owner != current || !(val & PTE_VALID))
 		dmap_batch_flush();
+}
+
+/* A 4K entry as a block entry of the same output, valid or not */
+static u64 dmap_pte_to_block(u64 pte)
+{
+	return (pte & ~(PTE_TYPE_MASK | PTE_CONT)) | (pte & PTE_VALID);
 }
 
 /* Replace the 4K table over the 2M area at @addr by one block entry */
@@ -757,7 +651,7 @@ static int dmap_collapse_pmd_locked(unsigned long addr, bool not_present)
 		return -EAGAIN;
 
 	dmap_collapse_entry((u64 *)pmdp, addr, DIRECTMAP_LEVEL_2M,
-			    first & ~PTE_TABLE_BIT, table);
+			    dmap_pte_to_block(first), table);
 	dmap_lm_count[DIRECTMAP_LEVEL_4K] -= PTRS_PER_PTE;
 	dmap_lm_count[DIRECTMAP_LEVEL_2M]++;
 	count_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
@@ -780,11 +674,13 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	if (!not_present)
 		get_online_mems();
 	mmap_write_lock(&init_mm);
-	mutex_lock(&dmap_lm_lock);
+	mutex_lock(&pgtable_split_lock);
 	if (dmap_batch.owner != current)
 		dmap_batch_flush();
+	mutex_lock(&dmap_restore_lock);
 	ret = dmap_collapse_pmd_locked(addr, not_present);
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&dmap_restore_lock);
+	mutex_unlock(&pgtable_split_lock);
 	mmap_write_unlock(&init_mm);
 	if (!not_present)
 		put_online_mems();
@@ -804,9 +700,10 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 
 	get_online_mems();
 	mmap_write_lock(&init_mm);
-	mutex_lock(&dmap_lm_lock);
+	mutex_lock(&pgtable_split_lock);
 	if (dmap_batch.owner != current)
 		dmap_batch_flush();
+	mutex_lock(&dmap_restore_lock);
 	pudp = dmap_lm_pud(addr);
 	desc = pudp ? pud_val(READ_ONCE(*pudp)) : 0;
 	ret = -EAGAIN;
@@ -825,14 +722,16 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	    !dmap_table_uniform(table, first, PMD_SIZE))
 		goto out;
 
-	dmap_collapse_entry((u64 *)pudp, addr, DIRECTMAP_LEVEL_1G, first,
+	dmap_collapse_entry((u64 *)pudp, addr, DIRECTMAP_LEVEL_1G,
+			    first & ~PTE_CONT,
 			    table);
 	dmap_lm_count[DIRECTMAP_LEVEL_2M] -= PTRS_PER_PMD;
 	dmap_lm_count[DIRECTMAP_LEVEL_1G]++;
 	count_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE);
 	ret = 1;
 out:
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&dmap_restore_lock);
+	mutex_unlock(&pgtable_split_lock);
 	mmap_write_unlock(&init_mm);
 	put_online_mems();
 	return ret;
@@ -840,10 +739,21 @@ out:
 
 /* ---- directmap's regions ---- */
 
+/* Make a leaf entry present-invalid, or valid again */
+static u64 dmap_invalid(u64 desc)
+{
+	return (desc & ~PTE_VALID) | PTE_PRESENT_INVALID;
+}
+
+/* as the kernel maps it: PTE_PRESENT_INVALID is nG while valid */
+static u64 dmap_valid(u64 desc)
+{
+	return (desc & ~PTE_PRESENT_INVALID) | PTE_VALID | PTE_MAYBE_NG;
+}
+
 /*
  * A 2M block entry becomes invalid in place, with one TLBI.  Under a 1G
- * block the block is split first, in place, with a table allocated before
- * anything changes.  A region mapped at 4K (a linear map without blocks,
+ * block the block is split first, in place.  A region mapped at 4K (a linear map without blocks,
  * or an area split before) has each of its entries made invalid, with one
  * flush of the range, and then, where the linear map has blocks, becomes
  * one invalid block entry.
@@ -858,12 +768,11 @@ int arch_directmap_unmap_region(struct page *page)
 		return -EINVAL;
 
 	if (dmap_lm_blocks) {
-		err = dmap_lm_lock_split(addr, addr + PMD_SIZE,
-					 DIRECTMAP_LEVEL_2M);
+		err = dmap_lm_lock_split(addr, addr + PMD_SIZE);
 		if (err)
 			return err;
 	} else {
-		mutex_lock(&dmap_lm_lock);
+		mutex_lock(&pgtable_split_lock);
 		dmap_batch_flush();
 	}
 	err = -EFAULT;
@@ -874,16 +783,16 @@ int arch_directmap_unmap_region(struct page *page)
 		if (WARN_ON_ONCE(!(READ_ONCE(*entry) & PTE_VALID)))
 			goto out;
 		/* valid to invalid: no break needed */
-		set_pmd((pmd_t *)entry, __pmd(READ_ONCE(*entry) & ~PTE_VALID));
+		set_pmd((pmd_t *)entry, __pmd(dmap_invalid(READ_ONCE(*entry))));
 		dmap_flush_addr(addr);
 	} else {
 		for (i = 0; i < PTRS_PER_PTE; i++)
-			WRITE_ONCE(entry[i], READ_ONCE(entry[i]) & ~PTE_VALID);
+			WRITE_ONCE(entry[i], dmap_invalid(READ_ONCE(entry[i])));
 		dmap_flush_area(addr, false);
 	}
 	err = 0;
 out:
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&pgtable_split_lock);
 	/*
 	 * All invalid, and ours: one invalid block, its table freed.  Not
 	 * where the linear map is kept at 4K: a restore would make the block
@@ -895,8 +804,13 @@ out:
 }
 
 /*
- * Sets valid bits on entries that exist: nothing to allocate, no break,
- * and a region mapped at 4K stays at 4K.
+ * Makes entries that exist valid: nothing to allocate, no break, and a
+ * region mapped at 4K stays at 4K.  Not under pgtable_split_lock: the
+ * shrinker gets here from reclaim, which splits enter with that lock
+ * held.  dmap_restore_lock keeps collapses from freeing the region's
+ * table meanwhile; memory hot-remove needs its entries empty; and the
+ * collapse that made the region one invalid block invalidated the walk
+ * caches at once.
  */
 void arch_directmap_restore_region(struct page *page)
 {
@@ -904,16 +818,15 @@ void arch_directmap_restore_region(struct page *page)
 	int level, i;
 	u64 *entry;
 
-	guard(mutex)(&dmap_lm_lock);
-	dmap_batch_flush();
+	guard(mutex)(&dmap_restore_lock);
 	entry = dmap_lm_leaf(addr, &level);
 	if (WARN_ON_ONCE(!entry || level == DIRECTMAP_LEVEL_1G))
 		return;
 	if (level == DIRECTMAP_LEVEL_2M) {
-		set_pmd((pmd_t *)entry, __pmd(READ_ONCE(*entry) | PTE_VALID));
+		set_pmd((pmd_t *)entry, __pmd(dmap_valid(READ_ONCE(*entry))));
 	} else {
 		for (i = 0; i < PTRS_PER_PTE; i++)
-			WRITE_ONCE(entry[i], READ_ONCE(entry[i]) | PTE_VALID);
+			WRITE_ONCE(entry[i], dmap_valid(READ_ONCE(entry[i])));
 		dsb(ishst);
 		isb();
 	}
@@ -932,24 +845,30 @@ int arch_directmap_map_pages(struct page *page, unsigned long nr_pages)
 		return -EINVAL;
 
 	if (dmap_lm_blocks) {
-		err = dmap_lm_lock_split(addr, addr + nr_pages * PAGE_SIZE,
-					 DIRECTMAP_LEVEL_4K);
+		err = dmap_lm_lock_split(addr, addr + nr_pages * PAGE_SIZE);
 		if (err)
 			return err;
+		/* the whole region: its block has no boundary to split at */
+		if (nr_pages == PTRS_PER_PTE)
+			err = __split_kernel_leaf_mapping(addr, addr + PAGE_SIZE);
+		if (err) {
+			mutex_unlock(&pgtable_split_lock);
+			return err;
+		}
 	} else {
-		mutex_lock(&dmap_lm_lock);
+		mutex_lock(&pgtable_split_lock);
 		dmap_batch_flush();
 	}
 	entry = dmap_lm_leaf(addr, &level);
 	if (!WARN_ON_ONCE(level != DIRECTMAP_LEVEL_4K)) {
 		for (i = 0; i < nr_pages; i++)
-			WRITE_ONCE(entry[i], READ_ONCE(entry[i]) | PTE_VALID);
+			WRITE_ONCE(entry[i], dmap_valid(READ_ONCE(entry[i])));
 		dsb(ishst);
 		isb();
 	} else {
 		err = -EFAULT;
 	}
-	mutex_unlock(&dmap_lm_lock);
+	mutex_unlock(&pgtable_split_lock);
 	return err;
 }
 
@@ -960,13 +879,20 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 	int level;
 	u64 *entry;
 
-	guard(mutex)(&dmap_lm_lock);
+	guard(mutex)(&pgtable_split_lock);
 	dmap_batch_flush();
+	/*
+	 * No contiguous group may stay half valid: split those at the ends,
+	 * which needs no table, the 4K entries being there.
+	 */
+	if (dmap_lm_blocks)
+		WARN_ON_ONCE(__split_kernel_leaf_mapping(addr, addr +
+							 nr_pages * PAGE_SIZE));
 	entry = dmap_lm_leaf(addr, &level);
 	if (WARN_ON_ONCE(level != DIRECTMAP_LEVEL_4K))
 		return;
 	for (i = 0; i < nr_pages; i++)
-		WRITE_ONCE(entry[i], READ_ONCE(entry[i]) & ~PTE_VALID);
+		WRITE_ONCE(entry[i], dmap_invalid(READ_ONCE(entry[i])));
 	flush_tlb_kernel_range(addr, addr + nr_pages * PAGE_SIZE);
 	atomic_long_inc(&dmap_tlb_flushes);
 }
@@ -1025,8 +951,8 @@ notrace int arch_directmap_wipe_begin(struct mm_struct *mm,
 	if (system_supports_cnp())
 		cpu_set_reserved_ttbr0();
 	/* TCR_EL1.A1: TTBR1 holds the ASID */
-	ttbr1 = (w->ttbr1 & ~TTBR_ASID_MASK) |
-		FIELD_PREP(TTBR_ASID_MASK, dmap_wipe_asid);
+	ttbr1 = (w->ttbr1 & ~TTBRx_EL1_ASID_MASK) |
+		FIELD_PREP(TTBRx_EL1_ASID_MASK, dmap_wipe_asid);
 	cpu_set_reserved_ttbr0_nosync();
 	write_sysreg(ttbr1, ttbr1_el1);
 	write_sysreg(dmap_wipe_ttbr0, ttbr0_el1);
@@ -1049,7 +975,7 @@ notrace void arch_directmap_wipe_end(struct mm_struct *mm, unsigned long addr,
 	 * CPUs' slots too.  The entries were cleared without a barrier.
 	 */
 	dsb(nshst);
-	__tlbi(aside1, __TLBI_VADDR(0, dmap_wipe_asid));
+	__tlbi(aside1, (u64)dmap_wipe_asid << 48);
 	dsb(nsh);
 	write_sysreg(w->ttbr0, ttbr0_el1);
 	isb();
@@ -1095,7 +1021,24 @@ static int dmap_pte_collect(pte_t *pte, unsigned long addr, void *data)
 	return 0;
 }
 
-/* The linear map is counted once it is built, the wipe addresses set up */
+/* Why the linear map has no blocks: the first reason that holds */
+static const char *__init dmap_lm_4k_why(void)
+{
+	if (!cpu_supports_bbml2_noabort())
+		return "CPUs without BBML2_NOABORT";
+	if (debug_pagealloc_enabled())
+		return "debug_pagealloc";
+	if (!directmap_requested())
+		return "directmap=off";
+	if (!system_supports_bbml2_noabort())
+		return "CPUs without BBML2_NOABORT";
+	return "a late KFENCE pool";
+}
+
+/*
+ * The linear map is counted once the CPUs are up (a CPU without
+ * BBML2_NOABORT has the linear map split to 4K), the wipe addresses set up
+ */
 static int __init dmap_lm_init(void)
 {
 	unsigned long size = (unsigned long)nr_cpu_ids << PAGE_SHIFT;
@@ -1103,9 +1046,11 @@ static int __init dmap_lm_init(void)
 	unsigned long start;
 	int err;
 
-	mutex_lock(&dmap_lm_lock);
+	mutex_lock(&pgtable_split_lock);
 	dmap_lm_walk(NULL, NULL, dmap_lm_count, PAGE_OFFSET, PAGE_END);
-	mutex_unlock(&dmap_lm_lock);
+	dmap_lm_blocks = directmap_requested() && linear_map_requires_bbml2 &&
+			 system_supports_bbml2_noabort();
+	mutex_unlock(&pgtable_split_lock);
 
 	area = get_vm_area(size, VM_MAP);
 	if (!area)
@@ -1120,9 +1065,12 @@ static int __init dmap_lm_init(void)
 	}
 	if (dmap_lm_blocks)
 		pr_info("linear map keeps its blocks; BBML2_NOABORT changes their size in place\n");
+	else if (can_set_direct_map() &&
+		 (!linear_map_requires_bbml2 || !system_supports_bbml2_noabort()))
+		pr_info("linear map at 4K for %s\n", dmap_lm_4k_why());
 	return 0;
 }
-early_initcall(dmap_lm_init);
+arch_initcall(dmap_lm_init);
 
 int __init arch_directmap_init(void)
 {
@@ -1152,9 +1100,7 @@ int __init arch_directmap_init(void)
 	 * have served an mm before a rollover: forget what any CPU cached.
 	 */
 	dmap_wipe_asid = ASID(mm);
-	dsb(ishst);
-	__tlbi(aside1is, __TLBI_VADDR(0, dmap_wipe_asid));
-	__tlbi_sync_s1ish();
+	flush_tlb_all();
 	dmap_wipe_ttbr0 = phys_to_ttbr(virt_to_phys(mm->pgd));
 	return 0;
 }

@@ -195,11 +195,6 @@ static void dmap_test_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, DIRECTMAP_MAX_ORDER), 0);
 }
 
-static struct page *dmap_test_no_pgtable(gfp_t gfp)
-{
-	return NULL;
-}
-
 /* A page-table allocation failure leaves the mapping exactly as it was */
 static void dmap_test_unmap_enomem(struct kunit *test)
 {
@@ -215,10 +210,10 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	page = dmap_test_block_under_1g(test, &spare);
 	KUNIT_ASSERT_NOT_NULL_MSG(test, page, "no free 2M block under a 1G entry");
 
-	kunit_activate_static_stub(test, directmap_alloc_pgtable,
-				   dmap_test_no_pgtable);
+	kunit_activate_static_stub(test, dmap_ktest_region_alloc,
+				   dmap_ktest_region_no_table);
 	err = arch_directmap_unmap_region(page);
-	kunit_deactivate_static_stub(test, directmap_alloc_pgtable);
+	kunit_deactivate_static_stub(test, dmap_ktest_region_alloc);
 
 	KUNIT_EXPECT_EQ(test, err, -ENOMEM);
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_1G);

@@ -231,18 +231,32 @@ static inline struct page *dmap_test_block_under_1g(struct kunit *test,
 /* What a split of the direct map allocates its page-table page from */
 #ifdef CONFIG_X86
 #define dmap_ktest_split_alloc	cpa_split_alloc_table
+/* and directmap's own split of a region under a 1G entry */
+#define dmap_ktest_region_alloc	directmap_alloc_pgtable
 #else
-#define dmap_ktest_split_alloc	directmap_alloc_pgtable
+#define dmap_ktest_split_alloc	split_pgtable_alloc
+#define dmap_ktest_region_alloc	split_pgtable_alloc
 #endif
 
 #ifdef CONFIG_X86
 /* a page-table page or its struct page, as the kernel's CPA returns it */
 static inline typeof(cpa_split_alloc_table()) dmap_ktest_no_table(void)
-#else
-static inline struct page *dmap_ktest_no_table(gfp_t gfp)
-#endif
 {
 	return NULL;
 }
+
+static inline struct page *dmap_ktest_region_no_table(gfp_t gfp)
+{
+	return NULL;
+}
+#else
+/* INVALID_PHYS_ADDR, which not every kernel defines for everyone */
+static inline phys_addr_t dmap_ktest_no_table(gfp_t gfp, bool pmd)
+{
+	return ~(phys_addr_t)0;
+}
+
+#define dmap_ktest_region_no_table	dmap_ktest_no_table
+#endif
 
 #endif /* _MM_DIRECTMAP_HELPERS_KUNIT_H */

@@ -585,10 +585,63 @@ static void dmap_otest_exit_orphans(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, directmap_owner_free(orphans, big, 1), 0);
 }
 
+#ifdef CONFIG_ARM64
+/*
+ * Unsharing part of what was shared leaves no contiguous group of the
+ * linear map half valid, which would let the TLB cache the group's
+ * translation for the pages taken out; and every valid entry is as the
+ * kernel maps: non-global where KPTI wants that (boot with kpti=1).
+ */
+static void dmap_otest_unshare_part(struct kunit *test)
+{
+	struct directmap_owner *owner = dmap_otest_owner(test, "kunit-part");
+	unsigned long addr, base, i, j;
+	struct page *page;
+	u64 leaf, first;
+
+	dmap_test_need_blocks(test);
+	page = directmap_owner_alloc(owner, NUMA_NO_NODE, DIRECTMAP_MAX_ORDER,
+				     0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, directmap_share(owner, page, 8), 0);
+	KUNIT_ASSERT_EQ(test, directmap_unshare(owner, page, 4), 0);
+
+	base = (unsigned long)page_address(page) & PMD_MASK;
+	for (i = 0; i < PTRS_PER_PTE; i += CONT_PTES) {
+		addr = base + i * PAGE_SIZE;
+		KUNIT_ASSERT_EQ(test, dmap_test_walk(swapper_pg_dir, addr, &first),
+				DIRECTMAP_LEVEL_4K);
+		for (j = 0; j < CONT_PTES; j++) {
+			dmap_test_walk(swapper_pg_dir, addr + j * PAGE_SIZE,
+				       &leaf);
+			if (leaf & PTE_VALID)
+				KUNIT_EXPECT_EQ_MSG(test, leaf & PTE_NG,
+						    PTE_MAYBE_NG,
+						    "nG of %#lx", addr + j * PAGE_SIZE);
+			if (!((leaf | first) & PTE_CONT))
+				continue;
+			KUNIT_EXPECT_EQ_MSG(test, leaf & PTE_VALID,
+					    first & PTE_VALID,
+					    "contiguous group at %#lx half valid",
+					    addr);
+		}
+	}
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + 3));
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 4));
+	KUNIT_EXPECT_EQ(test, directmap_owner_free(owner, page,
+					    DIRECTMAP_MAX_ORDER), 0);
+	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+#endif
+
 static struct kunit_case dmap_otest_cases[] = {
 	KUNIT_CASE(dmap_otest_donate),
 	KUNIT_CASE(dmap_otest_misuse),
 	KUNIT_CASE(dmap_otest_share),
+#ifdef CONFIG_ARM64
+	KUNIT_CASE(dmap_otest_unshare_part),
+#endif
 	KUNIT_CASE(dmap_otest_snp_rule),
 	KUNIT_CASE(dmap_otest_share_fails),
 	KUNIT_CASE(dmap_otest_share_single),

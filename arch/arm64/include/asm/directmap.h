@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What arm64's page-attribute, boot mapping and memory hotplug code asks
- * of directmap: may the linear map keep its block entries, change 4K
- * entries of it, splitting the blocks over them first, and count the
- * entries memory hotplug adds and removes.  Then how arm64 wipes pages
+ * What arm64's page-attribute, page-table and memory hotplug code asks of
+ * directmap: count the linear map's splits and the entries memory hotplug
+ * adds and removes, and keep blocks from being re-formed over a range
+ * between its split and its change.  Then how arm64 wipes pages
  * that have no linear map (see <linux/directmap_arch.h>), and what
  * directmap's KUnit tests and torture ask of arm64's linear map (x86's
  * asm/directmap.h answers the same).
@@ -18,28 +18,31 @@
 #include <asm/tlbflush.h>
 
 #ifdef CONFIG_DIRECTMAP
-bool __init arm64_directmap_keep_blocks(void);
 bool arm64_directmap_blocks(void);
-int arm64_directmap_change(unsigned long start, unsigned long size,
-			   pte_fn_t fn, void *data);
+void arm64_directmap_split(unsigned long addr, bool pud);
+int arm64_directmap_change_begin(unsigned long start, unsigned long size);
+void arm64_directmap_change_end(unsigned long start, unsigned long size);
 void arm64_directmap_hotplug(unsigned long start, unsigned long size,
 			     bool add);
 #else
-static inline bool arm64_directmap_keep_blocks(void)
-{
-	return false;
-}
-
 static inline bool arm64_directmap_blocks(void)
 {
 	return false;
 }
 
-static inline int arm64_directmap_change(unsigned long start,
-					 unsigned long size, pte_fn_t fn,
-					 void *data)
+static inline void arm64_directmap_split(unsigned long addr, bool pud)
 {
-	return apply_to_page_range(&init_mm, start, size, fn, data);
+}
+
+static inline int arm64_directmap_change_begin(unsigned long start,
+					       unsigned long size)
+{
+	return 0;
+}
+
+static inline void arm64_directmap_change_end(unsigned long start,
+					      unsigned long size)
+{
 }
 
 static inline void arm64_directmap_hotplug(unsigned long start,
@@ -96,7 +99,8 @@ static inline pgd_t *arch_directmap_loaded_pgd(unsigned long addr)
 	if (addr >= TASK_SIZE_MAX)
 		return swapper_pg_dir;
 	/* TTBR0 itself: reserved_pg_dir where no user mm is loaded */
-	return phys_to_virt(ttbr0 & ~(TTBR_ASID_MASK | TTBR_CNP_BIT));
+	return phys_to_virt(ttbr0 &
+			    ~(TTBRx_EL1_ASID_MASK | TTBRx_EL1_CnP_MASK));
 }
 
 /* May the CPU use the leaf entry @val? */
