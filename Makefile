@@ -34,7 +34,7 @@ REPO      := $(CURDIR)
 BUILD     := $(REPO)/build
 # The demo, the benchmarks and the posted series are the mainline base's
 # unless KERNEL says otherwise
-ifneq ($(filter demo bench series series-bisect,$(MAKECMDGOALS)),)
+ifneq ($(filter demo demo-arm64 bench series series-bisect,$(MAKECMDGOALS)),)
 KERNEL    ?= 7.2
 endif
 KERNEL    ?= 6.12
@@ -154,7 +154,7 @@ audit: kernel
 
 # The suites without the kernel dependency, for check to run once built
 .PHONY: run-harness run-kunit run-integration run-audit run-kunit-arm64 \
-	run-integration-arm64 kunit-arm64 integration-arm64
+	run-kunit-arm64-bbml2 run-integration-arm64 kunit-arm64 integration-arm64
 run-harness:
 	@mkdir -p $(BUILD)/logs
 	@$(MAKE) -s -C $(T)/harness run > $(BUILD)/logs/harness.out 2>&1 || \
@@ -206,42 +206,54 @@ run-integration:
 kunit-arm64: kernel-arm64 run-kunit-arm64
 integration-arm64: kernel-arm64 run-integration-arm64
 
-run-kunit-arm64:
+# the BBML2 mode: blocks split and re-formed in place, pseudo-NMIs on
+run-kunit-arm64-bbml2:
 	@mkdir -p $(BUILD)/logs
-	@rm -f $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log
+	@rm -f $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64$(SUFFIX)-kernel.log
 	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=900 \
 		--kernel_args=arm64.bbml2_noabort_emulated \
 		--kernel_args=irqchip.gicv3_pseudo_nmi=1 \
 		--qemu_args="$(KUNIT_QEMU_ARM64)" 'directmap*' 2>&1 | \
-		tee $(BUILD)/logs/kunit-arm64.log
-	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kernel.log 2>/dev/null || true
-	@$(T)/tap-summary.py kunit-arm64 $(BUILD)/logs/kunit-arm64.log \
-		$(BUILD)/logs/kunit-arm64-kernel.log > $(BUILD)/logs/kunit-arm64.sum
+		tee $(BUILD)/logs/kunit-arm64$(SUFFIX).log
+	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-arm64$(SUFFIX) $(BUILD)/logs/kunit-arm64$(SUFFIX).log \
+		$(BUILD)/logs/kunit-arm64$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit-arm64$(SUFFIX).sum
+
+run-kunit-arm64: run-kunit-arm64-bbml2
 	@# at 4K, as on CPUs without BBML2_NOABORT: the cases of the core,
 	@# single-page and wipe suites (dmap_test_*)
 	@rm -f $(KOBJ_ARM64)/test.log
 	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=600 \
 		--qemu_args="$(KUNIT_QEMU_ARM64)" 'directmap*.dmap_test_*' 2>&1 | \
-		tee $(BUILD)/logs/kunit-arm64-4k.log
-	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-4k-kernel.log 2>/dev/null || true
-	@$(T)/tap-summary.py kunit-arm64-4k $(BUILD)/logs/kunit-arm64-4k.log \
-		$(BUILD)/logs/kunit-arm64-4k-kernel.log > $(BUILD)/logs/kunit-arm64-4k.sum
+		tee $(BUILD)/logs/kunit-arm64-4k$(SUFFIX).log
+	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-4k$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-arm64-4k$(SUFFIX) $(BUILD)/logs/kunit-arm64-4k$(SUFFIX).log \
+		$(BUILD)/logs/kunit-arm64-4k$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit-arm64-4k$(SUFFIX).sum
+	@# KPTI's non-global kernel mappings: the owner suite
+	@rm -f $(KOBJ_ARM64)/test.log
+	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=600 \
+		--kernel_args=arm64.bbml2_noabort_emulated --kernel_args=kpti=1 \
+		--qemu_args="$(KUNIT_QEMU_ARM64)" 'directmap_owner' 2>&1 | \
+		tee $(BUILD)/logs/kunit-arm64-kpti$(SUFFIX).log
+	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-kpti$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-arm64-kpti$(SUFFIX) $(BUILD)/logs/kunit-arm64-kpti$(SUFFIX).log \
+		$(BUILD)/logs/kunit-arm64-kpti$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit-arm64-kpti$(SUFFIX).sum
 	@rm -f $(KOBJ_ARM64)/test.log
 	-@$(KUNIT) exec $(KUNIT_ARGS_ARM64) --timeout=600 \
 		--kernel_args=debug_pagealloc=on --qemu_args="$(KUNIT_QEMU_ARM64)" \
-		'kdirectmapd_pagealloc' 2>&1 | tee $(BUILD)/logs/kunit-arm64-pagealloc.log
-	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-pagealloc-kernel.log 2>/dev/null || true
-	@$(T)/tap-summary.py kunit-arm64-pagealloc $(BUILD)/logs/kunit-arm64-pagealloc.log \
-		$(BUILD)/logs/kunit-arm64-pagealloc-kernel.log > $(BUILD)/logs/kunit-arm64-pagealloc.sum
+		'kdirectmapd_pagealloc' 2>&1 | tee $(BUILD)/logs/kunit-arm64-pagealloc$(SUFFIX).log
+	@cp $(KOBJ_ARM64)/test.log $(BUILD)/logs/kunit-arm64-pagealloc$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-arm64-pagealloc$(SUFFIX) $(BUILD)/logs/kunit-arm64-pagealloc$(SUFFIX).log \
+		$(BUILD)/logs/kunit-arm64-pagealloc$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit-arm64-pagealloc$(SUFFIX).sum
 
 run-integration-arm64:
 	@mkdir -p $(BUILD)/logs
 	@$(T)/integration-arm64.py $(IMAGE_ARM64) $(BUILD) 2>&1 | \
-		tee $(BUILD)/logs/integration-arm64.out; \
+		tee $(BUILD)/logs/integration-arm64$(SUFFIX).out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
-		echo "not ok 99 integration-arm64.py crashed" >> $(BUILD)/logs/integration-arm64.out
-	@$(T)/tap-summary.py integration-arm64 $(BUILD)/logs/integration-arm64.out \
-		> $(BUILD)/logs/integration-arm64.sum
+		echo "not ok 99 integration-arm64.py crashed" >> $(BUILD)/logs/integration-arm64$(SUFFIX).out
+	@$(T)/tap-summary.py integration-arm64$(SUFFIX) $(BUILD)/logs/integration-arm64$(SUFFIX).out \
+		> $(BUILD)/logs/integration-arm64$(SUFFIX).sum
 
 gate: tree run-gate
 
@@ -298,18 +310,14 @@ check: deps
 	@rm -f $(BUILD)/logs/*.sum
 	@$(MAKE) -s run-harness
 	@# Linux 6.12: the gate, the series and the audit, KUnit; x86
-	@# integration runs on 7.2, arm64 (6.12 only so far) in full
+	@# integration runs on 7.2
 	@if $(MAKE) -s kernel; then \
 		$(MAKE) -s run-gate; \
 		$(MAKE) -s run-series; \
 		$(MAKE) -s run-audit; \
 		$(MAKE) -s run-kunit; \
 	fi
-	@if $(MAKE) -s kernel-arm64; then \
-		$(MAKE) -s run-kunit-arm64; \
-		$(MAKE) -s run-integration-arm64; \
-	fi
-	@# Linux 7.2, the mainline base: x86_64 KUnit and integration
+	@# Linux 7.2, the mainline base: x86_64 and arm64 KUnit and integration
 	@if $(MAKE) -s KERNEL=7.2 kernel; then \
 		$(MAKE) -s KERNEL=7.2 run-kunit; \
 		$(MAKE) -s KERNEL=7.2 run-integration; \
@@ -317,6 +325,22 @@ check: deps
 		echo "not ok 1 Linux 7.2 kernel build" > $(BUILD)/logs/kernel-7.2.out; \
 		$(T)/tap-summary.py kernel-7.2 $(BUILD)/logs/kernel-7.2.out \
 			> $(BUILD)/logs/kernel-7.2.sum; \
+	fi
+	@if $(MAKE) -s KERNEL=7.2 kernel-arm64; then \
+		$(MAKE) -s KERNEL=7.2 run-kunit-arm64; \
+		$(MAKE) -s KERNEL=7.2 run-integration-arm64; \
+	else \
+		echo "not ok 1 Linux 7.2 arm64 kernel build" > $(BUILD)/logs/kernel-arm64-7.2.out; \
+		$(T)/tap-summary.py kernel-arm64-7.2 $(BUILD)/logs/kernel-arm64-7.2.out \
+			> $(BUILD)/logs/kernel-arm64-7.2.sum; \
+	fi
+	@# Linux 6.12 on arm64: KUnit in the BBML2 mode
+	@if $(MAKE) -s kernel-arm64; then \
+		$(MAKE) -s run-kunit-arm64-bbml2; \
+	else \
+		echo "not ok 1 Linux 6.12 arm64 kernel build" > $(BUILD)/logs/kernel-arm64.out; \
+		$(T)/tap-summary.py kernel-arm64 $(BUILD)/logs/kernel-arm64.out \
+			> $(BUILD)/logs/kernel-arm64.sum; \
 	fi
 	@$(T)/tap-summary.py total $(BUILD)/logs/*.sum
 
