@@ -26,12 +26,14 @@
 #include <kunit/visibility.h>
 #include <linux/bitfield.h>
 #include <linux/cleanup.h>
+#include <linux/cpufeature.h>
 #include <linux/kprobes.h>
 #include <linux/directmap.h>
 #include <linux/directmap_arch.h>
 #include <linux/kfence.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
+#include <linux/mmu_context.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
@@ -39,12 +41,10 @@
 #include <linux/seq_file.h>
 #include <linux/vmalloc.h>
 #include <linux/vmstat.h>
-#include <asm/cpufeature.h>
 #include <asm/daifflags.h>
 #include <asm/directmap.h>
 #include <asm/kfence.h>
 #include <asm/mmu.h>
-#include <asm/mmu_context.h>
 #include <asm/set_memory.h>
 #include <asm/tlbflush.h>
 

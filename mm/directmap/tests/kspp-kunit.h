@@ -2,10 +2,10 @@
 /*
  * KUnit: a direct-map split that fails (the page-table page cannot be had,
  * injected through cpa_split_alloc_table() on x86, split_pgtable_alloc()
- * on arm64) in paths that used to drop the error.  Each must return the error or refuse, and leave no page with the
- * wrong permissions: not vfree()'s reset of permissions, and not the
- * single-page fallback that secretmem's faults take when no 2M block can
- * be had.
+ * on arm64) in paths that used to drop the error.  Each must return the
+ * error or refuse, and leave no page with the wrong permissions: not
+ * vfree()'s reset of permissions, and not the single-page fallback that
+ * secretmem's faults take when no 2M block can be had.
  *
  * Included from core.c after core-kunit.h, whose helpers it uses.
  */

@@ -628,8 +628,9 @@ static void dmap_otest_unshare_part(struct kunit *test)
 	}
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + 3));
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page + 4));
-	KUNIT_EXPECT_EQ(test, directmap_owner_free(owner, page,
-					    DIRECTMAP_MAX_ORDER), 0);
+	KUNIT_EXPECT_EQ(test,
+			directmap_owner_free(owner, page, DIRECTMAP_MAX_ORDER),
+			0);
 	KUNIT_EXPECT_EQ(test, directmap_owner_exit(owner), 0);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }

@@ -12,8 +12,8 @@
 #define __ASM_DIRECTMAP_H
 
 #include <linux/mm.h>
+#include <linux/cpufeature.h>
 #include <linux/set_memory.h>
-#include <asm/cpufeature.h>
 #include <asm/sysreg.h>
 #include <asm/tlbflush.h>
 
