@@ -24,11 +24,13 @@ import sys
 
 SUITES = ["harness", "gate", "series", "audit", "kunit", "kunit-pagealloc",
           "kunit-small",
-          "kunit-arm64", "kunit-arm64-4k", "kunit-arm64-pagealloc",
-          "integration-arm64",
-          # Linux 7.2, the mainline base: x86_64's integration runs here
+          # 6.12 on arm64: the BBML2 mode's KUnit
+          "kunit-arm64",
+          # Linux 7.2, the mainline base: the integration runs here
           "kunit-7.2", "kunit-pagealloc-7.2", "kunit-small-7.2",
-          "integration-7.2"]
+          "integration-7.2",
+          "kunit-arm64-7.2", "kunit-arm64-4k-7.2", "kunit-arm64-kpti-7.2",
+          "kunit-arm64-pagealloc-7.2", "integration-arm64-7.2"]
 
 
 def count_tap(text):
