@@ -259,14 +259,14 @@ gate: tree run-gate
 
 run-gate:
 	@mkdir -p $(BUILD)/logs $(GATE)
-	@$(T)/kspp_gate.py $(TREE) $(GATE) 2>&1 | tee $(BUILD)/logs/gate.out; \
+	@$(T)/kspp_gate.py $(TREE) $(GATE) 2>&1 | tee $(BUILD)/logs/gate$(SUFFIX).out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
-		echo "not ok 99 kspp_gate.py crashed" >> $(BUILD)/logs/gate.out
+		echo "not ok 99 kspp_gate.py crashed" >> $(BUILD)/logs/gate$(SUFFIX).out
 	@$(T)/kspp_gate.py --fixes $(TARBALL) $(GATE) 2>&1 | \
-		tee -a $(BUILD)/logs/gate.out; \
+		tee -a $(BUILD)/logs/gate$(SUFFIX).out; \
 		[ $${PIPESTATUS[0]} -le 1 ] || \
-		echo "not ok 98 kspp_gate.py --fixes crashed" >> $(BUILD)/logs/gate.out
-	@$(T)/tap-summary.py gate $(BUILD)/logs/gate.out > $(BUILD)/logs/gate.sum
+		echo "not ok 98 kspp_gate.py --fixes crashed" >> $(BUILD)/logs/gate$(SUFFIX).out
+	@$(T)/tap-summary.py gate$(SUFFIX) $(BUILD)/logs/gate$(SUFFIX).out > $(BUILD)/logs/gate$(SUFFIX).sum
 
 # The series as they would be posted, gated; the short gate runs in check
 series: deps
@@ -302,8 +302,8 @@ run-series:
 run-audit:
 	@mkdir -p $(BUILD)/logs
 	@$(AUDIT) --check $(KOBJ) --configs $(GATE) $(TREE) 2>&1 | \
-		tee $(BUILD)/logs/audit.out
-	@$(T)/tap-summary.py audit $(BUILD)/logs/audit.out > $(BUILD)/logs/audit.sum
+		tee $(BUILD)/logs/audit$(SUFFIX).out
+	@$(T)/tap-summary.py audit$(SUFFIX) $(BUILD)/logs/audit$(SUFFIX).out > $(BUILD)/logs/audit$(SUFFIX).sum
 
 check: deps
 	@mkdir -p $(BUILD)/logs
@@ -319,6 +319,8 @@ check: deps
 	fi
 	@# Linux 7.2, the mainline base: x86_64 and arm64 KUnit and integration
 	@if $(MAKE) -s KERNEL=7.2 kernel; then \
+		$(MAKE) -s KERNEL=7.2 run-gate; \
+		$(MAKE) -s KERNEL=7.2 run-audit; \
 		$(MAKE) -s KERNEL=7.2 run-kunit; \
 		$(MAKE) -s KERNEL=7.2 run-integration; \
 	else \
