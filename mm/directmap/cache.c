@@ -773,12 +773,12 @@ static bool dmap_region_give_back(struct dmap_cache *cache,
  * @cache:	the cache @r belonged to
  * @r:		a region taken off its node's lists
  *
- * Its direct map is restored before the block is freed.  The 1G mapping
- * that the region's unmap split is re-formed as soon as everything under
- * it is uniform again: regions are only released past the node's
- * watermark or under memory pressure, so this does not make a split and
- * a collapse alternate on every refill.  A region with a poisoned slot
- * goes back onto its node's lists instead.
+ * Its direct map is restored, as one 2M mapping, before the block is
+ * freed.  The 1G mapping that the region's unmap split is left to the
+ * collapse worker, which re-forms it once the direct map is idle: the
+ * buddy allocator hands the block out again first, so the next refill
+ * would split it again.  A region with a poisoned slot goes back onto its
+ * node's lists instead.
  *
  * Return: true if @r was given back.
  */

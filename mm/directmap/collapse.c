@@ -15,6 +15,15 @@
  * keeps changing is not split and collapsed in a loop.  A 2M area that
  * set_memory_4k() asked for (kfence, SEV-SNP) is pinned and never tried.
  *
+ * A 2M area that changes again after it was re-formed has bounced: module
+ * and BPF loads split the same areas again soon.  That history is kept
+ * per area, for good: such an area is tried only at the end of an epoch
+ * of @backoff passes that it was quiet for.  1G areas wait until the whole
+ * direct map has not changed for @idle passes: the next guest's regions
+ * come from the 1G areas the last guest's went back to, and a 1G split
+ * costs 512 entries.  Once the direct map is idle, everything waiting is
+ * tried, so nothing stays split while nothing changes.
+ *
  * Everything here is arch-independent: tools/testing/directmap runs it
  * against a simulated direct map.
  */
@@ -26,6 +35,21 @@
 
 #include "policy.h"
 
+static void dmap_collapse_level_free(struct dmap_collapse_level *l)
+{
+	bitmap_free(l->fresh);
+	bitmap_free(l->aged);
+}
+
+static bool dmap_collapse_level_alloc(struct dmap_collapse_level *l,
+				      unsigned long nr)
+{
+	l->nr = nr;
+	l->fresh = bitmap_zalloc(nr, GFP_KERNEL);
+	l->aged = bitmap_zalloc(nr, GFP_KERNEL);
+	return l->fresh && l->aged;
+}
+
 /**
  * dmap_collapse_init - set up the marks for a direct map of @max_pfn frames
  * @dc:		the state to set up
@@ -35,16 +59,22 @@
  */
 int dmap_collapse_init(struct dmap_collapse *dc, unsigned long max_pfn)
 {
+	bool ok;
+
 	memset(dc, 0, sizeof(*dc));
 	dc->nr_pmds = DIV_ROUND_UP(max_pfn, DMAP_REGION_PAGES);
 	dc->nr_puds = DIV_ROUND_UP(max_pfn, DMAP_PUD_PAGES);
-	dc->pmd_fresh = bitmap_zalloc(dc->nr_pmds, GFP_KERNEL);
-	dc->pmd_aged = bitmap_zalloc(dc->nr_pmds, GFP_KERNEL);
+	dc->backoff = DMAP_COLLAPSE_BACKOFF;
+	dc->idle = DMAP_COLLAPSE_IDLE;
+	ok = dmap_collapse_level_alloc(&dc->pmd, dc->nr_pmds);
+	ok = dmap_collapse_level_alloc(&dc->pud, dc->nr_puds) && ok;
 	dc->pmd_pinned = bitmap_zalloc(dc->nr_pmds, GFP_KERNEL);
-	dc->pud_fresh = bitmap_zalloc(dc->nr_puds, GFP_KERNEL);
-	dc->pud_aged = bitmap_zalloc(dc->nr_puds, GFP_KERNEL);
-	if (dc->pmd_fresh && dc->pmd_aged && dc->pmd_pinned &&
-	    dc->pud_fresh && dc->pud_aged)
+	dc->pmd_reformed = bitmap_zalloc(dc->nr_pmds, GFP_KERNEL);
+	dc->pmd_bounced = bitmap_zalloc(dc->nr_pmds, GFP_KERNEL);
+	dc->pmd_slow = bitmap_zalloc(dc->nr_pmds, GFP_KERNEL);
+	dc->pmd_dirty = bitmap_zalloc(dc->nr_pmds, GFP_KERNEL);
+	if (ok && dc->pmd_pinned && dc->pmd_reformed && dc->pmd_bounced &&
+	    dc->pmd_slow && dc->pmd_dirty)
 		return 0;
 
 	dmap_collapse_exit(dc);
@@ -57,11 +87,13 @@ int dmap_collapse_init(struct dmap_collapse *dc, unsigned long max_pfn)
  */
 void dmap_collapse_exit(struct dmap_collapse *dc)
 {
-	bitmap_free(dc->pmd_fresh);
-	bitmap_free(dc->pmd_aged);
+	dmap_collapse_level_free(&dc->pmd);
+	dmap_collapse_level_free(&dc->pud);
 	bitmap_free(dc->pmd_pinned);
-	bitmap_free(dc->pud_fresh);
-	bitmap_free(dc->pud_aged);
+	bitmap_free(dc->pmd_reformed);
+	bitmap_free(dc->pmd_bounced);
+	bitmap_free(dc->pmd_slow);
+	bitmap_free(dc->pmd_dirty);
 	memset(dc, 0, sizeof(*dc));
 }
 
@@ -80,10 +112,10 @@ bool dmap_collapse_note(struct dmap_collapse *dc, unsigned long pfn, bool pud)
 {
 	if (pud) {
 		pfn >>= DMAP_PUD_ORDER;
-		return pfn < dc->nr_puds && !test_and_set_bit(pfn, dc->pud_fresh);
+		return pfn < dc->nr_puds && !test_and_set_bit(pfn, dc->pud.fresh);
 	}
 	pfn >>= DMAP_REGION_ORDER;
-	return pfn < dc->nr_pmds && !test_and_set_bit(pfn, dc->pmd_fresh);
+	return pfn < dc->nr_pmds && !test_and_set_bit(pfn, dc->pmd.fresh);
 }
 
 /* Pin (@pin) or unpin the 2M areas of a range, atomically */
@@ -135,24 +167,62 @@ void dmap_collapse_unpin(struct dmap_collapse *dc, unsigned long pfn,
 }
 
 /*
- * Take the marks of word @i: return the areas that are due, and leave in
- * @aged those that must wait one more period.
+ * Take the marks of word @i of the 2M areas: return the areas that are
+ * due, and leave those that must wait in @aged or, if they bounced, in
+ * @pmd_slow.  @epoch: an epoch ends with this pass.
  */
-static unsigned long dmap_collapse_due(unsigned long *fresh,
-				       unsigned long *aged, unsigned long i,
-				       bool now)
+static unsigned long dmap_collapse_due_pmd(struct dmap_collapse *dc,
+					   unsigned long i, bool now,
+					   bool epoch)
 {
+	unsigned long *fresh = dc->pmd.fresh, *aged = dc->pmd.aged;
 	/* Most words are clear: read before paying for the atomic */
 	unsigned long marked = READ_ONCE(fresh[i]) ? xchg(&fresh[i], 0) : 0;
-	unsigned long due;
+	unsigned long bounce = marked & dc->pmd_reformed[i];
+	unsigned long slow, due;
+
+	/* Changed again since it was re-formed: remember it */
+	dc->stats.bounced += hweight_long(bounce);
+	dc->pmd_reformed[i] &= ~marked;
+	dc->pmd_bounced[i] |= bounce;
+	/* Those that bounced wait in @pmd_slow, not @aged */
+	slow = marked & dc->pmd_bounced[i];
+	dc->pmd_slow[i] |= slow;
+	dc->pmd_dirty[i] |= slow;
+
+	if (now) {
+		due = aged[i] | marked | dc->pmd_slow[i];
+		aged[i] = 0;
+		dc->pmd_slow[i] = 0;
+		dc->pmd_dirty[i] = 0;
+		return due;
+	}
+	/* Aged and not marked again: quiet for a whole period */
+	due = aged[i] & ~marked;
+	aged[i] = marked & ~slow;
+	if (epoch) {
+		/* Bounced, and quiet for a whole epoch */
+		slow = dc->pmd_slow[i] & ~dc->pmd_dirty[i];
+		due |= slow;
+		dc->pmd_slow[i] &= ~slow;
+		dc->pmd_dirty[i] = 0;
+	}
+	return due;
+}
+
+/* The same for 1G areas, which are due only once the direct map is idle */
+static unsigned long dmap_collapse_due_pud(struct dmap_collapse *dc,
+					   unsigned long i, bool now)
+{
+	unsigned long *fresh = dc->pud.fresh, *aged = dc->pud.aged;
+	unsigned long marked = READ_ONCE(fresh[i]) ? xchg(&fresh[i], 0) : 0;
+	unsigned long due = 0;
 
 	if (now) {
 		due = aged[i] | marked;
 		aged[i] = 0;
 	} else {
-		/* Aged and not marked again: quiet for a whole period */
-		due = aged[i] & ~marked;
-		aged[i] = marked;
+		aged[i] |= marked;
 	}
 	return due;
 }
@@ -204,41 +274,51 @@ static int dmap_collapse_try_pud(struct dmap_collapse *dc, unsigned long area)
 }
 
 /*
- * One pass over one pair of bitmaps; updates the budget, returns whether
- * areas are left marked.
+ * One pass over one level; updates the budget, returns whether areas are
+ * left marked.
  */
 static bool dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
-			       unsigned long *budget, bool now)
+			       unsigned long *budget, bool now, bool epoch)
 {
-	unsigned long *fresh = pud ? dc->pud_fresh : dc->pmd_fresh;
-	unsigned long *aged = pud ? dc->pud_aged : dc->pmd_aged;
-	unsigned long nr = pud ? dc->nr_puds : dc->nr_pmds;
+	struct dmap_collapse_level *l = pud ? &dc->pud : &dc->pmd;
 	unsigned long i, left = 0;
 
-	for (i = 0; i < BITS_TO_LONGS(nr); i++) {
-		unsigned long due = dmap_collapse_due(fresh, aged, i, now);
+	for (i = 0; i < BITS_TO_LONGS(l->nr); i++) {
+		unsigned long due = pud ? dmap_collapse_due_pud(dc, i, now) :
+				    dmap_collapse_due_pmd(dc, i, now, epoch);
 
 		while (due) {
 			unsigned long area = i * BITS_PER_LONG + __ffs(due);
 
 			if (!*budget) {
 				/* Quiet already: first in line next pass */
-				aged[i] |= due;
+				l->aged[i] |= due;
 				break;
 			}
 			due &= due - 1;
 			(*budget)--;
-			if (pud)
+			if (pud) {
 				dmap_collapse_try_pud(dc, area);
-			else if (dmap_collapse_try_pmd(dc, area) == 1)
-				/* Its 1G area has waited as long: try it now */
-				set_bit(area >> (DMAP_PUD_ORDER - DMAP_REGION_ORDER),
-					dc->pud_aged);
+			} else if (dmap_collapse_try_pmd(dc, area) == 1) {
+				__set_bit(area, dc->pmd_reformed);
+				/* Its 1G area may be whole now: it waits too */
+				__set_bit(area >> (DMAP_PUD_ORDER - DMAP_REGION_ORDER),
+					  dc->pud.aged);
+			}
 		}
 		/* Waiting for their period, or retried after contention */
-		left |= aged[i] | READ_ONCE(fresh[i]);
+		left |= l->aged[i] | READ_ONCE(l->fresh[i]);
+		if (!pud)
+			left |= dc->pmd_slow[i];
 	}
 	return left;
+}
+
+/* Was nothing marked since the last pass? */
+static bool dmap_collapse_quiet(struct dmap_collapse *dc)
+{
+	return find_next_bit(dc->pmd.fresh, dc->nr_pmds, 0) >= dc->nr_pmds &&
+	       find_next_bit(dc->pud.fresh, dc->nr_puds, 0) >= dc->nr_puds;
 }
 
 /**
@@ -248,8 +328,9 @@ static bool dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
  * @now:	do not wait for areas to age: try every marked area
  *
  * 2M areas go first, so that a 1G area whose last 2M area was re-formed is
- * tried in the same pass.  The pass is one batch for the architecture,
- * which may invalidate the TLBs once at its end.
+ * tried in the same pass when 1G areas are tried: with @now, or once no
+ * area was marked for @dc->idle passes in a row.  The pass is one batch
+ * for the architecture, which may invalidate the TLBs once at its end.
  *
  * Context: process context, may sleep; the caller serialises passes.
  * Return: true if areas are still waiting, so another pass is needed.
@@ -257,12 +338,19 @@ static bool dmap_collapse_scan(struct dmap_collapse *dc, bool pud,
 bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 			bool now)
 {
-	bool left;
+	bool left, epoch;
 
 	dc->stats.passes++;
+	dc->quiet = dmap_collapse_quiet(dc) ? dc->quiet + 1 : 0;
+	/* Idle for long enough: whatever waits goes now, 1G areas too */
+	if (dc->quiet >= dc->idle && !now) {
+		dc->stats.idle++;
+		now = true;
+	}
+	epoch = !(++dc->nr_passes % (dc->backoff ?: 1));
 	dmap_env_collapse_begin();
-	left = dmap_collapse_scan(dc, false, &budget, now);
-	left = dmap_collapse_scan(dc, true, &budget, now) || left;
+	left = dmap_collapse_scan(dc, false, &budget, now, epoch);
+	left = dmap_collapse_scan(dc, true, &budget, now, epoch) || left;
 	dmap_env_collapse_end();
 	return left;
 }
@@ -276,13 +364,13 @@ bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
  */
 unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud)
 {
-	unsigned long *fresh = pud ? dc->pud_fresh : dc->pmd_fresh;
-	unsigned long *aged = pud ? dc->pud_aged : dc->pmd_aged;
-	unsigned long nr = pud ? dc->nr_puds : dc->nr_pmds;
-	unsigned long i, n = 0;
+	struct dmap_collapse_level *l = pud ? &dc->pud : &dc->pmd;
+	unsigned long i, n = 0, slow;
 
-	for (i = 0; i < BITS_TO_LONGS(nr); i++)
-		n += hweight_long(READ_ONCE(fresh[i]) | aged[i]);
+	for (i = 0; i < BITS_TO_LONGS(l->nr); i++) {
+		slow = pud ? 0 : dc->pmd_slow[i];
+		n += hweight_long(READ_ONCE(l->fresh[i]) | l->aged[i] | slow);
+	}
 	return n;
 }
 
@@ -291,20 +379,25 @@ unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud)
  * @dc:		the state
  * @pfn:	first frame
  * @nr_pages:	number of frames
+ * @pud_now:	try the 1G areas too; else mark them for the worker, which
+ *		tries them once the direct map is idle
  *
  * For caches that have just put a whole 2M region back: tries every 2M
- * area of the range, then every 1G area it touches, without waiting.
+ * area of the range, then every 1G area it touches, without waiting.  A
+ * region given back is mapped by a 2M entry at once, but its 1G area may
+ * well be split again by the next refill: the cache leaves it to the
+ * worker.
  *
  * Context: process context, may sleep; the caller serialises it with
  * passes.
- * Return: 0 if every 2M area is mapped by a large entry and every 1G area
- * by a 1G entry where the CPU has them; -EINVAL if the range is empty or
- * runs past what @dc covers; otherwise the first error of
- * dmap_env_collapse_pmd() or dmap_env_collapse_pud().  Areas that met a
- * contended lock are marked for the next pass.
+ * Return: 0 if every 2M area is mapped by a large entry and, with
+ * @pud_now, every 1G area by a 1G entry where the CPU has them; -EINVAL if
+ * the range is empty or runs past what @dc covers; otherwise the first
+ * error of dmap_env_collapse_pmd() or dmap_env_collapse_pud().  Areas that
+ * met a contended lock are marked for the next pass.
  */
 int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
-			unsigned long nr_pages)
+			unsigned long nr_pages, bool pud_now)
 {
 	unsigned long end = pfn + nr_pages, p;
 	int ret = 0, err;
@@ -316,10 +409,16 @@ int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
 	dmap_env_collapse_begin();
 	for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < end; p += DMAP_REGION_PAGES) {
 		err = dmap_collapse_try_pmd(dc, p >> DMAP_REGION_ORDER);
+		if (err == 1)
+			__set_bit(p >> DMAP_REGION_ORDER, dc->pmd_reformed);
 		if (err < 0)
 			ret = ret ?: err;
 	}
 	for (p = pfn & ~(DMAP_PUD_PAGES - 1); p < end; p += DMAP_PUD_PAGES) {
+		if (!pud_now) {
+			dmap_collapse_note(dc, p, true);
+			continue;
+		}
 		err = dmap_collapse_try_pud(dc, p >> DMAP_PUD_ORDER);
 		if (err < 0 && err != -EOPNOTSUPP)
 			ret = ret ?: err;

@@ -66,6 +66,14 @@ atomic_long_t dmap_pages_given_back;
 
 static void dmap_reclaim_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
+static void dmap_idle_workfn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(dmap_idle_work, dmap_idle_workfn);
+
+/*
+ * How long a node keeps its empty regions once it has no page out; 0
+ * keeps them for good (/sys/kernel/mm/directmap/release_idle_ms)
+ */
+unsigned int dmap_release_idle_ms = DMAP_RELEASE_IDLE_MS;
 
 static int __init directmap_setup(char *str)
 {
@@ -264,6 +272,12 @@ static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
 	dmap_slots_offline(page, 1UL << order);
 	r = dmap_region_of(page_to_pfn(page));
 	dmap_cache_reclaim(&pn->cache, r, page_to_pfn(page), order, charged);
+	/* The node's last page: give its empty regions back if it stays so */
+	if (!READ_ONCE(pn->cache.nr_used)) {
+		WRITE_ONCE(pn->idle_since, jiffies);
+		if (READ_ONCE(dmap_release_idle_ms))
+			dmap_idle_kick(msecs_to_jiffies(READ_ONCE(dmap_release_idle_ms)));
+	}
 }
 
 /* The freeing path's own try: only directmap's reference left? */
@@ -313,6 +327,46 @@ void dmap_reclaim_pending(struct dmap_node *pn)
 		for (i = 0; i < n; i++)
 			dmap_reclaim_frozen(pn, pfn_to_page(pfns[i]));
 	} while (n == DMAP_RECLAIM_BATCH);
+}
+
+/*
+ * Look at the nodes in @delay jiffies, or earlier if that is already due.
+ * Freezable, as the worker: nothing changes the direct map while a
+ * hibernation image is made.
+ */
+void dmap_idle_kick(unsigned long delay)
+{
+	queue_delayed_work(system_freezable_wq, &dmap_idle_work, delay);
+}
+
+/*
+ * release_idle_ms after the last page of a node came back, if none was
+ * handed out since: its empty regions go back, so that the 1G entries
+ * they split are re-formed (once the direct map is idle, by the collapse
+ * worker) and nothing stays split while nobody uses directmap.  A node
+ * that allocates again refills, at one 2M unmap a region.  Nodes that are
+ * not due yet are looked at again when they are.
+ */
+static void dmap_idle_workfn(struct work_struct *work)
+{
+	unsigned long delay = msecs_to_jiffies(READ_ONCE(dmap_release_idle_ms));
+	unsigned long due, next = 0;
+	struct dmap_node *pn;
+	int nid;
+
+	if (!READ_ONCE(dmap_release_idle_ms))
+		return;
+	dmap_for_each_node(nid, pn) {
+		if (READ_ONCE(pn->cache.nr_used) || !READ_ONCE(pn->cache.nr_empty))
+			continue;
+		due = READ_ONCE(pn->idle_since) + delay;
+		if (time_after_eq(jiffies, due))
+			dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
+		else if (!next || time_before(due, next))
+			next = due;
+	}
+	if (next)
+		dmap_idle_kick(max_t(long, (long)(next - jiffies), 1));
 }
 
 /* When dmap_reclaim_workfn() last drained the LRU batches */
@@ -642,7 +696,10 @@ static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
 	return dmap_cache_shrink(&pn->cache, nr, 0) * DMAP_REGION_PAGES;
 }
 
-/* Release every empty region of every node; for tests and the demo */
+/*
+ * Release every empty region of every node and re-form the 1G entries
+ * they split; for tests, hibernation and the demo
+ */
 unsigned long dmap_drain(void)
 {
 	unsigned long done = 0;
@@ -657,6 +714,9 @@ unsigned long dmap_drain(void)
 		dmap_reclaim_pending(pn);
 		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
 	}
+	/* and the 1G entries of the regions given back, now or next pass */
+	if (!dmap_in_reclaim())
+		dmap_collapse_flush_soon();
 	return done;
 }
 
@@ -686,6 +746,7 @@ static int __init directmap_init(void)
 			return -ENOMEM;
 		dmap_cache_init(&pn->cache, nid, DMAP_HIGH_DEFAULT);
 		mutex_init(&pn->refill_lock);
+		pn->idle_since = jiffies;
 		mutex_init(&pn->share_lock);
 		dmap_nodes[nid] = pn;
 	}

@@ -320,7 +320,7 @@ bool dmap_env_page_poisoned(unsigned long pfn)
 
 int dmap_env_collapse(unsigned long pfn)
 {
-	return directmap_collapse(pfn, DMAP_REGION_PAGES);
+	return dmap_collapse_region(pfn);
 }
 
 bool dmap_env_area_owned(unsigned long pfn)

@@ -44,6 +44,7 @@ struct dmap_node {
 	atomic_long_t		nr_singles;
 	atomic_long_t		fallbacks;
 	atomic_long_t		fallback_failures;
+	unsigned long		idle_since;	/* jiffies its last page came back */
 };
 
 extern struct dmap_node *dmap_nodes[MAX_NUMNODES];
@@ -182,6 +183,11 @@ int dmap_unshare(struct page *page, unsigned long nr_pages);
 bool dmap_page_shared(unsigned long pfn);
 int dmap_area_collapse(unsigned long pfn);
 bool dmap_collapse_wanted_at_boot(void);
+int dmap_collapse_region(unsigned long pfn);
+/* Empty regions of a node without a page out go back after this long */
+#define DMAP_RELEASE_IDLE_MS	5000
+extern unsigned int dmap_release_idle_ms;
+void dmap_idle_kick(unsigned long delay);
 bool dmap_page_owned(unsigned long pfn);
 void dmap_count_misuse(int nid);
 unsigned long dmap_drain(void);

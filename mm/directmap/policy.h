@@ -63,7 +63,7 @@ struct dmap_stats {
 	unsigned long	refills;	/* regions taken from the buddy allocator */
 	unsigned long	refill_failures;/* refills that found no 2M block or failed */
 	unsigned long	releases;	/* regions given back to the buddy allocator */
-	unsigned long	collapses;	/* 1G entries re-formed after a release */
+	unsigned long	collapses;	/* releases whose 2M entry was whole */
 	unsigned long	allocs;		/* allocations served from regions */
 	unsigned long	frees;		/* allocations returned to regions */
 	unsigned long	misuse;		/* frees of pages directmap did not hand out */
@@ -151,7 +151,10 @@ void dmap_env_block_restore(unsigned long pfn);
 int dmap_env_pages_map(unsigned long pfn, unsigned long nr_pages);
 void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages);
 void dmap_env_region_absent(unsigned long pfn);
-/* Re-form the large mapping over @pfn if it is uniform again; 0 if done */
+/*
+ * Re-form the 2M mapping over @pfn if it is uniform again, 0 if done; its
+ * 1G area is left to the collapse worker
+ */
 int dmap_env_collapse(unsigned long pfn);
 /* The bookkeeping of a region, before it is registered */
 struct dmap_region *dmap_env_region_alloc(int nid);
@@ -205,17 +208,46 @@ struct dmap_collapse_stats {
 	unsigned long	busy;		/* tries put off by a contended lock */
 	unsigned long	pinned;		/* tries skipped: set_memory_4k() area */
 	unsigned long	notes;		/* changes the architecture reported */
+	unsigned long	bounced;	/* 2M areas changed again after a re-form */
+	unsigned long	idle;		/* passes that found the direct map idle */
+};
+
+/*
+ * Passes of the epoch that a 2M area changed again after a re-form waits
+ * for, quiet; and passes without any change to the direct map after which
+ * 1G areas, and everything else waiting, are tried.
+ */
+#define DMAP_COLLAPSE_BACKOFF	4
+#define DMAP_COLLAPSE_IDLE	16
+
+/**
+ * struct dmap_collapse_level - the marks of one level of the direct map
+ * @nr:		areas the bitmaps cover
+ * @fresh:	areas whose entries changed since the last pass
+ * @aged:	areas that changed before the last pass and not since
+ */
+struct dmap_collapse_level {
+	unsigned long		nr;
+	unsigned long		*fresh;
+	unsigned long		*aged;
 };
 
 /**
  * struct dmap_collapse - which areas of the direct map may be re-formed
+ * @pmd:	2M areas: a mark means their 4K entries changed
+ * @pud:	1G areas: a mark means their 2M entries changed
+ * @pmd_pinned:	2M areas that set_memory_4k() wants at 4K for good
+ * @pmd_reformed: 2M areas re-formed and not changed since: a change now
+ *		means that the area bounced
+ * @pmd_bounced: 2M areas that bounced, for good: they wait for epochs
+ * @pmd_slow:	2M areas that bounced and changed since they were tried
+ * @pmd_dirty:	areas of @pmd_slow that changed during this epoch
  * @nr_pmds:	2M areas the bitmaps cover
  * @nr_puds:	1G areas the bitmaps cover
- * @pmd_fresh:	2M areas whose 4K entries changed since the last pass
- * @pmd_aged:	2M areas that changed before the last pass and not since
- * @pmd_pinned:	2M areas that set_memory_4k() wants at 4K for good
- * @pud_fresh:	1G areas whose 2M entries changed since the last pass
- * @pud_aged:	1G areas that changed before the last pass and not since
+ * @backoff:	passes of an epoch
+ * @idle:	passes without any change after which 1G areas are tried
+ * @nr_passes:	passes so far, for the epochs
+ * @quiet:	passes in a row that found no change
  * @stats:	event counters
  *
  * The fresh bitmaps and @pmd_pinned are set from any context, atomically;
@@ -223,13 +255,19 @@ struct dmap_collapse_stats {
  * caller).
  */
 struct dmap_collapse {
+	struct dmap_collapse_level pmd;
+	struct dmap_collapse_level pud;
+	unsigned long		*pmd_pinned;
+	unsigned long		*pmd_reformed;
+	unsigned long		*pmd_bounced;
+	unsigned long		*pmd_slow;
+	unsigned long		*pmd_dirty;
 	unsigned long		nr_pmds;
 	unsigned long		nr_puds;
-	unsigned long		*pmd_fresh;
-	unsigned long		*pmd_aged;
-	unsigned long		*pmd_pinned;
-	unsigned long		*pud_fresh;
-	unsigned long		*pud_aged;
+	unsigned int		backoff;
+	unsigned int		idle;
+	unsigned long		nr_passes;
+	unsigned long		quiet;
 	struct dmap_collapse_stats stats;
 };
 
@@ -243,7 +281,7 @@ void dmap_collapse_unpin(struct dmap_collapse *dc, unsigned long pfn,
 bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 			bool now);
 int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
-			unsigned long nr_pages);
+			unsigned long nr_pages, bool pud_now);
 unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud);
 
 /*
@@ -260,10 +298,12 @@ bool dmap_env_area_owned(unsigned long pfn);
 
 /*
  * worker.c: switch the worker off and on (returns the old state); run a
- * pass that does not wait for areas to age
+ * pass that does not wait for areas to age, now or, without waiting for a
+ * pass that is running, next
  */
 bool dmap_collapse_set_enabled(bool on);
 void dmap_collapse_flush(void);
+void dmap_collapse_flush_soon(void);
 void dmap_collapse_forget(unsigned long pfn, unsigned long nr_pages);
 struct seq_file;
 void dmap_collapse_summary(struct seq_file *m);

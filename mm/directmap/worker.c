@@ -39,6 +39,8 @@
 #define DMAP_COLLAPSE_DELAY_MAX	60000
 #define DMAP_COLLAPSE_BATCH	512
 #define DMAP_COLLAPSE_BATCH_MAX	BIT(20)
+#define DMAP_COLLAPSE_PASSES_MAX	BIT(16)
+#define DMAP_RELEASE_IDLE_MAX	3600000
 
 static struct dmap_collapse dmap_collapse_state;
 /* Serialises passes, explicit collapses and readers of the state */
@@ -47,7 +49,10 @@ static DECLARE_WAIT_QUEUE_HEAD(dmap_collapse_wait);
 static struct task_struct *dmap_collapse_thread;
 /* Set once the bitmaps exist: notes before that are dropped */
 static bool dmap_collapse_ready;
-/* Bit 0: an area was marked since the worker last looked */
+/*
+ * Bit 0: an area was marked since the worker last looked; bit 1: its next
+ * pass is to try every marked area at once
+ */
 static unsigned long dmap_collapse_kicked;
 
 static bool dmap_collapse_enabled = true;
@@ -245,14 +250,42 @@ bool directmap_pud_one_resource(unsigned long pfn)
 
 /* ---- collapsing ---- */
 
+static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
+			     bool pud_now)
+{
+	unsigned long p;
+	int ret;
+
+	might_sleep();
+	if (!dmap_collapse_is_ready())
+		return -EOPNOTSUPP;
+
+	if (!dmap_in_reclaim() && mutex_trylock(&dmap_collapse_mutex)) {
+		ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages,
+					  pud_now);
+		mutex_unlock(&dmap_collapse_mutex);
+	} else {
+		/* every 2M and 1G area of the range, as a try would */
+		for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < pfn + nr_pages;
+		     p += DMAP_REGION_PAGES) {
+			dmap_collapse_note(&dmap_collapse_state, p, false);
+			dmap_collapse_note(&dmap_collapse_state, p, true);
+		}
+		ret = -EBUSY;
+	}
+	/* Contended areas, and 1G areas left to it: the worker's */
+	if (ret == -EBUSY || !pud_now)
+		dmap_collapse_kick();
+	return ret;
+}
+
 /**
  * directmap_collapse - re-form the large direct-map entries over a range now
  * @pfn:	first frame
  * @nr_pages:	number of frames
  *
- * For caches that just gave a whole 2M region back to the direct map: try
- * each 2M area of the range and each 1G area it touches right away, rather
- * than wait for the worker.
+ * Try each 2M area of the range and each 1G area it touches right away,
+ * rather than wait for the worker.
  *
  * Never waits for a pass of the worker: if one is running, or if called
  * from reclaim, the range is marked and left to it.
@@ -266,29 +299,23 @@ bool directmap_pud_one_resource(unsigned long pfn)
  */
 int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
 {
-	unsigned long p;
-	int ret;
+	return dmap_collapse_now(pfn, nr_pages, true);
+}
 
-	might_sleep();
-	if (!dmap_collapse_is_ready())
-		return -EOPNOTSUPP;
-
-	if (!dmap_in_reclaim() && mutex_trylock(&dmap_collapse_mutex)) {
-		ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages);
-		mutex_unlock(&dmap_collapse_mutex);
-	} else {
-		/* every 2M and 1G area of the range, as a try would */
-		for (p = pfn & ~(DMAP_REGION_PAGES - 1); p < pfn + nr_pages;
-		     p += DMAP_REGION_PAGES) {
-			dmap_collapse_note(&dmap_collapse_state, p, false);
-			dmap_collapse_note(&dmap_collapse_state, p, true);
-		}
-		ret = -EBUSY;
-	}
-	/* The contended areas are marked again: leave them to the worker */
-	if (ret == -EBUSY)
-		dmap_collapse_kick();
-	return ret;
+/**
+ * dmap_collapse_region - re-form the 2M entry of a region given back
+ * @pfn:	its first frame
+ *
+ * As directmap_collapse(), but the 1G area is left to the worker, which
+ * re-forms it once the direct map is idle: the next refill would likely
+ * split it again.
+ *
+ * Context: process context, may sleep.
+ * Return: as directmap_collapse() for the 2M area.
+ */
+int dmap_collapse_region(unsigned long pfn)
+{
+	return dmap_collapse_now(pfn, DMAP_REGION_PAGES, false);
 }
 
 /* One pass, now or after the areas aged; true if more passes are needed */
@@ -313,6 +340,27 @@ void dmap_collapse_flush(void)
 {
 	if (dmap_collapse_is_ready())
 		dmap_collapse_run(true);
+}
+
+/**
+ * dmap_collapse_flush_soon - try every marked area now, or have it done
+ *
+ * As dmap_collapse_flush() if no pass is running; otherwise the worker's
+ * next pass does it, so that the caller never waits for a pass.
+ *
+ * Context: process context.
+ */
+void dmap_collapse_flush_soon(void)
+{
+	if (!dmap_collapse_is_ready())
+		return;
+	if (mutex_trylock(&dmap_collapse_mutex)) {
+		dmap_collapse_pass(&dmap_collapse_state, ULONG_MAX, true);
+		mutex_unlock(&dmap_collapse_mutex);
+		return;
+	}
+	set_bit(1, &dmap_collapse_kicked);
+	dmap_collapse_kick();
 }
 
 /**
@@ -363,7 +411,7 @@ static int dmap_collapse_threadfn(void *unused)
 			continue;
 		}
 		clear_bit(0, &dmap_collapse_kicked);
-		more = dmap_collapse_run(false);
+		more = dmap_collapse_run(test_and_clear_bit(1, &dmap_collapse_kicked));
 		cond_resched();
 	}
 	return 0;
@@ -435,6 +483,74 @@ static ssize_t collapse_batch_store(struct kobject *kobj,
 					1, DMAP_COLLAPSE_BATCH_MAX);
 }
 
+static ssize_t release_idle_ms_show(struct kobject *kobj,
+				    struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dmap_release_idle_ms));
+}
+
+static ssize_t release_idle_ms_store(struct kobject *kobj,
+				     struct kobj_attribute *attr,
+				     const char *buf, size_t count)
+{
+	ssize_t ret = dmap_collapse_uint_store(buf, count,
+					       &dmap_release_idle_ms, 0,
+					       DMAP_RELEASE_IDLE_MAX);
+
+	/* nodes idle for longer already go now */
+	if (ret > 0 && READ_ONCE(dmap_release_idle_ms))
+		dmap_idle_kick(0);
+	return ret;
+}
+
+/* The pass's own knobs: set under the mutex that serialises passes */
+static ssize_t dmap_collapse_passes_store(const char *buf, size_t count,
+					  unsigned int *val)
+{
+	unsigned int v;
+	int err;
+
+	err = kstrtouint(buf, 0, &v);
+	if (err)
+		return err;
+	if (v < 1 || v > DMAP_COLLAPSE_PASSES_MAX)
+		return -EINVAL;
+	mutex_lock(&dmap_collapse_mutex);
+	*val = v;
+	mutex_unlock(&dmap_collapse_mutex);
+	return count;
+}
+
+static ssize_t collapse_backoff_passes_show(struct kobject *kobj,
+					    struct kobj_attribute *attr,
+					    char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dmap_collapse_state.backoff));
+}
+
+static ssize_t collapse_backoff_passes_store(struct kobject *kobj,
+					     struct kobj_attribute *attr,
+					     const char *buf, size_t count)
+{
+	return dmap_collapse_passes_store(buf, count,
+					  &dmap_collapse_state.backoff);
+}
+
+static ssize_t collapse_idle_passes_show(struct kobject *kobj,
+					 struct kobj_attribute *attr,
+					 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dmap_collapse_state.idle));
+}
+
+static ssize_t collapse_idle_passes_store(struct kobject *kobj,
+					  struct kobj_attribute *attr,
+					  const char *buf, size_t count)
+{
+	return dmap_collapse_passes_store(buf, count,
+					  &dmap_collapse_state.idle);
+}
+
 #define DMAP_COLLAPSE_STAT(name)					\
 static ssize_t collapse_##name##_show(struct kobject *kobj,		\
 				      struct kobj_attribute *attr,	\
@@ -452,6 +568,8 @@ DMAP_COLLAPSE_STAT(level3);
 DMAP_COLLAPSE_STAT(not_uniform);
 DMAP_COLLAPSE_STAT(busy);
 DMAP_COLLAPSE_STAT(pinned);
+DMAP_COLLAPSE_STAT(bounced);
+DMAP_COLLAPSE_STAT(idle);
 
 static ssize_t collapse_pending_show(struct kobject *kobj,
 				     struct kobj_attribute *attr, char *buf)
@@ -469,12 +587,20 @@ static struct kobj_attribute collapse_enabled_attr = __ATTR_RW(collapse_enabled)
 static struct kobj_attribute collapse_delay_ms_attr = __ATTR_RW(collapse_delay_ms);
 static struct kobj_attribute collapse_batch_attr = __ATTR_RW(collapse_batch);
 static struct kobj_attribute collapse_pending_attr = __ATTR_RO(collapse_pending);
+static struct kobj_attribute collapse_backoff_passes_attr =
+	__ATTR_RW(collapse_backoff_passes);
+static struct kobj_attribute collapse_idle_passes_attr =
+	__ATTR_RW(collapse_idle_passes);
+static struct kobj_attribute release_idle_ms_attr = __ATTR_RW(release_idle_ms);
 
 static struct attribute *dmap_collapse_attrs[] = {
 	&collapse_enabled_attr.attr,
 	&collapse_delay_ms_attr.attr,
 	&collapse_batch_attr.attr,
 	&collapse_pending_attr.attr,
+	&collapse_backoff_passes_attr.attr,
+	&collapse_idle_passes_attr.attr,
+	&release_idle_ms_attr.attr,
 	&collapse_passes_attr.attr,
 	&collapse_tried_attr.attr,
 	&collapse_level2_attr.attr,
@@ -482,6 +608,8 @@ static struct attribute *dmap_collapse_attrs[] = {
 	&collapse_not_uniform_attr.attr,
 	&collapse_busy_attr.attr,
 	&collapse_pinned_attr.attr,
+	&collapse_bounced_attr.attr,
+	&collapse_idle_attr.attr,
 	NULL,
 };
 
@@ -510,14 +638,16 @@ int dmap_collapse_queue_show(struct seq_file *m, void *v)
 	if (!dmap_collapse_is_ready())
 		return 0;
 	mutex_lock(&dmap_collapse_mutex);
-	dmap_collapse_show_bits(m, "2M fresh", dc->pmd_fresh, dc->nr_pmds,
+	dmap_collapse_show_bits(m, "2M fresh", dc->pmd.fresh, dc->nr_pmds,
 				DMAP_REGION_ORDER);
-	dmap_collapse_show_bits(m, "2M aged", dc->pmd_aged, dc->nr_pmds,
+	dmap_collapse_show_bits(m, "2M aged", dc->pmd.aged, dc->nr_pmds,
 				DMAP_REGION_ORDER);
-	dmap_collapse_show_bits(m, "1G fresh", dc->pud_fresh, dc->nr_puds,
+	dmap_collapse_show_bits(m, "1G fresh", dc->pud.fresh, dc->nr_puds,
 				DMAP_PUD_ORDER);
-	dmap_collapse_show_bits(m, "1G aged", dc->pud_aged, dc->nr_puds,
+	dmap_collapse_show_bits(m, "1G aged", dc->pud.aged, dc->nr_puds,
 				DMAP_PUD_ORDER);
+	dmap_collapse_show_bits(m, "2M bounced", dc->pmd_slow, dc->nr_pmds,
+				DMAP_REGION_ORDER);
 	dmap_collapse_show_bits(m, "2M pinned", dc->pmd_pinned, dc->nr_pmds,
 				DMAP_REGION_ORDER);
 	mutex_unlock(&dmap_collapse_mutex);
@@ -547,6 +677,8 @@ void dmap_collapse_summary(struct seq_file *m)
 		   READ_ONCE(dc->stats.level2), READ_ONCE(dc->stats.level3),
 		   READ_ONCE(dc->stats.not_uniform), READ_ONCE(dc->stats.busy),
 		   READ_ONCE(dc->stats.pinned));
+	seq_printf(m, "                 bounced %lu, idle passes %lu\n",
+		   READ_ONCE(dc->stats.bounced), READ_ONCE(dc->stats.idle));
 }
 
 /* ---- init ---- */

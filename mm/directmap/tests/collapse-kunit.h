@@ -30,6 +30,7 @@
 
 struct dmap_ctest {
 	bool		was_enabled;
+	unsigned int	release_idle_ms;
 	struct page	*block;
 	unsigned long	a;		/* first 2M area of the block */
 	unsigned long	b;		/* second 2M area */
@@ -103,6 +104,7 @@ static int dmap_ctest_init(struct kunit *test)
 
 	/* The cases run passes themselves, and count exactly */
 	ct->was_enabled = dmap_collapse_set_enabled(false);
+	ct->release_idle_ms = xchg(&dmap_release_idle_ms, 0);
 	dmap_collapse_flush();
 
 	/* A 4M block that a 1G entry maps: nothing else split under it */
@@ -142,6 +144,7 @@ static void dmap_ctest_exit(struct kunit *test)
 		/* every case leaves its pages read-write */
 		__free_pages(ct->block, DMAP_CTEST_ORDER);
 	}
+	WRITE_ONCE(dmap_release_idle_ms, ct->release_idle_ms);
 	dmap_collapse_set_enabled(ct->was_enabled);
 }
 

@@ -605,6 +605,58 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 }
 #endif
 
+/*
+ * A node with no page out gives its empty regions back release_idle_ms
+ * after its last page came back, and the 1G entries they split are
+ * re-formed (here by a flush: the worker waits for the direct map to be
+ * idle); a node that allocated again meanwhile keeps them
+ */
+static void dmap_test_idle_release(struct kunit *test)
+{
+	unsigned long releases, pud_before;
+	struct dmap_cache *cache;
+	struct page *page;
+	int nid, i;
+
+	/* the init drained and flushed: 1G entries as whole as they get */
+	pud_before = arch_directmap_pages(DIRECTMAP_LEVEL_1G);
+	page = directmap_alloc_pages(numa_mem_id(), 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	nid = page_to_nid(page);
+	cache = &dmap_nodes[nid]->cache;
+	releases = cache->stats.releases;
+
+	/* off (0): kept for good */
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	msleep(300);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_empty), 1UL);
+
+	/* in use again before the time is up: kept */
+	WRITE_ONCE(dmap_release_idle_ms, 200);
+	page = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	page = directmap_alloc_pages(nid, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	msleep(400);
+	KUNIT_EXPECT_EQ(test, cache->stats.releases, releases);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_regions), 1UL);
+
+	/* idle: given back, readable again, the 1G entry whole once idle */
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	for (i = 0; i < 100 && READ_ONCE(cache->nr_regions); i++)
+		msleep(20);
+	/* taken off the lists: wait for the rest of the release */
+	flush_delayed_work(&dmap_idle_work);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_regions), 0UL);
+	KUNIT_EXPECT_EQ(test, cache->stats.releases, releases + 1);
+	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G),
+			pud_before);
+	WRITE_ONCE(dmap_release_idle_ms, 0);
+}
+
 static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmapped_then_restored),
 	KUNIT_CASE(dmap_test_free_slots_offline),
@@ -616,6 +668,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_refill_rollback),
 	KUNIT_CASE(dmap_test_region_from_4k),
 	KUNIT_CASE(dmap_test_double_free_race),
+	KUNIT_CASE(dmap_test_idle_release),
 #ifdef CONFIG_MEMORY_FAILURE
 	KUNIT_CASE(dmap_test_hwpoison),
 	KUNIT_CASE(dmap_test_hwpoison_single),

@@ -129,16 +129,26 @@ static inline bool dmap_test_zero(struct kunit *test, struct page *page)
 	return zero;
 }
 
+/* What the cases switch off, to put back */
+struct dmap_test_state {
+	bool		collapse_enabled;
+	unsigned int	release_idle_ms;
+};
+
 static inline int dmap_test_init(struct kunit *test)
 {
-	bool *was_enabled = kunit_kzalloc(test, sizeof(*was_enabled), GFP_KERNEL);
+	struct dmap_test_state *st = kunit_kzalloc(test, sizeof(*st), GFP_KERNEL);
 
-	KUNIT_ASSERT_NOT_NULL(test, was_enabled);
+	KUNIT_ASSERT_NOT_NULL(test, st);
 	KUNIT_ASSERT_TRUE_MSG(test, directmap_enabled(),
 			      "directmap must be on (no directmap=off)");
-	/* The cases count entries exactly: no collapse behind their back */
-	*was_enabled = dmap_collapse_set_enabled(false);
-	test->priv = was_enabled;
+	/*
+	 * The cases count entries exactly: no collapse behind their back,
+	 * and no region given back because a node went idle
+	 */
+	st->collapse_enabled = dmap_collapse_set_enabled(false);
+	st->release_idle_ms = xchg(&dmap_release_idle_ms, 0);
+	test->priv = st;
 	dmap_collapse_flush();
 	dmap_drain();
 	return 0;
@@ -146,11 +156,13 @@ static inline int dmap_test_init(struct kunit *test)
 
 static inline void dmap_test_exit(struct kunit *test)
 {
-	bool *was_enabled = test->priv;
+	struct dmap_test_state *st = test->priv;
 
 	dmap_drain();
-	if (was_enabled)
-		dmap_collapse_set_enabled(*was_enabled);
+	if (st) {
+		WRITE_ONCE(dmap_release_idle_ms, st->release_idle_ms);
+		dmap_collapse_set_enabled(st->collapse_enabled);
+	}
 }
 
 /* Stubs of the environment: no 2M block, no page-table page */

@@ -214,6 +214,16 @@ def main():
     checks.pages_back(t, "on", on)
     t.check("on: DirectMap4k unchanged after free",
             delta(on, "directmap_4k_kb", "boot", "freed") == 0)
+    t.check("on: nothing split while idle: without a drain, the empty "
+            "regions go back and DirectMap4k/1G are as booted "
+            f"({on.get('run.idle_ms')} ms after the last free)",
+            (on.get("run.idle_ms") or -1) >= 0 and
+            delta(on, "directmap_1g_kb", "boot", "idle") == 0 and
+            delta(on, "directmap_4k_kb", "boot", "idle") == 0 and
+            on.get("idle.dmap_regions") == 0,
+            f"1G delta {delta(on, 'directmap_1g_kb', 'boot', 'idle')}, "
+            f"4K delta {delta(on, 'directmap_4k_kb', 'boot', 'idle')}, "
+            f"regions {on.get('idle.dmap_regions')}")
     t.check("on: after a drain the 1G entries are whole again",
             all(delta(on, f"directmap_{s}_kb", "boot", "drained") == 0
                 for s in ("4k", "2m", "1g")),

@@ -78,6 +78,7 @@ static void snapshot(const char *phase)
 /* kB of the direct map in 2M and 1G entries */
 #define TRACING		"/sys/kernel/debug/tracing"
 #define WORKER		"/sys/kernel/mm/directmap/collapse_enabled"
+#define RELEASE_IDLE	"/sys/kernel/mm/directmap/release_idle_ms"
 
 /*
  * Turn the directmap events on or off with nothing under way: the worker
@@ -148,6 +149,13 @@ static long large_kb(void)
 	       read_key("/proc/meminfo", "DirectMap1G");
 }
 
+/* As many 1G entries as at boot, and no more 4K ones */
+static int as_booted(long boot_4k, long boot_1g)
+{
+	return read_key("/proc/meminfo", "DirectMap1G") >= boot_1g &&
+	       read_key("/proc/meminfo", "DirectMap4k") <= boot_4k;
+}
+
 /* A child that prints the DirectMap counters every @ms until killed */
 static pid_t sample_start(unsigned int ms)
 {
@@ -198,7 +206,7 @@ int main(int argc, char **argv)
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	unsigned long npages, i, dirty = 0;
 	double t0, t1, t2, t3;
-	long boot_large, large;
+	long boot_large, large, boot_4k, boot_1g;
 	unsigned char *p;
 	int fd, tries, traced;
 	pid_t sampler = -1;
@@ -219,6 +227,8 @@ int main(int argc, char **argv)
 	traced = trace_switch(1);
 	snapshot("boot");
 	boot_large = large_kb();
+	boot_4k = read_key("/proc/meminfo", "DirectMap4k");
+	boot_1g = read_key("/proc/meminfo", "DirectMap1G");
 	fd = syscall(__NR_memfd_secret, 0);
 	if (fd < 0) {
 		perror("memfd_secret");
@@ -272,6 +282,22 @@ int main(int argc, char **argv)
 		usleep(100000);
 	snapshot("freed");
 
+	/*
+	 * Nothing stays split while idle: release_idle_ms after the last
+	 * free the caches give their empty regions back, and the worker
+	 * re-forms their 1G entries once the direct map is idle.  Not the
+	 * stock kernel's way.
+	 */
+	if (access(RELEASE_IDLE, F_OK) == 0) {
+		while ((dmap_sum("regions") > 0 || !as_booted(boot_4k, boot_1g)) &&
+		       now() - t2 < 30.0)
+			usleep(50000);
+		printf("METRIC run.idle_ms %.0f\n",
+		       !dmap_sum("regions") && as_booted(boot_4k, boot_1g) ?
+		       (now() - t2) * 1e3 : -1.0);
+		snapshot("idle");
+	}
+
 	/* give every cached region back: the direct map is whole again */
 	fd = open("/sys/kernel/debug/directmap/drain", O_WRONLY);
 	if (fd >= 0) {
@@ -279,8 +305,9 @@ int main(int argc, char **argv)
 			perror("drain");
 		close(fd);
 	}
-	/* a release during a pass of the worker leaves the 1G entry to it */
-	for (t3 = now(); large_kb() < boot_large && now() - t3 < 2.0;)
+	/* a drain during a pass of the worker leaves the 1G entries to it */
+	for (t3 = now(); (large_kb() < boot_large ||
+			  !as_booted(boot_4k, boot_1g)) && now() - t3 < 2.0;)
 		usleep(10000);
 	snapshot("drained");
 	sample_stop(sampler);

@@ -451,7 +451,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			dmap_collapse_pass(&dc, b % 8 + 1, a & 1);
 			break;
 		case 13:
-			dmap_collapse_range(&dc, pfn, 1 + b % 1024);
+			dmap_collapse_range(&dc, pfn, 1 + b % 1024, a & 2);
 			break;
 		case 14:
 			/* others change their own pages, never a region's */

@@ -620,7 +620,7 @@ void dmap_env_block_restore(unsigned long pfn)
 	assert(!sim_block_poisoned(pfn));
 	pmd[pfn / 512].present = 1;
 	sim_note(pfn, true);
-	sim.flushes++;
+	/* no flush, as the kernel: an entry that was absent is in no TLB */
 }
 
 /* The pages a share or unshare names lie in one region of directmap's */
@@ -690,7 +690,7 @@ void dmap_env_region_absent(unsigned long pfn)
 int dmap_env_collapse(unsigned long pfn)
 {
 	if (notes)
-		return dmap_collapse_range(notes, pfn, 512);
+		return dmap_collapse_range(notes, pfn, 512, false);
 	return dmap_env_collapse_pud(pfn) == 1 ? 0 : -EAGAIN;
 }
 

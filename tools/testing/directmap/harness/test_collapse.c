@@ -142,20 +142,31 @@ static void teardown(void)
 	CHECK(m.allocs_out == 0);
 }
 
-/* An area is tried only after a whole quiet period, then its 1G too */
+/*
+ * An area is tried only after a whole quiet period; its 1G area once
+ * nothing changed for dc.idle passes, in the pass that finds it so
+ */
 static void test_aging(void)
 {
+	unsigned int i;
+
 	split(700, AREA_UNIFORM);
 
 	CHECK(dmap_collapse_pass(&dc, 100, false));
 	CHECK(m.pmd_calls == 0 && m.area[700] == AREA_UNIFORM);
-	CHECK(!dmap_collapse_pass(&dc, 100, false));
+	CHECK(dmap_collapse_pass(&dc, 100, false));
 	CHECK(m.area[700] == AREA_LARGE);
 	CHECK(dc.stats.level2 == 1);
-	/* the 1G area is tried in the same pass, once */
+	CHECK(!m.pud_large[1] && m.pud_calls == 0);
+	CHECK(dmap_collapse_waiting(&dc, false) == 0);
+	CHECK(dmap_collapse_waiting(&dc, true) == 1);
+	/* the second pass was the first quiet one: dc.idle - 2 more */
+	for (i = 0; i < dc.idle - 2; i++)
+		CHECK(dmap_collapse_pass(&dc, 100, false));
+	CHECK(!m.pud_large[1] && m.pud_calls == 0);
+	CHECK(!dmap_collapse_pass(&dc, 100, false));
 	CHECK(m.pud_large[1] && dc.stats.level3 == 1);
 	CHECK(m.pud_calls == 1);
-	CHECK(dmap_collapse_waiting(&dc, false) == 0);
 	CHECK(dmap_collapse_waiting(&dc, true) == 0);
 }
 
@@ -183,7 +194,7 @@ static void test_pinned(void)
 	dmap_collapse_pass(&dc, 100, true);
 	CHECK(m.area[9] == AREA_UNIFORM && m.pmd_calls == 0);
 	CHECK(dc.stats.pinned == 1);
-	CHECK(dmap_collapse_range(&dc, pfn_of(9), 512) == -EAGAIN);
+	CHECK(dmap_collapse_range(&dc, pfn_of(9), 512, true) == -EAGAIN);
 	CHECK(m.area[9] == AREA_UNIFORM && m.pmd_calls == 0);
 	/* a pin across a boundary pins both areas */
 	dmap_collapse_pin(&dc, pfn_of(11) - 1, 2);
@@ -276,25 +287,25 @@ static void test_range(void)
 
 	m.pud_large[2] = false;
 	m.area[1024 + 3] = AREA_UNIFORM;
-	CHECK(dmap_collapse_range(&dc, pfn_of(1024 + 3), 512) == 0);
+	CHECK(dmap_collapse_range(&dc, pfn_of(1024 + 3), 512, true) == 0);
 	CHECK(m.area[1024 + 3] == AREA_LARGE && m.pud_large[2]);
 	CHECK(dc.stats.level2 == 1 && dc.stats.level3 == 1);
 	/* already whole: nothing to do, no error */
-	CHECK(dmap_collapse_range(&dc, pfn_of(1024), 1024) == 0);
+	CHECK(dmap_collapse_range(&dc, pfn_of(1024), 1024, true) == 0);
 	CHECK(dc.stats.level2 == 1 && dc.stats.level3 == 1);
 	m.area[1030] = AREA_MIXED;
 	m.pud_large[2] = false;
-	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1) == -EAGAIN);
+	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1, true) == -EAGAIN);
 	m.busy_next = 1;
-	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1) == -EBUSY);
+	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 1, true) == -EBUSY);
 	/* empty, past the end, wrapping: refused, nothing tried */
 	calls = m.pmd_calls + m.pud_calls;
-	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 0) == -EINVAL);
-	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS - 1), 513) == -EINVAL);
-	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS), 1) == -EINVAL);
-	CHECK(dmap_collapse_range(&dc, ~0UL, 2) == -EINVAL);
+	CHECK(dmap_collapse_range(&dc, pfn_of(1030), 0, true) == -EINVAL);
+	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS - 1), 513, true) == -EINVAL);
+	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS), 1, true) == -EINVAL);
+	CHECK(dmap_collapse_range(&dc, ~0UL, 2, true) == -EINVAL);
 	CHECK(m.pmd_calls + m.pud_calls == calls);
-	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS - 1), 512) == 0);
+	CHECK(dmap_collapse_range(&dc, pfn_of(NR_PMDS - 1), 512, true) == 0);
 }
 
 /*
@@ -311,9 +322,119 @@ static void test_batch(void)
 	CHECK(dc.stats.level2 == 3 && dc.stats.level3 == 2);
 	m.area[7] = AREA_UNIFORM;
 	m.pud_large[0] = false;
-	CHECK(dmap_collapse_range(&dc, pfn_of(7), 1) == 0);
+	CHECK(dmap_collapse_range(&dc, pfn_of(7), 1, true) == 0);
 	CHECK(m.batches == 2 && !m.in_batch);
 	CHECK(m.pmd_calls + m.pud_calls > 0 && m.outside == 0);
+}
+
+/* Passes until the next epoch ends with a pass */
+static void pass_to_epoch(unsigned long *passes)
+{
+	do {
+		dmap_collapse_pass(&dc, 100, false);
+		(*passes)++;
+	} while (dc.nr_passes % dc.backoff);
+}
+
+/*
+ * A 2M area changed again after it was re-formed waits for a whole quiet
+ * epoch from then on; the others keep the one-period hysteresis
+ */
+static void test_bounce_2m(void)
+{
+	unsigned long passes = 0;
+
+	split(40, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, false);
+	dmap_collapse_pass(&dc, 100, false);
+	CHECK(m.area[40] == AREA_LARGE && dc.stats.bounced == 0);
+	/* split again: it bounced */
+	split(40, AREA_UNIFORM);
+	split(41, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, false);
+	CHECK(dc.stats.bounced == 1);
+	dmap_collapse_pass(&dc, 100, false);
+	CHECK(m.area[41] == AREA_LARGE);
+	CHECK(m.area[40] == AREA_UNIFORM);
+	CHECK(dmap_collapse_waiting(&dc, false) == 1);
+	/* a change within the epoch puts it off to the end of the next */
+	dmap_collapse_note(&dc, pfn_of(40), false);
+	pass_to_epoch(&passes);
+	CHECK(m.area[40] == AREA_UNIFORM);
+	pass_to_epoch(&passes);
+	CHECK(m.area[40] == AREA_LARGE);
+	CHECK(passes > dc.backoff && passes <= 2 * dc.backoff);
+	CHECK(dmap_collapse_waiting(&dc, false) == 0);
+	/* the history stays: the next split waits for an epoch too */
+	passes = 0;
+	split(40, AREA_UNIFORM);
+	pass_to_epoch(&passes);
+	CHECK(dc.stats.bounced == 2);
+	CHECK(m.area[40] == AREA_UNIFORM || passes == dc.backoff);
+	pass_to_epoch(&passes);
+	CHECK(m.area[40] == AREA_LARGE);
+	/* a flush does not wait */
+	split(40, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, true);
+	CHECK(m.area[40] == AREA_LARGE && dc.stats.bounced == 3);
+	/*
+	 * Due at the end of an epoch but left over by the budget, then
+	 * changed again: it waits for the next epoch, not the next pass
+	 */
+	passes = 0;
+	split(40, AREA_UNIFORM);
+	pass_to_epoch(&passes);
+	do {
+		dmap_collapse_pass(&dc, dc.nr_passes % dc.backoff ==
+				   dc.backoff - 1 ? 0 : 100, false);
+	} while (dc.nr_passes % dc.backoff);
+	CHECK(m.area[40] == AREA_UNIFORM && dc.stats.bounced == 4);
+	CHECK(dmap_collapse_waiting(&dc, false) == 1);
+	dmap_collapse_note(&dc, pfn_of(40), false);
+	dmap_collapse_pass(&dc, 100, false);
+	CHECK(m.area[40] == AREA_UNIFORM);
+	pass_to_epoch(&passes);
+	CHECK(m.area[40] == AREA_UNIFORM);
+	pass_to_epoch(&passes);
+	CHECK(m.area[40] == AREA_LARGE);
+}
+
+/*
+ * 1G areas wait until no area was marked for dc.idle passes; then the
+ * 1G areas and everything else waiting go at once
+ */
+static void test_pud_waits_for_idle(void)
+{
+	unsigned int i;
+
+	split(600, AREA_UNIFORM);
+	for (i = 0; i < 4 * dc.backoff; i++) {
+		dmap_collapse_note(&dc, pfn_of(2000) + i, false);
+		dmap_collapse_pass(&dc, 100, false);
+	}
+	/* the 2M area after a period, the 1G area not while others change */
+	CHECK(m.area[600] == AREA_LARGE && !m.pud_large[1]);
+	CHECK(dmap_collapse_waiting(&dc, true) == 1);
+	CHECK(dc.stats.idle == 0);
+	for (i = 0; i < dc.idle; i++) {
+		CHECK(!m.pud_large[1]);
+		dmap_collapse_pass(&dc, 100, false);
+	}
+	CHECK(m.pud_large[1] && dc.stats.idle == 1);
+	CHECK(dmap_collapse_waiting(&dc, true) == 0);
+	CHECK(dmap_collapse_waiting(&dc, false) == 0);
+	/* a region given back: its 2M now, its 1G left to the worker */
+	split(601, AREA_UNIFORM);
+	CHECK(dmap_collapse_range(&dc, pfn_of(601), 512, false) == 0);
+	CHECK(m.area[601] == AREA_LARGE && !m.pud_large[1]);
+	CHECK(dmap_collapse_waiting(&dc, true) == 1);
+	/* an explicit collapse of the 1G does not wait */
+	CHECK(dmap_collapse_range(&dc, pfn_of(601), 512, true) == 0);
+	CHECK(m.pud_large[1]);
+	/* neither does a flush */
+	split(602, AREA_UNIFORM);
+	dmap_collapse_pass(&dc, 100, true);
+	CHECK(m.area[602] == AREA_LARGE && m.pud_large[1]);
 }
 
 /* Each allocation of init can fail; nothing leaks */
@@ -322,12 +443,12 @@ static void test_init_enomem(void)
 	struct dmap_collapse other;
 	int nth;
 
-	for (nth = 1; nth <= 5; nth++) {
+	for (nth = 1; nth <= 9; nth++) {
 		m.alloc_fail_nth = nth;
 		CHECK(dmap_collapse_init(&other, 1UL << 30) == -ENOMEM);
 	}
 	m.alloc_fail_nth = 0;
-	CHECK(m.allocs_out == 5);	/* only dc's own bitmaps */
+	CHECK(m.allocs_out == 9);	/* only dc's own bitmaps */
 }
 
 static void run(const char *name, void (*fn)(void))
@@ -337,7 +458,7 @@ static void run(const char *name, void (*fn)(void))
 
 int main(void)
 {
-	printf("TAP version 13\n1..11\n");
+	printf("TAP version 13\n1..13\n");
 	run("collapse_aging", test_aging);
 	run("collapse_hysteresis", test_hysteresis);
 	run("collapse_pinned", test_pinned);
@@ -348,6 +469,8 @@ int main(void)
 	run("collapse_note", test_note);
 	run("collapse_range", test_range);
 	run("collapse_one_batch", test_batch);
+	run("collapse_bounce_2m_waits_an_epoch", test_bounce_2m);
+	run("collapse_pud_waits_for_idle", test_pud_waits_for_idle);
 	run("collapse_init_enomem", test_init_enomem);
 	printf("# %d passed, %d failed\n", test_nr - test_failed, test_failed);
 	return test_failed ? 1 : 0;
