@@ -20,8 +20,18 @@ ARGS = ["-g", "32", "-n", "2", "-o", "200000", "-k", "20000"]
 POLICIES = ["stock", "mainline", "cache", "collapse"]
 TRACES = ["secretmem", "cvm", "convert", "ro-noise"]
 FIELDS = ["pmd_splits", "pud_splits", "tlb_flushes", "mib_4k_avg",
-          "mib_4k_end", "split_1g_avg", "idle_mib_avg", "gap_pct",
-          "times_limit", "invariants_broken", "limit"]
+          "mib_4k_peak", "mib_4k_end", "split_1g_avg", "idle_mib_avg",
+          "gap_pct", "times_limit", "times_limit_by_figure",
+          "invariants_broken", "limit"]
+# The figures on which directmap (cache+collapse) must never lose to stock
+NEVER_WORSE = ["pmd_splits", "pud_splits", "mib_4k_avg", "mib_4k_peak",
+               "split_1g_avg", "tlb_flushes"]
+# Where it cannot: ro-noise has no secrets, so nothing is saved, and every
+# re-form before the noise stops is paid for with a split and a flush
+# later, and the repair after it with a flush, which stock never does.
+# These may not grow past what the policy does today (short run).
+KNOWN_WORSE = {("ro-noise", "pmd_splits"): 29,
+               ("ro-noise", "tlb_flushes"): 100324}
 
 results = []
 
@@ -87,9 +97,29 @@ def main():
                    st["mib_4k_avg"]),
                   co["mib_4k_avg"] <= runs[(t, "cache")]["mib_4k_avg"]
                   <= st["mib_4k_avg"])
+            check("sim %s: idle at the end: no 1G area left split (%d, "
+                  "stock %d)" % (t, co["split_1g_end"], st["split_1g_end"]),
+                  co["split_1g_end"] == 0 and st["split_1g_end"] > 0)
             check("sim %s: no policy beats the limit" % t,
                   all(runs[(t, pol)]["times_limit"] >= 1 - 1e-9
                       for pol in POLICIES))
+
+        for t in TRACES:
+            co, st = runs[(t, "collapse")], runs[(t, "stock")]
+            for f in NEVER_WORSE:
+                bound = KNOWN_WORSE.get((t, f))
+                if bound is None:
+                    check("sim %s: %s no worse than stock (%g vs %g)" %
+                          (t, f, co[f], st[f]), co[f] <= st[f])
+                else:
+                    check("sim %s: %s at most %g, stock %g (cannot match "
+                          "stock: see KNOWN_WORSE) (%g)" %
+                          (t, f, bound, st[f], co[f]), co[f] <= bound)
+            by = co["times_limit_by_figure"]
+            check("sim %s: x limit reported for every figure" % t,
+                  all(f in by for f in NEVER_WORSE + ["idle_mib_avg"]) and
+                  by["pud_splits"] is None and by["mib_4k_avg"] ==
+                  round(co["times_limit"], 4))
 
         # The written cvm trace replays to the same figures
         p = run(ARGS + ["--read", os.path.join(tmp, "cvm.trace"),

@@ -27,7 +27,11 @@
 
 #include "trace.h"
 
-#define IDLE_TAIL	100000	/* steps after the teardown: five periods */
+/*
+ * Steps after the teardown: 50 periods, past the 25 that the caches keep
+ * their empty regions and the 16 the worker waits before 1G areas
+ */
+#define IDLE_TAIL	1000000
 
 static const char trace_letter[T_NR] = "afAFrxwi";
 
