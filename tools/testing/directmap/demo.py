@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 
-from qemu import boot, prepare, delta
+from qemu import accel_name, boot, delta, kvm_usable, prepare
 
 
 def mb(kb):
@@ -38,7 +38,7 @@ def samples(console):
     return points, phases
 
 
-def plot(series, out):
+def plot(series, out, acc):
     """DirectMap 4K, 2M and 1G in MiB over time, off against on"""
     base = os.path.splitext(out)[0]
     for name, (points, phases) in series.items():
@@ -64,7 +64,7 @@ def plot(series, out):
     script = (f'set terminal pngcairo size 1100,1000 font ",10" '
               f'noenhanced\n'
               f'set output "{out}"\nset multiplot layout 3,1 title '
-              f'"memfd_secret demo: the direct map over time (QEMU TCG)"\n'
+              f'"memfd_secret demo: the direct map over time (QEMU {acc})"\n'
               f'set xlabel "seconds since dmtest started"\n'
               f'set ylabel "MiB"\nset grid\nset key top left\n'
               f'{arrows}{panels}unset multiplot\n')
@@ -86,12 +86,15 @@ def main():
         logs, initrd = prepare(build)
     tag = "-arm64" if arch == "arm64" else ""
 
+    kvm = kvm_usable(arch)
+    acc = accel_name(kvm)
     runs, series = {}, {}
     for name, args in (("off", "directmap=off"), ("on", "")):
         print(f"  BOOT    directmap={name}, {pages} memfd_secret pages",
               flush=True)
         m, exits, console = boot(bzimage, initrd, "demo",
                                  f"{args} dmpages={pages}", arch=arch,
+                                 kvm=kvm,
                                  log=os.path.join(logs,
                                                   f"demo{tag}-{name}.log"))
         if exits.get("dmtest") != 0 or m.get("run.completed") != 1:
@@ -112,7 +115,7 @@ def main():
 
     print()
     print(f"directmap demo ({arch}): {pages} memfd_secret pages "
-          f"({pages * 4 // 1024} MiB), QEMU TCG, 2 vCPUs, 2 NUMA nodes, 4 GiB")
+          f"({pages * 4 // 1024} MiB), QEMU {acc}, 2 vCPUs, 2 NUMA nodes, 4 GiB")
     print()
     print("off: the stock kernel, no region cache and no collapse worker; "
           "on: both")
@@ -130,6 +133,9 @@ def main():
     row("PMD/PUD collapses at the drain",
         lambda m: f"{delta(m, 'pmd_collapses', 'freed', 'drained'):.0f} / "
                   f"{delta(m, 'pud_collapses', 'freed', 'drained'):.0f}")
+    row("DirectMap as booted after the last free, ms",
+        lambda m: "never (no drain)" if m.get("run.idle_ms", -1) < 0
+        else f"{m['run.idle_ms']:.0f} (no drain)")
     row("time to repair 2M+1G to 99.9% of boot, ms",
         lambda m: "not repaired" if m.get("run.repair_ms", -1) < 0
         else f"{m['run.repair_ms']:.0f}")
@@ -137,17 +143,19 @@ def main():
         lambda m: f"{delta(m, 'tlb_flushes', 'boot', 'held'):.0f}")
     row("kernel TLB flushes, free",
         lambda m: f"{delta(m, 'tlb_flushes', 'held', 'freed'):.0f}")
-    row("fault-in time, ms (TCG, emulated)",
+    row(f"fault-in time, ms ({acc})",
         lambda m: f"{m['run.fault_ms']:.0f}")
-    row("munmap+close time, ms (TCG, emulated)",
+    row(f"munmap+close time, ms ({acc})",
         lambda m: f"{m['run.free_ms']:.0f}")
     print()
     print("freed: secrets closed and the collapse worker done; directmap "
           "still caches a few empty")
-    print("regions per node (absent 2M entries); drained: those given back, "
-          "their 1G entries re-formed.")
-    print("Times are QEMU TCG wall times: compare the two columns, "
-          "not the numbers with real hardware.")
+    print("regions per node (absent 2M entries), until release_idle_ms "
+          "after the last free; drained:")
+    print("those given back at once, their 1G entries re-formed.")
+    print(f"Times are QEMU {acc} wall times: compare the two columns" +
+          (", on this host's hardware." if kvm else
+           ", not the numbers with real hardware."))
 
     out = os.path.join(build, f"demo{tag}.json")
     with open(out, "w") as f:
@@ -158,7 +166,7 @@ def main():
     print(f"figures: {out}")
     png = os.path.join(build, f"demo{tag}.png")
     if all(len(series[k][0]) >= 2 for k in series):
-        plot(series, png)
+        plot(series, png, acc)
         print(f"plot: {png} (DirectMap 4K/2M/1G over time, off vs on)")
     else:
         print("demo: too few DirectMap samples to plot", file=sys.stderr)

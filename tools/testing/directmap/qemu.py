@@ -21,20 +21,47 @@ def numa(cpus=2, memory="4G", node="2G"):
     ]
 
 
-def cpu(cpus=2, arch="x86_64"):
-    """x86-64's "max" CPU (1G pages) on one socket per node, or arm64's"""
+def cpu(cpus=2, arch="x86_64", kvm=False):
+    """x86-64's "max" CPU (1G pages) on one socket per node, or arm64's;
+    the host's under KVM"""
     if arch == "arm64":
         return ["-cpu", "max,pauth-impdef=on", "-smp", str(cpus)]
-    return ["-cpu", "max", "-smp",
+    return ["-cpu", "host" if kvm else "max", "-smp",
             f"{cpus},sockets=2,cores={cpus // 2},threads=1"]
 
 
-def machine(cpus=2, arch="x86_64", node="2G"):
+def kvm_usable(arch="x86_64"):
+    """May QEMU run ARCH guests under KVM here?  Only where the host CPU
+    virtualises in hardware: /dev/kvm alone is not enough (a nested host
+    may offer one without VMX, slower than TCG).  DIRECTMAP_ACCEL=tcg or
+    kvm overrides."""
+    want = os.environ.get("DIRECTMAP_ACCEL", "auto")
+    if want in ("tcg", "kvm"):
+        return want == "kvm"
+    if arch != "x86_64" or os.uname().machine != "x86_64":
+        return False
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split() for line in f
+                          if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "vmx" in flags or "svm" in flags
+
+
+def accel_name(kvm):
+    return "KVM" if kvm else "TCG"
+
+
+def machine(cpus=2, arch="x86_64", node="2G", kvm=False):
     """x86-64 with 1G pages, or arm64's virt board: NODE of memory on each
-    of two nodes, CPUS split over them"""
+    of two nodes, CPUS split over them; under KVM if KVM"""
     board = ["-M", "virt"] if arch == "arm64" else []
+    accel = ["-accel", "kvm"] if kvm else []
     total = f"{2 * int(node[:-1])}{node[-1]}"
-    return [*board, *cpu(cpus, arch), *numa(cpus, total, node)]
+    return [*board, *accel, *cpu(cpus, arch, kvm), *numa(cpus, total, node)]
 
 
 def kunit_args(arch):
@@ -46,9 +73,9 @@ def kunit_args(arch):
 
 
 def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
-         cpus=2, arch="x86_64", node="2G"):
-    """Run one guest suite on NODE of memory a node; return (metrics,
-    exits, console text)."""
+         cpus=2, arch="x86_64", node="2G", kvm=False):
+    """Run one guest suite on NODE of memory a node, under KVM if KVM (else
+    TCG, as every test does); return (metrics, exits, console text)."""
     # no5lvl: -cpu max has LA57, and 6.12 with KASAN takes a timer
     # interrupt that lands in identify_cpu() at boot (LA57 cleared for a
     # moment, so 5-level addresses look wild) for a splat, in 3 of 9
@@ -61,7 +88,7 @@ def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
     else:
         cmd = ["qemu-system-x86_64", "-nographic", "-no-reboot",
                "-bios", "qboot.rom"]
-    cmd += [*machine(cpus, arch, node),
+    cmd += [*machine(cpus, arch, node, kvm),
             "-kernel", bzimage, "-initrd", initrd, "-append", append]
     start = time.monotonic()
     try:

@@ -12,13 +12,15 @@
  *	kernel reads of TOUCHES random pages out of PAGES, over the direct
  *	map as it is and over one split to 4K; with NAME only one of the
  *	two, reported as NAME
- *   dmbench churn SECONDS FILES MAXPAGES SEED
+ *   dmbench churn SECONDS FILES MAXPAGES SEED [memfd]
  *	memfd_secret churn: up to FILES secret files of 1..MAXPAGES pages
  *	created, faulted in and closed at random, interleaved with anonymous
- *	memory, for SECONDS
+ *	memory, for SECONDS; with "memfd", the same sequence of plain
+ *	memfd_create() files, the baseline, reported as churn_plain
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,11 +146,12 @@ static unsigned long rnd_pages(unsigned long max)
 	return n > max ? max : n;
 }
 
-static int secret_open(struct secret *s, unsigned long pages)
+static int secret_open(struct secret *s, unsigned long pages, bool plain)
 {
 	unsigned long i;
 
-	s->fd = syscall(__NR_memfd_secret, 0);
+	s->fd = plain ? memfd_create("dmbench", 0) :
+			syscall(__NR_memfd_secret, 0);
 	if (s->fd < 0)
 		return -1;
 	s->len = pages * PAGE;
@@ -203,12 +206,18 @@ static int bench_churn(int argc, char **argv)
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	unsigned long nfiles, maxpages, open = 0, ops = 0, pages = 0, failed = 0;
 	long before[ARRAY_SIZE(counters)];
+	const char *name = "churn";
 	struct secret *files;
 	double secs, t0, t;
+	bool plain = false;
 	unsigned int i;
 
-	if (argc != 4)
+	if (argc == 5 && !strcmp(argv[4], "memfd")) {
+		plain = true;
+		name = "churn_plain";
+	} else if (argc != 4) {
 		return 2;
+	}
 	secs = atof(argv[0]);
 	nfiles = strtoul(argv[1], NULL, 0);
 	maxpages = strtoul(argv[2], NULL, 0);
@@ -229,7 +238,7 @@ static int bench_churn(int argc, char **argv)
 		if (open < nfiles && (open < nfiles / 2 || rnd(2))) {
 			unsigned long n = rnd_pages(maxpages);
 
-			if (secret_open(&files[open], n)) {
+			if (secret_open(&files[open], n, plain)) {
 				failed++;
 			} else {
 				open++;
@@ -248,18 +257,18 @@ static int bench_churn(int argc, char **argv)
 	while (open)
 		secret_close(&files[--open]);
 
-	printf("METRIC churn.seconds %.3f\n", t - t0);
-	printf("METRIC churn.ops %lu\n", ops);
-	printf("METRIC churn.failed_ops %lu\n", failed);
-	printf("METRIC churn.pages %lu\n", pages);
-	printf("METRIC churn.pages_per_s %.0f\n", pages / (t - t0));
+	printf("METRIC %s.seconds %.3f\n", name, t - t0);
+	printf("METRIC %s.ops %lu\n", name, ops);
+	printf("METRIC %s.failed_ops %lu\n", name, failed);
+	printf("METRIC %s.pages %lu\n", name, pages);
+	printf("METRIC %s.pages_per_s %.0f\n", name, pages / (t - t0));
 	for (i = 0; i < ARRAY_SIZE(counters); i++) {
 		long after = read_key(counters[i].path, counters[i].key);
 
-		printf("METRIC churn.%s %ld\n", counters[i].name,
+		printf("METRIC %s.%s %ld\n", name, counters[i].name,
 		       before[i] < 0 || after < 0 ? -1 : after - before[i]);
 	}
-	printf("METRIC churn.directmap_4k_kb %ld\n",
+	printf("METRIC %s.directmap_4k_kb %ld\n", name,
 	       read_key("/proc/meminfo", "DirectMap4k"));
 	free(files);
 	return failed ? 1 : 0;
@@ -279,7 +288,7 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 			"usage: dmbench micro PAGES ROUNDS [NAME]\n"
 			"       dmbench walk PAGES TOUCHES [NAME [split]]\n"
-			"       dmbench churn SECONDS FILES MAXPAGES SEED\n");
+			"       dmbench churn SECONDS FILES MAXPAGES SEED [memfd]\n");
 	fflush(stdout);
 	return ret;
 }
