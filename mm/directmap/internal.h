@@ -35,6 +35,8 @@ struct seq_file;
  * @nr_singles:		single pages handed out by the fallback path
  * @fallbacks:		allocations served by the fallback path
  * @fallback_failures:	allocations the fallback path could not serve either
+ * @idle_since:		jiffies when the node last had no page out, for
+ *			release_idle_ms
  */
 struct dmap_node {
 	struct dmap_cache	cache;
@@ -44,7 +46,7 @@ struct dmap_node {
 	atomic_long_t		nr_singles;
 	atomic_long_t		fallbacks;
 	atomic_long_t		fallback_failures;
-	unsigned long		idle_since;	/* jiffies its last page came back */
+	unsigned long		idle_since;
 };
 
 extern struct dmap_node *dmap_nodes[MAX_NUMNODES];
