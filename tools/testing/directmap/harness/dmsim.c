@@ -55,6 +55,8 @@ static struct {
 	unsigned long	check_every;	/* recount the invariants this often */
 	unsigned long	high;		/* empty regions a node keeps */
 	unsigned long	release_idle;	/* steps a node without pages keeps them */
+	unsigned int	backoff;	/* collapse_backoff_passes, 0: default */
+	unsigned int	idle;		/* collapse_idle_passes, 0: default */
 } cfg = {
 	.gib_per_node	= 256,
 	.nodes		= 4,
@@ -377,6 +379,9 @@ static void replay(const struct trace *t, enum policy pol,
 	if (pol == POL_COLLAPSE) {
 		if (dmap_collapse_init(&r.dc, sim_nr_pages()))
 			die("out of memory");
+		/* as the sysfs knobs set them */
+		r.dc.backoff = cfg.backoff ?: r.dc.backoff;
+		r.dc.idle = cfg.idle ?: r.dc.idle;
 		sim_attach_collapse(&r.dc);
 	}
 	r.secret = zalloc(t->ids[T_SECRET_ALLOC], sizeof(long));
@@ -662,6 +667,8 @@ static const char * const help[] = {
 	"  -p, --period N         steps between collapse passes (default 20000)",
 	"  -i, --release-idle N   steps a node with no page out keeps its empty",
 	"                         regions, 0 for good (default 500000: 5 s)",
+	"  -b, --backoff N        collapse_backoff_passes (default the kernel's)",
+	"  -I, --idle-passes N    collapse_idle_passes (default the kernel's)",
 	"  -k, --check N          recount every invariant every N steps",
 	"  -h, --help             this text",
 	"traces:",
@@ -687,7 +694,8 @@ int main(int argc, char **argv)
 		{ "write", 1, NULL, 'w' }, { "json", 1, NULL, 'j' },
 		{ "csv", 1, NULL, 'c' }, { "period", 1, NULL, 'p' },
 		{ "check", 1, NULL, 'k' }, { "help", 0, NULL, 'h' },
-		{ "release-idle", 1, NULL, 'i' },
+		{ "release-idle", 1, NULL, 'i' }, { "backoff", 1, NULL, 'b' },
+		{ "idle-passes", 1, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *json = NULL, *csv = NULL, *wdir = NULL, *rfile = NULL;
@@ -698,7 +706,7 @@ int main(int argc, char **argv)
 	unsigned int k;
 	int c, p, first = 1;
 
-	while ((c = getopt_long(argc, argv, "g:n:o:s:t:r:w:j:c:p:k:i:h", opts,
+	while ((c = getopt_long(argc, argv, "g:n:o:s:t:r:w:j:c:p:k:i:b:I:h", opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'g':
@@ -733,6 +741,12 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 			cfg.release_idle = strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			cfg.backoff = strtoul(optarg, NULL, 0);
+			break;
+		case 'I':
+			cfg.idle = strtoul(optarg, NULL, 0);
 			break;
 		case 't':
 			for (k = 0; k < nr_trace_kinds; k++)
