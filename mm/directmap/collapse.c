@@ -343,11 +343,11 @@ bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 	dc->stats.passes++;
 	dc->quiet = dmap_collapse_quiet(dc) ? dc->quiet + 1 : 0;
 	/* Idle for long enough: whatever waits goes now, 1G areas too */
-	if (dc->quiet >= dc->idle && !now) {
+	if (dc->quiet >= READ_ONCE(dc->idle) && !now) {
 		dc->stats.idle++;
 		now = true;
 	}
-	epoch = !(++dc->nr_passes % (dc->backoff ?: 1));
+	epoch = !(++dc->nr_passes % (READ_ONCE(dc->backoff) ?: 1));
 	dmap_env_collapse_begin();
 	left = dmap_collapse_scan(dc, false, &budget, now, epoch);
 	left = dmap_collapse_scan(dc, true, &budget, now, epoch) || left;

@@ -274,9 +274,11 @@ static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
 	dmap_cache_reclaim(&pn->cache, r, page_to_pfn(page), order, charged);
 	/* The node's last page: give its empty regions back if it stays so */
 	if (!READ_ONCE(pn->cache.nr_used)) {
+		unsigned int ms = READ_ONCE(dmap_release_idle_ms);
+
 		WRITE_ONCE(pn->idle_since, jiffies);
-		if (READ_ONCE(dmap_release_idle_ms))
-			dmap_idle_kick(msecs_to_jiffies(READ_ONCE(dmap_release_idle_ms)));
+		if (ms)
+			dmap_idle_kick(msecs_to_jiffies(ms));
 	}
 }
 
@@ -349,12 +351,12 @@ void dmap_idle_kick(unsigned long delay)
  */
 static void dmap_idle_workfn(struct work_struct *work)
 {
-	unsigned long delay = msecs_to_jiffies(READ_ONCE(dmap_release_idle_ms));
-	unsigned long due, next = 0;
+	unsigned int ms = READ_ONCE(dmap_release_idle_ms);
+	unsigned long delay = msecs_to_jiffies(ms), due, next = 0;
 	struct dmap_node *pn;
 	int nid;
 
-	if (!READ_ONCE(dmap_release_idle_ms))
+	if (!ms)
 		return;
 	dmap_for_each_node(nid, pn) {
 		if (READ_ONCE(pn->cache.nr_used) || !READ_ONCE(pn->cache.nr_empty))

@@ -250,9 +250,9 @@ struct dmap_collapse_level {
  * @quiet:	passes in a row that found no change
  * @stats:	event counters
  *
- * The fresh bitmaps and @pmd_pinned are set from any context, atomically;
- * everything else belongs to whoever runs a pass (serialised by the
- * caller).
+ * The fresh bitmaps and @pmd_pinned are set from any context, atomically,
+ * and @backoff and @idle by their sysfs knobs at any time; everything else
+ * belongs to whoever runs a pass (serialised by the caller).
  */
 struct dmap_collapse {
 	struct dmap_collapse_level pmd;

@@ -503,24 +503,6 @@ static ssize_t release_idle_ms_store(struct kobject *kobj,
 	return ret;
 }
 
-/* The pass's own knobs: set under the mutex that serialises passes */
-static ssize_t dmap_collapse_passes_store(const char *buf, size_t count,
-					  unsigned int *val)
-{
-	unsigned int v;
-	int err;
-
-	err = kstrtouint(buf, 0, &v);
-	if (err)
-		return err;
-	if (v < 1 || v > DMAP_COLLAPSE_PASSES_MAX)
-		return -EINVAL;
-	mutex_lock(&dmap_collapse_mutex);
-	*val = v;
-	mutex_unlock(&dmap_collapse_mutex);
-	return count;
-}
-
 static ssize_t collapse_backoff_passes_show(struct kobject *kobj,
 					    struct kobj_attribute *attr,
 					    char *buf)
@@ -532,8 +514,9 @@ static ssize_t collapse_backoff_passes_store(struct kobject *kobj,
 					     struct kobj_attribute *attr,
 					     const char *buf, size_t count)
 {
-	return dmap_collapse_passes_store(buf, count,
-					  &dmap_collapse_state.backoff);
+	return dmap_collapse_uint_store(buf, count,
+					&dmap_collapse_state.backoff, 1,
+					DMAP_COLLAPSE_PASSES_MAX);
 }
 
 static ssize_t collapse_idle_passes_show(struct kobject *kobj,
@@ -547,8 +530,8 @@ static ssize_t collapse_idle_passes_store(struct kobject *kobj,
 					  struct kobj_attribute *attr,
 					  const char *buf, size_t count)
 {
-	return dmap_collapse_passes_store(buf, count,
-					  &dmap_collapse_state.idle);
+	return dmap_collapse_uint_store(buf, count, &dmap_collapse_state.idle,
+					1, DMAP_COLLAPSE_PASSES_MAX);
 }
 
 #define DMAP_COLLAPSE_STAT(name)					\
