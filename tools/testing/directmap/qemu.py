@@ -110,15 +110,20 @@ def boot(bzimage, initrd, suite, extra_args="", log=None, timeout=900,
 def metrics_of(out):
     """the METRIC and EXIT lines of a console: (metrics, exits)"""
     metrics, exits = {}, {}
+    garbled = 0
     for line in out.splitlines():
         line = line.strip("\r")
         m = re.match(r"METRIC (\S+) (-?[0-9.]+)$", line)
         if m:
             metrics[m.group(1)] = float(m.group(2))
+        elif "METRIC " in line:
+            garbled += 1
         m = re.match(r"EXIT (\S+) (\d+)$", line)
         if m:
             exits[m.group(1)] = int(m.group(2))
     metrics["run.completed"] = 1.0 if "DMTEST END" in out else 0.0
+    # a report line the kernel's console wrote into
+    metrics["run.garbled_reports"] = float(garbled)
     return metrics, exits
 
 

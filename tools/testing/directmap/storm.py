@@ -62,6 +62,9 @@ def storm_checks(t, bzimage, initrd, logs, full):
               f", verifier {g(phase + '.problems')}", flush=True)
 
     t.check(f"{suite}: guest ran to the end", g("run.completed") == 1)
+    t.check(f"{suite}: every report line came through whole",
+            g("run.garbled_reports") == 0,
+            f"{g('run.garbled_reports')} garbled")
     t.check(f"{suite}: 4 vCPUs, KASAN and lockdep on",
             g("storm.cpus") == 4 and g("storm.kasan") == 1 and
             (g("storm.lockdep") or 0) >= 1)
