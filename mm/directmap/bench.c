@@ -13,9 +13,11 @@
  *
  *   echo "wipe PAGES ROUNDS" > /sys/kernel/debug/directmap/bench
  *	The part of a directmap free that a plain free does not have: zero
- *	PAGES pages of directmap's through the per-CPU alias
- *	(directmap_clear_pages(), with its flush of one TLB entry),
- *	against zeroing as many plain pages through the direct map.
+ *	PAGES pages of directmap's one at a time where they are mapped for
+ *	it (directmap_clear_pages(), a switch to the wipe mm and back, or
+ *	an alias and its flush), against zeroing as many plain pages
+ *	through the direct map; and 1 << DIRECTMAP_MAX_ORDER pages to a
+ *	directmap_clear_pages() call, what batching wipes would save.
  *
  *   echo "walk PAGES TOUCHES SPLIT" > /sys/kernel/debug/directmap/bench
  *	Take PAGES pages from the page allocator and read one word of
@@ -213,23 +215,39 @@ static int dmap_bench_alloc_run(struct seq_buf *s, enum dmap_bench_mode mode,
 	return 0;
 }
 
+/*
+ * Wipes of the largest allocation: what one switch to the wipe mm costs.
+ * A run holds twice PAGES pages of directmap's meanwhile.
+ */
+#define DMAP_BENCH_WIPE_ORDER	DIRECTMAP_MAX_ORDER
+
 static int dmap_bench_wipe_run(struct seq_buf *s, unsigned long nr,
 			       unsigned long rounds)
 {
-	u64 t0, t1, t2, best_alias = U64_MAX, best_direct = U64_MAX;
+	u64 t0, t1, t2, t3, best_alias = U64_MAX, best_direct = U64_MAX;
+	unsigned long nr_batch = nr >> DMAP_BENCH_WIPE_ORDER, got_batch = 0;
 	unsigned long i, r, got_dm = 0, got_plain = 0;
-	struct page **dm, **plain;
+	struct page **dm, **plain, **batch;
+	u64 best_batch = U64_MAX;
 	int err = -ENOMEM;
 
 	if (!directmap_enabled())
 		return -EOPNOTSUPP;
 	dm = kvmalloc_array(nr, sizeof(*dm), GFP_KERNEL);
 	plain = kvmalloc_array(nr, sizeof(*plain), GFP_KERNEL);
-	if (!dm || !plain)
+	batch = kvmalloc_array(nr_batch, sizeof(*batch), GFP_KERNEL);
+	if (!dm || !plain || !batch)
 		goto out;
 	for (; got_dm < nr; got_dm++) {
 		dm[got_dm] = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 		if (!dm[got_dm])
+			goto out;
+	}
+	for (; got_batch < nr_batch; got_batch++) {
+		batch[got_batch] = directmap_alloc_pages(NUMA_NO_NODE,
+							 DMAP_BENCH_WIPE_ORDER,
+							 0);
+		if (!batch[got_batch])
 			goto out;
 	}
 	for (; got_plain < nr; got_plain++) {
@@ -247,22 +265,36 @@ static int dmap_bench_wipe_run(struct seq_buf *s, unsigned long nr,
 		for (i = 0; i < nr; i++)
 			clear_page(page_address(plain[i]));
 		t2 = ktime_get_ns();
+		for (i = 0; i < nr_batch; i++)
+			directmap_clear_pages(batch[i],
+					      1 << DMAP_BENCH_WIPE_ORDER);
+		t3 = ktime_get_ns();
 		best_alias = min(best_alias, t1 - t0);
 		best_direct = min(best_direct, t2 - t1);
+		best_batch = min(best_batch, t3 - t2);
 		cond_resched();
 	}
 
 	seq_buf_printf(s, "pages %lu\nrounds %lu\n", nr, rounds);
 	seq_buf_printf(s, "alias_ns_per_page %llu\ndirect_ns_per_page %llu\n",
 		       div64_u64(best_alias, nr), div64_u64(best_direct, nr));
+	if (nr_batch)
+		seq_buf_printf(s, "batch_pages %u\nalias_batch_ns_per_page %llu\n",
+			       1U << DMAP_BENCH_WIPE_ORDER,
+			       div64_u64(best_batch,
+					 nr_batch << DMAP_BENCH_WIPE_ORDER));
 	err = 0;
 out:
+	while (got_batch--)
+		WARN_ON_ONCE(directmap_free_pages(batch[got_batch],
+						  DMAP_BENCH_WIPE_ORDER));
 	while (got_dm--)
 		WARN_ON_ONCE(directmap_free_pages(dm[got_dm], 0));
 	while (got_plain--)
 		__free_page(plain[got_plain]);
 	kvfree(dm);
 	kvfree(plain);
+	kvfree(batch);
 	return err;
 }
 
