@@ -54,6 +54,8 @@ IMAGE_ARM64 := $(KOBJ_ARM64)/arch/arm64/boot/Image.gz
 KOBJ_ARM64_KASAN := $(BUILD)/kernel-arm64-kasan$(SUFFIX)
 IMAGE_ARM64_KASAN := $(KOBJ_ARM64_KASAN)/arch/arm64/boot/Image.gz
 BZIMAGE_PERF := $(KOBJ_PERF)/arch/x86/boot/bzImage
+KOBJ_ARM64_PERF := $(BUILD)/kernel-arm64-perf$(SUFFIX)
+IMAGE_ARM64_PERF := $(KOBJ_ARM64_PERF)/arch/arm64/boot/Image.gz
 
 export CCACHE_DIR      ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR  := $(REPO)
@@ -84,7 +86,7 @@ KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--make_options CC="ccache gcc"
 
 .PHONY: series series-bisect run-series
-.PHONY: all deps tree kernel kernel-perf kernel-arm64 kernel-arm64-kasan demo-arm64 check harness fuzz sim kunit \
+.PHONY: all deps tree kernel kernel-perf kernel-arm64 kernel-arm64-perf kernel-arm64-kasan demo-arm64 check harness fuzz sim kunit \
 	integration demo stress bench audit gate run-gate clean
 
 all: check
@@ -115,6 +117,15 @@ kernel-arm64: tree
 	@$(KUNIT) build $(KUNIT_ARGS_ARM64) --jobs=$(JOBS) > $(BUILD)/logs/kernel-arm64-build.log 2>&1 || \
 		{ tail -50 $(BUILD)/logs/kernel-arm64-build.log; exit 1; }
 	@echo "  KERNEL  $(IMAGE_ARM64)"
+
+# The arm64 kernel of make bench: no lockdep, DEBUG_VM or fault injection
+kernel-arm64-perf: tree
+	@mkdir -p $(BUILD)/logs
+	@echo "  BUILD   kernel-arm64-perf (log: $(BUILD)/logs/kernel-arm64-perf-build.log)"
+	@$(KUNIT) build $(subst $(T)/arm64.kunitconfig,$(T)/arm64-perf.kunitconfig,$(subst $(KOBJ_ARM64),$(KOBJ_ARM64_PERF),$(KUNIT_ARGS_ARM64))) \
+		--jobs=$(JOBS) > $(BUILD)/logs/kernel-arm64-perf-build.log 2>&1 || \
+		{ tail -50 $(BUILD)/logs/kernel-arm64-perf-build.log; exit 1; }
+	@echo "  KERNEL  $(IMAGE_ARM64_PERF)"
 
 # The arm64 test kernel with KASAN too, for the stress run
 kernel-arm64-kasan: tree
@@ -370,9 +381,9 @@ stress: kernel kernel-arm64-kasan
 		> $(BUILD)/logs/stress-arm64-kasan.sum
 	@$(T)/tap-summary.py sum $(BUILD)/logs/stress.sum $(BUILD)/logs/stress-arm64-kasan.sum
 
-bench: kernel-perf
+bench: kernel-perf kernel-arm64-perf
 	@PYTHONPATH=$(T) $(REPO)/benchmarks/bench.py $(BZIMAGE_PERF) $(BUILD) \
-		$(REPO)/benchmarks/results
+		$(REPO)/benchmarks/results $(IMAGE_ARM64_PERF)
 
 clean:
 	rm -rf $(BUILD)

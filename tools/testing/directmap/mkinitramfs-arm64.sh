@@ -3,7 +3,7 @@
 #
 # Build the arm64 test guest's initramfs: no busybox, which Debian ships
 # for the host's architecture only, but a small static /init (mininit.c)
-# and dmtest, cross-compiled.
+# and dmtest and dmbench, cross-compiled.
 #
 # usage: mkinitramfs-arm64.sh OUT_CPIO
 set -euo pipefail
@@ -17,6 +17,7 @@ cc=aarch64-linux-gnu-gcc
 mkdir -p "$root"/{bin,dev,proc,sys,tmp}
 $cc -static -O2 -Wall -o "$root/init" "$here/guest/mininit.c"
 $cc -static -O2 -Wall -o "$root/bin/dmtest" "$here/guest/dmtest.c"
+$cc -static -O2 -Wall -o "$root/bin/dmbench" "$here/guest/dmbench.c"
 
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$out.tmp"
 mv "$out.tmp" "$out"

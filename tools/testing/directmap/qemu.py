@@ -34,11 +34,14 @@ def kvm_usable(arch="x86_64"):
     """May QEMU run ARCH guests under KVM here?  Only where the host CPU
     virtualises in hardware: /dev/kvm alone is not enough (a nested host
     may offer one without VMX, slower than TCG).  DIRECTMAP_ACCEL=tcg or
-    kvm overrides."""
+    kvm overrides, for guests of the host's architecture."""
     want = os.environ.get("DIRECTMAP_ACCEL", "auto")
+    host = {"x86_64": "x86_64", "aarch64": "arm64"}.get(os.uname().machine)
+    if arch != host:
+        return False    # no KVM for another architecture's guest
     if want in ("tcg", "kvm"):
         return want == "kvm"
-    if arch != "x86_64" or os.uname().machine != "x86_64":
+    if arch != "x86_64":
         return False
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False

@@ -2,7 +2,7 @@
 /*
  * mininit: /init of the arm64 test guest, which has no busybox.  It mounts
  * what dmtest reads, runs the suite named on the kernel command line
- * (dmtest=check|off|demo|storm) and reports to the host on the console as
+ * (dmtest=check|off|demo|storm|bench) and reports to the host on the console as
  * the x86 guest's shell init does: "EXIT <name> <status>", "METRIC <name>
  * <value>", "DMESG: " and "SUMMARY: " lines, between "DMTEST BEGIN" and
  * "DMTEST END".  Then it powers the guest off, or for the storm kexecs
@@ -339,6 +339,36 @@ static void run_storm(int secs)
 	metrics("verify.end", path);
 }
 
+/*
+ * make bench: the x86 guest's bench_full() less stress-ng, which Debian
+ * ships for the host's architecture only.  Each step's status is "EXIT
+ * dmbench_<name> <status>".
+ */
+static void run_bench(void)
+{
+	/* the step's name, then its argv */
+	static char *const steps[][9] = {
+		{ "walk", "/bin/dmbench", "walk", "131072", "2000000",
+		  "walk.intact" },
+		{ "churn_plain", "/bin/dmbench", "churn", "20", "64", "2048",
+		  "1", "memfd" },
+		{ "churn", "/bin/dmbench", "churn", "20", "64", "2048", "1" },
+		{ "walk_after", "/bin/dmbench", "walk", "131072", "2000000",
+		  "walk.after_churn" },
+		{ "micro", "/bin/dmbench", "micro", "1024", "20" },
+		{ "micro_batch", "/bin/dmbench", "micro", "16384", "3",
+		  "micro_batch" },
+		{ "walk_split", "/bin/dmbench", "walk", "131072", "2000000",
+		  "walk.split", "split" },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(steps); i++) {
+		printf("EXIT dmbench_%s %d\n", steps[i][0], run(steps[i] + 1));
+		sleep(1);
+	}
+}
+
 static void on_alarm(int sig)
 {
 }
@@ -418,6 +448,8 @@ int main(void)
 	       strstr(cmdline, "directmap=off") != NULL);
 	if (!strcmp(suite, "storm")) {
 		run_storm(atoi(param("dmsecs=", "10", pages, sizeof(pages))));
+	} else if (!strcmp(suite, "bench")) {
+		run_bench();
 	} else {
 		char *argv[] = { "/bin/dmtest", pages,
 				 strcmp(suite, "demo") ? NULL : "50", NULL };
