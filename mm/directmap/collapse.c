@@ -228,9 +228,11 @@ static unsigned long dmap_collapse_due_pud(struct dmap_collapse *dc,
 }
 
 /*
- * Count the outcome of one try at the area over @pfn; a contended lock
- * marks it fresh again, so a later pass retries it.  An area whose entries
- * differ is dropped: the next change of the area marks it again.
+ * Count the outcome of one try at the area over @pfn.  A contended lock
+ * leaves it aged, so the next pass retries it (a 1G area: the next that
+ * tries 1G areas); it is no change of the direct map, so it does not mark
+ * the area fresh, which would keep the direct map from ever looking idle.
+ * An area whose entries differ is dropped: the next change marks it again.
  */
 static int dmap_collapse_count(struct dmap_collapse *dc, unsigned long pfn,
 			       bool pud, int ret)
@@ -242,7 +244,10 @@ static int dmap_collapse_count(struct dmap_collapse *dc, unsigned long pfn,
 			dc->stats.level2++;
 	} else if (ret == -EBUSY) {
 		dc->stats.busy++;
-		dmap_collapse_note(dc, pfn, pud);
+		if (pud)
+			__set_bit(pfn >> DMAP_PUD_ORDER, dc->pud.aged);
+		else
+			__set_bit(pfn >> DMAP_REGION_ORDER, dc->pmd.aged);
 	} else if (ret < 0) {
 		dc->stats.not_uniform++;
 	}

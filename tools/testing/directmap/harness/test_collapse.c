@@ -30,6 +30,7 @@ static struct {
 	unsigned long batches, outside;	/* begun; calls outside a batch */
 	bool in_batch;
 	int busy_next;		/* fail this many calls with -EBUSY */
+	long busy_area;		/* and every try of this 2M area, if >= 0 */
 	int alloc_fail_nth;	/* fail the nth bitmap_zalloc() */
 	int allocs_out;
 } m;
@@ -61,6 +62,8 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 		m.busy_next--;
 		return -EBUSY;
 	}
+	if (m.busy_area == (long)a)
+		return -EBUSY;
 	switch (m.area[a]) {
 	case AREA_LARGE:
 		return 0;
@@ -130,6 +133,7 @@ static void setup(void)
 	unsigned long g;
 
 	memset(&m, 0, sizeof(m));
+	m.busy_area = -1;
 	for (g = 0; g < GIB; g++)
 		m.pud_large[g] = true;
 	if (dmap_collapse_init(&dc, NR_PMDS << DMAP_REGION_ORDER))
@@ -242,6 +246,30 @@ static void test_busy(void)
 	dmap_collapse_pass(&dc, 100, false);
 	dmap_collapse_pass(&dc, 100, false);
 	CHECK(m.area[20] == AREA_LARGE);
+}
+
+/*
+ * A lock contended on every try of one area is no change of the direct
+ * map: the other 1G areas still re-form once it is idle, and the
+ * contended one after the contention
+ */
+static void test_busy_is_no_change(void)
+{
+	unsigned int i;
+
+	split(800, AREA_UNIFORM);
+	split(1600, AREA_UNIFORM);
+	m.busy_area = 800;
+	for (i = 0; i < dc.idle + 4; i++)
+		dmap_collapse_pass(&dc, 100, false);
+	CHECK(m.area[1600] == AREA_LARGE && m.pud_large[3]);
+	CHECK(m.area[800] == AREA_UNIFORM && !m.pud_large[1]);
+	CHECK(dc.stats.busy >= dc.idle && dc.stats.idle >= 1);
+	m.busy_area = -1;
+	CHECK(!dmap_collapse_pass(&dc, 100, false));
+	CHECK(m.area[800] == AREA_LARGE && m.pud_large[1]);
+	CHECK(dmap_collapse_waiting(&dc, false) == 0 &&
+	      dmap_collapse_waiting(&dc, true) == 0);
 }
 
 /* Entries that differ are dropped until the next change marks them */
@@ -458,7 +486,7 @@ static void run(const char *name, void (*fn)(void))
 
 int main(void)
 {
-	printf("TAP version 13\n1..13\n");
+	printf("TAP version 13\n1..14\n");
 	run("collapse_aging", test_aging);
 	run("collapse_hysteresis", test_hysteresis);
 	run("collapse_pinned", test_pinned);
@@ -471,6 +499,7 @@ int main(void)
 	run("collapse_one_batch", test_batch);
 	run("collapse_bounce_2m_waits_an_epoch", test_bounce_2m);
 	run("collapse_pud_waits_for_idle", test_pud_waits_for_idle);
+	run("collapse_busy_is_no_change", test_busy_is_no_change);
 	run("collapse_init_enomem", test_init_enomem);
 	printf("# %d passed, %d failed\n", test_nr - test_failed, test_failed);
 	return test_failed ? 1 : 0;
