@@ -474,8 +474,11 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 	else
 		page = dmap_alloc_single(pn, order, flags);
 	dmap_alloc_end();
-	if (page)
+	if (page) {
 		count_vm_events(DIRECTMAP_PAGES_ALLOC, 1UL << order);
+		trace_directmap_alloc(page_to_nid(page), page_to_pfn(page),
+				      order);
+	}
 	return page;
 }
 
@@ -537,6 +540,8 @@ int dmap_free(struct page *page, unsigned int order,
 			"free of a tail page\n"))
 		return -EINVAL;
 
+	/* before the pages can be handed out again, so traces keep order */
+	trace_directmap_free(page_to_nid(page), page_to_pfn(page), order);
 	err = dmap_cache_return(page_to_pfn(page), order, &r, &nid);
 	if (err == -ENOENT)
 		err = dmap_free_single(page, order, ref);

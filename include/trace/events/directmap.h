@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * directmap: regions taken out of the direct map and given back, the
- * stock single-page fallback, errors, and collapses of direct-map entries.
+ * directmap: pages handed out and given back, regions taken out of the
+ * direct map and given back, the stock single-page fallback, errors, and
+ * collapses of direct-map entries.
  * Latencies are in nanoseconds; levels are mainline's: 2 for a 2M (PMD)
  * entry, 3 for a 1G (PUD) one.
  */
@@ -53,6 +54,35 @@ DEFINE_EVENT(directmap_region, directmap_region_unmap,
 DEFINE_EVENT(directmap_region, directmap_region_restore,
 	     TP_PROTO(int nid, unsigned long pfn, int err, u64 ns),
 	     TP_ARGS(nid, pfn, err, ns)
+);
+
+DECLARE_EVENT_CLASS(directmap_page,
+		    TP_PROTO(int nid, unsigned long pfn, unsigned int order),
+		    TP_ARGS(nid, pfn, order),
+		    TP_STRUCT__entry(__field(int, nid)
+				     __field(unsigned int, order)
+				     __field(unsigned long, pfn)),
+		    TP_fast_assign(__entry->nid = nid;
+				   __entry->order = order;
+				   __entry->pfn = pfn;),
+		    TP_printk("nid=%d pfn=%#lx order=%u", __entry->nid,
+			      __entry->pfn, __entry->order)
+);
+
+/* Pages handed out by directmap_alloc_pages(), from a region or not */
+DEFINE_EVENT(directmap_page, directmap_alloc,
+	     TP_PROTO(int nid, unsigned long pfn, unsigned int order),
+	     TP_ARGS(nid, pfn, order)
+);
+
+/*
+ * Pages given back, to be wiped and reused once nobody holds them; traced
+ * before they can be handed out again, and also for a free that is then
+ * refused (a directmap_error event follows)
+ */
+DEFINE_EVENT(directmap_page, directmap_free,
+	     TP_PROTO(int nid, unsigned long pfn, unsigned int order),
+	     TP_ARGS(nid, pfn, order)
 );
 
 /* Pages unmapped one by one, as the stock kernel does: no 2M block */

@@ -357,7 +357,9 @@ def main():
                  ("pmd_splits", ["pmd_splits"]),
                  ("pud_splits", ["pud_splits"]),
                  ("pmd_collapses", ["pmd_collapses"]),
-                 ("pud_collapses", ["pud_collapses"])]
+                 ("pud_collapses", ["pud_collapses"]),
+                 ("pages_alloc", ["vm_pages_alloc"]),
+                 ("pages_free", ["vm_pages_free"])]
         got = {ev: r.get("trace." + ev) for ev, _ in pairs}
         want = {}
         for ev, keys in pairs:
@@ -369,9 +371,12 @@ def main():
                 r.get("trace.lost") == 0 and
                 all(got[ev] is not None and got[ev] == want[ev]
                     for ev in got), f"{got} vs {want}")
-    t.check("on: tracepoints saw regions unmapped and restored",
+    t.check("on: tracepoints saw regions unmapped and restored, pages "
+            "handed out and given back",
             (on.get("trace.region_unmap") or 0) > 0 and
             (on.get("trace.region_restore") or 0) > 0 and
+            (on.get("trace.pages_alloc") or 0) > 0 and
+            (on.get("trace.pages_free") or 0) > 0 and
             on.get("trace.error") == 0)
 
     t.check("on: the cache's own counters agree with vmstat",

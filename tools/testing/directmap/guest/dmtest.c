@@ -101,11 +101,23 @@ static int trace_switch(int on)
 	return ok;
 }
 
+/* The pages of a directmap_alloc or _free event EV in LINE, else 0 */
+static long event_pages(const char *line, const char *ev)
+{
+	const char *p = strstr(line, ev);
+	unsigned int order;
+
+	p = p ? strstr(p, " order=") : NULL;
+	if (!p || sscanf(p, " order=%u", &order) != 1 || order > 20)
+		return 0;
+	return 1L << order;
+}
+
 /* Count the events in the trace buffer, and those the buffer lost */
 static void trace_count(void)
 {
 	long unmap = 0, restore = 0, fallback = 0, error = 0, pmd = 0, pud = 0;
-	long split2 = 0, split3 = 0;
+	long split2 = 0, split3 = 0, allocated = 0, freed = 0;
 	long in_buffer = -1, written = -1;
 	char line[512];
 	FILE *f = fopen(TRACING "/trace", "r");
@@ -122,6 +134,8 @@ static void trace_count(void)
 			split2 += !!strstr(line, " level=2");
 			split3 += !!strstr(line, " level=3");
 		}
+		allocated += event_pages(line, " directmap_alloc: ");
+		freed += event_pages(line, " directmap_free: ");
 		restore += !!strstr(line, " directmap_region_restore: ");
 		fallback += !!strstr(line, " directmap_fallback: ");
 		error += !!strstr(line, " directmap_error: ");
@@ -140,6 +154,8 @@ static void trace_count(void)
 	printf("METRIC trace.pud_collapses %ld\n", pud);
 	printf("METRIC trace.pmd_splits %ld\n", split2);
 	printf("METRIC trace.pud_splits %ld\n", split3);
+	printf("METRIC trace.pages_alloc %ld\n", allocated);
+	printf("METRIC trace.pages_free %ld\n", freed);
 	printf("METRIC trace.lost %ld\n", written - in_buffer);
 }
 
