@@ -12,8 +12,11 @@
 #   make stress  the full reliability storm: 60 s on 4 vCPUs and 10,000
 #                injected failures, under KASAN, lockdep and DEBUG_VM
 #   make bench   the benchmarks with directmap off and on, side by side
-#                (benchmarks/results/), in a kernel without the debugging
-#                options of the test kernel (build/kernel-perf)
+#                (benchmarks/results/), in kernels without the debugging
+#                options of the test kernels (build/kernel-perf, and
+#                build/kernel-arm64-perf for arm64)
+#   make record  traces of real workloads in the guest, for make sim
+#                (tools/testing/directmap/harness/traces/)
 #   make audit   set_memory/set_direct_map calls whose result is dropped,
 #                before and after patches/KERNEL/ (build/audit/)
 #   make series  the posting form of patches/KERNEL/post/*.series, signed off
@@ -34,7 +37,7 @@ REPO      := $(CURDIR)
 BUILD     := $(REPO)/build
 # The demo, the benchmarks and the posted series are the mainline base's
 # unless KERNEL says otherwise
-ifneq ($(filter demo demo-arm64 bench series series-bisect,$(MAKECMDGOALS)),)
+ifneq ($(filter demo demo-arm64 bench record series series-bisect,$(MAKECMDGOALS)),)
 KERNEL    ?= 7.2
 endif
 KERNEL    ?= 6.12
@@ -86,7 +89,7 @@ KUNIT_ARGS_PERF := --arch=x86_64 --build_dir=$(KOBJ_PERF) \
 	--make_options CC="ccache gcc"
 
 .PHONY: series series-bisect run-series
-.PHONY: all deps tree kernel kernel-perf kernel-arm64 kernel-arm64-perf kernel-arm64-kasan demo-arm64 check harness fuzz sim kunit \
+.PHONY: all deps tree kernel kernel-perf kernel-arm64 kernel-arm64-perf kernel-arm64-kasan demo-arm64 check harness fuzz sim record kunit \
 	integration demo stress bench audit gate run-gate clean
 
 all: check
@@ -380,6 +383,11 @@ stress: kernel kernel-arm64-kasan
 	@$(T)/tap-summary.py stress-arm64-kasan $(BUILD)/logs/stress-arm64-kasan.out \
 		> $(BUILD)/logs/stress-arm64-kasan.sum
 	@$(T)/tap-summary.py sum $(BUILD)/logs/stress.sum $(BUILD)/logs/stress-arm64-kasan.sum
+
+# traces of real workloads in the guest, for make sim (harness/traces/)
+record: kernel
+	@$(MAKE) -s -C $(T)/harness dmsim
+	@$(T)/record.py $(BZIMAGE) $(BUILD) $(T)/harness/traces
 
 bench: kernel-perf kernel-arm64-perf
 	@PYTHONPATH=$(T) $(REPO)/benchmarks/bench.py $(BZIMAGE_PERF) $(BUILD) \

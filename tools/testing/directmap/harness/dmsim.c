@@ -41,6 +41,7 @@ static const char * const policy_what[POL_NR] = {
 };
 
 #define MAX_NODES	16	/* the help text says so too */
+#define MAX_READ	16	/* trace files a run replays */
 #define NR_SAMPLES	400
 #define NO_PAGE		(-1L)
 #define FAILED		(-2L)	/* the allocation failed: its free is a no-op */
@@ -660,7 +661,8 @@ static const char * const help[] = {
 	"  -o, --ops N            operations per generated trace (default 10^7)",
 	"  -s, --seed N           seed of the generators (default 1)",
 	"  -t, --trace NAME       generate only this trace (repeatable)",
-	"  -r, --read FILE        replay a trace file instead (see trace.c)",
+	"  -r, --read FILE        replay a trace file instead (see trace.c);",
+	"                         repeatable, up to 16",
 	"  -w, --write DIR        also write each trace to DIR/NAME.trace",
 	"  -j, --json FILE        write the results as JSON",
 	"  -c, --csv DIR          write DIR/sim-NAME.csv for plotting",
@@ -685,6 +687,19 @@ static void print_help(FILE *f)
 			trace_kinds[k].what);
 }
 
+/* A trace file's name without its directory and ".trace", in @buf */
+static const char *trace_name(const char *path, char *buf, size_t size)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	snprintf(buf, size, "%s", base ? base + 1 : path);
+	n = strlen(buf);
+	if (n > 6 && !strcmp(buf + n - 6, ".trace"))
+		buf[n - 6] = 0;
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -698,7 +713,9 @@ int main(int argc, char **argv)
 		{ "idle-passes", 1, NULL, 'I' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *json = NULL, *csv = NULL, *wdir = NULL, *rfile = NULL;
+	const char *json = NULL, *csv = NULL, *wdir = NULL;
+	const char *rfiles[MAX_READ];
+	unsigned int nr_rfiles = 0;
 	bool want[16] = { false }, any = false;
 	unsigned long broken = 0;
 	struct result *res;
@@ -722,7 +739,9 @@ int main(int argc, char **argv)
 			cfg.seed = strtoull(optarg, NULL, 0);
 			break;
 		case 'r':
-			rfile = optarg;
+			if (nr_rfiles == MAX_READ)
+				die("too many trace files");
+			rfiles[nr_rfiles++] = optarg;
 			break;
 		case 'w':
 			wdir = optarg;
@@ -786,15 +805,18 @@ int main(int argc, char **argv)
 			(unsigned long long)cfg.seed);
 	}
 
-	for (k = 0; k < (rfile ? 1 : nr_trace_kinds); k++) {
+	for (k = 0; k < (nr_rfiles ?: nr_trace_kinds); k++) {
+		char name[256];
 		struct trace t;
 
-		if (rfile) {
+		if (nr_rfiles) {
+			const char *rfile = rfiles[k];
 			FILE *f = fopen(rfile, "r");
 
 			if (!f)
 				die("cannot open the trace file");
-			trace_init(&t, rfile, "recorded", 0);
+			trace_init(&t, trace_name(rfile, name, sizeof(name)),
+				   "recorded", 0);
 			c = trace_read(&t, f, rfile);
 			fclose(f);
 			if (c) {

@@ -16,7 +16,7 @@
  *   r NID NR ID	NR pages allocated and made read-only (module, BPF)
  *   x NID NR ID	the same with set_memory_rox()
  *   w ID		those pages made read-write and freed
- *   i			an idle step
+ *   i [N]		an idle step, or N of them (at most 10^7)
  * IDs are per kind (a/A/r+x) and below 2^32; '#' starts a comment.
  */
 #include <stdbool.h>
@@ -390,9 +390,20 @@ int trace_write(const struct trace *t, FILE *f)
 		case T_ROX:
 			fprintf(f, "%c %u %u %u\n", c, op->nid, op->nr, op->id);
 			break;
-		case T_IDLE:
-			fprintf(f, "i\n");
+		case T_IDLE: {
+			const struct trace_op *end = op;
+
+			while (end + 1 < t->ops + t->nr_ops &&
+			       end[1].type == T_IDLE)
+				end++;
+			if (end == op)
+				fprintf(f, "i\n");
+			else
+				fprintf(f, "i %lu\n",
+					(unsigned long)(end - op + 1));
+			op = end;
 			break;
+		}
 		default:
 			fprintf(f, "%c %u\n", c, op->id);
 		}
@@ -438,6 +449,13 @@ int trace_read(struct trace *t, FILE *f, const char *path)
 				goto bad;
 			break;
 		case T_IDLE:
+			/* "i N": N idle steps */
+			if (sscanf(buf + 1, "%lu", &nr) == 1) {
+				if (!nr || nr > 10000000)
+					goto bad;
+				while (--nr)
+					emit(t, n, 0, 0, 0);
+			}
 			break;
 		default:
 			if (sscanf(buf + 1, "%lu", &id) != 1)
