@@ -540,9 +540,10 @@ int dmap_free(struct page *page, unsigned int order,
 			"free of a tail page\n"))
 		return -EINVAL;
 
-	/* before the pages can be handed out again, so traces keep order */
-	trace_directmap_free(page_to_nid(page), page_to_pfn(page), order);
 	err = dmap_cache_return(page_to_pfn(page), order, &r, &nid);
+	/* their slots stay taken until reclaimed: traced before any reuse */
+	if (!err)
+		trace_directmap_free(nid, page_to_pfn(page), order);
 	if (err == -ENOENT)
 		err = dmap_free_single(page, order, ref);
 	else

@@ -159,6 +159,8 @@ int dmap_free_single(struct page *page, unsigned int order,
 	if (dmap_misuse(page_to_nid(page), !out,
 			"pfn %#lx order %u is not out\n", pfn, order))
 		return -EINVAL;
+	/* before the pages go back to the page allocator */
+	trace_directmap_free(page_to_nid(page), pfn, order);
 
 	/*
 	 * Wipe through the alias while the pages are still absent: once

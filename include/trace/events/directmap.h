@@ -77,8 +77,8 @@ DEFINE_EVENT(directmap_page, directmap_alloc,
 
 /*
  * Pages given back, to be wiped and reused once nobody holds them; traced
- * before they can be handed out again, and also for a free that is then
- * refused (a directmap_error event follows)
+ * before they can be handed out again.  A refused free is not traced here
+ * (directmap_error is).
  */
 DEFINE_EVENT(directmap_page, directmap_free,
 	     TP_PROTO(int nid, unsigned long pfn, unsigned int order),
