@@ -253,6 +253,7 @@ bool directmap_pud_one_resource(unsigned long pfn)
 static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
 			     bool pud_now)
 {
+	bool contended = false;
 	unsigned long p;
 	int ret;
 
@@ -261,8 +262,12 @@ static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
 		return -EOPNOTSUPP;
 
 	if (!dmap_in_reclaim() && mutex_trylock(&dmap_collapse_mutex)) {
+		unsigned long busy = dmap_collapse_state.stats.busy;
+
 		ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages,
 					  pud_now);
+		/* an area met a contended lock, whatever error came first */
+		contended = dmap_collapse_state.stats.busy != busy;
 		mutex_unlock(&dmap_collapse_mutex);
 	} else {
 		/* every 2M and 1G area of the range, as a try would */
@@ -274,7 +279,7 @@ static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
 		ret = -EBUSY;
 	}
 	/* Contended areas, and 1G areas left to it: the worker's */
-	if (ret == -EBUSY || !pud_now)
+	if (ret == -EBUSY || contended || !pud_now)
 		dmap_collapse_kick();
 	return ret;
 }
