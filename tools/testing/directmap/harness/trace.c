@@ -393,8 +393,9 @@ int trace_write(const struct trace *t, FILE *f)
 		case T_IDLE: {
 			const struct trace_op *end = op;
 
+			/* runs of at most 10^7, as trace_read() takes them */
 			while (end + 1 < t->ops + t->nr_ops &&
-			       end[1].type == T_IDLE)
+			       end[1].type == T_IDLE && end - op + 1 < 10000000)
 				end++;
 			if (end == op)
 				fprintf(f, "i\n");
@@ -450,12 +451,13 @@ int trace_read(struct trace *t, FILE *f, const char *path)
 			break;
 		case T_IDLE:
 			/* "i N": N idle steps */
-			if (sscanf(buf + 1, "%lu", &nr) == 1) {
-				if (!nr || nr > 10000000)
-					goto bad;
-				while (--nr)
-					emit(t, n, 0, 0, 0);
-			}
+			if (buf[1] == '\n')
+				break;
+			if (sscanf(buf + 1, "%lu%c", &nr, &c) != 2 || c != '\n' ||
+			    !nr || nr > 10000000)
+				goto bad;
+			while (--nr)
+				emit(t, n, 0, 0, 0);
 			break;
 		default:
 			if (sscanf(buf + 1, "%lu", &id) != 1)
