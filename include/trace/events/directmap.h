@@ -86,17 +86,9 @@ DEFINE_EVENT(directmap_page, directmap_free,
 );
 
 /* Pages unmapped one by one, as the stock kernel does: no 2M block */
-TRACE_EVENT(directmap_fallback,
-	    TP_PROTO(int nid, unsigned long pfn, unsigned int order),
-	    TP_ARGS(nid, pfn, order),
-	    TP_STRUCT__entry(__field(int, nid)
-			     __field(unsigned int, order)
-			     __field(unsigned long, pfn)),
-	    TP_fast_assign(__entry->nid = nid;
-			   __entry->order = order;
-			   __entry->pfn = pfn;),
-	    TP_printk("nid=%d pfn=%#lx order=%u", __entry->nid, __entry->pfn,
-		      __entry->order)
+DEFINE_EVENT(directmap_page, directmap_fallback,
+	     TP_PROTO(int nid, unsigned long pfn, unsigned int order),
+	     TP_ARGS(nid, pfn, order)
 );
 
 /*
