@@ -40,6 +40,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 #include <asm/tlbflush.h>
 
 #include "fail_directmap.h"
@@ -381,6 +382,7 @@ static void dmap_reclaim_workfn(struct work_struct *work)
 	int nid;
 
 	dmap_for_each_node(nid, pn) {
+		dmap_wipe_flush(pn);
 		if (!READ_ONCE(pn->nr_pending))
 			continue;
 		dmap_reclaim_pending(pn);
@@ -482,39 +484,158 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 	return page;
 }
 
+/*
+ * A freed allocation, wiped: put it back into its slot, or leave it
+ * pending until the others drop their references.
+ */
+static void dmap_wiped(struct dmap_node *pn, struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+	struct dmap_region *r;
+
+	if (dmap_reclaim_page(pn, page))
+		return;
+
+	/* its slots stay taken, so its region stays */
+	r = dmap_region_of(pfn);
+	spin_lock(&pn->cache.lock);
+	__set_bit(pfn - r->pfn, r->deferred);
+	pn->nr_pending++;
+	spin_unlock(&pn->cache.lock);
+	schedule_delayed_work(&dmap_reclaim_work, 1);
+}
+
+/* Take the wipe queue of @pn; under @pn->wipe_lock.  Return: how many */
+static unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
+				   u8 *orders)
+{
+	unsigned int n = pn->nr_wipe;
+
+	memcpy(pages, pn->wipe, n * sizeof(*pages));
+	memcpy(orders, pn->wipe_order, n * sizeof(*orders));
+	/* dmap_wipe_flush() looks without the lock */
+	WRITE_ONCE(pn->nr_wipe, 0);
+	pn->nr_wipe_pages = 0;
+	return n;
+}
+
+/* Wipe @n freed allocations with one load of the wipe mm, then reuse them */
+static void dmap_wipe_finish(struct dmap_node *pn, struct page **heads,
+			     u8 *orders, unsigned int n)
+{
+	struct page *pages[DMAP_WIPE_BATCH];
+	unsigned int i, j, nr = 0;
+
+	for (i = 0; i < n; i++) {
+		/* poisoned meanwhile: retired once its last user is gone */
+		if (dmap_poisoned(heads[i], orders[i]))
+			continue;
+		for (j = 0; j < (1U << orders[i]); j++)
+			pages[nr++] = heads[i] + j;
+	}
+	if (nr)
+		directmap_clear_page_array(pages, nr);
+	for (i = 0; i < n; i++)
+		dmap_wiped(pn, heads[i]);
+}
+
+/*
+ * The longest a freed page waits for its wipe: the reclaim work wipes
+ * what a queue holds a tick after its first page came.
+ */
+VISIBLE_IF_KUNIT void dmap_wipe_kick(struct dmap_node *pn)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dmap_wipe_kick, pn);
+	mod_delayed_work(system_wq, &dmap_reclaim_work, 1);
+}
+
+/**
+ * dmap_wipe_flush - wipe the freed pages of a node that wait for it
+ * @pn:		the node
+ *
+ * Context: process context.
+ * Return: true if any page was wiped.
+ */
+bool dmap_wipe_flush(struct dmap_node *pn)
+{
+	struct page *pages[DMAP_WIPE_BATCH];
+	u8 orders[DMAP_WIPE_BATCH];
+	unsigned int n;
+
+	if (!READ_ONCE(pn->nr_wipe))
+		return false;
+	spin_lock(&pn->wipe_lock);
+	n = dmap_wipe_take(pn, pages, orders);
+	spin_unlock(&pn->wipe_lock);
+	dmap_wipe_finish(pn, pages, orders, n);
+	return n;
+}
+
+/*
+ * Wipe freed pages in batches: one load of the wipe mm (a CR3 or TTBR
+ * write and a local flush) costs as much as several page clears.  Until
+ * then a page stays out of the direct map, unmapped everywhere and in its
+ * taken slot, so nothing can read it or hand it out; an allocation that
+ * finds no free slot, a drain and the shrinker wipe the queue first, and
+ * the reclaim work wipes it a tick after its first page.
+ */
+static void dmap_wipe_queue(struct dmap_node *pn, struct page *page,
+			    unsigned int order)
+{
+	struct page *pages[DMAP_WIPE_BATCH];
+	u8 orders[DMAP_WIPE_BATCH];
+	unsigned int n = 0;
+	bool first;
+
+	spin_lock(&pn->wipe_lock);
+	/* no room: the queue goes now, this allocation starts the next */
+	if (pn->nr_wipe_pages + (1U << order) > DMAP_WIPE_BATCH)
+		n = dmap_wipe_take(pn, pages, orders);
+	first = !pn->nr_wipe;
+	pn->wipe[pn->nr_wipe] = page;
+	pn->wipe_order[pn->nr_wipe] = order;
+	WRITE_ONCE(pn->nr_wipe, pn->nr_wipe + 1);
+	pn->nr_wipe_pages += 1U << order;
+	if (pn->nr_wipe_pages == DMAP_WIPE_BATCH) {
+		n = dmap_wipe_take(pn, pages, orders);
+		first = false;
+	}
+	spin_unlock(&pn->wipe_lock);
+
+	if (n)
+		dmap_wipe_finish(pn, pages, orders, n);
+	if (first)
+		dmap_wipe_kick(pn);
+}
+
 /* @r, @err: what dmap_cache_return() found and said of the pages */
 static int dmap_free_region_pages(int nid, struct dmap_region *r,
 				  struct page *page, unsigned int order,
 				  enum dmap_free_ref ref, int err)
 {
 	struct dmap_node *pn = dmap_nodes[nid];
-	unsigned long pfn = page_to_pfn(page);
 
 	if (dmap_misuse(nid, err, "pfn %#lx order %u is not out\n",
-			pfn, order))
+			page_to_pfn(page), order))
 		return err;
 
-	/*
-	 * Wipe the old contents now, through an alias: the map stays gone.
-	 * Not a poisoned page: it is retired once its last user is gone.
-	 */
-	if (!dmap_poisoned(page, order))
-		directmap_clear_pages(page, 1U << order);
 	set_page_private(page, order);
-
 	if (ref == DMAP_FREE_PUTS_REF) {
 		VM_WARN_ON_ONCE_PAGE(page_ref_count(page) < 2, page);
 		page_ref_dec(page);
 	}
-	if (dmap_reclaim_page(pn, page))
+	/*
+	 * Wiped before its slots are free, through the wipe mm: the map stays
+	 * gone.  Not a poisoned page: it is retired once its last user is
+	 * gone.
+	 */
+	if (dmap_poisoned(page, order)) {
+		dmap_wiped(pn, page);
 		return 0;
-
-	/* set up (wiped, order kept): the worker may take it from here */
-	spin_lock(&pn->cache.lock);
-	__set_bit(pfn - r->pfn, r->deferred);
-	pn->nr_pending++;
-	spin_unlock(&pn->cache.lock);
-	schedule_delayed_work(&dmap_reclaim_work, 1);
+	}
+	dmap_wipe_queue(pn, page, order);
+	if (dmap_wipe_now())
+		dmap_wipe_flush(pn);
 	return 0;
 }
 
@@ -559,9 +680,9 @@ int dmap_free(struct page *page, unsigned int order,
  * @page:	first page, as returned by directmap_alloc_pages()
  * @order:	the order they were allocated with
  *
- * Drops the caller's reference.  The pages are wiped at once and stay
- * absent from the direct map; directmap reuses them after every other
- * reference is gone.
+ * Drops the caller's reference.  The pages stay absent from the direct
+ * map, are wiped with the node's next batch of frees (within a tick) and
+ * are reused after every other reference is gone.
  *
  * Return: 0, or -EINVAL (with a warning, and nothing changed) if @page and
  * @order are not an allocation directmap handed out.
@@ -580,8 +701,9 @@ int directmap_free_pages(struct page *page, unsigned int order)
  * @folio:	a folio that directmap_alloc_pages() handed out
  *
  * For ->free_folio(): the page cache and its callers still hold references
- * and drop them themselves.  The folio is wiped at once and reused after
- * its last reference is gone.
+ * and drop them themselves.  The folio is wiped with the node's next
+ * batch of frees (within a tick) and reused after its last reference is
+ * gone.
  *
  * Return: 0, or -EINVAL (with a warning, and nothing changed) if directmap
  * did not hand @folio out.
@@ -618,8 +740,9 @@ EXPORT_SYMBOL_GPL(page_is_directmap);
  * directmap_active - does directmap hand out pages at the moment?
  *
  * Hibernation asks this: the pages directmap hands out must not be mapped
- * back and written to the image.  Cached empty regions do not count; they
- * are given back when hibernation is prepared.
+ * back and written to the image.  Cached empty regions and freed pages
+ * that wait for their wipe do not count; when hibernation is prepared the
+ * ones are given back and the others wiped.
  *
  * Return: true while some page is handed out or waits for its last user.
  */
@@ -628,10 +751,22 @@ bool directmap_active(void)
 	struct dmap_node *pn;
 	int nid;
 
-	dmap_for_each_node(nid, pn)
-		if (READ_ONCE(pn->cache.nr_used) ||
-		    atomic_long_read(&pn->nr_singles))
+	dmap_for_each_node(nid, pn) {
+		bool busy;
+
+		if (atomic_long_read(&pn->nr_singles))
 			return true;
+		/*
+		 * Freed pages that wait for their wipe do not count: PREPARE
+		 * wipes them.  They leave the queue before their slots are
+		 * free, so under its lock they are among the used slots.
+		 */
+		spin_lock(&pn->wipe_lock);
+		busy = READ_ONCE(pn->cache.nr_used) > pn->nr_wipe_pages;
+		spin_unlock(&pn->wipe_lock);
+		if (busy)
+			return true;
+	}
 	return false;
 }
 
@@ -700,6 +835,7 @@ static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
 	struct dmap_node *pn = dmap_nodes[sc->nid];
 	unsigned long nr = DIV_ROUND_UP(sc->nr_to_scan, DMAP_REGION_PAGES);
 
+	dmap_wipe_flush(pn);
 	dmap_reclaim_pending(pn);
 	return dmap_cache_shrink(&pn->cache, nr, 0) * DMAP_REGION_PAGES;
 }
@@ -719,6 +855,7 @@ unsigned long dmap_drain(void)
 		lru_add_drain_all();
 
 	dmap_for_each_node(nid, pn) {
+		dmap_wipe_flush(pn);
 		dmap_reclaim_pending(pn);
 		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
 	}
@@ -756,6 +893,7 @@ static int __init directmap_init(void)
 		mutex_init(&pn->refill_lock);
 		pn->idle_since = jiffies;
 		mutex_init(&pn->share_lock);
+		spin_lock_init(&pn->wipe_lock);
 		dmap_nodes[nid] = pn;
 	}
 

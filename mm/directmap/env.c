@@ -269,9 +269,10 @@ static struct dmap_node *dmap_node_of(struct dmap_cache *cache)
 bool dmap_env_reclaim_returned(struct dmap_cache *cache)
 {
 	struct dmap_node *pn = dmap_node_of(cache);
+	bool wiped = dmap_wipe_flush(pn);
 
 	if (!READ_ONCE(pn->nr_pending))
-		return false;
+		return wiped;
 	dmap_reclaim_pending(pn);
 	return true;
 }

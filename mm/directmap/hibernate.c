@@ -56,6 +56,22 @@ void dmap_alloc_end(void)
 	percpu_up_read(&dmap_pm_sem);
 }
 
+/**
+ * dmap_wipe_now - must a free wipe its pages before it returns?
+ *
+ * From hibernation's PREPARE on it must: the image may find no freed page
+ * that waits for its wipe.  PREPARE sets the flag, then wipes what waits:
+ * a page queued before is seen there, or the free that queued it sees the
+ * flag.
+ *
+ * Return: true while hibernation is under way.
+ */
+bool dmap_wipe_now(void)
+{
+	smp_mb();	/* the queued page before the flag; pairs with PREPARE */
+	return READ_ONCE(dmap_hibernating);
+}
+
 /*
  * The image skipped the free slots of the regions that stayed cached
  * (those with a retired slot), and a restore may have left anything in
@@ -98,6 +114,7 @@ VISIBLE_IF_KUNIT int dmap_pm_notify(struct notifier_block *nb,
 		percpu_down_write(&dmap_pm_sem);
 		WRITE_ONCE(dmap_hibernating, true);
 		percpu_up_write(&dmap_pm_sem);
+		smp_mb();	/* the flag before the wipe queues: dmap_wipe_now() */
 		dmap_drain();
 		if (directmap_active()) {
 			pr_warn("pages are handed out: no hibernation\n");

@@ -16,6 +16,7 @@
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/vmstat.h>
 #include <linux/xarray.h>
 
@@ -23,6 +24,13 @@
 
 struct notifier_block;
 struct seq_file;
+
+/*
+ * Pages wiped with one load of the wipe mm (wipe.c), and freed pages a
+ * node gathers before it wipes them: interrupts stay off for as many page
+ * clears.
+ */
+#define DMAP_WIPE_BATCH		16
 
 /**
  * struct dmap_node - a node's region cache and the pages around it
@@ -37,6 +45,12 @@ struct seq_file;
  * @fallback_failures:	allocations the fallback path could not serve either
  * @idle_since:		jiffies when the node last had no page out, for
  *			release_idle_ms
+ * @wipe_lock:		protects the wipe queue
+ * @nr_wipe:		allocations in @wipe
+ * @nr_wipe_pages:	their pages, at most DMAP_WIPE_BATCH
+ * @wipe:		allocations freed into regions and not wiped yet: still
+ *			out of the direct map, their slots taken
+ * @wipe_order:		the order of each
  */
 struct dmap_node {
 	struct dmap_cache	cache;
@@ -47,6 +61,11 @@ struct dmap_node {
 	atomic_long_t		fallbacks;
 	atomic_long_t		fallback_failures;
 	unsigned long		idle_since;
+	spinlock_t		wipe_lock;	/* the wipe queue below */
+	unsigned int		nr_wipe;
+	unsigned int		nr_wipe_pages;
+	struct page		*wipe[DMAP_WIPE_BATCH];
+	u8			wipe_order[DMAP_WIPE_BATCH];
 };
 
 extern struct dmap_node *dmap_nodes[MAX_NUMNODES];
@@ -105,14 +124,18 @@ unsigned long dmap_singles_held(void);
 struct page *dmap_env_single_alloc(int nid, gfp_t gfp, unsigned int order);
 int dmap_single_map_back(struct page *page);
 struct dmap_region *dmap_free_lookup(unsigned long pfn);
+void dmap_wipe_kick(struct dmap_node *pn);
 #endif
 
 /* core.c: put back the returned pages of @pn nobody references any more */
 void dmap_reclaim_pending(struct dmap_node *pn);
+/* core.c: wipe the pages freed on @pn that wait for it; false if none */
+bool dmap_wipe_flush(struct dmap_node *pn);
 
 /* hibernate.c: allocations hold hibernation off, and wait for its end */
 bool dmap_alloc_begin(void);
 void dmap_alloc_end(void);
+bool dmap_wipe_now(void);
 #if IS_ENABLED(CONFIG_KUNIT)
 int dmap_pm_notify(struct notifier_block *nb, unsigned long action,
 		   void *data);
@@ -124,8 +147,10 @@ void dmap_hotplug_init(void);
 
 /* wipe.c: zero pages that have no direct map; KUnit watches each page */
 void directmap_clear_pages(struct page *page, unsigned int nr);
+void directmap_clear_page_array(struct page **pages, unsigned int nr);
 #if IS_ENABLED(CONFIG_KUNIT)
 extern void (*directmap_wipe_watch)(void *addr);
+extern atomic_long_t dmap_wipe_loads;
 #endif
 
 /* debugfs.c, and the files of owner.c and worker.c it shows */

@@ -11,8 +11,8 @@
  * This file owns the mm, its page tables (set up once, so that a wipe
  * never needs memory) and the sequence; the architecture loads the mm,
  * writes its entries and flushes (arch_directmap_wipe_begin() and
- * arch_directmap_wipe_end()).  Up to DMAP_WIPE_BATCH pages share one
- * load and one flush.
+ * arch_directmap_wipe_end()).  Up to DMAP_WIPE_BATCH pages, contiguous
+ * or not, share one load and one flush.
  */
 #define pr_fmt(fmt) "directmap: " fmt
 
@@ -34,9 +34,6 @@ static inline void arch_directmap_clear_page_kernel(struct page *page)
 	WARN_ON_ONCE(1);
 }
 #endif
-
-/* pages per load of the mm: interrupts stay off for as many page clears */
-#define DMAP_WIPE_BATCH		16
 
 static struct mm_struct *dmap_wipe_mm __ro_after_init;
 static unsigned long dmap_wipe_base __ro_after_init;
@@ -73,7 +70,7 @@ NOKPROBE_SYMBOL(directmap_wipe_mapped);
  * traced or probed, since a handler reading user memory (perf's user call
  * chains, a BPF program's probe_read_user()) would read the wipe mm.
  */
-static noinline notrace void dmap_wipe_batch(struct page *page,
+static noinline notrace void dmap_wipe_batch(struct page **pages,
 					     unsigned int nr)
 {
 	struct arch_directmap_wipe w;
@@ -86,13 +83,13 @@ static noinline notrace void dmap_wipe_batch(struct page *page,
 			      -EBUSY;
 	if (slot < 0) {
 		for (i = 0; i < nr; i++)
-			arch_directmap_clear_page_kernel(page + i);
+			arch_directmap_clear_page_kernel(pages[i]);
 		return;
 	}
 	addr = dmap_wipe_base + (unsigned long)slot * DMAP_WIPE_BATCH * PAGE_SIZE;
 	ptep = dmap_wipe_ptes[slot];
 	for (i = 0; i < nr; i++)
-		arch_directmap_wipe_set_pte(ptep + i, page + i);
+		arch_directmap_wipe_set_pte(ptep + i, pages[i]);
 	for (i = 0; i < nr; i++)
 		directmap_wipe_mapped((void *)(addr + i * PAGE_SIZE));
 	for (i = 0; i < nr; i++)
@@ -101,6 +98,34 @@ static noinline notrace void dmap_wipe_batch(struct page *page,
 }
 
 NOKPROBE_SYMBOL(dmap_wipe_batch);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* loads of the wipe mm, for KUnit to count batches */
+atomic_long_t dmap_wipe_loads = ATOMIC_LONG_INIT(0);
+#endif
+
+/**
+ * directmap_clear_page_array - zero pages that have no direct map
+ * @pages:	the pages, in any order, none twice
+ * @nr:		how many
+ *
+ * As directmap_clear_pages(), for pages that need not be contiguous: up to
+ * DMAP_WIPE_BATCH of them share one load of the wipe mm.
+ *
+ * Context: as directmap_clear_pages().
+ */
+void directmap_clear_page_array(struct page **pages, unsigned int nr)
+{
+	unsigned int n;
+
+	for (; nr; nr -= n, pages += n) {
+		n = min(nr, DMAP_WIPE_BATCH);
+#if IS_ENABLED(CONFIG_KUNIT)
+		atomic_long_inc(&dmap_wipe_loads);
+#endif
+		dmap_wipe_batch(pages, n);
+	}
+}
 
 /**
  * directmap_clear_pages - zero pages that have no direct map
@@ -117,11 +142,14 @@ NOKPROBE_SYMBOL(dmap_wipe_batch);
  */
 void directmap_clear_pages(struct page *page, unsigned int nr)
 {
-	unsigned int n;
+	struct page *pages[DMAP_WIPE_BATCH];
+	unsigned int n, i;
 
 	for (; nr; nr -= n, page += n) {
 		n = min(nr, DMAP_WIPE_BATCH);
-		dmap_wipe_batch(page, n);
+		for (i = 0; i < n; i++)
+			pages[i] = page + i;
+		directmap_clear_page_array(pages, n);
 	}
 }
 

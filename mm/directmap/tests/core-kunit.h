@@ -70,6 +70,8 @@ static void dmap_test_free_slots_offline(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offline, DMAP_REGION_PAGES - 2);
 
 	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 1), 0);
+	/* a free slot once wiped */
+	dmap_test_wipe_queued();
 	KUNIT_EXPECT_TRUE(test, PageOffline(page));
 	KUNIT_EXPECT_TRUE(test, PageOffline(page + 1));
 
@@ -369,6 +371,7 @@ static void dmap_test_misuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), 2);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	dmap_test_wipe_queued();
 	KUNIT_EXPECT_EQ(test, cache->nr_used, used - 1);
 	/* double free */
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), -EINVAL);
@@ -515,6 +518,7 @@ static void dmap_test_hwpoison(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	KUNIT_ASSERT_PTR_EQ(test, dmap_region_of(page_to_pfn(free)), r);
 	KUNIT_ASSERT_EQ(test, directmap_free_pages(free, 0), 0);
+	dmap_test_wipe_queued();
 
 	/* a free slot: the cache would hand it out next */
 	memory_failure(page_to_pfn(free), MF_SW_SIMULATED);
@@ -657,12 +661,110 @@ static void dmap_test_idle_release(struct kunit *test)
 	WRITE_ONCE(dmap_release_idle_ms, 0);
 }
 
+static unsigned int dmap_test_wipe_kicks;
+
+static void dmap_test_wipe_kick(struct dmap_node *pn)
+{
+	dmap_test_wipe_kicks++;
+}
+
+static bool dmap_test_all_zero(struct kunit *test, struct page **pages,
+			       unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (!dmap_test_zero(test, pages[i]))
+			return false;
+	return true;
+}
+
+/*
+ * Freed pages are wiped DMAP_WIPE_BATCH to one load of the wipe mm; until
+ * then they keep their slots and stay unreadable, and the reclaim work
+ * wipes a queue that does not fill.
+ */
+static void dmap_test_wipe_batched(struct kunit *test)
+{
+	struct page *pages[DMAP_WIPE_BATCH], *big;
+	unsigned long base, loads;
+	struct dmap_node *pn;
+	unsigned int i;
+	int nid;
+
+	/* nothing of earlier cases left to wipe or reclaim */
+	flush_delayed_work(&dmap_reclaim_work);
+	big = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, big);
+	nid = page_to_nid(big);
+	pn = dmap_nodes[nid];
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(big, 0), 0);
+	flush_delayed_work(&dmap_reclaim_work);
+	KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_pending), 0UL);
+	KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_wipe), 0U);
+	base = pn->cache.nr_used;
+	dmap_test_wipe_kicks = 0;
+	kunit_activate_static_stub(test, dmap_wipe_kick, dmap_test_wipe_kick);
+
+	for (i = 0; i < DMAP_WIPE_BATCH; i++) {
+		pages[i] = directmap_alloc_pages(nid, 0, 0);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		dmap_test_fill(test, pages[i], 0xa5);
+	}
+	loads = atomic_long_read(&dmap_wipe_loads);
+	for (i = 0; i < DMAP_WIPE_BATCH - 1; i++)
+		KUNIT_ASSERT_EQ(test, directmap_free_pages(pages[i], 0), 0);
+	/* waiting: not wiped, not reusable, not readable */
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads);
+	KUNIT_EXPECT_EQ(test, dmap_test_wipe_kicks, 1U);
+	KUNIT_EXPECT_EQ(test, pn->cache.nr_used, base + DMAP_WIPE_BATCH);
+	for (i = 0; i < DMAP_WIPE_BATCH - 1; i++) {
+		KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, pages[i]));
+		KUNIT_EXPECT_FALSE(test, dmap_test_readable(pages[i]));
+	}
+	/* the last one fills the batch: one load wipes them all */
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(pages[i], 0), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 1);
+	KUNIT_EXPECT_EQ(test, pn->cache.nr_used, base);
+	KUNIT_EXPECT_TRUE(test, dmap_test_all_zero(test, pages, DMAP_WIPE_BATCH));
+
+	/* no room for an order-3 allocation: the queue goes, it waits */
+	for (i = 0; i < 12; i++) {
+		pages[i] = directmap_alloc_pages(nid, 0, 0);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		dmap_test_fill(test, pages[i], 0x5a);
+	}
+	big = directmap_alloc_pages(nid, 3, 0);
+	KUNIT_ASSERT_NOT_NULL(test, big);
+	for (i = 0; i < 8; i++)
+		dmap_test_fill(test, big + i, 0x5a);
+	loads = atomic_long_read(&dmap_wipe_loads);
+	for (i = 0; i < 12; i++)
+		KUNIT_ASSERT_EQ(test, directmap_free_pages(pages[i], 0), 0);
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(big, 3), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 1);
+	KUNIT_EXPECT_TRUE(test, dmap_test_all_zero(test, pages, 12));
+	KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, big));
+	KUNIT_EXPECT_EQ(test, pn->cache.nr_used, base + 8);
+	KUNIT_EXPECT_EQ(test, dmap_test_wipe_kicks, 3U);
+
+	/* what the kick schedules wipes a queue that stays short */
+	mod_delayed_work(system_wq, &dmap_reclaim_work, 0);
+	flush_delayed_work(&dmap_reclaim_work);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 2);
+	for (i = 0; i < 8; i++)
+		KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, big + i));
+	KUNIT_EXPECT_EQ(test, pn->cache.nr_used, base);
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
 static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_unmapped_then_restored),
 	KUNIT_CASE(dmap_test_free_slots_offline),
 	KUNIT_CASE(dmap_test_no_pmd_split),
 	KUNIT_CASE(dmap_test_nodes),
 	KUNIT_CASE(dmap_test_deferred_reuse),
+	KUNIT_CASE(dmap_test_wipe_batched),
 	KUNIT_CASE(dmap_test_order),
 	KUNIT_CASE(dmap_test_unmap_enomem),
 	KUNIT_CASE(dmap_test_refill_rollback),

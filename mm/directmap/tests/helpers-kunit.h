@@ -109,6 +109,16 @@ static inline bool dmap_test_readable(struct page *page)
 	return !copy_from_kernel_nofault(&c, page_address(page), 1);
 }
 
+/* Wipe what frees left for the next batch now, as the reclaim work would */
+static inline void dmap_test_wipe_queued(void)
+{
+	struct dmap_node *pn;
+	int nid;
+
+	dmap_for_each_node(nid, pn)
+		dmap_wipe_flush(pn);
+}
+
 static inline void dmap_test_fill(struct kunit *test, struct page *page, u8 val)
 {
 	void *p = vmap(&page, 1, VM_MAP, PAGE_KERNEL);

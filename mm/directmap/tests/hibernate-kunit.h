@@ -9,6 +9,7 @@
 #define _MM_DIRECTMAP_HIBERNATE_KUNIT_H
 
 #include <kunit/test.h>
+#include <kunit/static_stub.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
@@ -128,10 +129,62 @@ static void dmap_htest_window(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 }
 
+static void dmap_htest_no_kick(struct dmap_node *pn)
+{
+}
+
+/*
+ * A freed page that waits for its wipe does not hold hibernation off, and
+ * PREPARE wipes it; from then on a free wipes at once.
+ */
+static void dmap_htest_wipe_queue(struct kunit *test)
+{
+	struct dmap_node *pn;
+	struct page *page;
+	long loads;
+
+	if (!IS_ENABLED(CONFIG_HIBERNATION))
+		kunit_skip(test, "CONFIG_HIBERNATION is off");
+	dmap_drain();
+	kunit_activate_static_stub(test, dmap_wipe_kick, dmap_htest_no_kick);
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pn = dmap_nodes[page_to_nid(page)];
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pn->nr_wipe), 1U);
+	KUNIT_EXPECT_FALSE(test, directmap_active());
+	KUNIT_EXPECT_TRUE(test, hibernation_available());
+	loads = atomic_long_read(&dmap_wipe_loads);
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL),
+			NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pn->nr_wipe), 0U);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 1);
+	KUNIT_EXPECT_EQ(test, pn->cache.nr_regions, 0UL);
+	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
+			NOTIFY_OK);
+
+	/* a free that overlaps PREPARE, and finds the flag set */
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pn = dmap_nodes[page_to_nid(page)];
+	dmap_test_fill(test, page, 0x5a);
+	WRITE_ONCE(dmap_hibernating, true);
+	loads = atomic_long_read(&dmap_wipe_loads);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	WRITE_ONCE(dmap_hibernating, false);
+	wake_up_all(&dmap_pm_wait);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(pn->nr_wipe), 0U);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 1);
+	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
+	KUNIT_EXPECT_FALSE(test, directmap_active());
+}
+
 static struct kunit_case dmap_htest_cases[] = {
 	KUNIT_CASE(dmap_htest_refused),
 	KUNIT_CASE(dmap_htest_restore),
 	KUNIT_CASE(dmap_htest_window),
+	KUNIT_CASE(dmap_htest_wipe_queue),
 	{}
 };
 

@@ -164,6 +164,7 @@ static void dmap_rtest_misuse_atomic(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), events + 3);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	dmap_test_wipe_queued();
 	KUNIT_EXPECT_EQ(test, cache->nr_used, used - 1);
 }
 
@@ -201,6 +202,7 @@ static void dmap_rtest_wrong_node(struct kunit *test)
 
 	work_on_cpu(cpu, dmap_rtest_free_fn, &f);
 	KUNIT_EXPECT_EQ(test, f.err, 0);
+	dmap_test_wipe_queued();
 	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_used, used[0] - 1);
 	KUNIT_EXPECT_EQ(test, dmap_nodes[other]->cache.nr_used, used[1]);
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
@@ -208,7 +210,8 @@ static void dmap_rtest_wrong_node(struct kunit *test)
 
 /*
  * After a free the old contents are gone through every mapping: an alias
- * right away, the direct map once the region is given back.
+ * once the work the free kicked has run (a tick), the direct map once the
+ * region is given back.
  */
 static void dmap_rtest_secret_gone(struct kunit *test)
 {
@@ -218,6 +221,8 @@ static void dmap_rtest_secret_gone(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	dmap_test_fill(test, page, 0xa5);
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+	flush_delayed_work(&dmap_reclaim_work);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 
