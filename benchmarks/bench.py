@@ -35,7 +35,7 @@ import os
 import subprocess
 import sys
 
-from qemu import accel_name, boot, kvm_usable, prepare
+from qemu import ARM64_BLOCKS, accel_name, boot, kvm_usable, prepare
 
 
 def ratio(a, b):
@@ -134,7 +134,7 @@ def boot_both(image, initrd, logs, results, arch, kvm):
     """the off and on boots of ARCH's kernel: (off, on) metrics, or None"""
     tag = "-arm64" if arch == "arm64" else ""
     # arm64: the linear map in blocks, split in place (BBML2_NOABORT)
-    extra = "arm64.bbml2_noabort_emulated" if arch == "arm64" else ""
+    extra = ARM64_BLOCKS if arch == "arm64" else ""
     runs = {}
     for name, args in (("off", "directmap=off"), ("on", "")):
         print(f"  BENCH   {arch} directmap={name} ({accel_name(kvm)})",

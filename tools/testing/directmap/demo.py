@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 
-from qemu import accel_name, boot, delta, kvm_usable, prepare
+from qemu import ARM64_BLOCKS, accel_name, boot, delta, kvm_usable, prepare
 
 
 def mb(kb):
@@ -86,7 +86,7 @@ def main():
         logs, initrd = prepare(build)
     tag = "-arm64" if arch == "arm64" else ""
     # arm64: the linear map in blocks, split in place (BBML2_NOABORT)
-    extra = " arm64.bbml2_noabort_emulated" if arch == "arm64" else ""
+    extra = " " + ARM64_BLOCKS if arch == "arm64" else ""
 
     kvm = kvm_usable(arch)
     acc = accel_name(kvm)

@@ -33,7 +33,7 @@ import sys
 
 import checks
 from checks import large, total
-from qemu import boot, delta, initrd_with
+from qemu import ARM64_BLOCKS, boot, delta, initrd_with
 from storm import same, splats
 from tap import Tap
 
@@ -100,7 +100,7 @@ def check_storm(t, image, initrd, logs, tag="arm64 storm"):
     m, ex, whole = boot(image, initrd_with(initrd, "kexec",
                                            {"boot/Image": kernel,
                                             "lib/test_module.ko": module}),
-                        "storm", "arm64.bbml2_noabort_emulated dmsecs=10 "
+                        "storm", ARM64_BLOCKS + " dmsecs=10 "
                         "log_buf_len=4M",
                         arch="arm64", timeout=900,
                         log=os.path.join(logs,
@@ -179,7 +179,7 @@ def main():
         print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
         return 1 if t.failed else 0
     boots = {}
-    for side, args in (("4k", ""), ("bbml2", "arm64.bbml2_noabort_emulated"),
+    for side, args in (("4k", ""), ("bbml2", ARM64_BLOCKS),
                        ("off", "directmap=off")):
         boots[side] = boot(image, initrd, "off" if side == "off" else "check",
                            args, arch="arm64",

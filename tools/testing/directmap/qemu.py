@@ -8,6 +8,10 @@ import subprocess
 import tempfile
 import time
 
+# arm64 with the linear map in blocks: QEMU's "max" CPU lacks BBML2_NOABORT
+ARM64_BLOCKS = "arm64.bbml2_noabort_emulated"
+
+
 def numa(cpus=2, memory="4G", node="2G"):
     """The test guests' memory: NODE (2G) on each of two nodes, CPUS split
     over them; MEMORY (twice NODE) may leave room for hot-added DIMMs"""
