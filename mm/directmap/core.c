@@ -15,7 +15,8 @@
  * Page states:
  *   free slot		refcount 0 (frozen), zeroed, in a region
  *   handed out		refcount >= 2: the owner's and directmap's
- *   returned		pending (deferred) in its region until only
+ *   returned		pending in its region, first in its node's wipe
+ *			queue until wiped, then (deferred) until only
  *			directmap's reference is left, then frozen, off the
  *			LRU and back in its slot
  */
@@ -32,11 +33,13 @@
 #include <linux/mutex.h>
 #include <linux/nodemask.h>
 #include <linux/page_ref.h>
+#include <linux/reboot.h>
 #include <linux/set_memory.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <linux/vmstat.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <kunit/static_stub.h>
@@ -69,6 +72,8 @@ static void dmap_reclaim_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_reclaim_work, dmap_reclaim_workfn);
 static void dmap_idle_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_idle_work, dmap_idle_workfn);
+static void dmap_wipe_workfn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(dmap_wipe_work, dmap_wipe_workfn);
 
 /*
  * How long a node keeps its empty regions once it has no page out; 0
@@ -382,7 +387,6 @@ static void dmap_reclaim_workfn(struct work_struct *work)
 	int nid;
 
 	dmap_for_each_node(nid, pn) {
-		dmap_wipe_flush(pn);
 		if (!READ_ONCE(pn->nr_pending))
 			continue;
 		dmap_reclaim_pending(pn);
@@ -485,10 +489,10 @@ struct page *directmap_alloc_pages(int nid, unsigned int order,
 }
 
 /*
- * A freed allocation, wiped: put it back into its slot, or leave it
- * pending until the others drop their references.
+ * A freed allocation, wiped (or poisoned): put it back into its slot, or
+ * leave it pending until the others drop their references.
  */
-static void dmap_wiped(struct dmap_node *pn, struct page *page)
+static void dmap_take_back(struct dmap_node *pn, struct page *page)
 {
 	unsigned long pfn = page_to_pfn(page);
 	struct dmap_region *r;
@@ -505,7 +509,11 @@ static void dmap_wiped(struct dmap_node *pn, struct page *page)
 	schedule_delayed_work(&dmap_reclaim_work, 1);
 }
 
-/* Take the wipe queue of @pn; under @pn->wipe_lock.  Return: how many */
+/*
+ * Take the wipe queue of @pn; under @pn->wipe_lock.  The pages count as
+ * in flight until dmap_wipe_finish() has put them back.
+ * Return: how many allocations.
+ */
 static unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
 				   u8 *orders)
 {
@@ -513,6 +521,7 @@ static unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
 
 	memcpy(pages, pn->wipe, n * sizeof(*pages));
 	memcpy(orders, pn->wipe_order, n * sizeof(*orders));
+	atomic_add(n, &pn->nr_wiping);
 	/* dmap_wipe_flush() looks without the lock */
 	WRITE_ONCE(pn->nr_wipe, 0);
 	pn->nr_wipe_pages = 0;
@@ -526,35 +535,39 @@ static void dmap_wipe_finish(struct dmap_node *pn, struct page **heads,
 	struct page *pages[DMAP_WIPE_BATCH];
 	unsigned int i, j, nr = 0;
 
-	for (i = 0; i < n; i++) {
-		/* poisoned meanwhile: retired once its last user is gone */
-		if (dmap_poisoned(heads[i], orders[i]))
-			continue;
+	for (i = 0; i < n; i++)
 		for (j = 0; j < (1U << orders[i]); j++)
-			pages[nr++] = heads[i] + j;
-	}
+			/* poisoned meanwhile: retired, never touched again */
+			if (!PageHWPoison(heads[i] + j))
+				pages[nr++] = heads[i] + j;
 	if (nr)
 		directmap_clear_page_array(pages, nr);
 	for (i = 0; i < n; i++)
-		dmap_wiped(pn, heads[i]);
+		dmap_take_back(pn, heads[i]);
+	if (atomic_sub_and_test(n, &pn->nr_wiping))
+		wake_up_var(&pn->nr_wiping);
 }
 
 /*
- * The longest a freed page waits for its wipe: the reclaim work wipes
- * what a queue holds a tick after its first page came.
+ * The longest a freed page waits for its wipe: the work wipes every queue
+ * a tick after the first page of one came, and an earlier kick is never
+ * put off by a later one.
  */
 VISIBLE_IF_KUNIT void dmap_wipe_kick(struct dmap_node *pn)
 {
 	KUNIT_STATIC_STUB_REDIRECT(dmap_wipe_kick, pn);
-	mod_delayed_work(system_wq, &dmap_reclaim_work, 1);
+	queue_delayed_work(system_wq, &dmap_wipe_work, 1);
 }
 
 /**
  * dmap_wipe_flush - wipe the freed pages of a node that wait for it
  * @pn:		the node
  *
+ * Pages another flush took may still be on their way back: see
+ * dmap_wipe_sync().
+ *
  * Context: process context.
- * Return: true if any page was wiped.
+ * Return: true if it took any page.
  */
 bool dmap_wipe_flush(struct dmap_node *pn)
 {
@@ -567,17 +580,72 @@ bool dmap_wipe_flush(struct dmap_node *pn)
 	spin_lock(&pn->wipe_lock);
 	n = dmap_wipe_take(pn, pages, orders);
 	spin_unlock(&pn->wipe_lock);
-	dmap_wipe_finish(pn, pages, orders, n);
+	if (n)
+		dmap_wipe_finish(pn, pages, orders, n);
 	return n;
 }
+
+/**
+ * dmap_wipe_sync - wipe what waits on a node, and wait for other wipes
+ * @pn:		the node
+ *
+ * After it every page freed on @pn before the call is back in its slot,
+ * or pending for another reference.  Not from reclaim: another wipe may
+ * be giving a region back, which waits for memory hotplug.
+ *
+ * Context: process context, may sleep.
+ * Return: true if it took any page or waited.
+ */
+bool dmap_wipe_sync(struct dmap_node *pn)
+{
+	bool did = dmap_wipe_flush(pn);
+
+	if (!atomic_read(&pn->nr_wiping))
+		return did;
+	wait_var_event(&pn->nr_wiping, !atomic_read(&pn->nr_wiping));
+	return true;
+}
+
+static void dmap_wipe_workfn(struct work_struct *work)
+{
+	struct dmap_node *pn;
+	int nid;
+
+	dmap_for_each_node(nid, pn)
+		dmap_wipe_flush(pn);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Run a kicked wipe work now, and wait for it */
+void dmap_wipe_work_sync(void)
+{
+	flush_delayed_work(&dmap_wipe_work);
+}
+#endif
+
+/* Reboot and kexec: no freed page left unwiped for the next kernel */
+static int dmap_wipe_reboot(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct dmap_node *pn;
+	int nid;
+
+	dmap_for_each_node(nid, pn)
+		dmap_wipe_flush(pn);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block dmap_wipe_reboot_nb = {
+	.notifier_call = dmap_wipe_reboot,
+};
 
 /*
  * Wipe freed pages in batches: one load of the wipe mm (a CR3 or TTBR
  * write and a local flush) costs as much as several page clears.  Until
  * then a page stays out of the direct map, unmapped everywhere and in its
  * taken slot, so nothing can read it or hand it out; an allocation that
- * finds no free slot, a drain and the shrinker wipe the queue first, and
- * the reclaim work wipes it a tick after its first page.
+ * finds no free slot, a drain, the shrinker and a reboot wipe the queue
+ * first, and a work item does a tick after its first page.
  */
 static void dmap_wipe_queue(struct dmap_node *pn, struct page *page,
 			    unsigned int order)
@@ -587,6 +655,8 @@ static void dmap_wipe_queue(struct dmap_node *pn, struct page *page,
 	unsigned int n = 0;
 	bool first;
 
+	/* the queue is taken at most once below: a full one never overflows */
+	BUILD_BUG_ON((1U << DIRECTMAP_MAX_ORDER) >= DMAP_WIPE_BATCH);
 	spin_lock(&pn->wipe_lock);
 	/* no room: the queue goes now, this allocation starts the next */
 	if (pn->nr_wipe_pages + (1U << order) > DMAP_WIPE_BATCH)
@@ -630,12 +700,15 @@ static int dmap_free_region_pages(int nid, struct dmap_region *r,
 	 * gone.
 	 */
 	if (dmap_poisoned(page, order)) {
-		dmap_wiped(pn, page);
+		dmap_take_back(pn, page);
 		return 0;
 	}
 	dmap_wipe_queue(pn, page, order);
-	if (dmap_wipe_now())
-		dmap_wipe_flush(pn);
+	/* a free that overlaps hibernation's PREPARE leaves nothing behind */
+	if (dmap_wipe_now()) {
+		dmap_wipe_sync(pn);
+		dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
+	}
 	return 0;
 }
 
@@ -681,8 +754,9 @@ int dmap_free(struct page *page, unsigned int order,
  * @order:	the order they were allocated with
  *
  * Drops the caller's reference.  The pages stay absent from the direct
- * map, are wiped with the node's next batch of frees (within a tick) and
- * are reused after every other reference is gone.
+ * map, are wiped with the node's next batch of frees (a tick later at
+ * most, once the work runs) and are reused after every other reference
+ * is gone.
  *
  * Return: 0, or -EINVAL (with a warning, and nothing changed) if @page and
  * @order are not an allocation directmap handed out.
@@ -702,8 +776,7 @@ int directmap_free_pages(struct page *page, unsigned int order)
  *
  * For ->free_folio(): the page cache and its callers still hold references
  * and drop them themselves.  The folio is wiped with the node's next
- * batch of frees (within a tick) and reused after its last reference is
- * gone.
+ * batch of frees and reused after its last reference is gone.
  *
  * Return: 0, or -EINVAL (with a warning, and nothing changed) if directmap
  * did not hand @folio out.
@@ -835,6 +908,7 @@ static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
 	struct dmap_node *pn = dmap_nodes[sc->nid];
 	unsigned long nr = DIV_ROUND_UP(sc->nr_to_scan, DMAP_REGION_PAGES);
 
+	/* no wait for other wipes: one may be giving a region back */
 	dmap_wipe_flush(pn);
 	dmap_reclaim_pending(pn);
 	return dmap_cache_shrink(&pn->cache, nr, 0) * DMAP_REGION_PAGES;
@@ -855,7 +929,10 @@ unsigned long dmap_drain(void)
 		lru_add_drain_all();
 
 	dmap_for_each_node(nid, pn) {
-		dmap_wipe_flush(pn);
+		if (dmap_in_reclaim())
+			dmap_wipe_flush(pn);
+		else
+			dmap_wipe_sync(pn);
 		dmap_reclaim_pending(pn);
 		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
 	}
@@ -894,6 +971,7 @@ static int __init directmap_init(void)
 		pn->idle_since = jiffies;
 		mutex_init(&pn->share_lock);
 		spin_lock_init(&pn->wipe_lock);
+		atomic_set(&pn->nr_wiping, 0);
 		dmap_nodes[nid] = pn;
 	}
 
@@ -913,6 +991,7 @@ static int __init directmap_init(void)
 	}
 
 	dmap_hibernate_init();
+	register_reboot_notifier(&dmap_wipe_reboot_nb);
 	WRITE_ONCE(directmap_ready, true);
 	pr_info("per-node caches of 2M regions ready\n");
 	return 0;

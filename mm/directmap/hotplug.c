@@ -33,8 +33,6 @@ static int dmap_memory_notify(struct notifier_block *nb, unsigned long action,
 		pn = dmap_nodes[pfn_to_nid(mn->start_pfn)];
 		if (!pn)
 			return NOTIFY_OK;
-		/* freed pages waiting for their wipe keep regions partial */
-		dmap_wipe_flush(pn);
 		/*
 		 * A refill under way froze its block before it shows on a
 		 * list, and may wait for the CPU hotplug lock that the caller

@@ -164,6 +164,8 @@ static void dmap_test_deferred_reuse(struct kunit *test)
 
 	get_page(page);
 	KUNIT_ASSERT_EQ(test, directmap_free_folio(page_folio(page)), 0);
+	/* wiped with its batch, then pending */
+	dmap_wipe_work_sync();
 	dmap_reclaim_pending(dmap_nodes[nid]);
 	flush_delayed_work(&dmap_reclaim_work);
 	KUNIT_EXPECT_EQ(test, dmap_nodes[nid]->cache.nr_used, used);
@@ -689,19 +691,20 @@ static void dmap_test_wipe_batched(struct kunit *test)
 	struct page *pages[DMAP_WIPE_BATCH], *big;
 	unsigned long base, loads;
 	struct dmap_node *pn;
-	unsigned int i;
-	int nid;
+	int i, nid;
 
-	/* nothing of earlier cases left to wipe or reclaim */
-	flush_delayed_work(&dmap_reclaim_work);
+	/* nothing of earlier cases left to wipe or reclaim, on any node */
 	big = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, big);
 	nid = page_to_nid(big);
-	pn = dmap_nodes[nid];
 	KUNIT_ASSERT_EQ(test, directmap_free_pages(big, 0), 0);
+	dmap_wipe_work_sync();
 	flush_delayed_work(&dmap_reclaim_work);
-	KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_pending), 0UL);
-	KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_wipe), 0U);
+	dmap_for_each_node(i, pn) {
+		KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_pending), 0UL);
+		KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_wipe), 0U);
+	}
+	pn = dmap_nodes[nid];
 	base = pn->cache.nr_used;
 	dmap_test_wipe_kicks = 0;
 	kunit_activate_static_stub(test, dmap_wipe_kick, dmap_test_wipe_kick);
@@ -749,8 +752,9 @@ static void dmap_test_wipe_batched(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_test_wipe_kicks, 3U);
 
 	/* what the kick schedules wipes a queue that stays short */
-	mod_delayed_work(system_wq, &dmap_reclaim_work, 0);
-	flush_delayed_work(&dmap_reclaim_work);
+	kunit_deactivate_static_stub(test, dmap_wipe_kick);
+	dmap_wipe_kick(pn);
+	dmap_wipe_work_sync();
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 2);
 	for (i = 0; i < 8; i++)
 		KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, big + i));

@@ -145,8 +145,10 @@ static void dmap_htest_wipe_queue(struct kunit *test)
 
 	if (!IS_ENABLED(CONFIG_HIBERNATION))
 		kunit_skip(test, "CONFIG_HIBERNATION is off");
-	dmap_drain();
+	/* no kick of an earlier case's frees may run meanwhile */
 	kunit_activate_static_stub(test, dmap_wipe_kick, dmap_htest_no_kick);
+	dmap_wipe_work_sync();
+	dmap_drain();
 
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);

@@ -222,7 +222,7 @@ static void dmap_rtest_secret_gone(struct kunit *test)
 	dmap_test_fill(test, page, 0xa5);
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
-	flush_delayed_work(&dmap_reclaim_work);
+	dmap_wipe_work_sync();
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 

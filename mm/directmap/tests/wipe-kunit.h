@@ -105,6 +105,7 @@ static void dmap_test_wipe_private(struct kunit *test)
 	migrate_enable();
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	wait_for_completion(&pk.done);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 
 	KUNIT_EXPECT_TRUE_MSG(test, pk.answered, "no wipe was watched");
 	KUNIT_EXPECT_FALSE_MSG(test, pk.readable,
