@@ -17,7 +17,8 @@
  *	it (directmap_clear_pages(), a switch to the wipe mm and back, or
  *	an alias and its flush), against zeroing as many plain pages
  *	through the direct map; and 1 << DIRECTMAP_MAX_ORDER pages to a
- *	directmap_clear_pages() call, what batching wipes would save.
+ *	directmap_clear_pages() call, near what a page costs in the
+ *	batches that frees are wiped in.
  *
  *   echo "walk PAGES TOUCHES SPLIT" > /sys/kernel/debug/directmap/bench
  *	Take PAGES pages from the page allocator and read one word of

@@ -39,7 +39,6 @@
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <linux/vmstat.h>
-#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <kunit/static_stub.h>
@@ -509,11 +508,7 @@ static void dmap_take_back(struct dmap_node *pn, struct page *page)
 	schedule_delayed_work(&dmap_reclaim_work, 1);
 }
 
-/*
- * Take the wipe queue of @pn; under @pn->wipe_lock.  The pages count as
- * in flight until dmap_wipe_finish() has put them back.
- * Return: how many allocations.
- */
+/* Take the wipe queue of @pn; under @pn->wipe_lock.  Return: how many */
 static unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
 				   u8 *orders)
 {
@@ -521,7 +516,6 @@ static unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
 
 	memcpy(pages, pn->wipe, n * sizeof(*pages));
 	memcpy(orders, pn->wipe_order, n * sizeof(*orders));
-	atomic_add(n, &pn->nr_wiping);
 	/* dmap_wipe_flush() looks without the lock */
 	WRITE_ONCE(pn->nr_wipe, 0);
 	pn->nr_wipe_pages = 0;
@@ -544,8 +538,6 @@ static void dmap_wipe_finish(struct dmap_node *pn, struct page **heads,
 		directmap_clear_page_array(pages, nr);
 	for (i = 0; i < n; i++)
 		dmap_take_back(pn, heads[i]);
-	if (atomic_sub_and_test(n, &pn->nr_wiping))
-		wake_up_var(&pn->nr_wiping);
 }
 
 /*
@@ -563,8 +555,10 @@ VISIBLE_IF_KUNIT void dmap_wipe_kick(struct dmap_node *pn)
  * dmap_wipe_flush - wipe the freed pages of a node that wait for it
  * @pn:		the node
  *
- * Pages another flush took may still be on their way back: see
- * dmap_wipe_sync().
+ * Pages another flush took may still be on their way back: no wait for
+ * them, since giving a region back on the way may wait for memory
+ * hotplug, and a caller may hold what hotplug waits for (a fault's
+ * mmap_lock).
  *
  * Context: process context.
  * Return: true if it took any page.
@@ -583,27 +577,6 @@ bool dmap_wipe_flush(struct dmap_node *pn)
 	if (n)
 		dmap_wipe_finish(pn, pages, orders, n);
 	return n;
-}
-
-/**
- * dmap_wipe_sync - wipe what waits on a node, and wait for other wipes
- * @pn:		the node
- *
- * After it every page freed on @pn before the call is back in its slot,
- * or pending for another reference.  Not from reclaim: another wipe may
- * be giving a region back, which waits for memory hotplug.
- *
- * Context: process context, may sleep.
- * Return: true if it took any page or waited.
- */
-bool dmap_wipe_sync(struct dmap_node *pn)
-{
-	bool did = dmap_wipe_flush(pn);
-
-	if (!atomic_read(&pn->nr_wiping))
-		return did;
-	wait_var_event(&pn->nr_wiping, !atomic_read(&pn->nr_wiping));
-	return true;
 }
 
 static void dmap_wipe_workfn(struct work_struct *work)
@@ -706,7 +679,7 @@ static int dmap_free_region_pages(int nid, struct dmap_region *r,
 	dmap_wipe_queue(pn, page, order);
 	/* a free that overlaps hibernation's PREPARE leaves nothing behind */
 	if (dmap_wipe_now()) {
-		dmap_wipe_sync(pn);
+		dmap_wipe_flush(pn);
 		dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
 	}
 	return 0;
@@ -832,7 +805,10 @@ bool directmap_active(void)
 		/*
 		 * Freed pages that wait for their wipe do not count: PREPARE
 		 * wipes them.  They leave the queue before their slots are
-		 * free, so under its lock they are among the used slots.
+		 * free, so under its lock they are among the used slots; those
+		 * another wipe took and has not put back yet count, and a
+		 * PREPARE that overlaps it is refused, as one that overlaps a
+		 * free.
 		 */
 		spin_lock(&pn->wipe_lock);
 		busy = READ_ONCE(pn->cache.nr_used) > pn->nr_wipe_pages;
@@ -908,7 +884,6 @@ static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
 	struct dmap_node *pn = dmap_nodes[sc->nid];
 	unsigned long nr = DIV_ROUND_UP(sc->nr_to_scan, DMAP_REGION_PAGES);
 
-	/* no wait for other wipes: one may be giving a region back */
 	dmap_wipe_flush(pn);
 	dmap_reclaim_pending(pn);
 	return dmap_cache_shrink(&pn->cache, nr, 0) * DMAP_REGION_PAGES;
@@ -929,10 +904,7 @@ unsigned long dmap_drain(void)
 		lru_add_drain_all();
 
 	dmap_for_each_node(nid, pn) {
-		if (dmap_in_reclaim())
-			dmap_wipe_flush(pn);
-		else
-			dmap_wipe_sync(pn);
+		dmap_wipe_flush(pn);
 		dmap_reclaim_pending(pn);
 		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
 	}
@@ -971,7 +943,6 @@ static int __init directmap_init(void)
 		pn->idle_since = jiffies;
 		mutex_init(&pn->share_lock);
 		spin_lock_init(&pn->wipe_lock);
-		atomic_set(&pn->nr_wiping, 0);
 		dmap_nodes[nid] = pn;
 	}
 

@@ -269,8 +269,7 @@ static struct dmap_node *dmap_node_of(struct dmap_cache *cache)
 bool dmap_env_reclaim_returned(struct dmap_cache *cache)
 {
 	struct dmap_node *pn = dmap_node_of(cache);
-	bool wiped = dmap_in_reclaim() ? dmap_wipe_flush(pn) :
-					 dmap_wipe_sync(pn);
+	bool wiped = dmap_wipe_flush(pn);
 
 	if (!READ_ONCE(pn->nr_pending))
 		return wiped;

@@ -46,7 +46,6 @@ struct seq_file;
  * @idle_since:		jiffies when the node last had no page out, for
  *			release_idle_ms
  * @wipe_lock:		protects the wipe queue
- * @nr_wiping:		allocations taken from the queue and not back yet
  * @nr_wipe:		allocations in @wipe
  * @nr_wipe_pages:	their pages, at most DMAP_WIPE_BATCH
  * @wipe:		allocations freed into regions and not wiped yet: still
@@ -63,7 +62,6 @@ struct dmap_node {
 	atomic_long_t		fallback_failures;
 	unsigned long		idle_since;
 	spinlock_t		wipe_lock;	/* the wipe queue below */
-	atomic_t		nr_wiping;
 	unsigned int		nr_wipe;
 	unsigned int		nr_wipe_pages;
 	struct page		*wipe[DMAP_WIPE_BATCH];
@@ -134,7 +132,6 @@ void dmap_wipe_work_sync(void);
 void dmap_reclaim_pending(struct dmap_node *pn);
 /* core.c: wipe the pages freed on @pn that wait for it */
 bool dmap_wipe_flush(struct dmap_node *pn);
-bool dmap_wipe_sync(struct dmap_node *pn);
 
 /* hibernate.c: allocations hold hibernation off, and wait for its end */
 bool dmap_alloc_begin(void);

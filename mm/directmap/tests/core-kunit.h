@@ -683,7 +683,7 @@ static bool dmap_test_all_zero(struct kunit *test, struct page **pages,
 
 /*
  * Freed pages are wiped DMAP_WIPE_BATCH to one load of the wipe mm; until
- * then they keep their slots and stay unreadable, and the reclaim work
+ * then they keep their slots and stay unreadable, and the wipe work
  * wipes a queue that does not fill.
  */
 static void dmap_test_wipe_batched(struct kunit *test)

@@ -109,12 +109,16 @@ static inline bool dmap_test_readable(struct page *page)
 	return !copy_from_kernel_nofault(&c, page_address(page), 1);
 }
 
-/* Wipe what frees left for the next batch now, as the reclaim work would */
+/*
+ * Wipe what frees left for the next batch now, as the wipe work would: the
+ * work first, which may have taken a batch already, then the rest.
+ */
 static inline void dmap_test_wipe_queued(void)
 {
 	struct dmap_node *pn;
 	int nid;
 
+	dmap_wipe_work_sync();
 	dmap_for_each_node(nid, pn)
 		dmap_wipe_flush(pn);
 }

@@ -139,13 +139,13 @@ static void dmap_htest_no_kick(struct dmap_node *pn)
  */
 static void dmap_htest_wipe_queue(struct kunit *test)
 {
+	struct page *page, *keep;
 	struct dmap_node *pn;
-	struct page *page;
 	long loads;
 
 	if (!IS_ENABLED(CONFIG_HIBERNATION))
 		kunit_skip(test, "CONFIG_HIBERNATION is off");
-	/* no kick of an earlier case's frees may run meanwhile */
+	/* this case's frees kick nothing; an earlier case's kick runs now */
 	kunit_activate_static_stub(test, dmap_wipe_kick, dmap_htest_no_kick);
 	dmap_wipe_work_sync();
 	dmap_drain();
@@ -166,9 +166,17 @@ static void dmap_htest_wipe_queue(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
 			NOTIFY_OK);
 
-	/* a free that overlaps PREPARE, and finds the flag set */
-	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	/*
+	 * A free that overlaps PREPARE, and finds the flag set.  Another page
+	 * of the region stays out, so that the region is not given back
+	 * before the test looks.
+	 */
+	keep = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, keep);
+	page = directmap_alloc_pages(page_to_nid(keep), 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_PTR_EQ(test, dmap_region_of(page_to_pfn(page)),
+			    dmap_region_of(page_to_pfn(keep)));
 	pn = dmap_nodes[page_to_nid(page)];
 	dmap_test_fill(test, page, 0x5a);
 	WRITE_ONCE(dmap_hibernating, true);
@@ -179,6 +187,9 @@ static void dmap_htest_wipe_queue(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, READ_ONCE(pn->nr_wipe), 0U);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 1);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page));
+	KUNIT_EXPECT_TRUE(test, directmap_active());
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(keep, 0), 0);
+	dmap_test_wipe_queued();
 	KUNIT_EXPECT_FALSE(test, directmap_active());
 }
 
