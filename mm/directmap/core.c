@@ -303,8 +303,10 @@ static bool dmap_reclaim_page(struct dmap_node *pn, struct page *page)
  * are found by their regions' deferred bits, not linked through page->lru:
  * until its last reference is gone a returned folio may still be in an
  * LRU or mlock batch, which writes page->lru.  A page is claimed (frozen,
- * its bit cleared, counted off) under the cache lock, so that no other
- * scan can take it, nor a page that was reclaimed and handed out since.
+ * its bit cleared) under the cache lock, so that no other scan can take
+ * it, nor a page that was reclaimed and handed out since; it is counted
+ * off once it is back, so that "pending" is 0 only when every returned
+ * page is back and its charge settled.
  */
 void dmap_reclaim_pending(struct dmap_node *pn)
 {
@@ -325,7 +327,6 @@ void dmap_reclaim_pending(struct dmap_node *pn)
 				if (!page_ref_freeze(pfn_to_page(r->pfn + slot), 1))
 					continue;
 				__clear_bit(slot, r->deferred);
-				pn->nr_pending--;
 				pfns[n++] = r->pfn + slot;
 			}
 		}
@@ -333,6 +334,11 @@ void dmap_reclaim_pending(struct dmap_node *pn)
 
 		for (i = 0; i < n; i++)
 			dmap_reclaim_frozen(pn, pfn_to_page(pfns[i]));
+		if (n) {
+			spin_lock(&pn->cache.lock);
+			pn->nr_pending -= n;
+			spin_unlock(&pn->cache.lock);
+		}
 	} while (n == DMAP_RECLAIM_BATCH);
 }
 
@@ -538,6 +544,9 @@ static void dmap_wipe_finish(struct dmap_node *pn, struct page **heads,
 		directmap_clear_page_array(pages, nr);
 	for (i = 0; i < n; i++)
 		dmap_take_back(pn, heads[i]);
+	/* after: a page is always counted as waiting, pending or back */
+	smp_mb__before_atomic();
+	atomic_sub(n, &pn->nr_wiping);
 }
 
 /*
@@ -630,6 +639,7 @@ static void dmap_wipe_queue(struct dmap_node *pn, struct page *page,
 
 	/* the queue is taken at most once below: a full one never overflows */
 	BUILD_BUG_ON((1U << DIRECTMAP_MAX_ORDER) >= DMAP_WIPE_BATCH);
+	atomic_inc(&pn->nr_wiping);
 	spin_lock(&pn->wipe_lock);
 	/* no room: the queue goes now, this allocation starts the next */
 	if (pn->nr_wipe_pages + (1U << order) > DMAP_WIPE_BATCH)
@@ -943,6 +953,7 @@ static int __init directmap_init(void)
 		pn->idle_since = jiffies;
 		mutex_init(&pn->share_lock);
 		spin_lock_init(&pn->wipe_lock);
+		atomic_set(&pn->nr_wiping, 0);
 		dmap_nodes[nid] = pn;
 	}
 

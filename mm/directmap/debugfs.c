@@ -25,6 +25,15 @@
 #include "internal.h"
 #include "policy.h"
 
+/* Returned allocations not back in their slots: waiting for a wipe or a put */
+static unsigned long dmap_returned(struct dmap_node *pn)
+{
+	/* the wipe's count first: it drops only once the page is back or pending */
+	unsigned long wiping = atomic_read_acquire(&pn->nr_wiping);
+
+	return wiping + READ_ONCE(pn->nr_pending);
+}
+
 static int dmap_stats_show(struct seq_file *m, void *v)
 {
 	struct dmap_node *pn;
@@ -36,7 +45,7 @@ static int dmap_stats_show(struct seq_file *m, void *v)
 
 		seq_printf(m, "node %d regions %lu empty %lu free %lu used %lu pending %lu singles %ld refills %lu refill_failures %lu releases %lu collapses %lu allocs %lu frees %lu fallbacks %ld fallback_failures %ld misuse %lu charged %lu\n",
 			   nid, cache->nr_regions, cache->nr_empty, cache->nr_free,
-			   cache->nr_used, READ_ONCE(pn->nr_pending),
+			   cache->nr_used, dmap_returned(pn),
 			   atomic_long_read(&pn->nr_singles),
 			   cache->stats.refills, cache->stats.refill_failures,
 			   cache->stats.releases, cache->stats.collapses,
@@ -99,7 +108,7 @@ static void dmap_summary_nodes(struct seq_file *m)
 		seq_printf(m, "%-5d %8lu %8lu %8lu %8lu %10lu %10lu %8lu %8ld\n",
 			   nid, cache->nr_regions, partial, full, cache->nr_empty,
 			   cache->nr_free << (PAGE_SHIFT - 10),
-			   cache->nr_used << (PAGE_SHIFT - 10), pn->nr_pending,
+			   cache->nr_used << (PAGE_SHIFT - 10), dmap_returned(pn),
 			   atomic_long_read(&pn->nr_singles));
 		spin_unlock(&cache->lock);
 	}

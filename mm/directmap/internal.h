@@ -46,6 +46,8 @@ struct seq_file;
  * @idle_since:		jiffies when the node last had no page out, for
  *			release_idle_ms
  * @wipe_lock:		protects the wipe queue
+ * @nr_wiping:		freed allocations not wiped and back yet: in the queue
+ *			or taken from it, for the stats
  * @nr_wipe:		allocations in @wipe
  * @nr_wipe_pages:	their pages, at most DMAP_WIPE_BATCH
  * @wipe:		allocations freed into regions and not wiped yet: still
@@ -62,6 +64,7 @@ struct dmap_node {
 	atomic_long_t		fallback_failures;
 	unsigned long		idle_since;
 	spinlock_t		wipe_lock;	/* the wipe queue below */
+	atomic_t		nr_wiping;
 	unsigned int		nr_wipe;
 	unsigned int		nr_wipe_pages;
 	struct page		*wipe[DMAP_WIPE_BATCH];

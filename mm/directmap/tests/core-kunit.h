@@ -721,6 +721,8 @@ static void dmap_test_wipe_batched(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads);
 	KUNIT_EXPECT_EQ(test, dmap_test_wipe_kicks, 1U);
 	KUNIT_EXPECT_EQ(test, pn->cache.nr_used, base + DMAP_WIPE_BATCH);
+	/* the stats' pending count */
+	KUNIT_EXPECT_EQ(test, atomic_read(&pn->nr_wiping), DMAP_WIPE_BATCH - 1);
 	for (i = 0; i < DMAP_WIPE_BATCH - 1; i++) {
 		KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, pages[i]));
 		KUNIT_EXPECT_FALSE(test, dmap_test_readable(pages[i]));
@@ -729,6 +731,7 @@ static void dmap_test_wipe_batched(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, directmap_free_pages(pages[i], 0), 0);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&dmap_wipe_loads), loads + 1);
 	KUNIT_EXPECT_EQ(test, pn->cache.nr_used, base);
+	KUNIT_EXPECT_EQ(test, atomic_read(&pn->nr_wiping), 0);
 	KUNIT_EXPECT_TRUE(test, dmap_test_all_zero(test, pages, DMAP_WIPE_BATCH));
 
 	/* no room for an order-3 allocation: the queue goes, it waits */
