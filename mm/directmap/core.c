@@ -544,7 +544,7 @@ static void dmap_wipe_finish(struct dmap_node *pn, struct page **heads,
 		directmap_clear_page_array(pages, nr);
 	for (i = 0; i < n; i++)
 		dmap_take_back(pn, heads[i]);
-	/* after: a page is always counted as waiting, pending or back */
+	/* only once each is back or counted in nr_pending */
 	smp_mb__before_atomic();
 	atomic_sub(n, &pn->nr_wiping);
 }

@@ -38,8 +38,9 @@ struct seq_file;
  * @refill_lock:	one refill per node at a time
  * @share_lock:		serialises shares and unshares of the node's pages,
  *			and frees of pages that are shared
- * @nr_pending:		returned pages still referenced by others (their
- *			regions' pending bits), under @cache.lock
+ * @nr_pending:		returned allocations, wiped, that others still
+ *			referenced (their regions' deferred bits) or that a
+ *			reclaim pass has not put back yet, under @cache.lock
  * @nr_singles:		single pages handed out by the fallback path
  * @fallbacks:		allocations served by the fallback path
  * @fallback_failures:	allocations the fallback path could not serve either

@@ -703,6 +703,7 @@ static void dmap_test_wipe_batched(struct kunit *test)
 	dmap_for_each_node(i, pn) {
 		KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_pending), 0UL);
 		KUNIT_ASSERT_EQ(test, READ_ONCE(pn->nr_wipe), 0U);
+		KUNIT_ASSERT_EQ(test, atomic_read(&pn->nr_wiping), 0);
 	}
 	pn = dmap_nodes[nid];
 	base = pn->cache.nr_used;
