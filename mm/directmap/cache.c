@@ -381,8 +381,7 @@ int dmap_cache_mark_returned(struct dmap_cache *cache, struct dmap_region *r,
  * dmap_cache_return - record that the owner gave an allocation back
  * @pfn:	first page frame, as handed out
  * @order:	its order
- * @rp:		its region, once marked
- * @nid:	the region's node
+ * @nid:	set to the node of its region, if one holds @pfn
  *
  * Tried without the share lock first.  If the owner left pages shared,
  * tried again under the share lock of the region's node, so that they are
@@ -392,17 +391,16 @@ int dmap_cache_mark_returned(struct dmap_cache *cache, struct dmap_region *r,
  *
  * Return: as dmap_cache_mark_returned(); -ENOENT if no region holds @pfn.
  */
-int dmap_cache_return(unsigned long pfn, unsigned int order,
-		      struct dmap_region **rp, int *nid)
+int dmap_cache_return(unsigned long pfn, unsigned int order, int *nid)
 {
-	int err = dmap_env_mark_returned(pfn, order, false, rp, nid);
+	int err = dmap_env_mark_returned(pfn, order, false, nid);
 	int locked;
 
 	if (err != -EAGAIN)
 		return err;
 	locked = *nid;
 	dmap_env_share_lock(locked);
-	err = dmap_env_mark_returned(pfn, order, true, rp, nid);
+	err = dmap_env_mark_returned(pfn, order, true, nid);
 	dmap_env_share_unlock(locked);
 	/* released meanwhile: they were not out */
 	return err == -ENOENT ? -EINVAL : err;

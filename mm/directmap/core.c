@@ -661,10 +661,10 @@ static void dmap_wipe_queue(struct dmap_node *pn, struct page *page,
 		dmap_wipe_kick(pn);
 }
 
-/* @r, @err: what dmap_cache_return() found and said of the pages */
-static int dmap_free_region_pages(int nid, struct dmap_region *r,
-				  struct page *page, unsigned int order,
-				  enum dmap_free_ref ref, int err)
+/* @nid, @err: what dmap_cache_return() found and said of the pages */
+static int dmap_free_region_pages(int nid, struct page *page,
+				  unsigned int order, enum dmap_free_ref ref,
+				  int err)
 {
 	struct dmap_node *pn = dmap_nodes[nid];
 
@@ -698,7 +698,6 @@ static int dmap_free_region_pages(int nid, struct dmap_region *r,
 int dmap_free(struct page *page, unsigned int order,
 	      enum dmap_free_ref ref)
 {
-	struct dmap_region *r;
 	int err, nid;
 
 	if (dmap_misuse(NUMA_NO_NODE, !page, "free of NULL\n"))
@@ -717,15 +716,14 @@ int dmap_free(struct page *page, unsigned int order,
 			"free of a tail page\n"))
 		return -EINVAL;
 
-	err = dmap_cache_return(page_to_pfn(page), order, &r, &nid);
+	err = dmap_cache_return(page_to_pfn(page), order, &nid);
 	/* their slots stay taken until reclaimed: traced before any reuse */
 	if (!err)
 		trace_directmap_free(nid, page_to_pfn(page), order);
 	if (err == -ENOENT)
 		err = dmap_free_single(page, order, ref);
 	else
-		err = dmap_free_region_pages(nid, r, page, order, ref,
-					     err);
+		err = dmap_free_region_pages(nid, page, order, ref, err);
 	if (!err)
 		count_vm_events(DIRECTMAP_PAGES_FREE, 1UL << order);
 	return err;

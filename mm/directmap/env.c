@@ -223,29 +223,29 @@ VISIBLE_IF_KUNIT struct dmap_region *dmap_free_lookup(unsigned long pfn)
  * of the direct map, sleeping, outside RCU.
  */
 int dmap_env_mark_returned(unsigned long pfn, unsigned int order,
-			   bool may_unshare, struct dmap_region **rp,
-			   int *nid)
+			   bool may_unshare, int *nid)
 {
 	struct dmap_cache *cache;
+	struct dmap_region *r;
 	unsigned long unshares;
 	int err;
 
 	rcu_read_lock();
-	*rp = dmap_free_lookup(pfn);
-	if (!*rp) {
+	r = dmap_free_lookup(pfn);
+	if (!r) {
 		rcu_read_unlock();
 		return -ENOENT;
 	}
-	*nid = (*rp)->nid;
+	*nid = r->nid;
 	cache = &dmap_nodes[*nid]->cache;
-	err = dmap_cache_mark_returned(cache, *rp, pfn, order, false);
+	err = dmap_cache_mark_returned(cache, r, pfn, order, false);
 	rcu_read_unlock();
 	if (err != -EAGAIN || !may_unshare)
 		return err;
 
 	/* only ever changed under the share lock: exact */
 	unshares = READ_ONCE(cache->stats.unshares);
-	err = dmap_cache_mark_returned(cache, *rp, pfn, order, true);
+	err = dmap_cache_mark_returned(cache, r, pfn, order, true);
 	count_vm_events(DIRECTMAP_PAGES_UNSHARED,
 			READ_ONCE(cache->stats.unshares) - unshares);
 	return err;

@@ -114,8 +114,7 @@ int dmap_cache_alloc(struct dmap_cache *cache, unsigned int order,
 int dmap_cache_mark_returned(struct dmap_cache *cache, struct dmap_region *r,
 			     unsigned long pfn, unsigned int order,
 			     bool may_unshare);
-int dmap_cache_return(unsigned long pfn, unsigned int order,
-		      struct dmap_region **rp, int *nid);
+int dmap_cache_return(unsigned long pfn, unsigned int order, int *nid);
 int dmap_cache_share(struct dmap_cache *cache, struct dmap_region *r,
 		     unsigned long pfn, unsigned long nr_pages);
 int dmap_cache_unshare(struct dmap_cache *cache, struct dmap_region *r,
@@ -178,8 +177,7 @@ void dmap_env_refill_failed(struct dmap_cache *cache, int err);
  * returns that unshare, per node.
  */
 int dmap_env_mark_returned(unsigned long pfn, unsigned int order,
-			   bool may_unshare, struct dmap_region **rp,
-			   int *nid);
+			   bool may_unshare, int *nid);
 void dmap_env_share_lock(int nid);
 void dmap_env_share_unlock(int nid);
 /* Is the memory of @pfn poisoned (hardware error, or injected)? */

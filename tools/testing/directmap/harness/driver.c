@@ -103,15 +103,13 @@ void dmap_env_share_unlock(int nid)
 }
 
 int dmap_env_mark_returned(unsigned long pfn, unsigned int order,
-			   bool may_unshare, struct dmap_region **rp,
-			   int *nid)
+			   bool may_unshare, int *nid)
 {
 	struct dmap_region *r = sim_region_of(pfn);
 	int err;
 
 	if (!r)
 		return -ENOENT;
-	*rp = r;
 	*nid = r->nid;
 	err = dmap_cache_mark_returned(&mark_caches[*nid], r, pfn, order,
 				       false);
@@ -125,11 +123,10 @@ int dmap_env_mark_returned(unsigned long pfn, unsigned int order,
 /* The owner gives an allocation back to a region of @nodes, as core.c */
 int drv_mark(struct dmap_cache *nodes, unsigned long pfn, unsigned int order)
 {
-	struct dmap_region *r;
 	int err, nid;
 
 	mark_caches = nodes;
-	err = dmap_cache_return(pfn, order, &r, &nid);
+	err = dmap_cache_return(pfn, order, &nid);
 	/* single pages are not modelled: not the cache's */
 	return err == -ENOENT ? -EINVAL : err;
 }
