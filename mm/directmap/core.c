@@ -588,13 +588,23 @@ bool dmap_wipe_flush(struct dmap_node *pn)
 	return n;
 }
 
-static void dmap_wipe_workfn(struct work_struct *work)
+/**
+ * dmap_wipe_flush_all - dmap_wipe_flush() every node
+ *
+ * Context: process context.
+ */
+void dmap_wipe_flush_all(void)
 {
 	struct dmap_node *pn;
 	int nid;
 
 	dmap_for_each_node(nid, pn)
 		dmap_wipe_flush(pn);
+}
+
+static void dmap_wipe_workfn(struct work_struct *work)
+{
+	dmap_wipe_flush_all();
 }
 
 #if IS_ENABLED(CONFIG_KUNIT)
@@ -609,11 +619,7 @@ void dmap_wipe_work_sync(void)
 static int dmap_wipe_reboot(struct notifier_block *nb, unsigned long action,
 			    void *data)
 {
-	struct dmap_node *pn;
-	int nid;
-
-	dmap_for_each_node(nid, pn)
-		dmap_wipe_flush(pn);
+	dmap_wipe_flush_all();
 	return NOTIFY_DONE;
 }
 

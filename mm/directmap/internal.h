@@ -136,6 +136,7 @@ void dmap_wipe_work_sync(void);
 void dmap_reclaim_pending(struct dmap_node *pn);
 /* core.c: wipe the pages freed on @pn that wait for it */
 bool dmap_wipe_flush(struct dmap_node *pn);
+void dmap_wipe_flush_all(void);
 
 /* hibernate.c: allocations hold hibernation off, and wait for its end */
 bool dmap_alloc_begin(void);

@@ -115,12 +115,8 @@ static inline bool dmap_test_readable(struct page *page)
  */
 static inline void dmap_test_wipe_queued(void)
 {
-	struct dmap_node *pn;
-	int nid;
-
 	dmap_wipe_work_sync();
-	dmap_for_each_node(nid, pn)
-		dmap_wipe_flush(pn);
+	dmap_wipe_flush_all();
 }
 
 static inline void dmap_test_fill(struct kunit *test, struct page *page, u8 val)
