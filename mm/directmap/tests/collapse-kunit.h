@@ -626,6 +626,8 @@ static void dmap_ctest_reclaim_no_wait(struct kunit *test)
 		if (!page)
 			kunit_skip(test, "directmap=off");
 		KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+		/* back in its slot: a wipe in flight is not waited for */
+		dmap_test_wipe_queued();
 
 		rc.released = 0;
 		rc.as_reclaim = !i;
