@@ -361,6 +361,53 @@ bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 }
 
 /**
+ * dmap_collapse_idle_wait - passes that would only count towards idleness
+ * @dc:		the state
+ *
+ * Once nothing but 1G areas waits, and nothing was marked since the last
+ * pass, the passes before the direct map counts as idle would try no
+ * area: the worker may sleep through them instead of polling, and call
+ * dmap_collapse_skip() for those that nothing was marked before.
+ *
+ * Context: the caller serialises it with passes.
+ * Return: how many passes may be skipped; 0 if the next one may try an
+ * area, or if nothing waits.
+ */
+unsigned long dmap_collapse_idle_wait(struct dmap_collapse *dc)
+{
+	unsigned int idle = READ_ONCE(dc->idle);
+	unsigned long i, waiting = 0;
+
+	if (dc->quiet + 1 >= idle || !dmap_collapse_quiet(dc))
+		return 0;
+	for (i = 0; i < BITS_TO_LONGS(dc->nr_pmds); i++)
+		if (dc->pmd.aged[i] | dc->pmd_slow[i])
+			return 0;
+	for (i = 0; i < BITS_TO_LONGS(dc->nr_puds); i++)
+		waiting |= dc->pud.aged[i];
+	return waiting ? idle - dc->quiet - 1 : 0;
+}
+
+/**
+ * dmap_collapse_skip - count passes that were slept through
+ * @dc:		the state
+ * @passes:	at most what dmap_collapse_idle_wait() said, and only passes
+ *		that the caller saw nothing marked before
+ *
+ * The state is then what those passes would have left: they would have
+ * found the direct map quiet and tried nothing.  A caller that cannot
+ * tell skips fewer: the 1G areas are then tried later, never earlier.
+ *
+ * Context: the caller serialises it with passes.
+ */
+void dmap_collapse_skip(struct dmap_collapse *dc, unsigned long passes)
+{
+	dc->quiet += passes;
+	dc->nr_passes += passes;
+	dc->stats.slept += passes;
+}
+
+/**
  * dmap_collapse_waiting - count the areas that are marked
  * @dc:		the state
  * @pud:	count 1G areas instead of 2M areas

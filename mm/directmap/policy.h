@@ -208,6 +208,7 @@ struct dmap_collapse_stats {
 	unsigned long	notes;		/* changes the architecture reported */
 	unsigned long	bounced;	/* 2M areas changed again after a re-form */
 	unsigned long	idle;		/* passes that found the direct map idle */
+	unsigned long	slept;		/* passes skipped by dmap_collapse_skip() */
 };
 
 /*
@@ -244,8 +245,8 @@ struct dmap_collapse_level {
  * @nr_puds:	1G areas the bitmaps cover
  * @backoff:	passes of an epoch
  * @idle:	passes without any change after which 1G areas are tried
- * @nr_passes:	passes so far, for the epochs
- * @quiet:	passes in a row that found no change
+ * @nr_passes:	passes so far, for the epochs; with those slept through
+ * @quiet:	passes in a row that found no change; with those slept through
  * @stats:	event counters
  *
  * The fresh bitmaps and @pmd_pinned are set from any context, atomically,
@@ -281,6 +282,8 @@ bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 int dmap_collapse_range(struct dmap_collapse *dc, unsigned long pfn,
 			unsigned long nr_pages, bool pud_now);
 unsigned long dmap_collapse_waiting(struct dmap_collapse *dc, bool pud);
+unsigned long dmap_collapse_idle_wait(struct dmap_collapse *dc);
+void dmap_collapse_skip(struct dmap_collapse *dc, unsigned long passes);
 
 /*
  * Re-form the entry over @pfn: 1 if done now, 0 if it was large already,

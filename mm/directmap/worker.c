@@ -323,19 +323,6 @@ int dmap_collapse_region(unsigned long pfn)
 	return dmap_collapse_now(pfn, DMAP_REGION_PAGES, false);
 }
 
-/* One pass, now or after the areas aged; true if more passes are needed */
-static bool dmap_collapse_run(bool now)
-{
-	bool more;
-
-	mutex_lock(&dmap_collapse_mutex);
-	more = dmap_collapse_pass(&dmap_collapse_state,
-				  now ? ULONG_MAX : READ_ONCE(dmap_collapse_batch),
-				  now);
-	mutex_unlock(&dmap_collapse_mutex);
-	return more;
-}
-
 /**
  * dmap_collapse_flush - try every marked area now, without waiting
  *
@@ -343,8 +330,16 @@ static bool dmap_collapse_run(bool now)
  */
 void dmap_collapse_flush(void)
 {
-	if (dmap_collapse_is_ready())
-		dmap_collapse_run(true);
+	bool more;
+
+	if (!dmap_collapse_is_ready())
+		return;
+	mutex_lock(&dmap_collapse_mutex);
+	more = dmap_collapse_pass(&dmap_collapse_state, ULONG_MAX, true);
+	mutex_unlock(&dmap_collapse_mutex);
+	/* contended areas are the worker's, which may be asleep */
+	if (more)
+		dmap_collapse_kick();
 }
 
 /**
@@ -360,8 +355,12 @@ void dmap_collapse_flush_soon(void)
 	if (!dmap_collapse_is_ready())
 		return;
 	if (mutex_trylock(&dmap_collapse_mutex)) {
-		dmap_collapse_pass(&dmap_collapse_state, ULONG_MAX, true);
+		bool more = dmap_collapse_pass(&dmap_collapse_state, ULONG_MAX,
+					       true);
+
 		mutex_unlock(&dmap_collapse_mutex);
+		if (more)
+			dmap_collapse_kick();
 		return;
 	}
 	set_bit(1, &dmap_collapse_kicked);
@@ -380,10 +379,10 @@ bool dmap_collapse_set_enabled(bool on)
 {
 	bool old = xchg(&dmap_collapse_enabled, on);
 
-	if (on) {
+	if (on)
 		set_bit(0, &dmap_collapse_kicked);
-		wake_up_interruptible(&dmap_collapse_wait);
-	}
+	/* off: a worker asleep through passes stops counting them */
+	wake_up_interruptible(&dmap_collapse_wait);
 	return old;
 }
 
@@ -393,8 +392,82 @@ static bool dmap_collapse_wanted(void)
 	       test_bit(0, &dmap_collapse_kicked);
 }
 
+/* Cuts a sleep through passes short: a kick, or the worker switched off */
+static bool dmap_collapse_woken(void)
+{
+	return test_bit(0, &dmap_collapse_kicked) ||
+	       !READ_ONCE(dmap_collapse_enabled);
+}
+
+/*
+ * Hysteresis: let the area settle before looking at it, @delay jiffies.
+ * While only 1G areas wait for the direct map to be idle, the @skip passes
+ * before then would only count (dmap_collapse_idle_wait()): sleep through
+ * them in one wait, which a kick cuts short, and still run the next pass
+ * where a worker that passed every @delay would.
+ * Return: the passes slept through before the kick, at most @skip.
+ */
+static unsigned long dmap_collapse_sleep(unsigned long delay,
+					 unsigned long skip)
+{
+	unsigned long start = jiffies, slept;
+	long left;
+
+	wait_event_freezable_timeout(dmap_collapse_wait,
+				     kthread_should_stop() ||
+				     (skip && dmap_collapse_woken()),
+				     min(delay * (skip + 1),
+					 MAX_SCHEDULE_TIMEOUT - 1UL));
+	if (!skip)
+		return 0;
+	slept = min((jiffies - start) / delay, skip);
+	left = (long)(start + (slept + 1) * delay - jiffies);
+	if (left > 0)
+		wait_event_freezable_timeout(dmap_collapse_wait,
+					     kthread_should_stop(), left);
+	return slept;
+}
+
+/*
+ * Count the @slept passes the worker slept through as passed, unless
+ * another task ran a pass meanwhile (@nr_passes changed): its view of
+ * idleness stands then.  Under dmap_collapse_mutex.
+ */
+static void dmap_collapse_credit(unsigned long slept, unsigned long nr_passes)
+{
+	struct dmap_collapse *dc = &dmap_collapse_state;
+
+	lockdep_assert_held(&dmap_collapse_mutex);
+	if (slept && dc->nr_passes == nr_passes)
+		dmap_collapse_skip(dc, slept);
+}
+
+/*
+ * One pass of the worker's, after it slept through @slept passes (see
+ * dmap_collapse_credit()).  Sets *@skip to the passes it may sleep through
+ * next, and *@nr_passes to the count after this one.
+ */
+static bool dmap_collapse_worker_pass(unsigned long slept, unsigned long *skip,
+				      unsigned long *nr_passes)
+{
+	struct dmap_collapse *dc = &dmap_collapse_state;
+	bool now, more;
+
+	clear_bit(0, &dmap_collapse_kicked);
+	now = test_and_clear_bit(1, &dmap_collapse_kicked);
+	mutex_lock(&dmap_collapse_mutex);
+	dmap_collapse_credit(slept, *nr_passes);
+	more = dmap_collapse_pass(dc, now ? ULONG_MAX :
+				  READ_ONCE(dmap_collapse_batch), now);
+	*skip = more ? dmap_collapse_idle_wait(dc) : 0;
+	*nr_passes = dc->nr_passes;
+	mutex_unlock(&dmap_collapse_mutex);
+	return more;
+}
+
 static int dmap_collapse_threadfn(void *unused)
 {
+	unsigned long skip = 0, nr_passes = 0, slept, delay;
 	bool more = false;
 
 	set_freezable();
@@ -405,18 +478,21 @@ static int dmap_collapse_threadfn(void *unused)
 			wait_event_freezable(dmap_collapse_wait,
 					     kthread_should_stop() ||
 					     dmap_collapse_wanted());
-		/* Hysteresis: let the area settle before looking at it */
-		wait_event_freezable_timeout(dmap_collapse_wait,
-					     kthread_should_stop(),
-					     msecs_to_jiffies(READ_ONCE(dmap_collapse_delay_ms)));
+		delay = msecs_to_jiffies(READ_ONCE(dmap_collapse_delay_ms));
+		/* no delay: passes back to back, none to sleep through */
+		slept = dmap_collapse_sleep(delay, delay ? skip : 0);
 		if (kthread_should_stop())
 			break;
 		if (!READ_ONCE(dmap_collapse_enabled)) {
+			/* switched off: what it slept through still counts */
+			mutex_lock(&dmap_collapse_mutex);
+			dmap_collapse_credit(slept, nr_passes);
+			mutex_unlock(&dmap_collapse_mutex);
 			more = false;
+			skip = 0;
 			continue;
 		}
-		clear_bit(0, &dmap_collapse_kicked);
-		more = dmap_collapse_run(test_and_clear_bit(1, &dmap_collapse_kicked));
+		more = dmap_collapse_worker_pass(slept, &skip, &nr_passes);
 		cond_resched();
 	}
 	return 0;
@@ -470,8 +546,15 @@ static ssize_t collapse_delay_ms_store(struct kobject *kobj,
 				       struct kobj_attribute *attr,
 				       const char *buf, size_t count)
 {
-	return dmap_collapse_uint_store(buf, count, &dmap_collapse_delay_ms,
-					0, DMAP_COLLAPSE_DELAY_MAX);
+	unsigned int old = READ_ONCE(dmap_collapse_delay_ms);
+	ssize_t ret = dmap_collapse_uint_store(buf, count,
+					       &dmap_collapse_delay_ms, 0,
+					       DMAP_COLLAPSE_DELAY_MAX);
+
+	/* a sleep through passes was worked out with the old value */
+	if (ret > 0 && READ_ONCE(dmap_collapse_delay_ms) != old)
+		dmap_collapse_kick();
+	return ret;
 }
 
 static ssize_t collapse_batch_show(struct kobject *kobj,
@@ -535,8 +618,15 @@ static ssize_t collapse_idle_passes_store(struct kobject *kobj,
 					  struct kobj_attribute *attr,
 					  const char *buf, size_t count)
 {
-	return dmap_collapse_uint_store(buf, count, &dmap_collapse_state.idle,
-					1, DMAP_COLLAPSE_PASSES_MAX);
+	unsigned int old = READ_ONCE(dmap_collapse_state.idle);
+	ssize_t ret = dmap_collapse_uint_store(buf, count,
+					       &dmap_collapse_state.idle, 1,
+					       DMAP_COLLAPSE_PASSES_MAX);
+
+	/* as for collapse_delay_ms */
+	if (ret > 0 && READ_ONCE(dmap_collapse_state.idle) != old)
+		dmap_collapse_kick();
+	return ret;
 }
 
 #define DMAP_COLLAPSE_STAT(name)					\
@@ -558,6 +648,7 @@ DMAP_COLLAPSE_STAT(busy);
 DMAP_COLLAPSE_STAT(pinned);
 DMAP_COLLAPSE_STAT(bounced);
 DMAP_COLLAPSE_STAT(idle);
+DMAP_COLLAPSE_STAT(slept);
 
 static ssize_t collapse_pending_show(struct kobject *kobj,
 				     struct kobj_attribute *attr, char *buf)
@@ -598,6 +689,7 @@ static struct attribute *dmap_collapse_attrs[] = {
 	&collapse_pinned_attr.attr,
 	&collapse_bounced_attr.attr,
 	&collapse_idle_attr.attr,
+	&collapse_slept_attr.attr,
 	NULL,
 };
 
@@ -665,8 +757,9 @@ void dmap_collapse_summary(struct seq_file *m)
 		   READ_ONCE(dc->stats.level2), READ_ONCE(dc->stats.level3),
 		   READ_ONCE(dc->stats.not_uniform), READ_ONCE(dc->stats.busy),
 		   READ_ONCE(dc->stats.pinned));
-	seq_printf(m, "                 bounced %lu, idle passes %lu\n",
-		   READ_ONCE(dc->stats.bounced), READ_ONCE(dc->stats.idle));
+	seq_printf(m, "                 bounced %lu, idle passes %lu, slept through %lu\n",
+		   READ_ONCE(dc->stats.bounced), READ_ONCE(dc->stats.idle),
+		   READ_ONCE(dc->stats.slept));
 }
 
 /* ---- init ---- */

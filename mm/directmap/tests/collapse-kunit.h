@@ -31,6 +31,8 @@
 struct dmap_ctest {
 	bool		was_enabled;
 	unsigned int	release_idle_ms;
+	unsigned int	delay_ms;
+	unsigned int	idle_passes;
 	struct page	*block;
 	unsigned long	a;		/* first 2M area of the block */
 	unsigned long	b;		/* second 2M area */
@@ -105,6 +107,8 @@ static int dmap_ctest_init(struct kunit *test)
 	/* The cases run passes themselves, and count exactly */
 	ct->was_enabled = dmap_collapse_set_enabled(false);
 	ct->release_idle_ms = xchg(&dmap_release_idle_ms, 0);
+	ct->delay_ms = READ_ONCE(dmap_collapse_delay_ms);
+	ct->idle_passes = READ_ONCE(dmap_collapse_state.idle);
 	dmap_collapse_flush();
 
 	/* A 4M block that a 1G entry maps: nothing else split under it */
@@ -145,6 +149,8 @@ static void dmap_ctest_exit(struct kunit *test)
 		__free_pages(ct->block, DMAP_CTEST_ORDER);
 	}
 	WRITE_ONCE(dmap_release_idle_ms, ct->release_idle_ms);
+	WRITE_ONCE(dmap_collapse_delay_ms, ct->delay_ms);
+	WRITE_ONCE(dmap_collapse_state.idle, ct->idle_passes);
 	dmap_collapse_set_enabled(ct->was_enabled);
 }
 
@@ -209,6 +215,74 @@ static void dmap_ctest_pmd_to_pud(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE), l3 + 1);
 	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), pud_before);
 	dmap_ctest_audit(test, &au);
+}
+
+/* Wait up to 10 s for the worker to map @addr at @level or larger */
+static unsigned int dmap_ctest_wait_level(unsigned long addr,
+					  unsigned int level)
+{
+	unsigned long deadline = jiffies + 10 * HZ;
+
+	while (dmap_ctest_level(addr) < level && time_before(jiffies, deadline))
+		usleep_range(5000, 10000);
+	return dmap_ctest_level(addr);
+}
+
+/*
+ * While only a 1G area waits for the direct map to be idle, the worker
+ * sleeps until then instead of passing every delay_ms; a kick cuts the
+ * sleep short but brings no pass before its time; a lower
+ * collapse_idle_passes wakes it, and the 1G area is re-formed.
+ */
+static void dmap_ctest_worker_sleeps(struct kunit *test)
+{
+	struct dmap_collapse_stats *st = &dmap_collapse_state.stats;
+	unsigned long passes, kicked, slept, notes, t;
+	struct dmap_ctest *ct = test->priv;
+	int i;
+
+	/* the 1G area waits 1000 delays, until the store below */
+	WRITE_ONCE(dmap_collapse_delay_ms, 20);
+	WRITE_ONCE(dmap_collapse_state.idle, 1000);
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
+	slept = READ_ONCE(st->slept);
+	/* a flush asked for while it was off would try the 1G area at once */
+	clear_bit(1, &dmap_collapse_kicked);
+	dmap_collapse_set_enabled(true);
+
+	/* the 2M area first, after its quiet period */
+	KUNIT_ASSERT_EQ(test, dmap_ctest_wait_level(ct->a, DIRECTMAP_LEVEL_2M),
+			DIRECTMAP_LEVEL_2M);
+	/* 10 delays: a polling worker would pass about 10 times */
+	notes = READ_ONCE(st->notes);
+	passes = READ_ONCE(st->passes);
+	msleep(10 * 20);
+	passes = READ_ONCE(st->passes) - passes;
+	/* kicks that mark nothing: still a pass a delay at most */
+	kicked = READ_ONCE(st->passes);
+	t = jiffies;
+	for (i = 0; i < 10; i++) {
+		dmap_collapse_set_enabled(true);
+		usleep_range(2000, 3000);
+	}
+	t = jiffies - t;
+	kicked = READ_ONCE(st->passes) - kicked;
+	/* a change elsewhere wakes the worker, as it should */
+	if (READ_ONCE(st->notes) != notes)
+		kunit_skip(test, "the direct map changed meanwhile");
+	KUNIT_EXPECT_LE_MSG(test, passes, 2UL, "passes in 10 delays");
+	KUNIT_EXPECT_LE_MSG(test, kicked, t / msecs_to_jiffies(20) + 2,
+			    "passes for 10 kicks in %lu jiffies", t);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_2M);
+
+	/* asleep again, for 1000 delays: as a write to collapse_idle_passes */
+	msleep(3 * 20);
+	KUNIT_EXPECT_EQ(test, collapse_idle_passes_store(NULL, NULL, "4", 1), 1);
+	KUNIT_EXPECT_EQ(test, dmap_ctest_wait_level(ct->a, DIRECTMAP_LEVEL_1G),
+			DIRECTMAP_LEVEL_1G);
+	slept = READ_ONCE(st->slept) - slept;
+	KUNIT_EXPECT_GE_MSG(test, slept, 5UL, "passes slept through");
 }
 
 #ifdef CONFIG_ARM64
@@ -733,6 +807,7 @@ static void dmap_ctest_race(struct kunit *test)
 static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_pte_to_pmd),
 	KUNIT_CASE(dmap_ctest_pmd_to_pud),
+	KUNIT_CASE(dmap_ctest_worker_sleeps),
 #ifdef CONFIG_ARM64
 	KUNIT_CASE(dmap_ctest_one_flush),
 	KUNIT_CASE(dmap_ctest_batch_then_unmap),

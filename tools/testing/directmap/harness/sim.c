@@ -78,15 +78,19 @@ static bool sim_should_fail(enum sim_fail where)
 	       rand_r(&seed) < fail_rate[where] * RAND_MAX;
 }
 
+bool sim_kicked;
+
 void sim_attach_collapse(struct dmap_collapse *dc)
 {
 	notes = dc;
+	sim_kicked = false;
 }
 
+/* As worker.c: a note that marks an area wakes the worker */
 static void sim_note(unsigned long pfn, bool pud)
 {
-	if (notes)
-		dmap_collapse_note(notes, pfn, pud);
+	if (notes && dmap_collapse_note(notes, pfn, pud))
+		sim_kicked = true;
 }
 
 void *sim_kzalloc(size_t size)
@@ -689,8 +693,11 @@ void dmap_env_region_absent(unsigned long pfn)
  */
 int dmap_env_collapse(unsigned long pfn)
 {
-	if (notes)
+	if (notes) {
+		/* the 1G area is left to the worker, which is woken */
+		sim_kicked = true;
 		return dmap_collapse_range(notes, pfn, 512, false);
+	}
 	return dmap_env_collapse_pud(pfn) == 1 ? 0 : -EAGAIN;
 }
 

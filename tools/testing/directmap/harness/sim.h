@@ -46,6 +46,8 @@ struct sim_stats {
 };
 
 extern struct sim_stats sim;
+/* An area was marked, or a region went back: as worker.c's kick */
+extern bool sim_kicked;
 
 void sim_init(unsigned long gib_per_node, int nodes);
 void sim_exit(void);

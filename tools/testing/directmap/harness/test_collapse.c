@@ -465,6 +465,46 @@ static void test_pud_waits_for_idle(void)
 	CHECK(m.area[602] == AREA_LARGE && m.pud_large[1]);
 }
 
+/*
+ * While only 1G areas wait for idleness, the worker sleeps through the
+ * passes dmap_collapse_idle_wait() names and skips them: the 1G area is
+ * re-formed in the pass a polling worker would re-form it in.  Not while a
+ * 2M area waits, nor once an area was marked.
+ */
+static void test_idle_wait(void)
+{
+	unsigned long k;
+
+	split(700, AREA_UNIFORM);
+	/* the 2M area waits a period */
+	CHECK(dmap_collapse_pass(&dc, 100, false));
+	CHECK(dmap_collapse_idle_wait(&dc) == 0);
+	CHECK(dmap_collapse_pass(&dc, 100, false));
+	CHECK(m.area[700] == AREA_LARGE && !m.pud_large[1]);
+	/* as in test_aging: the second pass was the first quiet one */
+	k = dmap_collapse_idle_wait(&dc);
+	CHECK(k == dc.idle - 2);
+	/* a mark: the next pass is not quiet, no sleeping through it */
+	dmap_collapse_note(&dc, pfn_of(2000), false);
+	CHECK(dmap_collapse_idle_wait(&dc) == 0);
+	CHECK(dmap_collapse_pass(&dc, 100, false));
+	CHECK(dc.quiet == 0 && !m.pud_large[1]);
+	/* a 2M area waits for its period: no sleeping either */
+	CHECK(dmap_collapse_idle_wait(&dc) == 0);
+	CHECK(dmap_collapse_pass(&dc, 100, false));
+	CHECK(m.pud_calls == 0);
+	k = dmap_collapse_idle_wait(&dc);
+	CHECK(k == dc.idle - 2);
+	/* slept through: the next pass finds the direct map idle */
+	dmap_collapse_skip(&dc, k);
+	CHECK(dc.stats.slept == k && !m.pud_large[1]);
+	CHECK(!dmap_collapse_pass(&dc, 100, false));
+	CHECK(m.pud_large[1] && m.pud_calls == 1 && dc.stats.idle == 1);
+	CHECK(dc.stats.passes + dc.stats.slept == 4 + dc.idle - 2 + 1);
+	/* nothing waits: nothing to sleep through either */
+	CHECK(dmap_collapse_idle_wait(&dc) == 0);
+}
+
 /* Each allocation of init can fail; nothing leaks */
 static void test_init_enomem(void)
 {
@@ -486,7 +526,7 @@ static void run(const char *name, void (*fn)(void))
 
 int main(void)
 {
-	printf("TAP version 13\n1..14\n");
+	printf("TAP version 13\n1..15\n");
 	run("collapse_aging", test_aging);
 	run("collapse_hysteresis", test_hysteresis);
 	run("collapse_pinned", test_pinned);
@@ -501,6 +541,7 @@ int main(void)
 	run("collapse_pud_waits_for_idle", test_pud_waits_for_idle);
 	run("collapse_busy_is_no_change", test_busy_is_no_change);
 	run("collapse_init_enomem", test_init_enomem);
+	run("collapse_sleeps_until_idle", test_idle_wait);
 	printf("# %d passed, %d failed\n", test_nr - test_failed, test_failed);
 	return test_failed ? 1 : 0;
 }
