@@ -210,9 +210,9 @@ def report(off, on, arch, kvm):
         print(f"{label:<46}{fmt(plain):>10}{fmt(stock):>10}{fmt(dm):>11}"
               f"{(f'{s_dm:.1f}x' if s_dm is not None else '-'):>10}"
               f"{(f'{dm_p:.2f}x' if dm_p is not None else '-'):>10}")
-    wipe = (on.get("micro.wipe.alias_ns_per_page"),
+    wipe = (on.get("micro.wipe.wipe_ns_per_page"),
             on.get("micro.wipe.direct_ns_per_page"))
-    batch = on.get("micro.wipe.alias_batch_ns_per_page")
+    batch = on.get("micro.wipe.wipe_batch_ns_per_page")
     per_wipe = on.get("micro.wipe.batch_pages")
     print(f"{'zeroing a page: directmap wipe / direct map, ns':<46}"
           f"{fmt(wipe[0]):>10}{fmt(wipe[1]):>10}"

@@ -225,7 +225,7 @@ static int dmap_bench_alloc_run(struct seq_buf *s, enum dmap_bench_mode mode,
 static int dmap_bench_wipe_run(struct seq_buf *s, unsigned long nr,
 			       unsigned long rounds)
 {
-	u64 t0, t1, t2, t3, best_alias = U64_MAX, best_direct = U64_MAX;
+	u64 t0, t1, t2, t3, best_wipe = U64_MAX, best_direct = U64_MAX;
 	unsigned long nr_batch = nr >> DMAP_BENCH_WIPE_ORDER, got_batch = 0;
 	unsigned long i, r, got_dm = 0, got_plain = 0;
 	struct page **dm, **plain, **batch;
@@ -270,17 +270,17 @@ static int dmap_bench_wipe_run(struct seq_buf *s, unsigned long nr,
 			directmap_clear_pages(batch[i],
 					      1 << DMAP_BENCH_WIPE_ORDER);
 		t3 = ktime_get_ns();
-		best_alias = min(best_alias, t1 - t0);
+		best_wipe = min(best_wipe, t1 - t0);
 		best_direct = min(best_direct, t2 - t1);
 		best_batch = min(best_batch, t3 - t2);
 		cond_resched();
 	}
 
 	seq_buf_printf(s, "pages %lu\nrounds %lu\n", nr, rounds);
-	seq_buf_printf(s, "alias_ns_per_page %llu\ndirect_ns_per_page %llu\n",
-		       div64_u64(best_alias, nr), div64_u64(best_direct, nr));
+	seq_buf_printf(s, "wipe_ns_per_page %llu\ndirect_ns_per_page %llu\n",
+		       div64_u64(best_wipe, nr), div64_u64(best_direct, nr));
 	if (nr_batch)
-		seq_buf_printf(s, "batch_pages %u\nalias_batch_ns_per_page %llu\n",
+		seq_buf_printf(s, "batch_pages %u\nwipe_batch_ns_per_page %llu\n",
 			       1U << DMAP_BENCH_WIPE_ORDER,
 			       div64_u64(best_batch,
 					 nr_batch << DMAP_BENCH_WIPE_ORDER));

@@ -94,7 +94,7 @@ def benches(t, on, on_exit, on_con, off, off_exit, off_con, logs):
             f"{on.get('micro.directmap.tlb_flushes_per_1000_pages')} "
             "flushes per 1000")
     t.check("on: micro: directmap's wipe and a plain clear_page() timed",
-            (on.get("micro.wipe.alias_ns_per_page") or 0) > 0 and
+            (on.get("micro.wipe.wipe_ns_per_page") or 0) > 0 and
             (on.get("micro.wipe.direct_ns_per_page") or 0) > 0)
     t.check("collapse: micro: directmap mode refused with EOPNOTSUPP",
             off.get("micro.directmap.errno") == 95)
