@@ -224,6 +224,15 @@ def main():
             f"1G delta {delta(on, 'directmap_1g_kb', 'boot', 'idle')}, "
             f"4K delta {delta(on, 'directmap_4k_kb', 'boot', 'idle')}, "
             f"regions {on.get('idle.dmap_regions')}")
+    # once the regions went back, only their 1G areas waited for the
+    # direct map to be idle: passes that would only have counted
+    passes = delta(on, "worker_passes", "freed", "idle")
+    slept = delta(on, "worker_slept", "freed", "idle")
+    t.check("on: while only 1G areas waited for an idle direct map, the "
+            "worker slept through passes instead of waking for each",
+            slept is not None and passes is not None and slept > 0 and
+            passes < slept,
+            f"{passes} passes run, {slept} slept through")
     t.check("on: after a drain the 1G entries are whole again",
             all(delta(on, f"directmap_{s}_kb", "boot", "drained") == 0
                 for s in ("4k", "2m", "1g")),

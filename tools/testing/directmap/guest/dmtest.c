@@ -57,6 +57,26 @@ static const char *const node_keys[] = {
 	"used", "pending", "regions", "fallbacks", "refills", "releases",
 };
 
+/* The collapse worker's counters: /sys/kernel/mm/directmap/collapse_NAME */
+static const char *const worker_keys[] = { "passes", "slept" };
+
+static long read_worker(const char *name)
+{
+	char path[128];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/directmap/collapse_%s",
+		 name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
 static double t_start;
 static int sampling;
 
@@ -72,6 +92,9 @@ static void snapshot(const char *phase)
 	for (i = 0; i < ARRAY_SIZE(node_keys); i++)
 		printf("METRIC %s.dmap_%s %ld\n", phase, node_keys[i],
 		       dmap_sum(node_keys[i]));
+	for (i = 0; i < ARRAY_SIZE(worker_keys); i++)
+		printf("METRIC %s.worker_%s %ld\n", phase, worker_keys[i],
+		       read_worker(worker_keys[i]));
 	fflush(stdout);
 }
 
