@@ -154,10 +154,11 @@ int arch_directmap_collapse_pud(unsigned long pfn);
  * arch_directmap_collapse_begin - begin a batch of collapses
  *
  * Until arch_directmap_collapse_end(), the architecture may defer the TLB
- * invalidations of the calling task's collapses, and the freeing of the
- * tables they replaced (arm64 with BBM level 2; x86 flushes within CPA
- * at each collapse).  Any other change of the direct map meanwhile
- * invalidates what was deferred first.
+ * invalidations of the calling task's collapses that leave a valid
+ * entry, and the freeing of the tables they replaced: what the TLBs hold
+ * meanwhile translates as the new entries do.  Any other change of the
+ * direct map meanwhile invalidates what was deferred first.  Begin and
+ * end pair in one task and do not nest.
  *
  * Context: process context, may sleep.
  */

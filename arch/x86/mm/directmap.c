@@ -135,16 +135,15 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	return ret;
 }
 
-/*
- * Nothing to defer on x86: each collapse flushes within CPA, which sends
- * its IPIs anyway.
- */
+/* A pass's collapses share one TLB flush, at its end */
 void arch_directmap_collapse_begin(void)
 {
+	set_direct_map_collapse_begin();
 }
 
 void arch_directmap_collapse_end(void)
 {
+	set_direct_map_collapse_end();
 }
 
 /* The checks are set_direct_map_collapse_pud()'s */
