@@ -345,6 +345,23 @@ static int sim_area_bits(const unsigned long *map, unsigned long first)
 	return any ? -1 : 0;
 }
 
+/*
+ * As x86: collapses in a batch that leave a present entry share one flush
+ * at its end (or at every 512th); one that leaves an absent entry flushes
+ * at once, for those deferred too.  (arm64 flushes every 64th, and up to
+ * 8 areas by address.)
+ */
+static bool sim_collapse_batch;
+static unsigned int sim_batch_deferred;
+
+static void sim_collapse_flush(bool present)
+{
+	if (sim_collapse_batch && present && ++sim_batch_deferred < 512)
+		return;
+	sim.flushes++;
+	sim_batch_deferred = 0;
+}
+
 int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 {
 	unsigned long first = pfn / 512 * 512;
@@ -360,12 +377,9 @@ int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 	if (present < 0 || ro < 0 || (!present && (!not_present || ro)))
 		return -EAGAIN;
 	sim_make_pmd_leaf(pfn, present, ro);
-	sim.flushes++;
+	sim_collapse_flush(present);
 	return 1;
 }
-
-/* As x86: each collapse flushes within CPA; a batch only brackets them */
-static bool sim_collapse_batch;
 
 void dmap_env_collapse_begin(void)
 {
@@ -377,6 +391,9 @@ void dmap_env_collapse_end(void)
 {
 	assert(sim_collapse_batch);
 	sim_collapse_batch = false;
+	if (sim_batch_deferred)
+		sim.flushes++;
+	sim_batch_deferred = 0;
 }
 
 int dmap_env_collapse_pud(unsigned long pfn)
@@ -392,7 +409,7 @@ int dmap_env_collapse_pud(unsigned long pfn)
 	sim.pud_collapses++;
 	sim.areas_1g_split--;
 	sim.pgtables--;
-	sim.flushes++;
+	sim_collapse_flush(true);
 	return 1;
 }
 

@@ -442,6 +442,48 @@ static void t_release_after_share(void)
 }
 
 /*
+ * A pass that re-forms three 2M areas and the 1G area over them flushes
+ * once, at its end; a collapse that leaves an absent 2M entry flushes at
+ * once, what was deferred included.
+ */
+static void t_collapse_one_flush(void)
+{
+	static struct dmap_collapse dc;
+	unsigned long flushes, a;
+	int i;
+
+	drv_setup(GIB_PER_NODE);
+	CHECK(!dmap_collapse_init(&dc, sim_nr_pages()));
+	sim_attach_collapse(&dc);
+	for (i = 0; i < 3; i++) {
+		a = (8 + 2 * i) * SIM_PMD_PAGES + 5;
+		CHECK(sim_cpa_set_ro(a, 1, true) == 0);
+		CHECK(sim_cpa_set_ro(a, 1, false) == 0);
+		CHECK(sim_level(a) == SIM_4K);
+	}
+	flushes = sim.flushes;
+	dmap_collapse_pass(&dc, ~0UL, true);
+	dmap_collapse_pass(&dc, ~0UL, true);
+	CHECK(sim_level(a) == SIM_1G);
+	CHECK(sim.pmd_collapses == 3 && sim.pud_collapses == 1);
+	CHECK(sim.flushes - flushes == 1);
+
+	dmap_env_collapse_begin();
+	CHECK(sim_other_split_pmd(a) == 0);
+	CHECK(sim_cpa_set_present(a, false) == 0);
+	CHECK(sim_cpa_set_present(a, true) == 0);
+	flushes = sim.flushes;
+	CHECK(dmap_env_collapse_pmd(a, false) == 1);
+	CHECK(sim.flushes == flushes);
+	dmap_env_collapse_end();
+	CHECK(sim.flushes - flushes == 1);
+	CHECK(drv_check() == 0);
+	sim_attach_collapse(NULL);
+	dmap_collapse_exit(&dc);
+	sim_exit();
+}
+
+/*
  * Every page of a region shared: its 4K entries are uniform and present,
  * but the collapse worker must not re-form them into a present 2M (or 1G)
  * entry: a large entry would cover the pages again as soon as one is
@@ -745,7 +787,7 @@ int main(void)
 {
 	/* a failed assertion aborts: keep the lines of the cases before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..16\n");
+	printf("TAP version 13\n1..17\n");
 	run("no_pmd_split", t_no_pmd_split);
 	run("orders", t_orders);
 	run("misuse", t_misuse);
@@ -757,6 +799,7 @@ int main(void)
 	run("free_shared", t_free_shared);
 	run("share_split_fails", t_share_split_fails);
 	run("release_after_share", t_release_after_share);
+	run("collapse_one_flush", t_collapse_one_flush);
 	run("full_region_shared_stays_4k", t_full_region_shared);
 	run("offline", t_offline);
 	run("poison", t_poison);
