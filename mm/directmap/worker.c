@@ -323,6 +323,28 @@ int dmap_collapse_region(unsigned long pfn)
 	return dmap_collapse_now(pfn, DMAP_REGION_PAGES, false);
 }
 
+/*
+ * A pass that tries every marked area, under the mutex the caller took,
+ * and unlocks it.  It serves a dmap_collapse_flush_soon() that found the
+ * mutex taken, so that the worker does not run that pass again, unless
+ * areas are left (contended): the worker's next pass then tries them all
+ * at once, as it would have.
+ */
+static void dmap_collapse_pass_now(void)
+	__releases(&dmap_collapse_mutex)
+{
+	bool asked = test_and_clear_bit(1, &dmap_collapse_kicked);
+	bool more;
+
+	more = dmap_collapse_pass(&dmap_collapse_state, ULONG_MAX, true);
+	if (more && asked)
+		set_bit(1, &dmap_collapse_kicked);
+	mutex_unlock(&dmap_collapse_mutex);
+	/* contended areas are the worker's, which may be asleep */
+	if (more)
+		dmap_collapse_kick();
+}
+
 /**
  * dmap_collapse_flush - try every marked area now, without waiting
  *
@@ -330,16 +352,10 @@ int dmap_collapse_region(unsigned long pfn)
  */
 void dmap_collapse_flush(void)
 {
-	bool more;
-
 	if (!dmap_collapse_is_ready())
 		return;
 	mutex_lock(&dmap_collapse_mutex);
-	more = dmap_collapse_pass(&dmap_collapse_state, ULONG_MAX, true);
-	mutex_unlock(&dmap_collapse_mutex);
-	/* contended areas are the worker's, which may be asleep */
-	if (more)
-		dmap_collapse_kick();
+	dmap_collapse_pass_now();
 }
 
 /**
@@ -355,12 +371,7 @@ void dmap_collapse_flush_soon(void)
 	if (!dmap_collapse_is_ready())
 		return;
 	if (mutex_trylock(&dmap_collapse_mutex)) {
-		bool more = dmap_collapse_pass(&dmap_collapse_state, ULONG_MAX,
-					       true);
-
-		mutex_unlock(&dmap_collapse_mutex);
-		if (more)
-			dmap_collapse_kick();
+		dmap_collapse_pass_now();
 		return;
 	}
 	set_bit(1, &dmap_collapse_kicked);
@@ -454,8 +465,9 @@ static bool dmap_collapse_worker_pass(unsigned long slept, unsigned long *skip,
 	bool now, more;
 
 	clear_bit(0, &dmap_collapse_kicked);
-	now = test_and_clear_bit(1, &dmap_collapse_kicked);
 	mutex_lock(&dmap_collapse_mutex);
+	/* under the mutex: a pass now that ran meanwhile served the request */
+	now = test_and_clear_bit(1, &dmap_collapse_kicked);
 	dmap_collapse_credit(slept, *nr_passes);
 	more = dmap_collapse_pass(dc, now ? ULONG_MAX :
 				  READ_ONCE(dmap_collapse_batch), now);
@@ -520,9 +532,13 @@ static ssize_t collapse_enabled_store(struct kobject *kobj,
 	return count;
 }
 
+/*
+ * Store a tunable in [@min, @max].  @kick: the worker's sleep through
+ * passes was worked out with the old value, so a change wakes it.
+ */
 static ssize_t dmap_collapse_uint_store(const char *buf, size_t count,
 					unsigned int *val, unsigned int min,
-					unsigned int max)
+					unsigned int max, bool kick)
 {
 	unsigned int v;
 	int err;
@@ -532,7 +548,8 @@ static ssize_t dmap_collapse_uint_store(const char *buf, size_t count,
 		return err;
 	if (v < min || v > max)
 		return -EINVAL;
-	WRITE_ONCE(*val, v);
+	if (xchg(val, v) != v && kick)
+		dmap_collapse_kick();
 	return count;
 }
 
@@ -546,15 +563,8 @@ static ssize_t collapse_delay_ms_store(struct kobject *kobj,
 				       struct kobj_attribute *attr,
 				       const char *buf, size_t count)
 {
-	unsigned int old = READ_ONCE(dmap_collapse_delay_ms);
-	ssize_t ret = dmap_collapse_uint_store(buf, count,
-					       &dmap_collapse_delay_ms, 0,
-					       DMAP_COLLAPSE_DELAY_MAX);
-
-	/* a sleep through passes was worked out with the old value */
-	if (ret > 0 && READ_ONCE(dmap_collapse_delay_ms) != old)
-		dmap_collapse_kick();
-	return ret;
+	return dmap_collapse_uint_store(buf, count, &dmap_collapse_delay_ms,
+					0, DMAP_COLLAPSE_DELAY_MAX, true);
 }
 
 static ssize_t collapse_batch_show(struct kobject *kobj,
@@ -568,7 +578,7 @@ static ssize_t collapse_batch_store(struct kobject *kobj,
 				    const char *buf, size_t count)
 {
 	return dmap_collapse_uint_store(buf, count, &dmap_collapse_batch,
-					1, DMAP_COLLAPSE_BATCH_MAX);
+					1, DMAP_COLLAPSE_BATCH_MAX, false);
 }
 
 static ssize_t release_idle_ms_show(struct kobject *kobj,
@@ -583,7 +593,7 @@ static ssize_t release_idle_ms_store(struct kobject *kobj,
 {
 	ssize_t ret = dmap_collapse_uint_store(buf, count,
 					       &dmap_release_idle_ms, 0,
-					       DMAP_RELEASE_IDLE_MAX);
+					       DMAP_RELEASE_IDLE_MAX, false);
 
 	/* nodes idle for longer already go now */
 	if (ret > 0 && READ_ONCE(dmap_release_idle_ms))
@@ -604,7 +614,7 @@ static ssize_t collapse_backoff_passes_store(struct kobject *kobj,
 {
 	return dmap_collapse_uint_store(buf, count,
 					&dmap_collapse_state.backoff, 1,
-					DMAP_COLLAPSE_PASSES_MAX);
+					DMAP_COLLAPSE_PASSES_MAX, false);
 }
 
 static ssize_t collapse_idle_passes_show(struct kobject *kobj,
@@ -618,15 +628,8 @@ static ssize_t collapse_idle_passes_store(struct kobject *kobj,
 					  struct kobj_attribute *attr,
 					  const char *buf, size_t count)
 {
-	unsigned int old = READ_ONCE(dmap_collapse_state.idle);
-	ssize_t ret = dmap_collapse_uint_store(buf, count,
-					       &dmap_collapse_state.idle, 1,
-					       DMAP_COLLAPSE_PASSES_MAX);
-
-	/* as for collapse_delay_ms */
-	if (ret > 0 && READ_ONCE(dmap_collapse_state.idle) != old)
-		dmap_collapse_kick();
-	return ret;
+	return dmap_collapse_uint_store(buf, count, &dmap_collapse_state.idle,
+					1, DMAP_COLLAPSE_PASSES_MAX, true);
 }
 
 #define DMAP_COLLAPSE_STAT(name)					\

@@ -287,6 +287,29 @@ static void dmap_ctest_worker_sleeps(struct kunit *test)
 }
 
 /*
+ * A flush asked for while a pass ran is left to the worker; a pass that
+ * tries everything before the worker gets to it serves the request, so
+ * that the worker does not try the 1G areas again out of turn.
+ */
+static void dmap_ctest_flush_serves_soon(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+
+	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
+	mutex_lock(&dmap_collapse_mutex);
+	dmap_collapse_flush_soon();
+	mutex_unlock(&dmap_collapse_mutex);
+	KUNIT_EXPECT_TRUE(test, test_bit(1, &dmap_collapse_kicked));
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
+
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
+	KUNIT_EXPECT_FALSE_MSG(test, test_bit(1, &dmap_collapse_kicked),
+			       "the flush left the request pending");
+}
+
+/*
  * A pass that re-forms two 2M areas and the 1G area over them invalidates
  * the TLBs once, at its end, and frees the tables after that.
  */
@@ -850,6 +873,7 @@ static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_pte_to_pmd),
 	KUNIT_CASE(dmap_ctest_pmd_to_pud),
 	KUNIT_CASE(dmap_ctest_worker_sleeps),
+	KUNIT_CASE(dmap_ctest_flush_serves_soon),
 	KUNIT_CASE(dmap_ctest_one_flush),
 	KUNIT_CASE(dmap_ctest_batch_then_unmap),
 #ifdef CONFIG_X86
