@@ -21,6 +21,7 @@
 #include <linux/set_memory.h>
 #include <linux/vmalloc.h>
 #include <linux/vmstat.h>
+#include <asm/pgalloc.h>
 
 #include "../differ.h"
 #include "helpers-kunit.h"
@@ -428,6 +429,39 @@ static void dmap_ctest_batch_absent(struct kunit *test)
 			    f1 - f0);
 	KUNIT_EXPECT_EQ_MSG(test, f2, f1,
 			    "the absent collapse's flush waited for the end of the batch");
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
+}
+#endif
+
+#ifdef CONFIG_X86
+/*
+ * The table of 2M entries that a region's take-out puts under a 1G area
+ * is a kernel page table like those CPA allocates: 7.2 marks them
+ * (PT_kernel, which is PG_referenced), so that freeing one waits for the
+ * IOMMU to forget its walks through it (IOMMU SVA).  Compare with a table
+ * from pte_alloc_one_kernel(), whatever the kernel's marks are.
+ */
+static void dmap_ctest_split_table_kernel(struct kunit *test)
+{
+	struct dmap_ctest *ct = test->priv;
+	struct page *table;
+	pte_t *ref;
+	pud_t *pud;
+
+	KUNIT_ASSERT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
+	ref = pte_alloc_one_kernel(&init_mm);
+	KUNIT_ASSERT_NOT_NULL(test, ref);
+	KUNIT_ASSERT_EQ(test, arch_directmap_unmap_region(ct->block), 0);
+	pud = pud_offset(p4d_offset(pgd_offset_k(ct->a), ct->a), ct->a);
+	table = pud_leaf(*pud) ? NULL : pud_page(*pud);
+	KUNIT_EXPECT_NOT_NULL(test, table);
+	if (table)
+		KUNIT_EXPECT_EQ_MSG(test, folio_test_referenced(page_folio(table)),
+				    folio_test_referenced(virt_to_folio(ref)),
+				    "the 1G split's table is not marked as the kernel's own");
+	pte_free_kernel(&init_mm, ref);
+	arch_directmap_restore_region(ct->block);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
 }
@@ -878,6 +912,7 @@ static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_batch_then_unmap),
 #ifdef CONFIG_X86
 	KUNIT_CASE(dmap_ctest_batch_absent),
+	KUNIT_CASE(dmap_ctest_split_table_kernel),
 #endif
 	KUNIT_CASE(dmap_ctest_mixed_never),
 #ifdef CONFIG_X86
