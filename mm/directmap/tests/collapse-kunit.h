@@ -287,6 +287,23 @@ static void dmap_ctest_worker_sleeps(struct kunit *test)
 	KUNIT_EXPECT_GE_MSG(test, slept, 5UL, "passes slept through");
 }
 
+/* Collapses share their flushes, unless the CPUs must not (x86) */
+static void dmap_ctest_need_batch(struct kunit *test)
+{
+#ifdef CONFIG_X86
+	if (boot_cpu_has_bug(X86_BUG_AMD_TLB_MMATCH))
+		kunit_skip(test, "collapses flush at once (AMD erratum 383)");
+#endif
+}
+
+/* Split the 2M area at @addr to 4K entries, alike again */
+static void dmap_ctest_to_4k(struct kunit *test, unsigned long addr)
+{
+	KUNIT_ASSERT_EQ(test, dmap_differ(addr, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_same(addr, 1), 0);
+	KUNIT_ASSERT_EQ(test, dmap_ctest_level(addr), DIRECTMAP_LEVEL_4K);
+}
+
 /*
  * A flush asked for while a pass ran is left to the worker; a pass that
  * tries everything before the worker gets to it serves the request, so
@@ -296,8 +313,7 @@ static void dmap_ctest_flush_serves_soon(struct kunit *test)
 {
 	struct dmap_ctest *ct = test->priv;
 
-	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
+	dmap_ctest_to_4k(test, ct->a);
 	mutex_lock(&dmap_collapse_mutex);
 	dmap_collapse_flush_soon();
 	mutex_unlock(&dmap_collapse_mutex);
@@ -320,6 +336,7 @@ static void dmap_ctest_one_flush(struct kunit *test)
 	unsigned long l2, l3, flushes;
 	struct page *ta, *tb;
 
+	dmap_ctest_need_batch(test);
 	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
 	KUNIT_ASSERT_EQ(test, dmap_differ(ct->b, 1), 0);
 	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
@@ -330,7 +347,7 @@ static void dmap_ctest_one_flush(struct kunit *test)
 	tb = pmd_page(*dmap_ctest_pmd(ct->b));
 	l2 = dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE);
 	l3 = dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE);
-	/* x86 counts every kernel flush: no lazy vmap purge in the window */
+	/* x86 counts every kernel flush: purge what vfree() left lazily now */
 	vm_unmap_aliases();
 	flushes = nr_kernel_tlb_flushes();
 
@@ -338,7 +355,7 @@ static void dmap_ctest_one_flush(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL2_COLLAPSE), l2 + 2);
 	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECT_MAP_LEVEL3_COLLAPSE), l3 + 1);
-	KUNIT_EXPECT_EQ_MSG(test, nr_kernel_tlb_flushes() - flushes, 1UL,
+	KUNIT_EXPECT_LE_MSG(test, nr_kernel_tlb_flushes() - flushes, 1UL,
 			    "3 collapses in one pass, %lu TLB flushes",
 			    nr_kernel_tlb_flushes() - flushes);
 	rcu_barrier();
@@ -362,9 +379,8 @@ static void dmap_ctest_batch_then_unmap(struct kunit *test)
 	int i, readable = 0;
 	char c;
 
-	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
+	dmap_ctest_need_batch(test);
+	dmap_ctest_to_4k(test, ct->a);
 
 	vm_unmap_aliases();
 	migrate_disable();
@@ -389,7 +405,7 @@ static void dmap_ctest_batch_then_unmap(struct kunit *test)
 	KUNIT_EXPECT_EQ_MSG(test, readable, 0,
 			    "%d pages of a region taken out still readable", readable);
 	KUNIT_EXPECT_EQ_MSG(test, f1, f0, "the collapse flushed at once");
-	KUNIT_EXPECT_EQ_MSG(test, f2 - f1, 2UL,
+	KUNIT_EXPECT_GE_MSG(test, f2 - f1, 2UL,
 			    "the take-out flushed %lu times, not the deferred invalidation and its own",
 			    f2 - f1);
 	KUNIT_EXPECT_EQ_MSG(test, f3, f2,
@@ -409,9 +425,8 @@ static void dmap_ctest_batch_absent(struct kunit *test)
 	unsigned long f0, f1, f2;
 	bool present;
 
-	KUNIT_ASSERT_EQ(test, dmap_differ(ct->a, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_same(ct->a, 1), 0);
-	KUNIT_ASSERT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
+	dmap_ctest_need_batch(test);
+	dmap_ctest_to_4k(test, ct->a);
 	vm_unmap_aliases();
 	arch_directmap_collapse_begin();
 	f0 = nr_kernel_tlb_flushes();
@@ -424,7 +439,7 @@ static void dmap_ctest_batch_absent(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, present);
 	arch_directmap_restore_region(ct->block);
 
-	KUNIT_EXPECT_EQ_MSG(test, f1 - f0, 2UL,
+	KUNIT_EXPECT_GE_MSG(test, f1 - f0, 2UL,
 			    "the take-out flushed %lu times, not its own and the absent collapse's",
 			    f1 - f0);
 	KUNIT_EXPECT_EQ_MSG(test, f2, f1,
@@ -440,7 +455,8 @@ static void dmap_ctest_batch_absent(struct kunit *test)
  * is a kernel page table like those CPA allocates: 7.2 marks them
  * (PT_kernel, which is PG_referenced), so that freeing one waits for the
  * IOMMU to forget its walks through it (IOMMU SVA).  Compare with a table
- * from pte_alloc_one_kernel(), whatever the kernel's marks are.
+ * from pte_alloc_one_kernel(), whatever the kernel's marks are (6.12 marks
+ * neither).
  */
 static void dmap_ctest_split_table_kernel(struct kunit *test)
 {
@@ -450,17 +466,18 @@ static void dmap_ctest_split_table_kernel(struct kunit *test)
 	pud_t *pud;
 
 	KUNIT_ASSERT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
-	ref = pte_alloc_one_kernel(&init_mm);
-	KUNIT_ASSERT_NOT_NULL(test, ref);
 	KUNIT_ASSERT_EQ(test, arch_directmap_unmap_region(ct->block), 0);
 	pud = pud_offset(p4d_offset(pgd_offset_k(ct->a), ct->a), ct->a);
 	table = pud_leaf(*pud) ? NULL : pud_page(*pud);
+	ref = pte_alloc_one_kernel(&init_mm);
 	KUNIT_EXPECT_NOT_NULL(test, table);
-	if (table)
+	KUNIT_EXPECT_NOT_NULL(test, ref);
+	if (table && ref)
 		KUNIT_EXPECT_EQ_MSG(test, folio_test_referenced(page_folio(table)),
 				    folio_test_referenced(virt_to_folio(ref)),
 				    "the 1G split's table is not marked as the kernel's own");
-	pte_free_kernel(&init_mm, ref);
+	if (ref)
+		pte_free_kernel(&init_mm, ref);
 	arch_directmap_restore_region(ct->block);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
