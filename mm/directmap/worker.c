@@ -331,7 +331,6 @@ int dmap_collapse_region(unsigned long pfn)
  * at once, as it would have.
  */
 static void dmap_collapse_pass_now(void)
-	__releases(&dmap_collapse_mutex)
 {
 	bool asked = test_and_clear_bit(1, &dmap_collapse_kicked);
 	bool more;
