@@ -376,16 +376,11 @@ bool dmap_collapse_pass(struct dmap_collapse *dc, unsigned long budget,
 unsigned long dmap_collapse_idle_wait(struct dmap_collapse *dc)
 {
 	unsigned int idle = READ_ONCE(dc->idle);
-	unsigned long i, waiting = 0;
 
-	if (dc->quiet + 1 >= idle || !dmap_collapse_quiet(dc))
+	if (dc->quiet + 1 >= idle || !dmap_collapse_quiet(dc) ||
+	    dmap_collapse_waiting(dc, false) || !dmap_collapse_waiting(dc, true))
 		return 0;
-	for (i = 0; i < BITS_TO_LONGS(dc->nr_pmds); i++)
-		if (dc->pmd.aged[i] | dc->pmd_slow[i])
-			return 0;
-	for (i = 0; i < BITS_TO_LONGS(dc->nr_puds); i++)
-		waiting |= dc->pud.aged[i];
-	return waiting ? idle - dc->quiet - 1 : 0;
+	return idle - dc->quiet - 1;
 }
 
 /**
