@@ -538,7 +538,7 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 {
 	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
 	struct dmap_region *release = NULL;
-	bool was_full;
+	bool was_full, emptied = false;
 
 	spin_lock(&cache->lock);
 	was_full = !r->nr_free;
@@ -561,13 +561,17 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 			release = r;
 		} else {
 			list_move(&r->list, &cache->empty);
+			r->empty_since = dmap_env_now();
 			cache->nr_empty++;
+			emptied = true;
 		}
 	} else if (was_full) {
 		/* nearly full: fill it again before the emptier ones */
 		list_move(&r->list, &cache->partial);
 	}
 	spin_unlock(&cache->lock);
+	if (emptied)
+		dmap_env_region_emptied(cache);
 
 	return release;
 }
@@ -613,7 +617,7 @@ void dmap_cache_retire(struct dmap_cache *cache, struct dmap_region *r,
  * @charged:	the (order-0) page is still charged to a memory cgroup
  *
  * Its slots are free again (dmap_cache_put()), and its region goes back
- * to the buddy allocator if it was the one empty region too many; or, if
+ * to the buddy allocator if it became empty and is not to be kept; or, if
  * its memory went bad meanwhile, they are retired for good.
  */
 void dmap_cache_reclaim(struct dmap_cache *cache, struct dmap_region *r,
@@ -702,11 +706,14 @@ int dmap_cache_refill(struct dmap_cache *cache)
 
 	spin_lock(&cache->lock);
 	list_add(&r->list, &cache->empty);
+	r->empty_since = dmap_env_now();
 	cache->nr_regions++;
 	cache->nr_empty++;
 	cache->nr_free += DMAP_REGION_PAGES;
 	cache->stats.refills++;
 	spin_unlock(&cache->lock);
+	/* the caller takes from it, unless others took what it needed */
+	dmap_env_region_emptied(cache);
 	return 0;
 
 free_block:
@@ -883,6 +890,49 @@ unsigned long dmap_cache_shrink(struct dmap_cache *cache,
 		r = list_last_entry(&cache->empty, struct dmap_region, list);
 		dmap_empty_detach(cache, r, &list);
 		detached++;
+	}
+	spin_unlock(&cache->lock);
+
+	list_for_each_entry_safe(r, next, &list, list) {
+		list_del_init(&r->list);
+		done += dmap_cache_release(cache, r);
+	}
+	return done;
+}
+
+/**
+ * dmap_cache_trim - release the empty regions that nobody took for a while
+ * @cache:	the cache
+ * @age:	release those empty for at least this long, in dmap_env_now()
+ *		units
+ * @wait:	set to how long until the next empty region left is due, or
+ *		0 if none is left
+ *
+ * A node keeps empty regions so that its next allocations need no refill,
+ * but one that has not been taken for @age is not in demand: it goes back,
+ * and with it the split of its 1G area, even while the node has other
+ * pages out.  The oldest go first; the empty list is in the order the
+ * regions became empty.
+ *
+ * Return: the number of regions released.
+ */
+unsigned long dmap_cache_trim(struct dmap_cache *cache, unsigned long age,
+			      unsigned long *wait)
+{
+	unsigned long done = 0, now = dmap_env_now(), empty_for;
+	struct dmap_region *r, *next;
+	LIST_HEAD(list);
+
+	*wait = 0;
+	spin_lock(&cache->lock);
+	while (cache->nr_empty) {
+		r = list_last_entry(&cache->empty, struct dmap_region, list);
+		empty_for = now - r->empty_since;
+		if (empty_for < age) {
+			*wait = age - empty_for;
+			break;
+		}
+		dmap_empty_detach(cache, r, &list);
 	}
 	spin_unlock(&cache->lock);
 

@@ -75,8 +75,8 @@ static void dmap_wipe_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_wipe_work, dmap_wipe_workfn);
 
 /*
- * How long a node keeps its empty regions once it has no page out; 0
- * keeps them for good (/sys/kernel/mm/directmap/release_idle_ms)
+ * How long an empty region is kept when nobody takes it; 0 keeps them for
+ * good (/sys/kernel/mm/directmap/release_idle_ms)
  */
 unsigned int dmap_release_idle_ms = DMAP_RELEASE_IDLE_MS;
 
@@ -277,14 +277,6 @@ static void dmap_reclaim_frozen(struct dmap_node *pn, struct page *page)
 	dmap_slots_offline(page, 1UL << order);
 	r = dmap_region_of(page_to_pfn(page));
 	dmap_cache_reclaim(&pn->cache, r, page_to_pfn(page), order, charged);
-	/* The node's last page: give its empty regions back if it stays so */
-	if (!READ_ONCE(pn->cache.nr_used)) {
-		unsigned int ms = READ_ONCE(dmap_release_idle_ms);
-
-		WRITE_ONCE(pn->idle_since, jiffies);
-		if (ms)
-			dmap_idle_kick(msecs_to_jiffies(ms));
-	}
 }
 
 /* The freeing path's own try: only directmap's reference left? */
@@ -343,43 +335,54 @@ void dmap_reclaim_pending(struct dmap_node *pn)
 }
 
 /*
- * Look at the nodes in @delay jiffies, or earlier if that is already due.
+ * A region went onto a node's empty list: the idle work runs when it is
+ * due, or sooner for an earlier one.  Once per region emptied or refilled,
+ * and queue_delayed_work() orders the list update before its pending test.
  * Freezable, as the worker: nothing changes the direct map while a
  * hibernation image is made.
  */
-void dmap_idle_kick(unsigned long delay)
+void dmap_idle_arm(void)
 {
-	queue_delayed_work(system_freezable_wq, &dmap_idle_work, delay);
+	unsigned int ms = READ_ONCE(dmap_release_idle_ms);
+
+	if (ms)
+		queue_delayed_work(system_freezable_wq, &dmap_idle_work,
+				   msecs_to_jiffies(ms));
+}
+
+/* Run the idle work now, also if it is queued for later */
+void dmap_idle_run(void)
+{
+	mod_delayed_work(system_freezable_wq, &dmap_idle_work, 0);
 }
 
 /*
- * release_idle_ms after the last page of a node came back, if none was
- * handed out since: its empty regions go back, so that the 1G entries
- * they split are re-formed (once the direct map is idle, by the collapse
- * worker) and nothing stays split while nobody uses directmap.  A node
- * that allocates again refills, at one 2M unmap a region.  Nodes that are
- * not due yet are looked at again when they are.
+ * An empty region that nobody took for release_idle_ms goes back, whether
+ * or not its node has other pages out, so that the 1G entry it split is
+ * re-formed (once the direct map is idle, by the collapse worker) and
+ * nothing stays split for regions nobody needs.  A node that allocates
+ * again refills, at one 2M unmap a region.  Runs again when the next
+ * empty region is due.
  */
 static void dmap_idle_workfn(struct work_struct *work)
 {
 	unsigned int ms = READ_ONCE(dmap_release_idle_ms);
-	unsigned long delay = msecs_to_jiffies(ms), due, next = 0;
+	unsigned long age = msecs_to_jiffies(ms), next = 0, wait;
 	struct dmap_node *pn;
 	int nid;
 
 	if (!ms)
 		return;
 	dmap_for_each_node(nid, pn) {
-		if (READ_ONCE(pn->cache.nr_used) || !READ_ONCE(pn->cache.nr_empty))
+		if (!READ_ONCE(pn->cache.nr_empty))
 			continue;
-		due = READ_ONCE(pn->idle_since) + delay;
-		if (time_after_eq(jiffies, due))
-			dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
-		else if (!next || time_before(due, next))
-			next = due;
+		dmap_cache_trim(&pn->cache, age, &wait);
+		if (wait && (!next || wait < next))
+			next = wait;
 	}
+	/* Sooner than a kick from a free meanwhile, which is due @ms after it */
 	if (next)
-		dmap_idle_kick(max_t(long, (long)(next - jiffies), 1));
+		mod_delayed_work(system_freezable_wq, &dmap_idle_work, next);
 }
 
 /* When dmap_reclaim_workfn() last drained the LRU batches */
@@ -954,7 +957,6 @@ static int __init directmap_init(void)
 			return -ENOMEM;
 		dmap_cache_init(&pn->cache, nid, DMAP_HIGH_DEFAULT);
 		mutex_init(&pn->refill_lock);
-		pn->idle_since = jiffies;
 		mutex_init(&pn->share_lock);
 		spin_lock_init(&pn->wipe_lock);
 		atomic_set(&pn->nr_wiping, 0);

@@ -13,6 +13,7 @@
 
 #include <linux/directmap.h>
 #include <linux/gfp.h>
+#include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
@@ -69,6 +70,16 @@ void dmap_slots_online(struct page *page, unsigned long nr)
 	for (i = 0; i < nr; i++)
 		if (PageOffline(page + i))
 			__ClearPageOffline(page + i);
+}
+
+unsigned long dmap_env_now(void)
+{
+	return jiffies;
+}
+
+void dmap_env_region_emptied(struct dmap_cache *cache)
+{
+	dmap_idle_arm();
 }
 
 int dmap_env_block_alloc(int nid, unsigned long *pfn)

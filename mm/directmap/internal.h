@@ -44,8 +44,6 @@ struct seq_file;
  * @nr_singles:		single pages handed out by the fallback path
  * @fallbacks:		allocations served by the fallback path
  * @fallback_failures:	allocations the fallback path could not serve either
- * @idle_since:		jiffies when the node last had no page out, for
- *			release_idle_ms
  * @wipe_lock:		protects the wipe queue
  * @nr_wiping:		freed allocations not wiped and back yet: in the queue
  *			or taken from it, for the stats
@@ -63,7 +61,6 @@ struct dmap_node {
 	atomic_long_t		nr_singles;
 	atomic_long_t		fallbacks;
 	atomic_long_t		fallback_failures;
-	unsigned long		idle_since;
 	spinlock_t		wipe_lock;	/* the wipe queue below */
 	atomic_t		nr_wiping;
 	unsigned int		nr_wipe;
@@ -220,7 +217,8 @@ int dmap_collapse_region(unsigned long pfn);
 /* Empty regions of a node without a page out go back after this long */
 #define DMAP_RELEASE_IDLE_MS	5000
 extern unsigned int dmap_release_idle_ms;
-void dmap_idle_kick(unsigned long delay);
+void dmap_idle_arm(void);
+void dmap_idle_run(void);
 bool dmap_page_owned(unsigned long pfn);
 void dmap_count_misuse(int nid);
 unsigned long dmap_drain(void);

@@ -39,6 +39,7 @@
  * @charged:	free slots still charged to the memory cgroup that freed
  *		them, which has other pages of the region in use: whoever
  *		pins the region pays for what it freed there
+ * @empty_since: dmap_env_now() when it last went onto its node's empty list
  * @rcu:	frees the region after lockless lookups are done with it
  */
 struct dmap_region {
@@ -55,6 +56,7 @@ struct dmap_region {
 	DECLARE_BITMAP(retired, DMAP_REGION_PAGES);
 	unsigned int		nr_retired;
 	DECLARE_BITMAP(charged, DMAP_REGION_PAGES);
+	unsigned long		empty_since;
 	struct rcu_head		rcu;
 };
 
@@ -78,7 +80,7 @@ struct dmap_stats {
  * @nid:	the node
  * @partial:	regions with some slots free, most recently filled first
  * @full:	regions with no slot free
- * @empty:	regions with every slot free
+ * @empty:	regions with every slot free, most recently emptied first
  * @nr_regions:	regions on the three lists
  * @nr_empty:	regions on @empty
  * @nr_free:	free slots over all regions
@@ -130,6 +132,8 @@ int dmap_cache_refill(struct dmap_cache *cache);
 bool dmap_cache_release(struct dmap_cache *cache, struct dmap_region *r);
 unsigned long dmap_cache_shrink(struct dmap_cache *cache,
 				unsigned long nr_regions, unsigned long keep);
+unsigned long dmap_cache_trim(struct dmap_cache *cache, unsigned long age,
+			      unsigned long *wait);
 long dmap_cache_offline(struct dmap_cache *cache, unsigned long pfn,
 			unsigned long nr_pages);
 
@@ -137,6 +141,12 @@ long dmap_cache_offline(struct dmap_cache *cache, unsigned long pfn,
  * The environment the policy runs in: mm/directmap/env.c in the kernel,
  * the simulator in tools/testing/directmap.
  */
+/*
+ * A clock for the ages of empty regions: jiffies in the kernel.  A region
+ * went onto @cache's empty list: have dmap_cache_trim() run in time.
+ */
+unsigned long dmap_env_now(void);
+void dmap_env_region_emptied(struct dmap_cache *cache);
 int dmap_env_block_alloc(int nid, unsigned long *pfn);
 void dmap_env_block_free(unsigned long pfn);
 int dmap_env_block_unmap(unsigned long pfn);

@@ -594,9 +594,9 @@ static ssize_t release_idle_ms_store(struct kobject *kobj,
 					       &dmap_release_idle_ms, 0,
 					       DMAP_RELEASE_IDLE_MAX, false);
 
-	/* nodes idle for longer already go now */
+	/* regions empty for longer already go now, not at the old time */
 	if (ret > 0 && READ_ONCE(dmap_release_idle_ms))
-		dmap_idle_kick(0);
+		dmap_idle_run();
 	return ret;
 }
 

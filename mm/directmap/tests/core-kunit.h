@@ -612,10 +612,10 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 #endif
 
 /*
- * A node with no page out gives its empty regions back release_idle_ms
- * after its last page came back, and the 1G entries they split are
- * re-formed (here by a flush: the worker waits for the direct map to be
- * idle); a node that allocated again meanwhile keeps them
+ * A node's empty region goes back release_idle_ms after its last page
+ * came back, and the 1G entry it split is re-formed (here by a flush: the
+ * worker waits for the direct map to be idle); a region taken again
+ * meanwhile is kept
  */
 static void dmap_test_idle_release(struct kunit *test)
 {
@@ -657,6 +657,69 @@ static void dmap_test_idle_release(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_regions), 0UL);
 	KUNIT_EXPECT_EQ(test, cache->stats.releases, releases + 1);
 	KUNIT_EXPECT_TRUE(test, dmap_test_readable(page));
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G),
+			pud_before);
+	WRITE_ONCE(dmap_release_idle_ms, 0);
+}
+
+/*
+ * An empty region nobody takes goes back release_idle_ms after it became
+ * empty, also while its node has other pages out: one secret kept for
+ * good does not keep a burst's regions, and the 1G splits they made, for
+ * good
+ */
+static void dmap_test_idle_release_busy(struct kunit *test)
+{
+	unsigned long releases, pud_before, nr = DMAP_REGION_PAGES + 1, i;
+	struct dmap_cache *cache;
+	struct page **pages;
+	int nid;
+
+	pages = kunit_kcalloc(test, nr, sizeof(*pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	pud_before = arch_directmap_pages(DIRECTMAP_LEVEL_1G);
+	nid = numa_mem_id();
+	cache = &dmap_nodes[nid]->cache;
+	/* the init drained: every region below is this case's */
+	KUNIT_ASSERT_EQ(test, READ_ONCE(cache->nr_regions), 0UL);
+	releases = cache->stats.releases;
+	/* a region's pages and one more: two regions */
+	for (i = 0; i < nr; i++) {
+		pages[i] = directmap_alloc_pages(nid, 0, 0);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+	}
+	KUNIT_ASSERT_EQ(test, READ_ONCE(cache->nr_regions), 2UL);
+
+	/* all but the last back, with an hour to wait: one region empty */
+	WRITE_ONCE(dmap_release_idle_ms, 3600000);
+	for (i = 0; i < nr - 1; i++)
+		KUNIT_ASSERT_EQ(test, directmap_free_pages(pages[i], 0), 0);
+	dmap_wipe_flush_all();
+	KUNIT_ASSERT_EQ(test, READ_ONCE(cache->nr_empty), 1UL);
+	KUNIT_ASSERT_EQ(test, cache->stats.releases, releases);
+
+	/* shorter, as the sysfs file sets it: now it has been long enough */
+	WRITE_ONCE(dmap_release_idle_ms, 200);
+	dmap_idle_run();
+	for (i = 0; i < 200 && READ_ONCE(cache->nr_empty); i++)
+		msleep(20);
+	KUNIT_EXPECT_LT_MSG(test, i, 200UL,
+			    "an empty region stayed cached while a page was out");
+	flush_delayed_work(&dmap_idle_work);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_empty), 0UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_regions), 1UL);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_used), 1UL);
+	KUNIT_EXPECT_EQ(test, cache->stats.releases, releases + 1);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(pages[nr - 1]));
+
+	/* the last one too, and then the 1G entries are as booted */
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(pages[nr - 1], 0), 0);
+	for (i = 0; i < 200 && READ_ONCE(cache->nr_regions); i++)
+		msleep(20);
+	KUNIT_EXPECT_LT(test, i, 200UL);
+	flush_delayed_work(&dmap_idle_work);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(cache->nr_regions), 0UL);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G),
 			pud_before);
@@ -779,6 +842,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_region_from_4k),
 	KUNIT_CASE(dmap_test_double_free_race),
 	KUNIT_CASE(dmap_test_idle_release),
+	KUNIT_CASE(dmap_test_idle_release_busy),
 #ifdef CONFIG_MEMORY_FAILURE
 	KUNIT_CASE(dmap_test_hwpoison),
 	KUNIT_CASE(dmap_test_hwpoison_single),

@@ -154,7 +154,7 @@ static inline int dmap_test_init(struct kunit *test)
 			      "directmap must be on (no directmap=off)");
 	/*
 	 * The cases count entries exactly: no collapse behind their back,
-	 * and no region given back because a node went idle
+	 * and no region given back because it stayed empty for a while
 	 */
 	st->collapse_enabled = dmap_collapse_set_enabled(false);
 	st->release_idle_ms = xchg(&dmap_release_idle_ms, 0);

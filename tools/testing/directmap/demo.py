@@ -163,8 +163,8 @@ def main():
     print()
     print("freed: secrets closed and the collapse worker done; directmap "
           "still caches a few empty")
-    print("regions per node (absent 2M entries), until release_idle_ms "
-          "after the last free; drained:")
+    print("regions per node (absent 2M entries), for release_idle_ms "
+          "after each emptied; drained:")
     print("those given back at once, their 1G entries re-formed.")
     print(f"Times are QEMU {acc} wall times: compare the two columns" +
           (", on this host's hardware." if kvm else

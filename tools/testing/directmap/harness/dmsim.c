@@ -55,7 +55,7 @@ static struct {
 	unsigned long	batch;		/* areas a pass may try */
 	unsigned long	check_every;	/* recount the invariants this often */
 	unsigned long	high;		/* empty regions a node keeps */
-	unsigned long	release_idle;	/* steps a node without pages keeps them */
+	unsigned long	release_idle;	/* steps an empty region is kept */
 	unsigned int	backoff;	/* collapse_backoff_passes, 0: default */
 	unsigned int	idle;		/* collapse_idle_passes, 0: default */
 } cfg = {
@@ -105,7 +105,7 @@ static struct {
 	uint16_t	*load_nr;
 	unsigned long	load_top;
 	unsigned long	held[MAX_NODES];	/* secret pages held */
-	unsigned long	idle_from[MAX_NODES];	/* step its last page came back */
+	unsigned long	idle_due;	/* step the idle work runs, 0: not armed */
 	unsigned long	held_all, held_peak;	/* over every node */
 	uint8_t		*ro_seen;	/* per 2M: has held an RO page */
 	unsigned long	lim_1g[MAX_NODES];	/* lower bound, per node */
@@ -301,8 +301,6 @@ static int step(const struct trace *t, unsigned long i)
 		secret_free(pfn);
 		r.held[sim_nid_of(pfn)]--;
 		r.held_all--;
-		if (cached() && !r.nodes[sim_nid_of(pfn)].nr_used)
-			r.idle_from[sim_nid_of(pfn)] = i + 1;
 		return sim_nid_of(pfn);
 	case T_ANON_ALLOC:
 		if (r.anon[op->id] != NO_PAGE)
@@ -362,21 +360,27 @@ static void worker_period(void)
 }
 
 /*
- * What core.c's idle work does: release_idle_ms after a node's last page
- * came back, if it has no page out, it gives its empty regions back (the
- * worker re-forms their 1G areas once the direct map is idle)
+ * What core.c's idle work does: armed when a region goes onto an empty
+ * list, it gives back the empty regions that nobody took for
+ * release_idle_ms, and runs again when the next of them is due
  */
 static void release_idle(unsigned long now)
 {
+	unsigned long wait, next = 0;
 	int nid;
 
+	if (!r.idle_due || now < r.idle_due)
+		return;
+	r.idle_due = 0;
 	for (nid = 0; nid < cfg.nodes; nid++) {
-		if (!r.idle_from[nid] || now - r.idle_from[nid] < cfg.release_idle)
+		if (!r.nodes[nid].nr_empty)
 			continue;
-		r.idle_from[nid] = 0;
-		if (!r.nodes[nid].nr_used)
-			dmap_cache_shrink(&r.nodes[nid], ~0UL, 0);
+		dmap_cache_trim(&r.nodes[nid], cfg.release_idle, &wait);
+		if (wait && (!next || wait < next))
+			next = wait;
 	}
+	if (next)
+		r.idle_due = now + next;
 }
 
 static double mib(double pages)
@@ -424,7 +428,13 @@ static void replay(const struct trace *t, enum policy pol,
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < t->nr_ops; i++) {
+		/* the clock of empty regions' ages */
+		sim_clock = i + 1;
 		nid = step(t, i);
+		/* core.c arms its idle work unless it is pending already */
+		if (sim_emptied && !r.idle_due)
+			r.idle_due = i + 1 + cfg.release_idle;
+		sim_emptied = false;
 		if (nid >= 0) {
 			lim_1g -= r.lim_1g[nid];
 			lim_slack -= r.lim_slack[nid];
@@ -700,8 +710,8 @@ static const char * const help[] = {
 	"  -j, --json FILE        write the results as JSON",
 	"  -c, --csv DIR          write DIR/sim-NAME.csv for plotting",
 	"  -p, --period N         steps between collapse passes (default 20000)",
-	"  -i, --release-idle N   steps a node with no page out keeps its empty",
-	"                         regions, 0 for good (default 500000: 5 s)",
+	"  -i, --release-idle N   steps an empty region nobody takes is kept,",
+	"                         0 for good (default 500000: 5 s)",
 	"  -b, --backoff N        collapse_backoff_passes (default the kernel's)",
 	"  -I, --idle-passes N    collapse_idle_passes (default the kernel's)",
 	"  -k, --check N          recount every invariant every N steps",

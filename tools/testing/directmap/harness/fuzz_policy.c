@@ -403,6 +403,29 @@ static void pinned_areas(unsigned long *pmds, unsigned long *puds)
 	}
 }
 
+/*
+ * The idle work's trim: what stays empty is younger than @age, newest
+ * first, and the oldest is due when the trim says
+ */
+static void op_trim(struct dmap_cache *cache, unsigned long age)
+{
+	unsigned long wait, last = 0, n = 0;
+	struct dmap_region *r;
+
+	dmap_cache_trim(cache, age, &wait);
+	list_for_each_entry(r, &cache->empty, list) {
+		must(sim_clock - r->empty_since < age, "trim kept an old region",
+		     r->pfn, sim_clock - r->empty_since);
+		must(!n || r->empty_since <= last, "empty list out of order",
+		     r->pfn, last);
+		last = r->empty_since;
+		n++;
+	}
+	must(n == cache->nr_empty, "nr_empty", n, cache->nr_empty);
+	must(n ? wait == age - (sim_clock - last) : !wait, "trim wait", wait,
+	     n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct out out[MAX_OUT];
@@ -430,6 +453,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_free(out, &n, a, b);
 			break;
 		case 5:
+			if (b & 0x80) {
+				/* the idle work, some time later */
+				sim_clock += a;
+				op_trim(&drv_caches[a % DRV_NODES], b % 64);
+				break;
+			}
 			dmap_cache_shrink(&drv_caches[a % DRV_NODES], b % 4, a % 3);
 			break;
 		case 6:

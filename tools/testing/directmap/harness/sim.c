@@ -79,6 +79,8 @@ static bool sim_should_fail(enum sim_fail where)
 }
 
 bool sim_kicked;
+unsigned long sim_clock;
+bool sim_emptied;
 
 void sim_attach_collapse(struct dmap_collapse *dc)
 {
@@ -151,6 +153,8 @@ void sim_init(unsigned long gib_per_node, int nodes)
 	int nid;
 
 	memset(&sim, 0, sizeof(sim));
+	sim_clock = 0;
+	sim_emptied = false;
 	memset(fail_nth, 0, sizeof(fail_nth));
 	memset(fail_rate, 0, sizeof(fail_rate));
 	notes = NULL;
@@ -562,6 +566,16 @@ static bool sim_block_poisoned(unsigned long pfn)
 }
 
 /* ---- the dmap_env_*() hooks of mm/directmap/cache.c ---- */
+
+unsigned long dmap_env_now(void)
+{
+	return sim_clock;
+}
+
+void dmap_env_region_emptied(struct dmap_cache *cache)
+{
+	sim_emptied = true;
+}
 
 bool dmap_env_page_poisoned(unsigned long pfn)
 {

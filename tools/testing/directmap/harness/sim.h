@@ -48,6 +48,10 @@ struct sim_stats {
 extern struct sim_stats sim;
 /* An area was marked, or a region went back: as worker.c's kick */
 extern bool sim_kicked;
+/* What dmap_env_now() returns: the replay's step, or a test's own clock */
+extern unsigned long sim_clock;
+/* A region went onto an empty list: as core.c's arming of its idle work */
+extern bool sim_emptied;
 
 void sim_init(unsigned long gib_per_node, int nodes);
 void sim_exit(void);

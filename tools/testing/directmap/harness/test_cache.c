@@ -569,6 +569,73 @@ static void t_random(void)
 	sim_exit();
 }
 
+/*
+ * Empty regions nobody takes go back after their age, oldest first, while
+ * the node has other pages out; a region taken again meanwhile is kept.
+ */
+static void t_trim_by_age(void)
+{
+	struct dmap_cache *cache = &drv_caches[0];
+	unsigned long boot_1g, wait;
+	long keep, a, b;
+
+	drv_setup(GIB_PER_NODE);
+	boot_1g = sim_pages(SIM_1G);
+	/* three regions: one holds a page for good, two whole ones empty */
+	keep = drv_alloc(0, 0);
+	/* a refill arms the idle work too: its region may stay empty */
+	CHECK(sim_emptied);
+	a = drv_alloc(0, 9);
+	b = drv_alloc(0, 9);
+	CHECK(keep >= 0 && a >= 0 && b >= 0);
+	CHECK(cache->nr_regions == 3);
+	sim_clock = 100;
+	sim_emptied = false;
+	CHECK(drv_release(a, 9) == 0);
+	CHECK(sim_emptied);
+	sim_clock = 150;
+	CHECK(drv_release(b, 9) == 0);
+	CHECK(cache->nr_empty == 2);
+
+	/* neither is due yet: the oldest is due in 10 */
+	sim_clock = 190;
+	CHECK(dmap_cache_trim(cache, 100, &wait) == 0);
+	CHECK(wait == 10 && cache->nr_empty == 2);
+
+	/* the oldest goes; the other is due in 50, the page stays */
+	sim_clock = 200;
+	CHECK(dmap_cache_trim(cache, 100, &wait) == 1);
+	CHECK(wait == 50 && cache->nr_empty == 1);
+	CHECK(sim_present(a) && sim_level(a) != SIM_4K);
+	CHECK(!sim_present(b) && !sim_present(keep));
+	CHECK(drv_check() == 0);
+
+	/* taken and emptied again: its age starts over */
+	sim_clock = 240;
+	b = drv_alloc(0, 9);
+	CHECK(b >= 0 && cache->nr_empty == 0);
+	sim_clock = 260;
+	CHECK(drv_release(b, 9) == 0);
+	sim_clock = 300;
+	CHECK(dmap_cache_trim(cache, 100, &wait) == 0 && wait == 60);
+	sim_clock = 360;
+	CHECK(dmap_cache_trim(cache, 100, &wait) == 1 && wait == 0);
+	CHECK(cache->nr_empty == 0 && cache->nr_regions == 1);
+	CHECK(cache->nr_used == 1 && !sim_present(keep));
+	CHECK(drv_check() == 0);
+
+	/* the clock wraps: ages are differences */
+	sim_clock = ~0UL - 9;
+	CHECK(drv_release(keep, 0) == 0);
+	sim_clock = 89;
+	CHECK(dmap_cache_trim(cache, 100, &wait) == 0 && wait == 1);
+	sim_clock = 90;
+	CHECK(dmap_cache_trim(cache, 100, &wait) == 1 && wait == 0);
+	CHECK(cache->nr_regions == 0 && sim.blocks_out == 0);
+	CHECK(sim_pages(SIM_1G) == boot_1g);
+	sim_exit();
+}
+
 static void run(const char *name, void (*fn)(void))
 {
 	tap_run(name, fn, NULL, NULL);
@@ -787,7 +854,7 @@ int main(void)
 {
 	/* a failed assertion aborts: keep the lines of the cases before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..17\n");
+	printf("TAP version 13\n1..18\n");
 	run("no_pmd_split", t_no_pmd_split);
 	run("orders", t_orders);
 	run("misuse", t_misuse);
@@ -801,6 +868,7 @@ int main(void)
 	run("release_after_share", t_release_after_share);
 	run("collapse_one_flush", t_collapse_one_flush);
 	run("full_region_shared_stays_4k", t_full_region_shared);
+	run("trim_by_age", t_trim_by_age);
 	run("offline", t_offline);
 	run("poison", t_poison);
 	run("kept_charges", t_kept_charges);
