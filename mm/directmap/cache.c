@@ -6,7 +6,11 @@
  * lists by how many of their 4K slots are free.  Allocations fill the
  * regions that are already in use before they touch an empty one, so that
  * frees drain whole regions, which then go back to the buddy allocator once
- * more than @high of them are empty.
+ * more than @high of them are empty.  Beyond the first, an empty region is
+ * kept only while the partly used regions have less than a region's worth
+ * of free slots: those serve the next allocations first, and a second
+ * empty region beside them would only sit idle.  The first stays for the
+ * allocations of higher order that holes cannot serve.
  *
  * A freed page-cache page keeps its memory cgroup charge while that cgroup
  * still has a page in use in the region: the region cannot go back to the
@@ -530,13 +534,15 @@ int dmap_cache_unshare(struct dmap_cache *cache, struct dmap_region *r,
  *		which keeps the charge while it has other pages of @r in use
  *
  * Return: @r if it became empty while @cache already keeps @high empty
- * regions; the caller must then dmap_cache_release() it.  NULL otherwise.
+ * regions, or keeps one and its partly used regions have at least a
+ * region's worth of free slots; the caller must then dmap_cache_release()
+ * it.  NULL otherwise.
  */
 struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 				   struct dmap_region *r, unsigned long pfn,
 				   unsigned int order, bool charged)
 {
-	unsigned long slot = pfn - r->pfn, nr = 1UL << order;
+	unsigned long slot = pfn - r->pfn, nr = 1UL << order, spare;
 	struct dmap_region *release = NULL;
 	bool was_full, emptied = false;
 
@@ -553,7 +559,10 @@ struct dmap_region *dmap_cache_put(struct dmap_cache *cache,
 	dmap_region_charges_after(cache, r, slot, charged, true);
 
 	if (r->nr_free == DMAP_REGION_PAGES) {
-		if (cache->nr_empty >= cache->high) {
+		/* the free slots of the partly used regions, filled first */
+		spare = cache->nr_free - (cache->nr_empty + 1) * DMAP_REGION_PAGES;
+		if (cache->nr_empty >= cache->high ||
+		    (cache->nr_empty && spare >= DMAP_REGION_PAGES)) {
 			list_del_init(&r->list);
 			cache->nr_regions--;
 			cache->nr_free -= DMAP_REGION_PAGES;

@@ -636,6 +636,73 @@ static void t_trim_by_age(void)
 	sim_exit();
 }
 
+/*
+ * A region that empties beside another empty one goes back at once while
+ * the partly used regions have a region's worth of free slots, which the
+ * next allocations take first; with fewer, or as the only empty region
+ * (for orders the holes cannot serve), it is kept.
+ */
+static void t_keep_empty_by_spare(void)
+{
+	struct dmap_cache *cache = &drv_caches[0];
+	static long pfns[4 * 512];
+	unsigned long releases, b1;
+	int i, k;
+
+	drv_setup(GIB_PER_NODE);
+	for (i = 0; i < 4 * 512; i++) {
+		pfns[i] = drv_alloc(0, 0);
+		CHECK(pfns[i] >= 0);
+		/* regions are filled one after the other */
+		CHECK(pfns[i] / 512 == pfns[i / 512 * 512] / 512);
+	}
+	CHECK(cache->nr_regions == 4 && cache->nr_empty == 0);
+	releases = cache->stats.releases;
+	b1 = pfns[0] / 512;
+
+	/* 300 + 300 free in the first two: the fourth is kept, the first */
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < 300; i++)
+			CHECK(drv_release(pfns[k * 512 + i], 0) == 0);
+	for (i = 3 * 512; i < 4 * 512; i++)
+		CHECK(drv_release(pfns[i], 0) == 0);
+	CHECK(cache->nr_empty == 1 && cache->stats.releases == releases);
+	CHECK(!sim_present(pfns[3 * 512]));
+
+	/* the third beside it goes back at once */
+	for (i = 2 * 512; i < 3 * 512; i++)
+		CHECK(drv_release(pfns[i], 0) == 0);
+	CHECK(cache->nr_empty == 1 && cache->stats.releases == releases + 1);
+	CHECK(sim_present(pfns[2 * 512]) && !sim_present(pfns[3 * 512]));
+	CHECK(cache->nr_regions == 3 && cache->nr_free == 3 * 512 - 424);
+	CHECK(drv_check() == 0);
+
+	/* the next allocations fill the holes, not the empty region */
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < 300; i++) {
+			pfns[k * 512 + i] = drv_alloc(0, 0);
+			CHECK(pfns[k * 512 + i] >= 0);
+			CHECK(pfns[k * 512 + i] / 512 != pfns[3 * 512] / 512);
+		}
+	}
+	CHECK(cache->nr_empty == 1 && cache->nr_free == 512);
+
+	/* no spare: a second empty one is kept, up to the watermark */
+	for (i = 0; i < 2 * 512; i++)
+		if (pfns[i] / 512 == b1)
+			CHECK(drv_release(pfns[i], 0) == 0);
+	CHECK(cache->nr_empty == 2 && cache->stats.releases == releases + 1);
+	CHECK(drv_check() == 0);
+
+	for (i = 0; i < 2 * 512; i++)
+		if (pfns[i] / 512 != b1)
+			CHECK(drv_release(pfns[i], 0) == 0);
+	CHECK(cache->nr_empty == 2 && cache->stats.releases == releases + 2);
+	drv_shrink_all();
+	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
+	sim_exit();
+}
+
 static void run(const char *name, void (*fn)(void))
 {
 	tap_run(name, fn, NULL, NULL);
@@ -854,7 +921,7 @@ int main(void)
 {
 	/* a failed assertion aborts: keep the lines of the cases before it */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("TAP version 13\n1..18\n");
+	printf("TAP version 13\n1..19\n");
 	run("no_pmd_split", t_no_pmd_split);
 	run("orders", t_orders);
 	run("misuse", t_misuse);
@@ -869,6 +936,7 @@ int main(void)
 	run("collapse_one_flush", t_collapse_one_flush);
 	run("full_region_shared_stays_4k", t_full_region_shared);
 	run("trim_by_age", t_trim_by_age);
+	run("keep_empty_by_spare", t_keep_empty_by_spare);
 	run("offline", t_offline);
 	run("poison", t_poison);
 	run("kept_charges", t_kept_charges);
