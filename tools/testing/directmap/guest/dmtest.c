@@ -63,18 +63,10 @@ static const char *const worker_keys[] = { "passes", "slept" };
 static long read_worker(const char *name)
 {
 	char path[128];
-	long val = -1;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "/sys/kernel/mm/directmap/collapse_%s",
 		 name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &val) != 1)
-		val = -1;
-	fclose(f);
-	return val;
+	return read_long(path);
 }
 
 static double t_start;

@@ -23,6 +23,20 @@
 #define PAGE		4096UL
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+/* The number a one-number file (sysfs, cgroup) holds, or -1 */
+static inline long read_long(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long val = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &val) != 1)
+		val = -1;
+	fclose(f);
+	return val;
+}
+
 /* The value of KEY in a /proc/vmstat or /proc/meminfo style file, or -1 */
 static inline long read_key(const char *path, const char *key)
 {

@@ -115,15 +115,7 @@ static long memcg_stat(const char *key)
 /* The memcg's charge in pages (memory.current: exact, no flush needed) */
 static long memcg_pages(void)
 {
-	FILE *f = fopen(CG "/memtest/memory.current", "r");
-	long bytes = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &bytes) != 1)
-			bytes = -1;
-		fclose(f);
-	}
-	return bytes / (long)PAGE;
+	return read_long(CG "/memtest/memory.current") / (long)PAGE;
 }
 
 /* Wait until directmap took back what the task freed, on any node */
