@@ -214,7 +214,7 @@ bool dmap_page_shared(unsigned long pfn);
 int dmap_area_collapse(unsigned long pfn);
 bool dmap_collapse_wanted_at_boot(void);
 int dmap_collapse_region(unsigned long pfn);
-/* Empty regions of a node without a page out go back after this long */
+/* A region nobody took for this long after it emptied goes back */
 #define DMAP_RELEASE_IDLE_MS	5000
 extern unsigned int dmap_release_idle_ms;
 void dmap_idle_arm(void);
