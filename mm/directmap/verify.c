@@ -33,12 +33,26 @@
 /* Lines of detail before the verifier only counts */
 #define DMAP_VERIFY_REPORT	16
 
+/*
+ * Where the walk, which goes up the direct map, next meets a region or a
+ * single allocation: none holds a page in [from, next).  A present entry
+ * inside needs no lookup; one outside is looked up again, so a region or
+ * allocation gone since is never reported (one added during the walk may
+ * be missed: the verifier is exact only while directmap is quiet).
+ */
+struct dmap_verify_next {
+	unsigned long	from;
+	unsigned long	next;
+};
+
 struct dmap_verify {
 	struct seq_file	*m;
 	unsigned long	problems;
 	unsigned long	regions;	/* on the nodes' lists */
 	unsigned long	singles;	/* allocations of the fallback */
 	unsigned long	absent;		/* 4K pages without a present entry */
+	struct dmap_verify_next region;	/* in units of regions */
+	struct dmap_verify_next single;	/* in pfns */
 };
 
 static __printf(2, 3) void dmap_verify_bad(struct dmap_verify *v,
@@ -139,27 +153,46 @@ static void dmap_verify_node(struct dmap_verify *v, struct dmap_node *pn)
 	v->regions += regions;
 }
 
-/* Does the fallback hold a page in [pfn, pfn + nr)? */
-static bool dmap_verify_single_in(unsigned long pfn, unsigned long nr)
+/*
+ * Does the fallback hold a page in [pfn, pfn + nr)?  Remember where the
+ * first allocation that ends above @pfn starts: none holds a page in
+ * [@pfn, that start).
+ */
+static bool dmap_verify_single_in(struct dmap_verify *v, unsigned long pfn,
+				  unsigned long nr)
 {
 	unsigned long first = pfn > (1UL << DIRECTMAP_MAX_ORDER) ?
 			      pfn - (1UL << DIRECTMAP_MAX_ORDER) : 0;
-	unsigned long index = first;
+	unsigned long index;
 	void *entry;
 
-	xa_for_each_range(&dmap_singles, index, entry, first, pfn + nr - 1) {
-		if (index + (1UL << xa_to_value(entry)) > pfn)
-			return true;
+	if (pfn >= v->single.from && pfn + nr <= v->single.next)
+		return false;
+	v->single.from = pfn;
+	v->single.next = ULONG_MAX;
+	xa_for_each_start(&dmap_singles, index, entry, first) {
+		if (index + (1UL << xa_to_value(entry)) > pfn) {
+			v->single.next = index;
+			break;
+		}
 	}
-	return false;
+	return v->single.next < pfn + nr;
 }
 
-static bool dmap_verify_region_in(unsigned long pfn, unsigned long nr)
+/* Does a region hold a page in [pfn, pfn + nr)?  Remember the next one */
+static bool dmap_verify_region_in(struct dmap_verify *v, unsigned long pfn,
+				  unsigned long nr)
 {
 	unsigned long index = pfn >> DMAP_REGION_ORDER;
+	unsigned long last = (pfn + nr - 1) >> DMAP_REGION_ORDER;
 
-	return xa_find(&dmap_regions, &index,
-		       (pfn + nr - 1) >> DMAP_REGION_ORDER, XA_PRESENT);
+	if (index >= v->region.from && last < v->region.next)
+		return false;
+	v->region.from = index;
+	if (!xa_find(&dmap_regions, &index, ULONG_MAX, XA_PRESENT))
+		index = ULONG_MAX;
+	v->region.next = index;
+	return index <= last;
 }
 
 static const unsigned long dmap_verify_level_pages[] = {
@@ -179,14 +212,19 @@ static void dmap_verify_entry(unsigned long addr, int level, bool present,
 	if (level < DIRECTMAP_LEVEL_4K || level > DIRECTMAP_LEVEL_1G)
 		return;
 	nr = dmap_verify_level_pages[level];
-	/* the owner shared it: present, and only ever at 4K (SEV-SNP's rule) */
-	if (present && level == DIRECTMAP_LEVEL_4K && dmap_page_shared(pfn))
-		return;
 	if (present) {
-		if (dmap_verify_region_in(pfn, nr))
+		bool region = dmap_verify_region_in(v, pfn, nr);
+		bool single = dmap_verify_single_in(v, pfn, nr);
+
+		if (!region && !single)
+			return;
+		/* the owner shared it: present, and only ever at 4K (SEV-SNP's rule) */
+		if (level == DIRECTMAP_LEVEL_4K && dmap_page_shared(pfn))
+			return;
+		if (region)
 			dmap_verify_bad(v, "present entry (level %d) at %#lx maps a region",
 					level, pfn);
-		if (dmap_verify_single_in(pfn, nr))
+		if (single)
 			dmap_verify_bad(v, "present entry (level %d) at %#lx maps a single",
 					level, pfn);
 		return;
@@ -243,7 +281,8 @@ static void dmap_verify_singles(struct dmap_verify *v)
 unsigned long dmap_verify(struct seq_file *m)
 {
 	unsigned long walked[DIRECTMAP_LEVEL_NUM], counted[DIRECTMAP_LEVEL_NUM];
-	struct dmap_verify v = { .m = m };
+	struct dmap_verify v = { .m = m, .region.from = ULONG_MAX,
+				 .single.from = ULONG_MAX };
 	unsigned long index, registered = 0;
 	struct dmap_node *pn;
 	int nid, level, tries;

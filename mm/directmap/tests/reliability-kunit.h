@@ -55,6 +55,26 @@ static void dmap_rtest_verify_clean(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }
 
+/*
+ * Map @page back as a driver calling set_direct_map_*() itself would: the
+ * verifier reports it, and is clean once it is absent again
+ */
+static void dmap_rtest_expect_caught(struct kunit *test, struct page *page)
+{
+	KUNIT_ASSERT_EQ(test, set_direct_map_default_noflush(page), 0);
+	KUNIT_EXPECT_GE_MSG(test, dmap_verify(NULL), 1UL,
+			    "pfn %#lx mapped, not reported", page_to_pfn(page));
+	/* absent again (and RW on x86: the verifier does not look at it) */
+#ifdef CONFIG_X86
+	KUNIT_ASSERT_EQ(test, set_memory_np((unsigned long)page_address(page), 1), 0);
+#else
+	KUNIT_ASSERT_EQ(test, set_direct_map_invalid_noflush(page), 0);
+	flush_tlb_kernel_range((unsigned long)page_address(page),
+			       (unsigned long)page_address(page) + PAGE_SIZE);
+#endif
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
 /* A mapped page in a region and a wrong count are both reported */
 static void dmap_rtest_verify_catches(struct kunit *test)
 {
@@ -64,19 +84,7 @@ static void dmap_rtest_verify_catches(struct kunit *test)
 	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_ASSERT_EQ(test, dmap_verify(NULL), 0UL);
-
-	/* what a driver calling set_direct_map_*() itself would do */
-	KUNIT_ASSERT_EQ(test, set_direct_map_default_noflush(page), 0);
-	KUNIT_EXPECT_GE(test, dmap_verify(NULL), 1UL);
-	/* absent again and RW, as the region's unmap left it */
-#ifdef CONFIG_X86
-	KUNIT_ASSERT_EQ(test, set_memory_np((unsigned long)page_address(page), 1), 0);
-#else
-	KUNIT_ASSERT_EQ(test, set_direct_map_invalid_noflush(page), 0);
-	flush_tlb_kernel_range((unsigned long)page_address(page),
-			       (unsigned long)page_address(page) + PAGE_SIZE);
-#endif
-	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+	dmap_rtest_expect_caught(test, page);
 
 	cache = &dmap_nodes[page_to_nid(page)]->cache;
 	spin_lock(&cache->lock);
@@ -88,6 +96,75 @@ static void dmap_rtest_verify_catches(struct kunit *test)
 	spin_unlock(&cache->lock);
 
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	dmap_drain();
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+}
+
+/* What dmap_rtest_verify_catches_later() holds, freed if it stops early */
+struct dmap_rtest_held {
+	struct page	**pages;
+	unsigned long	nr;
+	struct page	*single;
+};
+
+static void dmap_rtest_free_held(void *data)
+{
+	struct dmap_rtest_held *held = data;
+
+	while (held->nr)
+		directmap_free_pages(held->pages[--held->nr], 0);
+	if (held->single)
+		directmap_free_pages(held->single, DIRECTMAP_MAX_ORDER);
+	held->single = NULL;
+}
+
+/*
+ * The walk looks regions and single allocations up once per boundary, not
+ * once per entry: a mapped page is still found in the lowest region, at
+ * either end of the highest one, and at the end of a single allocation
+ * that starts below it.
+ */
+static void dmap_rtest_verify_catches_later(struct kunit *test)
+{
+	unsigned long nr = 2 * DMAP_REGION_PAGES + 1, lo = ULONG_MAX, hi = 0;
+	struct dmap_rtest_held *held;
+	int nid = numa_mem_id();
+	struct page *page;
+
+	held = kunit_kzalloc(test, sizeof(*held), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, held);
+	held->pages = kunit_kcalloc(test, nr, sizeof(*held->pages), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, held->pages);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, dmap_rtest_free_held,
+							held), 0);
+
+	held->single = dmap_test_alloc_single(test, nid, DIRECTMAP_MAX_ORDER, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, held->single);
+	KUNIT_ASSERT_NULL(test, dmap_region_of(page_to_pfn(held->single)));
+
+	/* pages of at least three regions */
+	while (held->nr < nr) {
+		page = directmap_alloc_pages(nid, 0, 0);
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		held->pages[held->nr++] = page;
+		lo = min(lo, page_to_pfn(page));
+		hi = max(hi, page_to_pfn(page));
+	}
+	if (!dmap_region_of(lo) || !dmap_region_of(hi))
+		kunit_skip(test, "a page came from the single-page fallback");
+	KUNIT_ASSERT_PTR_NE(test, dmap_region_of(lo), dmap_region_of(hi));
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+
+	dmap_rtest_expect_caught(test, pfn_to_page(lo));
+	dmap_rtest_expect_caught(test, pfn_to_page(ALIGN_DOWN(hi, DMAP_REGION_PAGES)));
+	dmap_rtest_expect_caught(test, pfn_to_page(ALIGN(hi + 1, DMAP_REGION_PAGES) - 1));
+	dmap_rtest_expect_caught(test, pfn_to_page(page_to_pfn(held->single) +
+						   BIT(DIRECTMAP_MAX_ORDER) - 1));
+
+	while (held->nr)
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(held->pages[--held->nr], 0), 0);
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(held->single, DIRECTMAP_MAX_ORDER), 0);
+	held->single = NULL;
 	dmap_drain();
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }
@@ -476,6 +553,7 @@ static void dmap_rtest_zeropad(struct kunit *test)
 static struct kunit_case dmap_rtest_cases[] = {
 	KUNIT_CASE(dmap_rtest_verify_clean),
 	KUNIT_CASE(dmap_rtest_verify_catches),
+	KUNIT_CASE(dmap_rtest_verify_catches_later),
 	KUNIT_CASE_SLOW(dmap_rtest_faults),
 	KUNIT_CASE(dmap_rtest_misuse_tail),
 	KUNIT_CASE(dmap_rtest_misuse_atomic),
