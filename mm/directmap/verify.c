@@ -281,8 +281,7 @@ static void dmap_verify_singles(struct dmap_verify *v)
 unsigned long dmap_verify(struct seq_file *m)
 {
 	unsigned long walked[DIRECTMAP_LEVEL_NUM], counted[DIRECTMAP_LEVEL_NUM];
-	struct dmap_verify v = { .m = m, .region.from = ULONG_MAX,
-				 .single.from = ULONG_MAX };
+	struct dmap_verify v = { .m = m };
 	unsigned long index, registered = 0;
 	struct dmap_node *pn;
 	int nid, level, tries;
