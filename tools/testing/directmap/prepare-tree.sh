@@ -63,17 +63,19 @@ if [ -d "$applied" ]; then
 fi
 
 version=$(make -s -C "$tree" kernelversion 2>/dev/null || echo unknown)
+# Without fuzz: a hunk whose context moved fails here instead of landing
+# somewhere else that looks alike
 mapfile -t new < <(grep -v -e '^$' -e '^#' "$patches/series")
 for ((i = keep; i < ${#new[@]}; i++)); do
 	p=${new[$i]}
 	echo "  PATCH   $p"
-	if ! patch -d "$tree" -p1 -s -N --no-backup-if-mismatch \
+	if ! patch -d "$tree" -p1 -s -N -F0 --no-backup-if-mismatch \
 			--dry-run < "$patches/$p" >/tmp/directmap-patch.log 2>&1; then
 		cat /tmp/directmap-patch.log >&2
 		rm -f "$stamp"
 		die "patches/$kernel/$p does not apply to Linux $version ($tarball)"
 	fi
-	patch -d "$tree" -p1 -s -N --no-backup-if-mismatch < "$patches/$p"
+	patch -d "$tree" -p1 -s -N -F0 --no-backup-if-mismatch < "$patches/$p"
 done
 rm -rf "$applied"
 cp -r "$patches" "$applied"
