@@ -5,7 +5,8 @@
 # the host's CPUs idle much of the time (sleeps, one busy vCPU of two); a
 # kernel build started at SCHED_IDLE takes that time, and a guest gets
 # its CPU back whenever it wants it (they still share caches and memory
-# bandwidth: the x86 integration ran about 10% longer with one behind it).
+# bandwidth and disk: the x86 integration ran 10% to 65% longer with one
+# behind it).
 #
 #   idle-build.sh start DIR NAME COMMAND...
 #	start COMMAND in the background, in a session of its own, output
@@ -18,7 +19,7 @@
 
 set -uo pipefail
 
-usage() { sed -n '3,17s/^# \?//p' "$0" >&2; exit 2; }
+usage() { sed -n '3,18s/^# \?//p' "$0" >&2; exit 2; }
 
 [ $# -ge 2 ] || usage
 how=$1 dir=$2
