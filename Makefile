@@ -59,9 +59,6 @@ IMAGE_ARM64_KASAN := $(KOBJ_ARM64_KASAN)/arch/arm64/boot/Image.gz
 BZIMAGE_PERF := $(KOBJ_PERF)/arch/x86/boot/bzImage
 KOBJ_ARM64_PERF := $(BUILD)/kernel-arm64-perf$(SUFFIX)
 IMAGE_ARM64_PERF := $(KOBJ_ARM64_PERF)/arch/arm64/boot/Image.gz
-# make check's builds behind its guests: their logs and status
-IDLE_BUILD := $(T)/idle-build.sh
-IDLE_DIR := $(BUILD)/idle-build
 
 export CCACHE_DIR      ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR  := $(REPO)
@@ -325,31 +322,21 @@ run-audit:
 
 check: deps
 	@mkdir -p $(BUILD)/logs
-	@# what a run that make stopped early left building
-	@$(IDLE_BUILD) stop $(IDLE_DIR)
-	@rm -rf $(BUILD)/logs/*.sum $(IDLE_DIR)
-	@# Each kernel builds behind the runs before it (idle-build.sh: at
-	@# SCHED_IDLE, in the CPU time they leave), never while a gate builds
-	@$(IDLE_BUILD) start $(IDLE_DIR) kernel $(MAKE) -s kernel
+	@rm -f $(BUILD)/logs/*.sum
 	@$(MAKE) -s run-harness
 	@# Linux 6.12: the gate (its defconfigs: 7.2's builds allmodconfig
 	@# with the same fixes), the series and the audit, KUnit; x86
 	@# integration runs on 7.2
-	@if $(IDLE_BUILD) wait $(IDLE_DIR) kernel $(MAKE) -s kernel; then \
+	@if $(MAKE) -s kernel; then \
 		$(MAKE) -s run-gate GATE_CONFIGS="x86_64-defconfig \
 			x86_64-directmap-minimal arm64-defconfig"; \
-		$(IDLE_BUILD) start $(IDLE_DIR) kernel-7.2 \
-			$(MAKE) -s KERNEL=7.2 kernel; \
 		$(MAKE) -s run-series; \
 		$(MAKE) -s run-audit; \
 		$(MAKE) -s run-kunit; \
 	fi
 	@# Linux 7.2, the mainline base: x86_64 and arm64 KUnit and integration
-	@if $(IDLE_BUILD) wait $(IDLE_DIR) kernel-7.2 \
-			$(MAKE) -s KERNEL=7.2 kernel; then \
+	@if $(MAKE) -s KERNEL=7.2 kernel; then \
 		$(MAKE) -s KERNEL=7.2 run-gate; \
-		$(IDLE_BUILD) start $(IDLE_DIR) kernel-arm64-7.2 \
-			$(MAKE) -s KERNEL=7.2 kernel-arm64; \
 		$(MAKE) -s KERNEL=7.2 run-audit; \
 		$(MAKE) -s KERNEL=7.2 run-kunit; \
 		$(MAKE) -s KERNEL=7.2 run-integration; \
@@ -358,10 +345,7 @@ check: deps
 		$(T)/tap-summary.py kernel-7.2 $(BUILD)/logs/kernel-7.2.out \
 			> $(BUILD)/logs/kernel-7.2.sum; \
 	fi
-	@if $(IDLE_BUILD) wait $(IDLE_DIR) kernel-arm64-7.2 \
-			$(MAKE) -s KERNEL=7.2 kernel-arm64; then \
-		$(IDLE_BUILD) start $(IDLE_DIR) kernel-arm64 \
-			$(MAKE) -s kernel-arm64; \
+	@if $(MAKE) -s KERNEL=7.2 kernel-arm64; then \
 		$(MAKE) -s KERNEL=7.2 run-kunit-arm64; \
 		$(MAKE) -s KERNEL=7.2 run-integration-arm64; \
 	else \
@@ -370,7 +354,7 @@ check: deps
 			> $(BUILD)/logs/kernel-arm64-7.2.sum; \
 	fi
 	@# Linux 6.12 on arm64: KUnit in the BBML2 mode
-	@if $(IDLE_BUILD) wait $(IDLE_DIR) kernel-arm64 $(MAKE) -s kernel-arm64; then \
+	@if $(MAKE) -s kernel-arm64; then \
 		$(MAKE) -s run-kunit-arm64-bbml2; \
 	else \
 		echo "not ok 1 Linux 6.12 arm64 kernel build" > $(BUILD)/logs/kernel-arm64.out; \
