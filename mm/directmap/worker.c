@@ -382,6 +382,8 @@ void dmap_collapse_flush_soon(void)
  * @on:		the new state
  *
  * Notes are still taken while it is off; switching it on catches up.
+ * A pass of the worker's may still be running as it returns: to have
+ * none run from then on, call dmap_collapse_flush() after switching off.
  *
  * Return: the old state.
  */
@@ -463,14 +465,26 @@ static bool dmap_collapse_worker_pass(unsigned long slept, unsigned long *skip,
 	struct dmap_collapse *dc = &dmap_collapse_state;
 	bool now, more;
 
-	clear_bit(0, &dmap_collapse_kicked);
 	mutex_lock(&dmap_collapse_mutex);
+	dmap_collapse_credit(slept, *nr_passes);
+	/*
+	 * Off: no pass, and the kick kept for when it is switched on.
+	 * Looked at under the mutex, so that no pass begins after a flush
+	 * that followed the switch (dmap_collapse_set_enabled()).
+	 */
+	if (!READ_ONCE(dmap_collapse_enabled)) {
+		more = false;
+		*skip = 0;
+		goto out;
+	}
+	/* the pass reads what was noted before a kick it clears */
+	clear_bit(0, &dmap_collapse_kicked);
 	/* under the mutex: a pass now that ran meanwhile served the request */
 	now = test_and_clear_bit(1, &dmap_collapse_kicked);
-	dmap_collapse_credit(slept, *nr_passes);
 	more = dmap_collapse_pass(dc, now ? ULONG_MAX :
 				  READ_ONCE(dmap_collapse_batch), now);
 	*skip = more ? dmap_collapse_idle_wait(dc) : 0;
+out:
 	*nr_passes = dc->nr_passes;
 	mutex_unlock(&dmap_collapse_mutex);
 	return more;
@@ -494,15 +508,6 @@ static int dmap_collapse_threadfn(void *unused)
 		slept = dmap_collapse_sleep(delay, delay ? skip : 0);
 		if (kthread_should_stop())
 			break;
-		if (!READ_ONCE(dmap_collapse_enabled)) {
-			/* switched off: what it slept through still counts */
-			mutex_lock(&dmap_collapse_mutex);
-			dmap_collapse_credit(slept, nr_passes);
-			mutex_unlock(&dmap_collapse_mutex);
-			more = false;
-			skip = 0;
-			continue;
-		}
 		more = dmap_collapse_worker_pass(slept, &skip, &nr_passes);
 		cond_resched();
 	}

@@ -326,6 +326,54 @@ static void dmap_ctest_flush_serves_soon(struct kunit *test)
 			       "the flush left the request pending");
 }
 
+/* The worker's state, once it left TASK_RUNNING for @state; false after 10 s */
+static bool dmap_ctest_worker_in(struct task_struct *worker, unsigned int state)
+{
+	unsigned long until = jiffies + 10 * HZ;
+
+	while (!(READ_ONCE(worker->__state) & state)) {
+		if (time_after(jiffies, until))
+			return false;
+		usleep_range(1000, 2000);
+	}
+	return true;
+}
+
+/*
+ * Switched off, then flushed, the worker runs no pass: not even one it
+ * was about to begin as it was switched off (the cases count exactly).
+ */
+static void dmap_ctest_off_stays_off(struct kunit *test)
+{
+	struct dmap_collapse_stats *st = &dmap_collapse_state.stats;
+	struct task_struct *worker = dmap_collapse_thread;
+	struct dmap_ctest *ct = test->priv;
+	unsigned long passes, after;
+	bool waited;
+
+	KUNIT_ASSERT_NOT_NULL(test, worker);
+	dmap_ctest_to_4k(test, ct->a);
+	WRITE_ONCE(dmap_collapse_delay_ms, 1);
+	/* on while a flush holds the mutex: the worker waits for it */
+	mutex_lock(&dmap_collapse_mutex);
+	dmap_collapse_set_enabled(true);
+	waited = dmap_ctest_worker_in(worker, TASK_UNINTERRUPTIBLE);
+	/* off; the flush that follows ends */
+	dmap_collapse_set_enabled(false);
+	passes = READ_ONCE(st->passes);
+	mutex_unlock(&dmap_collapse_mutex);
+	KUNIT_ASSERT_TRUE_MSG(test, waited, "the worker never waited for a pass");
+
+	/* asleep again, having run no pass */
+	KUNIT_EXPECT_TRUE(test, dmap_ctest_worker_in(worker, TASK_INTERRUPTIBLE));
+	after = READ_ONCE(st->passes);
+	KUNIT_EXPECT_EQ_MSG(test, after, passes, "passes after the switch off");
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_4K);
+
+	dmap_collapse_flush();
+	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
+}
+
 /*
  * A pass that re-forms two 2M areas and the 1G area over them invalidates
  * the TLBs once, at its end, and frees the tables after that.
@@ -925,6 +973,7 @@ static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_pmd_to_pud),
 	KUNIT_CASE(dmap_ctest_worker_sleeps),
 	KUNIT_CASE(dmap_ctest_flush_serves_soon),
+	KUNIT_CASE(dmap_ctest_off_stays_off),
 	KUNIT_CASE(dmap_ctest_one_flush),
 	KUNIT_CASE(dmap_ctest_batch_then_unmap),
 #ifdef CONFIG_X86
