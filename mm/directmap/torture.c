@@ -14,7 +14,10 @@
  *	what the last run did, what it leaked and what the verifier found.
  *
  * The write returns when the run is over.  Run fail_page_alloc or memory
- * pressure alongside to combine them.
+ * pressure alongside to combine them.  What the run leaked and what the
+ * verifier found are exact only if nothing else used directmap as it
+ * ended (see verify.c): with other users alongside, read verify once
+ * they are done.
  */
 #define pr_fmt(fmt) "directmap: torture: " fmt
 

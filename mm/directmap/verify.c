@@ -315,9 +315,10 @@ unsigned long dmap_verify(struct seq_file *m)
 	}
 
 	if (m)
-		seq_printf(m, "regions %lu\nsingles %lu\nabsent_pages %lu\nentries_4k %lu\nentries_2m %lu\nentries_1g %lu\nproblems %lu\n",
-			   v.regions, v.singles, v.absent, walked[DIRECTMAP_LEVEL_4K],
-			   walked[DIRECTMAP_LEVEL_2M], walked[DIRECTMAP_LEVEL_1G], v.problems);
+		seq_printf(m, "regions %lu\nsingles %lu\nabsent_pages %lu\nleaked %ld\nentries_4k %lu\nentries_2m %lu\nentries_1g %lu\nproblems %lu\n",
+			   v.regions, v.singles, v.absent, leaked,
+			   walked[DIRECTMAP_LEVEL_4K], walked[DIRECTMAP_LEVEL_2M],
+			   walked[DIRECTMAP_LEVEL_1G], v.problems);
 	return v.problems;
 }
 
