@@ -79,16 +79,21 @@ def storm_checks(t, bzimage, initrd, logs, full):
             ex.get("storm") == 0 and (g("storm.ops") or 0) > 1000 and
             (g("storm.allocs") or 0) > 0 and (g("storm.ro_rw") or 0) > 0,
             f"{g('storm.ops')} ops")
+    # counted once stress-ng ended: the storm's own count and verifier
+    # are exact only if nothing else used directmap as it ended
     t.check(f"{suite}: storm: every free succeeded, nothing handed out "
             "was readable, nothing leaked",
             g("storm.free_errors") == 0 and g("storm.readable") == 0 and
-            g("storm.leaked") == 0,
+            g("verify.storm.leaked") == 0,
             f"free errors {g('storm.free_errors')}, readable "
-            f"{g('storm.readable')}, leaked {g('storm.leaked')}")
+            f"{g('storm.readable')}, leaked {g('verify.storm.leaked')}")
     t.check(f"{suite}: stress-ng --vm --secretmem alongside",
             ex.get("storm_stress_ng") == 0)
     t.check(f"{suite}: verifier clean after the storm",
-            g("storm.problems") == 0 and g("verify.storm.problems") == 0)
+            g("verify.storm.problems") == 0,
+            f"{g('verify.storm.problems')} problems (as the storm ended, "
+            f"with stress-ng still on: leaked {g('storm.leaked')}, "
+            f"{g('storm.problems')} problems)")
 
     t.check(f"{suite}: {faults} failures injected across the points",
             ex.get("faults") == 0 and (g("faults.injected") or 0) >= faults,
