@@ -3,11 +3,13 @@
 """Count the results of one suite, or add up all of them.
 
   tap-summary.py SUITE LOG [RAW]
-                              print "SUITE PASSED FAILED" for LOG; for kunit,
-                              RAW (the kernel log) adds one check: no splat
-  tap-summary.py total SUM..  print each suite and "N passed, N failed";
-                              exit 1 if anything failed or a suite of make
-                              check is missing
+                              print "SUITE PASSED FAILED" for LOG, then a
+                              "# " line for each of its first failures; for
+                              kunit, RAW (the kernel log) adds one check: no
+                              splat
+  tap-summary.py total SUM..  print each suite, those failures, and "N
+                              passed, N failed"; exit 1 if anything failed
+                              or a suite of make check is missing
   tap-summary.py sum SUM..    the same for any suites (make stress)
 
 kunit-arm64 and integration-arm64 are the same for the arm64 kernel;
@@ -19,6 +21,7 @@ since the test kernel is booted where every case must run.  A log with no
 result at all counts as one failure.
 """
 
+import os
 import re
 import sys
 
@@ -33,23 +36,38 @@ SUITES = ["harness", "gate", "series", "audit", "kunit", "kunit-pagealloc",
           "kunit-arm64-pagealloc-7.2", "integration-arm64-7.2"]
 
 
-def count_tap(text):
+# the failures a suite's summary names, so that the end of make check's
+# output says what failed
+WHY = 8
+
+
+def count_tap(text, why):
     passed = failed = 0
     for line in text.splitlines():
         m = re.match(r"(not )?ok \d+ ", line)
         if m:
             if m.group(1) or "# SKIP" in line:
                 failed += 1
+                why.append(line.strip())
             else:
                 passed += 1
     return passed, failed
 
 
-def count_kunit(text):
+def count_kunit(text, why):
+    lines = [re.sub(r"^\[[\d:]+\] ", "", line).strip()
+             for line in text.splitlines()]
+    for i, line in enumerate(lines):
+        if re.search(r"\[(FAILED|SKIPPED|CRASHED)\] ", line):
+            why.append(line)
+        elif re.search(r"(EXPECTATION|ASSERTION) FAILED", line):
+            # and what the expectation found
+            why.append(" ".join(lines[i:i + 4]))
     m = None
     for m in re.finditer(r"Testing complete\. Ran (\d+) tests?: (.*)", text):
         pass
     if not m:
+        why.append("no result in the log")
         return 0, 1
     fields = dict((k, int(v)) for k, v in
                   re.findall(r"(passed|failed|skipped|crashed|errors): (\d+)",
@@ -74,13 +92,15 @@ EXPECTED_SKIP = {
 
 
 def expected_skips(suite, text):
+    """The cases that skipped as the suite's boot expects"""
     # the same boot on either kernel: kunit-small-7.2 is kunit-small
     pat = EXPECTED_SKIP.get(re.sub(r"-\d+\.\d+$", "", suite))
     if not pat:
-        return 0
+        return []
     # cases, indented under their suite: not a suite whose cases all skipped
-    return len([line for line in text.splitlines()
-                if re.search(r"^\s+ok \d+ ", line) and pat.search(line)])
+    return [m.group(1) for m in
+            (re.search(r"^\s+ok \d+ (\S+)", line)
+             for line in text.splitlines() if pat.search(line)) if m]
 
 
 # Warnings the misuse cases provoke on purpose (the format of 6.12, and
@@ -92,12 +112,13 @@ SPLAT = re.compile(r"WARNING:|BUG:|Oops|general protection|"
                    r"recursive locking|inconsistent lock state")
 
 
-def count_splats(text):
+def count_splats(text, why):
     """Kernel log lines that show a splat no test case asked for."""
     bad = [line for line in text.splitlines()
            if SPLAT.search(line) and not EXPECTED_WARN.search(line)]
     for line in bad[:10]:
         print(f"# unexpected: {line.strip()}", file=sys.stderr)
+    why += [f"unexpected: {line.strip()}" for line in bad]
     return len(bad)
 
 
@@ -105,17 +126,27 @@ def main():
     if sys.argv[1] in ("total", "sum"):
         total_p = total_f = 0
         seen = set()
+        whys = []
         for path in sys.argv[2:]:
             with open(path) as f:
-                suite, p, fl = f.read().split()
+                first, *rest = f.read().splitlines() or [""]
+            try:
+                suite, p, fl = first.split()
+            except ValueError:
+                suite, p, fl = os.path.basename(path), 0, 1
+                rest = ["# no summary in the file"]
             seen.add(suite)
             total_p += int(p)
             total_f += int(fl)
             print(f"{suite}: {p} passed, {fl} failed")
+            whys += [f"{suite}: {line[2:]}" for line in rest
+                     if line.startswith("# ")]
         for suite in SUITES if sys.argv[1] == "total" else []:
             if suite not in seen:
                 print(f"{suite}: did not run")
                 total_f += 1
+        for line in whys:
+            print(f"# {line[:300]}")
         print(f"{total_p} passed, {total_f} failed")
         return 1 if total_f else 0
 
@@ -126,9 +157,11 @@ def main():
     except OSError:
         text = ""
     kunit = suite.startswith("kunit")
-    p, fl = count_kunit(text) if kunit else count_tap(text)
+    why = []
+    p, fl = count_kunit(text, why) if kunit else count_tap(text, why)
     if p + fl == 0:
         fl = 1
+        why.append(f"nothing ran: {log}")
     # kunit: the raw kernel log must show no splat besides the misuse WARNs
     if kunit and len(sys.argv) > 3:
         try:
@@ -138,12 +171,19 @@ def main():
             raw = "BUG: no kernel log"
         # the kernel's TAP says why a case skipped
         skips = expected_skips(suite, raw)
-        p, fl = p + skips, fl - skips
-        if count_splats(raw) or "directmap" not in raw:
+        p, fl = p + len(skips), fl - len(skips)
+        why = [line for line in why
+               if not any(re.match(rf"\[SKIPPED\] {re.escape(c)}( |$)", line)
+                          for c in skips)]
+        if count_splats(raw, why) or "directmap" not in raw:
             fl += 1
+            if "directmap" not in raw:
+                why.append("the kernel log does not name directmap")
         else:
             p += 1
     print(f"{suite} {p} {fl}")
+    for line in why[:WHY]:
+        print(f"# {line}")
     return 0
 
 
