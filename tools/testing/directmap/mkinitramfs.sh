@@ -29,17 +29,23 @@ gcc -static -O2 -Wall -o "$root/bin/gmemtest" "$here/guest/gmemtest.c"
 
 # KVM's own guest_memfd selftests, from the patched tree, against its uapi
 kvm=$(mktemp -d)
-make -s -C "$tree" O="$kvm/obj" headers_install INSTALL_HDR_PATH="$kvm/usr" \
-	ARCH=x86_64 >/dev/null
+make -s -j"$(nproc)" -C "$tree" O="$kvm/obj" headers_install \
+	INSTALL_HDR_PATH="$kvm/usr" ARCH=x86_64 >/dev/null
 mkdir -p "$root/bin/kvm"
 # x86's tests are in x86_64/ up to 6.12, in x86/ since
 x86=x86
 [ -d "$tree/tools/testing/selftests/kvm/x86" ] || x86=x86_64
-for t in guest_memfd_test $x86/private_mem_conversions_test \
-	 $x86/private_mem_kvm_exits_test; do
-	make -s -C "$tree/tools/testing/selftests/kvm" OUTPUT="$kvm/out" \
-		KHDR_INCLUDES="-isystem $kvm/usr/include" USERLDFLAGS=-static \
-		"$kvm/out/$t" >/dev/null
+tests="guest_memfd_test $x86/private_mem_conversions_test
+       $x86/private_mem_kvm_exits_test"
+targets=
+for t in $tests; do
+	targets="$targets $kvm/out/$t"
+done
+# shellcheck disable=SC2086 # one word per test
+make -s -j"$(nproc)" -C "$tree/tools/testing/selftests/kvm" OUTPUT="$kvm/out" \
+	KHDR_INCLUDES="-isystem $kvm/usr/include" USERLDFLAGS=-static \
+	$targets >/dev/null
+for t in $tests; do
 	cp "$kvm/out/$t" "$root/bin/kvm/"
 done
 rm -rf "$kvm"
