@@ -12,7 +12,10 @@ off the instrumentation and debug info that only slow the compiler down
 (the diagnostic, -Wunused-result, does not depend on them), prepare, ask
 kbuild which objects the configuration builds (make -n), and compile the
 callers among them.  TAP on stdout: one check per configuration, failing
-with every diagnostic the compiler printed for those objects.
+with every diagnostic the compiler printed for those objects, in the order
+given.  Configurations run two at a time (or one for every two CPUs), each
+with two jobs: much of each one's time is single-threaded (olddefconfig,
+the dry run), so two of them keep two CPUs busy.
 
 With --fixes: the error-handling fixes (patches/KERNEL/series.fixes) stand
 alone: each applies on its own to the kernel of TARBALL, all of them
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from tap import Tap
 
@@ -92,6 +96,11 @@ def callers(tree):
     return sorted(out)
 
 
+# configurations at once (see the docstring), and make's jobs for each
+AT_ONCE = max(2, len(os.sched_getaffinity(0)) // 2)
+JOBS = "-j2"
+
+
 def make(tree, out, arch, cross, *args, check=True):
     cc = f"ccache {cross}gcc"
     cmd = ["make", "-s", "-C", tree, f"O={out}", f"ARCH={arch}", f"CC={cc}",
@@ -141,18 +150,18 @@ def enabled(tree, out, arch, cross):
                re.finditer(r" -c -o (\S+\.o) ", r.stdout))
 
 
-def gate(t, tree, base, name):
+def gate(tree, base, name, objs):
+    """(check, ok, detail, diagnostics) of configuration NAME, for the
+    callers OBJS"""
     arch, target, cross, extra = CONFIGS[name]
     out = os.path.join(base, name)
     t0 = time.time()
     try:
         configure(tree, out, arch, target, cross, extra)
-        make(tree, out, arch, cross, "-j2", "prepare")
+        make(tree, out, arch, cross, JOBS, "prepare")
     except subprocess.CalledProcessError as e:
-        t.check(f"kspp gate: {name}: configured and prepared", False,
-                (e.stderr or e.stdout or "")[-400:].replace("\n", " | "))
-        return
-    objs = [c[:-2] + ".o" for c in callers(tree)]
+        return (f"kspp gate: {name}: configured and prepared", False,
+                (e.stderr or e.stdout or "")[-400:].replace("\n", " | "), [])
     # an earlier run's objects would hide their diagnostics, and be left
     # out of kbuild's dry run
     for o in objs:
@@ -165,18 +174,16 @@ def gate(t, tree, base, name):
     # for the audit: the callers this configuration builds
     with open(os.path.join(out, "gate-objects.txt"), "w") as f:
         f.write("".join(o[:-2] + ".c\n" for o in objs))
-    r = make(tree, out, arch, cross, "-k", "-j2", *objs, check=False)
+    r = make(tree, out, arch, cross, "-k", JOBS, *objs, check=False)
     diags = sorted(set(m.group(0).replace(tree + "/", "")
                        for m in (DIAG.match(line) for line in
                                  r.stderr.splitlines()) if m))
     missing = [o for o in objs if not os.path.exists(os.path.join(out, o))]
-    for d in diags:
-        print(f"# {name}: {d}", flush=True)
-    t.check(f"kspp gate: {name}: the {len(objs)} objects that call the API "
+    return (f"kspp gate: {name}: the {len(objs)} objects that call the API "
             f"compile with -Werror",
             len(objs) > 0 and not diags and not missing and r.returncode == 0,
             f"{len(diags)} diagnostics, {len(missing)} objects not built, "
-            f"{time.time() - t0:.0f} s")
+            f"{time.time() - t0:.0f} s", diags)
 
 
 def series(name):
@@ -245,8 +252,16 @@ def main():
     names = sys.argv[3:] or list(CONFIGS)
     print("TAP version 13", flush=True)
     t = Tap()
-    for name in names:
-        gate(t, tree, base, name)
+    objs = [c[:-2] + ".o" for c in callers(tree)]
+    with ThreadPoolExecutor(AT_ONCE) as pool:
+        # the allmodconfigs, the longest, first
+        runs = {name: pool.submit(gate, tree, base, name, objs)
+                for name in sorted(names, key=lambda n: "allmod" not in n)}
+        for name in names:
+            check, ok, detail, diags = runs[name].result()
+            for d in diags:
+                print(f"# {name}: {d}", flush=True)
+            t.check(check, ok, detail)
     print(f"# {t.n - t.failed} passed, {t.failed} failed", flush=True)
     return 1 if t.failed else 0
 
