@@ -63,6 +63,9 @@ IMAGE_ARM64_PERF := $(KOBJ_ARM64_PERF)/arch/arm64/boot/Image.gz
 export CCACHE_DIR      ?= $(HOME)/.cache/ccache
 export CCACHE_BASEDIR  := $(REPO)
 export CCACHE_MAXSIZE  ?= 5G
+# A miss costs one compile, not a preprocessor run and a compile: hashes
+# come from the compiler's own dependency file (-Wp,-MMD)
+export CCACHE_DEPEND   ?= 1
 export KBUILD_BUILD_TIMESTAMP := directmap
 export KBUILD_BUILD_USER := directmap
 export KBUILD_BUILD_HOST := directmap
