@@ -9,23 +9,21 @@
 #define _MM_DIRECTMAP_RELIABILITY_KUNIT_H
 
 #include <kunit/test.h>
+#include <linux/cpu.h>
+#include <linux/execmem.h>
 #include <linux/kasan.h>
+#include <linux/kprobes.h>
+#include <linux/kthread.h>
+#include <linux/memblock.h>
+#include <linux/memory.h>
+#include <linux/memory_hotplug.h>
+#include <linux/of.h>
 #include <linux/suspend.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <asm/word-at-a-time.h>
 #if defined(CONFIG_ARM64) && defined(CONFIG_TRANS_TABLE)
 #include <asm/trans_pgd.h>
-#endif
-#ifdef CONFIG_KPROBES
-#include <linux/cpu.h>
-#include <linux/execmem.h>
-#include <linux/kprobes.h>
-#include <linux/kthread.h>
-#include <linux/memory.h>
-#include <linux/memblock.h>
-#include <linux/memory_hotplug.h>
-#include <linux/of.h>
-#include <linux/uaccess.h>
 #endif
 
 /* Injected failures per run; make stress injects 10,000 from debugfs */
