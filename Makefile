@@ -332,7 +332,8 @@ check: deps
 	@# integration runs on 7.2
 	@if $(MAKE) -s kernel; then \
 		$(MAKE) -s run-gate GATE_CONFIGS="x86_64-defconfig \
-			x86_64-directmap-minimal arm64-defconfig"; \
+			x86_64-directmap-minimal arm64-defconfig \
+			arm64-directmap"; \
 		$(MAKE) -s run-series; \
 		$(MAKE) -s run-audit; \
 		$(MAKE) -s run-kunit; \

@@ -52,6 +52,15 @@ CONFIGS = {
                                   "-d", "KUNIT"]),
     "i386-allmodconfig": ("i386", "allmodconfig", "", []),
     "arm64-defconfig": ("arm64", "defconfig", "aarch64-linux-gnu-", []),
+    # directmap on arm64 and its debugging: 48-bit virtual addresses (52
+    # bits, the defconfig's and allmodconfig's, take 52-bit physical ones
+    # with 4K pages, which leave directmap out)
+    "arm64-directmap": ("arm64", "defconfig", "aarch64-linux-gnu-",
+                        ["-d", "ARM64_VA_BITS_52", "-e", "ARM64_VA_BITS_48",
+                         "-e", "DIRECTMAP", "-e", "DIRECTMAP_DEBUG",
+                         "-e", "DIRECTMAP_BENCH", "-e", "FAULT_INJECTION",
+                         "-e", "FAIL_DIRECTMAP", "-e", "KUNIT",
+                         "-e", "DIRECTMAP_KUNIT_TEST"]),
     "arm64-allmodconfig": ("arm64", "allmodconfig", "aarch64-linux-gnu-",
                            []),
 }
