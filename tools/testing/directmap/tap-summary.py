@@ -27,8 +27,6 @@ import sys
 
 SUITES = ["harness", "gate", "series", "audit", "kunit", "kunit-pagealloc",
           "kunit-small",
-          # 6.12 on arm64: the BBML2 mode's KUnit
-          "kunit-arm64",
           # Linux 7.2, the mainline base: the integration runs here
           "kunit-7.2", "kunit-pagealloc-7.2", "kunit-small-7.2",
           "gate-7.2", "audit-7.2", "integration-7.2",
