@@ -69,9 +69,9 @@ mapfile -t new < <(grep -v -e '^$' -e '^#' "$patches/series")
 for ((i = keep; i < ${#new[@]}; i++)); do
 	p=${new[$i]}
 	echo "  PATCH   $p"
-	if ! patch -d "$tree" -p1 -s -N -F0 --no-backup-if-mismatch \
-			--dry-run < "$patches/$p" >/tmp/directmap-patch.log 2>&1; then
-		cat /tmp/directmap-patch.log >&2
+	if ! out=$(patch -d "$tree" -p1 -s -N -F0 --no-backup-if-mismatch \
+			--dry-run < "$patches/$p" 2>&1); then
+		printf '%s\n' "$out" >&2
 		rm -f "$stamp"
 		die "patches/$kernel/$p does not apply to Linux $version ($tarball)"
 	fi
