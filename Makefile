@@ -26,9 +26,10 @@
 #   make series  the posting form of patches/KERNEL/post/*.series, signed off
 #                by git config's identity, with To/Cc, and its gate
 #                (build/series/KERNEL/)
-#   make gate    every object that calls them compiles with -Werror under
-#                x86_64 and arm64 defconfig and allmodconfig, and i386
-#                allmodconfig (build/gate/)
+#   make gate    every object that calls them or that the series changes
+#                compiles with -Werror under x86_64 and arm64 defconfig and
+#                allmodconfig, i386 allmodconfig and directmap's own
+#                x86_64 and arm64 configurations (build/gate/)
 #
 # The kernel is Debian's linux-source-6.12 with patches/6.12/series applied
 # and the overlay (mm/ include/ arch/ Documentation/ samples/) copied in,

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """KSPP gate: every object of the patched tree that calls set_memory_*(),
 set_pages_*() or set_direct_map_*() (directly, or through a header's
-wrapper) compiles with CONFIG_WERROR under each configuration below.
+wrapper), or that patches/KERNEL/series changes, compiles with
+CONFIG_WERROR under each configuration below.
 
   kspp_gate.py TREE OUTDIR [CONFIG...]
   kspp_gate.py --fixes TARBALL OUTDIR
@@ -11,7 +12,7 @@ For each configuration: generate it in OUTDIR/CONFIG, turn on WERROR and
 off the instrumentation and debug info that only slow the compiler down
 (the diagnostic, -Wunused-result, does not depend on them), prepare, ask
 kbuild which objects the configuration builds (make -n), and compile the
-callers among them.  TAP on stdout: one check per configuration, failing
+callers and changed files among them.  TAP on stdout: one check per configuration, failing
 with every diagnostic the compiler printed for those objects, in the order
 given.  Configurations run two at a time (or one for every two CPUs), each
 with two jobs: much of each one's time is single-threaded (olddefconfig,
@@ -161,7 +162,7 @@ def enabled(tree, out, arch, cross):
 
 def gate(tree, base, name, objs):
     """(check, ok, detail, diagnostics) of configuration NAME, for the
-    callers OBJS"""
+    objects OBJS"""
     arch, target, cross, extra = CONFIGS[name]
     out = os.path.join(base, name)
     t0 = time.time()
@@ -180,7 +181,7 @@ def gate(tree, base, name, objs):
             pass
     built = enabled(tree, out, arch, cross)
     objs = [o for o in objs if o in built]
-    # for the audit: the callers this configuration builds
+    # for the audit: the objects this configuration builds
     with open(os.path.join(out, "gate-objects.txt"), "w") as f:
         f.write("".join(o[:-2] + ".c\n" for o in objs))
     r = make(tree, out, arch, cross, "-k", JOBS, *objs, check=False)
@@ -189,7 +190,7 @@ def gate(tree, base, name, objs):
                                  r.stderr.splitlines()) if m))
     missing = [o for o in objs if not os.path.exists(os.path.join(out, o))]
     return (f"kspp gate: {name}: the {len(objs)} objects that call the API "
-            f"compile with -Werror",
+            f"or that the series changes compile with -Werror",
             len(objs) > 0 and not diags and not missing and r.returncode == 0,
             f"{len(diags)} diagnostics, {len(missing)} objects not built, "
             f"{time.time() - t0:.0f} s", diags)
@@ -261,7 +262,10 @@ def main():
     names = sys.argv[3:] or list(CONFIGS)
     print("TAP version 13", flush=True)
     t = Tap()
-    objs = [c[:-2] + ".o" for c in callers(tree)]
+    # and every C file the series changes
+    changed = set(f for p in series("series") for f in touched(p)
+                  if f.endswith(".c") and not OTHER_ARCHES.match(f))
+    objs = [c[:-2] + ".o" for c in sorted(set(callers(tree)) | changed)]
     with ThreadPoolExecutor(AT_ONCE) as pool:
         # the allmodconfigs, the longest, first
         runs = {name: pool.submit(gate, tree, base, name, objs)
