@@ -39,6 +39,7 @@
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <linux/vmstat.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <kunit/static_stub.h>
@@ -73,6 +74,8 @@ static void dmap_idle_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_idle_work, dmap_idle_workfn);
 static void dmap_wipe_workfn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(dmap_wipe_work, dmap_wipe_workfn);
+/* The longest PREPARE waits for a wipe under way */
+#define DMAP_WIPE_WAIT	(10 * HZ)
 
 /*
  * How long an empty region is kept when nobody takes it; 0 keeps them for
@@ -518,8 +521,8 @@ static void dmap_take_back(struct dmap_node *pn, struct page *page)
 }
 
 /* Take the wipe queue of @pn; under @pn->wipe_lock.  Return: how many */
-static unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
-				   u8 *orders)
+VISIBLE_IF_KUNIT unsigned int dmap_wipe_take(struct dmap_node *pn,
+					     struct page **pages, u8 *orders)
 {
 	unsigned int n = pn->nr_wipe;
 
@@ -532,8 +535,9 @@ static unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
 }
 
 /* Wipe @n freed allocations with one load of the wipe mm, then reuse them */
-static void dmap_wipe_finish(struct dmap_node *pn, struct page **heads,
-			     u8 *orders, unsigned int n)
+VISIBLE_IF_KUNIT void dmap_wipe_finish(struct dmap_node *pn,
+				       struct page **heads, u8 *orders,
+				       unsigned int n)
 {
 	struct page *pages[DMAP_WIPE_BATCH];
 	unsigned int i, j, nr = 0;
@@ -547,9 +551,9 @@ static void dmap_wipe_finish(struct dmap_node *pn, struct page **heads,
 		directmap_clear_page_array(pages, nr);
 	for (i = 0; i < n; i++)
 		dmap_take_back(pn, heads[i]);
-	/* only once each is back or counted in nr_pending */
-	smp_mb__before_atomic();
-	atomic_sub(n, &pn->nr_wiping);
+	/* only once each is back or counted in nr_pending (fully ordered) */
+	if (atomic_sub_and_test(n, &pn->nr_wiping))
+		wake_up_var(&pn->nr_wiping);
 }
 
 /*
@@ -589,6 +593,31 @@ bool dmap_wipe_flush(struct dmap_node *pn)
 	if (n)
 		dmap_wipe_finish(pn, pages, orders, n);
 	return n;
+}
+
+/**
+ * dmap_wipe_wait - wipe the queues and wait until no freed page is on its
+ * way back
+ *
+ * For hibernation's PREPARE, after which no region may stay out: a wipe
+ * that the work or another CPU's free took is still under way, and the
+ * regions of its pages empty only once it is done.  A region given back
+ * on the way may wait for memory hotplug, so the wait is bounded: a page
+ * still on its way then counts as handed out, and PREPARE refuses.
+ *
+ * Context: process context, holding nothing memory hotplug waits for.
+ */
+void dmap_wipe_wait(void)
+{
+	struct dmap_node *pn;
+	int nid;
+
+	dmap_for_each_node(nid, pn) {
+		dmap_wipe_flush(pn);
+		wait_var_event_timeout(&pn->nr_wiping,
+				       !atomic_read_acquire(&pn->nr_wiping),
+				       DMAP_WIPE_WAIT);
+	}
 }
 
 /**
@@ -823,9 +852,8 @@ bool directmap_active(void)
 		 * Freed pages that wait for their wipe do not count: PREPARE
 		 * wipes them.  They leave the queue before their slots are
 		 * free, so under its lock they are among the used slots; those
-		 * another wipe took and has not put back yet count, and a
-		 * PREPARE that overlaps it is refused, as one that overlaps a
-		 * free.
+		 * another wipe took and has not put back yet count: PREPARE
+		 * waits for them first (dmap_wipe_wait()).
 		 */
 		spin_lock(&pn->wipe_lock);
 		busy = READ_ONCE(pn->cache.nr_used) > pn->nr_wipe_pages;

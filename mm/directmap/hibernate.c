@@ -115,6 +115,8 @@ VISIBLE_IF_KUNIT int dmap_pm_notify(struct notifier_block *nb,
 		WRITE_ONCE(dmap_hibernating, true);
 		percpu_up_write(&dmap_pm_sem);
 		smp_mb();	/* the flag before the wipe queues: dmap_wipe_now() */
+		/* wipes under way first: their regions empty once they are done */
+		dmap_wipe_wait();
 		dmap_drain();
 		if (directmap_active()) {
 			pr_warn("pages are handed out: no hibernation\n");

@@ -46,7 +46,7 @@ struct seq_file;
  * @fallback_failures:	allocations the fallback path could not serve either
  * @wipe_lock:		protects the wipe queue
  * @nr_wiping:		freed allocations not wiped and back yet: in the queue
- *			or taken from it, for the stats
+ *			or taken from it, for the stats and dmap_wipe_wait()
  * @nr_wipe:		allocations in @wipe
  * @nr_wipe_pages:	their pages, at most DMAP_WIPE_BATCH
  * @wipe:		allocations freed into regions and not wiped yet: still
@@ -127,6 +127,10 @@ int dmap_single_map_back(struct page *page);
 struct dmap_region *dmap_free_lookup(unsigned long pfn);
 void dmap_wipe_kick(struct dmap_node *pn);
 void dmap_wipe_work_sync(void);
+unsigned int dmap_wipe_take(struct dmap_node *pn, struct page **pages,
+			    u8 *orders);
+void dmap_wipe_finish(struct dmap_node *pn, struct page **heads, u8 *orders,
+		      unsigned int n);
 #endif
 
 /* core.c: put back the returned pages of @pn nobody references any more */
@@ -134,6 +138,7 @@ void dmap_reclaim_pending(struct dmap_node *pn);
 /* core.c: wipe the pages freed on @pn that wait for it */
 bool dmap_wipe_flush(struct dmap_node *pn);
 void dmap_wipe_flush_all(void);
+void dmap_wipe_wait(void);
 
 /* hibernate.c: allocations hold hibernation off, and wait for its end */
 bool dmap_alloc_begin(void);

@@ -133,6 +133,78 @@ static void dmap_htest_no_kick(struct dmap_node *pn)
 {
 }
 
+struct dmap_htest_prepare {
+	struct completion started;
+	struct completion done;
+	int ret;
+};
+
+static int dmap_htest_prepare_fn(void *data)
+{
+	struct dmap_htest_prepare *p = data;
+
+	complete(&p->started);
+	p->ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
+	complete(&p->done);
+	return 0;
+}
+
+/*
+ * A freed page whose wipe the work or another CPU's free took: its region
+ * empties only once that wipe is done.  PREPARE waits for it, then gives
+ * the region back.  Whatever fails, the taken page is put back and
+ * hibernation ended, so that later cases find neither.
+ */
+static void dmap_htest_wipe_in_flight(struct kunit *test)
+{
+	struct page *page, *pages[DMAP_WIPE_BATCH];
+	u8 orders[DMAP_WIPE_BATCH];
+	struct task_struct *t;
+	struct dmap_htest_prepare *p;
+	struct dmap_node *pn;
+	unsigned int n;
+
+	if (!IS_ENABLED(CONFIG_HIBERNATION))
+		kunit_skip(test, "CONFIG_HIBERNATION is off");
+	kunit_activate_static_stub(test, dmap_wipe_kick, dmap_htest_no_kick);
+	dmap_wipe_work_sync();
+	dmap_drain();
+	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	init_completion(&p->started);
+	init_completion(&p->done);
+
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	pn = dmap_nodes[page_to_nid(page)];
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	/* taken, as the work or a free that fills the queue takes it */
+	spin_lock(&pn->wipe_lock);
+	n = dmap_wipe_take(pn, pages, orders);
+	spin_unlock(&pn->wipe_lock);
+	KUNIT_EXPECT_EQ(test, n, 1U);
+
+	t = kthread_run(dmap_htest_prepare_fn, p, "dmap-hib");
+	KUNIT_EXPECT_FALSE(test, IS_ERR(t));
+	if (!IS_ERR(t)) {
+		wait_for_completion(&p->started);
+		msleep(200);
+		KUNIT_EXPECT_FALSE_MSG(test, completion_done(&p->done),
+				       "PREPARE did not wait for the wipe under way");
+	}
+	dmap_wipe_finish(pn, pages, orders, n);
+	if (IS_ERR(t))
+		return;
+	wait_for_completion(&p->done);
+	KUNIT_EXPECT_EQ(test, p->ret, NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, pn->cache.nr_regions, 0UL);
+	/* a refused PREPARE has no POST */
+	if (p->ret == NOTIFY_OK)
+		KUNIT_EXPECT_EQ(test,
+				dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
+				NOTIFY_OK);
+}
+
 /*
  * A freed page that waits for its wipe does not hold hibernation off, and
  * PREPARE wipes it; from then on a free wipes at once.
@@ -198,6 +270,7 @@ static struct kunit_case dmap_htest_cases[] = {
 	KUNIT_CASE(dmap_htest_restore),
 	KUNIT_CASE(dmap_htest_window),
 	KUNIT_CASE(dmap_htest_wipe_queue),
+	KUNIT_CASE(dmap_htest_wipe_in_flight),
 	{}
 };
 
