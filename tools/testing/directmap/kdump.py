@@ -66,11 +66,11 @@ def with_capture(initrd, bzimage):
 
 def crash(bzimage, initrd, logs, side, extra=""):
     """one crash and capture: the capture kernel's metrics"""
-    # 512M a node: the capture kernel reads the whole vmcore, twice, in TCG
+    # 1G a node: the capture kernel reads the whole vmcore, twice, in TCG
     m, ex, con = boot(bzimage, initrd, "kdump",
                       f"crashkernel=384M {extra}".strip(), timeout=1200,
                       log=os.path.join(logs, f"guest-kdump-{side}.log"),
-                      node="512M")
+                      node="1G")
     first, _, capture = con.partition("KDUMP GO")
     return m, ex, first, capture
 
