@@ -12,9 +12,9 @@ For each configuration: generate it in OUTDIR/CONFIG, turn on WERROR and
 off the instrumentation and debug info that only slow the compiler down
 (the diagnostic, -Wunused-result, does not depend on them), prepare, ask
 kbuild which objects the configuration builds (make -n), and compile the
-callers and changed files among them.  TAP on stdout: one check per configuration, failing
-with every diagnostic the compiler printed for those objects, in the order
-given.  Configurations run two at a time (or one for every two CPUs), each
+callers and changed files among them.  TAP on stdout: one check per
+configuration, failing with every diagnostic the compiler printed for
+those objects, in the order given.  Configurations run two at a time (or one for every two CPUs), each
 with two jobs: much of each one's time is single-threaded (olddefconfig,
 the dry run), so two of them keep two CPUs busy.
 
