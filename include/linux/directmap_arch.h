@@ -128,8 +128,10 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages);
  *		all not present may become one absent 2M entry too
  *
  * Takes the memory hotplug lock unless @not_present: memory directmap
- * holds cannot be removed, and a refill (in a fault that holds mmap_lock)
- * must not wait for memory online (which takes mmap_lock with that lock).
+ * holds cannot be removed, and a refill or a release (in a fault that
+ * holds mmap_lock) must not wait for memory online (which takes mmap_lock
+ * with that lock).  Present entries that are uniform are re-formed either
+ * way.
  *
  * Context: process context, may sleep; not from reclaim (x86: memory
  * hotplug allocates with its lock held).

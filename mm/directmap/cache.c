@@ -763,22 +763,20 @@ static bool dmap_region_give_back(struct dmap_cache *cache,
 	spin_unlock(&cache->lock);
 
 	dmap_env_block_restore(pfn);
-	dmap_env_region_unregister(r);
 	/*
-	 * Free before the collapse, which may wait for memory hotplug: an
-	 * offline of the block must find it free, not frozen and unlisted.
+	 * Collapse while the block is still ours and registered: memory
+	 * hot-remove cannot free the tables over it, so the collapse need
+	 * not wait for memory hotplug, which a free or a refill under
+	 * mmap_lock must never do (memory online takes mmap_lock under it).
 	 */
+	collapsed = collapse && !dmap_env_collapse(pfn);
+	dmap_env_region_unregister(r);
 	dmap_env_block_free(pfn);
 	spin_lock(&cache->lock);
 	cache->nr_releasing--;
-	spin_unlock(&cache->lock);
-	collapsed = collapse && !dmap_env_collapse(pfn);
-
-	if (collapsed) {
-		spin_lock(&cache->lock);
+	if (collapsed)
 		cache->stats.collapses++;
-		spin_unlock(&cache->lock);
-	}
+	spin_unlock(&cache->lock);
 	return true;
 }
 

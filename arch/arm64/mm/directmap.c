@@ -668,8 +668,8 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 		return -EOPNOTSUPP;
 	/*
 	 * Memory hot-remove frees tables too, but never over a 2M block
-	 * directmap holds, and a refill must not wait for it (see x86's);
-	 * ptdump walks under init_mm's lock.
+	 * directmap holds, and a refill or a release must not wait for it
+	 * (see x86's); ptdump walks under init_mm's lock.
 	 */
 	if (!not_present)
 		get_online_mems();

@@ -121,9 +121,9 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	/*
 	 * Memory hot-remove frees direct-map tables under this lock alone,
 	 * but never those over a 2M block directmap holds: its memory cannot
-	 * go offline.  A refill must not wait for the lock: memory online
-	 * holds it while it waits for mmap_lock (cpuset's rebind), which a
-	 * secretmem fault that refills holds.
+	 * go offline.  A refill or a release must not wait for the lock:
+	 * memory online holds it while it waits for mmap_lock (cpuset's
+	 * rebind), which a secretmem fault that refills or frees holds.
 	 */
 	if (!not_present)
 		get_online_mems();

@@ -15,6 +15,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/memory_hotplug.h>
 #include <linux/suspend.h>
 #include <linux/vmalloc.h>
 
@@ -479,6 +480,61 @@ static void dmap_test_double_free_race(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
 }
 
+struct dmap_test_release {
+	struct completion	done;
+	unsigned long		released;
+	int			nid;
+};
+
+static int dmap_test_release_fn(void *data)
+{
+	struct dmap_test_release *t = data;
+
+	t->released = dmap_cache_shrink(&dmap_nodes[t->nid]->cache,
+					ULONG_MAX, 0);
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * Giving a region back never waits for memory hotplug: the free or the
+ * refill that gives it back may hold mmap_lock, which memory online takes
+ * under the hotplug lock (cpuset's rebind of each task's mempolicy).  The
+ * 2M entry is still re-formed at once.
+ */
+static void dmap_test_release_hotplug(struct kunit *test)
+{
+	struct dmap_test_release t = { .nid = numa_mem_id() };
+	struct task_struct *k;
+	struct page *page;
+	bool present;
+	long done;
+
+	if (!IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		kunit_skip(test, "CONFIG_MEMORY_HOTPLUG is off");
+	page = directmap_alloc_pages(t.nid, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	dmap_test_wipe_queued();
+	KUNIT_ASSERT_EQ(test, dmap_nodes[t.nid]->cache.nr_empty, 1UL);
+
+	init_completion(&t.done);
+	mem_hotplug_begin();
+	k = kthread_run(dmap_test_release_fn, &t, "dmap-release");
+	done = IS_ERR(k) ? 0 : wait_for_completion_timeout(&t.done, 5 * HZ);
+	mem_hotplug_done();
+	KUNIT_ASSERT_FALSE(test, IS_ERR(k));
+	if (!done)
+		wait_for_completion(&t.done);
+
+	KUNIT_EXPECT_NE_MSG(test, done, 0,
+			    "the release waited for memory hotplug");
+	KUNIT_EXPECT_EQ(test, t.released, 1UL);
+	KUNIT_EXPECT_GE(test, dmap_test_level(page, &present),
+			DMAP_TEST_REGION_LEVEL);
+	KUNIT_EXPECT_TRUE(test, present);
+}
+
 #ifdef CONFIG_MEMORY_FAILURE
 /* Undo memory failure's mark and the retire, so that the region can go */
 static void dmap_test_unpoison(struct dmap_cache *cache, struct dmap_region *r)
@@ -847,6 +903,7 @@ static struct kunit_case dmap_test_cases[] = {
 	KUNIT_CASE(dmap_test_hwpoison),
 	KUNIT_CASE(dmap_test_hwpoison_single),
 #endif
+	KUNIT_CASE(dmap_test_release_hotplug),
 	KUNIT_CASE(dmap_test_misuse),
 	{}
 };
