@@ -230,14 +230,19 @@ static int dmap_cache_take_or_refill(struct dmap_cache *cache,
 	return err ?: refilled;
 }
 
-static bool dmap_slots_poisoned(unsigned long pfn, unsigned int order)
+static bool dmap_pages_poisoned(unsigned long pfn, unsigned long nr)
 {
 	unsigned long i;
 
-	for (i = 0; i < (1UL << order); i++)
+	for (i = 0; i < nr; i++)
 		if (dmap_env_page_poisoned(pfn + i))
 			return true;
 	return false;
+}
+
+static bool dmap_slots_poisoned(unsigned long pfn, unsigned int order)
+{
+	return dmap_pages_poisoned(pfn, 1UL << order);
 }
 
 /**
@@ -445,7 +450,8 @@ static bool dmap_region_can_flip(struct dmap_region *r, unsigned long slot,
  * caller serialises shares, unshares and frees of @r's node.
  *
  * Return: 0; -EINVAL (nothing changed) if the pages are not all out and
- * private; or the error of the split (nothing changed).
+ * private; -EHWPOISON (nothing changed) if one of them is poisoned; or the
+ * error of the split (nothing changed).
  */
 int dmap_cache_share(struct dmap_cache *cache, struct dmap_region *r,
 		     unsigned long pfn, unsigned long nr_pages)
@@ -455,13 +461,16 @@ int dmap_cache_share(struct dmap_cache *cache, struct dmap_region *r,
 	int err = -EINVAL;
 
 	spin_lock(&cache->lock);
-	if (pfn >= r->pfn && dmap_region_can_flip(r, slot, nr_pages, false)) {
+	if (pfn < r->pfn || !dmap_region_can_flip(r, slot, nr_pages, false)) {
+		cache->stats.misuse++;
+	} else if (dmap_pages_poisoned(pfn, nr_pages)) {
+		/* a kernel read of it would consume the poison */
+		err = -EHWPOISON;
+	} else {
 		/* into @shared first: a present page is always a shared one */
 		bitmap_set(r->shared, slot, nr_pages);
 		r->nr_shared += nr_pages;
 		err = 0;
-	} else {
-		cache->stats.misuse++;
 	}
 	spin_unlock(&cache->lock);
 	if (err)

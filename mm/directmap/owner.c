@@ -347,8 +347,8 @@ out:
  *
  * Context: process context, may sleep.
  * Return: 0; -EINVAL (with a warning, nothing changed) if the pages are not
- * @owner's or not all private; -ENOMEM (nothing changed) if the split
- * found no memory.
+ * @owner's or not all private; -EHWPOISON (nothing changed) if one of them
+ * is poisoned; -ENOMEM (nothing changed) if the split found no memory.
  */
 int directmap_share(struct directmap_owner *owner, struct page *page,
 		    unsigned long nr_pages)
@@ -578,7 +578,9 @@ static int dmap_flip(struct page *page, unsigned long nr_pages, bool share)
 				DIRECTMAP_PAGES_UNSHARED, nr_pages);
 	else if (!dmap_misuse(nid, err == -EINVAL,
 			      "pfn %#lx + %lu are not out and all %s\n", pfn,
-			      nr_pages, share ? "private" : "shared"))
+			      nr_pages, share ? "private" : "shared") &&
+		 err != -EHWPOISON)
+		/* a split that found no memory */
 		dmap_error(nid, DIRECTMAP_ERR_SHARE, err);
 	return err;
 }
@@ -588,8 +590,9 @@ static int dmap_flip(struct page *page, unsigned long nr_pages, bool share)
  * @page:	first page
  * @nr_pages:	pages from @page on, all of one allocation, all private
  *
- * Return: 0; -EINVAL with nothing changed; or -ENOMEM if the region's 2M
- * entry could not be split (nothing changed).
+ * Return: 0; -EINVAL with nothing changed; -EHWPOISON (nothing changed) if
+ * a page is poisoned; or -ENOMEM if the region's 2M entry could not be
+ * split (nothing changed).
  */
 int dmap_share(struct page *page, unsigned long nr_pages)
 {

@@ -142,13 +142,19 @@ VISIBLE_IF_KUNIT int dmap_single_map_back(struct page *page)
 	return set_direct_map_default_noflush(page);
 }
 
+/* A shared page is at 4K already: taking it out cannot fail */
+static void dmap_single_unmap(struct page *page)
+{
+	WARN_ON_ONCE(set_direct_map_invalid_noflush(page));
+}
+
 int dmap_free_single(struct page *page, unsigned int order,
 		     enum dmap_free_ref ref)
 {
 	struct dmap_node *pn = dmap_nodes[page_to_nid(page)];
 	unsigned long pfn = page_to_pfn(page);
 	void *entry = xa_mk_value(order);
-	bool out, poisoned, shared;
+	bool out, poisoned, shared, unmapped = false;
 	unsigned int i;
 
 	/* no share of these pages may run while they go back */
@@ -172,8 +178,16 @@ int dmap_free_single(struct page *page, unsigned int order,
 		shared = xa_erase(&dmap_singles_shared, pfn + i);
 		if (shared)
 			count_vm_event(DIRECTMAP_PAGES_UNSHARED);
-		if (PageHWPoison(page + i))
+		if (PageHWPoison(page + i)) {
+			/* kept for good, even if marked since the check above */
+			poisoned = true;
+			/* and absent, as a retired page must be */
+			if (shared) {
+				dmap_single_unmap(page + i);
+				unmapped = true;
+			}
 			continue;
+		}
 		if (shared) {
 			/* mapped already, so wipe it where it is */
 			clear_highpage(page + i);
@@ -182,6 +196,10 @@ int dmap_free_single(struct page *page, unsigned int order,
 		directmap_clear_pages(page + i, 1);
 		WARN_ON_ONCE(dmap_single_map_back(page + i));
 	}
+	if (unmapped)
+		flush_tlb_kernel_range((unsigned long)page_address(page),
+				       (unsigned long)page_address(page) +
+				       (PAGE_SIZE << order));
 	mutex_unlock(&pn->share_lock);
 
 	atomic_long_dec(&pn->nr_singles);
@@ -235,6 +253,10 @@ int dmap_share_single(unsigned long pfn, unsigned long nr)
 
 	if (!dmap_single_holds(pfn, nr) || !dmap_singles_are(pfn, nr, false))
 		return -EINVAL;
+	/* a kernel read of a poisoned page would consume the poison */
+	for (i = 0; i < nr; i++)
+		if (PageHWPoison(pfn_to_page(pfn + i)))
+			return -EHWPOISON;
 	for (i = 0; i < nr && !err; i++)
 		err = xa_err(xa_store(&dmap_singles_shared, pfn + i,
 				      xa_mk_value(1), GFP_KERNEL));
@@ -254,9 +276,8 @@ int dmap_unshare_single(unsigned long pfn, unsigned long nr)
 
 	if (!dmap_single_holds(pfn, nr) || !dmap_singles_are(pfn, nr, true))
 		return -EINVAL;
-	/* 4K entries that exist: this cannot fail */
 	for (i = 0; i < nr; i++)
-		WARN_ON_ONCE(set_direct_map_invalid_noflush(pfn_to_page(pfn + i)));
+		dmap_single_unmap(pfn_to_page(pfn + i));
 	flush_tlb_kernel_range(addr, addr + nr * PAGE_SIZE);
 	for (i = 0; i < nr; i++)
 		xa_erase(&dmap_singles_shared, pfn + i);

@@ -90,7 +90,7 @@ static int donate_share(unsigned long n, bool share)
 		if (xa_get_mark(&donated, index, DONATE_SHARED) == share)
 			continue;
 		if (share) {
-			/* may fail (the split needs memory): nothing changed */
+			/* may fail (a split, a poisoned page): nothing changed */
 			err = directmap_share(&donate_owner, page, 1);
 			if (err)
 				break;

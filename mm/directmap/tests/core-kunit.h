@@ -561,8 +561,8 @@ static void dmap_test_unpoison(struct dmap_cache *cache, struct dmap_region *r)
 static void dmap_test_hwpoison(struct kunit *test)
 {
 	struct page *page, *free, *got[8], *x;
+	unsigned long pfn, fails, misuse;
 	struct dmap_region *r;
-	unsigned long pfn;
 	int i, nid = numa_mem_id();
 
 	/* one region on the node: the takes below come from it */
@@ -589,10 +589,17 @@ static void dmap_test_hwpoison(struct kunit *test)
 	/* the first take found it, and retired it */
 	KUNIT_EXPECT_TRUE(test, test_bit(page_to_pfn(free) - r->pfn, r->retired));
 
-	/* a page that is out: never wiped, never reused */
+	/* a page that is out: never shared, wiped or reused */
 	dmap_test_fill(test, page, 0x5a);
 	memory_failure(pfn, MF_SW_SIMULATED);
 	KUNIT_ASSERT_TRUE(test, PageHWPoison(page));
+	fails = dmap_vm_event(DIRECTMAP_SHARE_FAIL);
+	misuse = dmap_vm_event(DIRECTMAP_MISUSE);
+	KUNIT_EXPECT_EQ(test, dmap_share(page, 1), -EHWPOISON);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+	/* neither a failed split nor misuse */
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_SHARE_FAIL), fails);
+	KUNIT_EXPECT_EQ(test, dmap_vm_event(DIRECTMAP_MISUSE), misuse);
 	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
 	x = directmap_alloc_pages(nid, 0, 0);
 	KUNIT_ASSERT_NOT_NULL(test, x);
@@ -630,6 +637,20 @@ static void dmap_test_hwpoison(struct kunit *test)
 #endif
 
 #ifdef CONFIG_MEMORY_FAILURE
+/* Take a retired single page back from memory failure and from directmap */
+static void dmap_test_unretire_single(struct kunit *test, struct page *page)
+{
+	xa_erase(&dmap_singles_retired, page_to_pfn(page));
+	atomic_long_dec(&dmap_pages_retired);
+	ClearPageHWPoison(page);
+	KUNIT_EXPECT_EQ(test, set_direct_map_default_noflush(page), 0);
+	while (page_ref_count(page) > 1)
+		put_page(page);
+	__free_page(page);
+	/* as directmap gives back what it took: the verifier counts it */
+	atomic_long_inc(&dmap_pages_given_back);
+}
+
 /*
  * A poisoned page of the single-page fallback: kept absent, still
  * directmap's (so hibernation does not save it), and held for good, also
@@ -654,16 +675,42 @@ static void dmap_test_hwpoison_single(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
 	KUNIT_EXPECT_EQ(test, page_ref_count(page), ref + 1);
 
-	/* the test takes it back from memory failure and from directmap */
-	xa_erase(&dmap_singles_retired, page_to_pfn(page));
-	atomic_long_dec(&dmap_pages_retired);
-	ClearPageHWPoison(page);
-	KUNIT_EXPECT_EQ(test, set_direct_map_default_noflush(page), 0);
-	while (page_ref_count(page) > 1)
-		put_page(page);
-	__free_page(page);
-	/* as directmap gives back what it took: the verifier counts it */
-	atomic_long_inc(&dmap_pages_given_back);
+	dmap_test_unretire_single(test, page);
+}
+
+/*
+ * A shared page of the single-page fallback that goes bad: unmapped when
+ * it is freed, as a retired page must be; and a poisoned page is never
+ * shared.
+ */
+static void dmap_test_hwpoison_single_shared(struct kunit *test)
+{
+	struct page *page, *bad;
+
+	page = dmap_test_alloc_single(test, numa_mem_id(), 0, NULL);
+	bad = dmap_test_alloc_single(test, numa_mem_id(), 0, NULL);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_NOT_NULL(test, bad);
+
+	memory_failure(page_to_pfn(bad), MF_SW_SIMULATED);
+	KUNIT_ASSERT_TRUE(test, PageHWPoison(bad));
+	KUNIT_EXPECT_EQ(test, dmap_share(bad, 1), -EHWPOISON);
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(bad));
+
+	KUNIT_ASSERT_EQ(test, dmap_share(page, 1), 0);
+	KUNIT_ASSERT_TRUE(test, dmap_test_readable(page));
+	memory_failure(page_to_pfn(page), MF_SW_SIMULATED);
+	KUNIT_ASSERT_TRUE(test, PageHWPoison(page));
+	get_page(page);
+	KUNIT_EXPECT_EQ(test, dmap_free(page, 0, DMAP_CALLER_PUTS_REF), 0);
+	KUNIT_EXPECT_TRUE(test, page_is_directmap(page));
+	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page));
+	KUNIT_EXPECT_EQ(test, dmap_verify(NULL), 0UL);
+
+	get_page(bad);
+	KUNIT_EXPECT_EQ(test, dmap_free(bad, 0, DMAP_CALLER_PUTS_REF), 0);
+	dmap_test_unretire_single(test, page);
+	dmap_test_unretire_single(test, bad);
 }
 #endif
 
@@ -902,6 +949,7 @@ static struct kunit_case dmap_test_cases[] = {
 #ifdef CONFIG_MEMORY_FAILURE
 	KUNIT_CASE(dmap_test_hwpoison),
 	KUNIT_CASE(dmap_test_hwpoison_single),
+	KUNIT_CASE(dmap_test_hwpoison_single_shared),
 #endif
 	KUNIT_CASE(dmap_test_release_hotplug),
 	KUNIT_CASE(dmap_test_misuse),

@@ -754,7 +754,7 @@ static void t_offline(void)
  */
 static void t_poison(void)
 {
-	unsigned long region, i;
+	unsigned long region, i, misuse;
 	long a, b, c;
 
 	drv_setup(GIB_PER_NODE);
@@ -789,6 +789,12 @@ static void t_poison(void)
 
 	/* a page that is out goes bad: retired once its last user is gone */
 	sim_poison(a, true);
+	/* and never shared: the kernel would read the poison */
+	misuse = drv_caches[0].stats.misuse;
+	CHECK(drv_share(a, 2) == -EHWPOISON && drv_share(a, 1) == -EHWPOISON);
+	CHECK(!sim_present(a) && !sim_present(b));
+	CHECK(sim_region_of(region)->nr_shared == 0);
+	CHECK(drv_caches[0].stats.misuse == misuse && drv_check() == 0);
 	CHECK(drv_release(a, 0) == 0);
 	CHECK(drv_release(b, 0) == 0);
 	CHECK(drv_release(c, 0) == 0);
