@@ -75,21 +75,27 @@ bool dmap_wipe_now(void)
 /*
  * The image skipped the free slots of the regions that stayed cached
  * (those with a retired slot), and a restore may have left anything in
- * them: wipe them, since a slot is handed out without clearing.
+ * them: wipe them, since a slot is handed out without clearing.  A free
+ * slot that memory failure marked is not touched: the next take or
+ * give-back retires it.
  */
 static void dmap_wipe_free_slots(void)
 {
 	struct dmap_region *r;
+	struct page *page;
 	unsigned long slot;
 	struct dmap_node *pn;
 	int nid, i;
 
 	dmap_for_each_node(nid, pn) {
 		spin_lock(&pn->cache.lock);
-		dmap_for_each_region(pn, r, i)
-			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES)
-				directmap_clear_pages(pfn_to_page(r->pfn) + slot,
-						      1);
+		dmap_for_each_region(pn, r, i) {
+			for_each_clear_bit(slot, r->used, DMAP_REGION_PAGES) {
+				page = pfn_to_page(r->pfn + slot);
+				if (!PageHWPoison(page))
+					directmap_clear_pages(page, 1);
+			}
+		}
 		spin_unlock(&pn->cache.lock);
 	}
 }

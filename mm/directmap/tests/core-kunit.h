@@ -623,9 +623,17 @@ static void dmap_test_hwpoison(struct kunit *test)
 	 */
 	dmap_test_fill(test, page + 200, 0x77);
 	KUNIT_ASSERT_FALSE(test, test_bit(200 + pfn - r->pfn, r->used));
+	/* but not a free slot that went bad since */
+	KUNIT_ASSERT_LT(test, 300 + pfn - r->pfn, DMAP_REGION_PAGES);
+	KUNIT_ASSERT_FALSE(test, test_bit(300 + pfn - r->pfn, r->used));
+	dmap_test_fill(test, page + 300, 0x77);
+	memory_failure(pfn + 300, MF_SW_SIMULATED);
+	KUNIT_ASSERT_TRUE(test, PageHWPoison(page + 300));
 	/* as the kernel in the image notifies it after a restore */
 	dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL);
 	KUNIT_EXPECT_TRUE(test, dmap_test_zero(test, page + 200));
+	KUNIT_EXPECT_FALSE(test, dmap_test_zero(test, page + 300));
+	ClearPageHWPoison(page + 300);
 
 	/* x keeps the region in use while the test takes the marks back */
 	if (dmap_region_of(page_to_pfn(x)) == r)
