@@ -448,7 +448,7 @@ static int dmap_policy_node(void)
  * map as a whole, so no direct-map page is split.  Only if no 2M block can
  * be had are single pages unmapped instead, from @nid or near it.  The
  * pages are zeroed unless @flags says otherwise; they are not compound.
- * While hibernation is under way it waits for its end, freezable.
+ * While hibernation is under way it waits for its end (killable).
  *
  * Context: process context, may sleep.
  *

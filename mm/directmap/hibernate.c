@@ -11,7 +11,6 @@
 
 #include <kunit/visibility.h>
 #include <linux/directmap.h>
-#include <linux/freezer.h>
 #include <linux/mm.h>
 #include <linux/notifier.h>
 #include <linux/percpu-rwsem.h>
@@ -29,10 +28,15 @@ static DECLARE_WAIT_QUEUE_HEAD(dmap_pm_wait);
 /**
  * dmap_alloc_begin - start an allocation, unless hibernation is under way
  *
- * Waits, freezable, for hibernation to end; the allocation then keeps it
- * from starting until dmap_alloc_end().
+ * Waits for hibernation to end; the allocation then keeps it from
+ * starting until dmap_alloc_end().  The wait is killable only: any other
+ * signal would fail a fault that only had to wait.  It is not freezable:
+ * the caller may hold a fault's mmap_lock or the page cache's invalidate
+ * lock, and a task frozen with them would leave the tasks waiting for
+ * them unfreezable.  A hibernation that an allocation waits for fails to
+ * freeze its tasks instead, and the allocation goes on after its POST.
  *
- * Return: true, or false if the wait was interrupted (allocate nothing).
+ * Return: true, or false if the task was killed (allocate nothing).
  */
 bool dmap_alloc_begin(void)
 {
@@ -41,9 +45,8 @@ bool dmap_alloc_begin(void)
 		if (!READ_ONCE(dmap_hibernating))
 			return true;
 		percpu_up_read(&dmap_pm_sem);
-		/* frozen here if need be, as the hibernation goes on */
-		if (wait_event_freezable(dmap_pm_wait,
-					 !READ_ONCE(dmap_hibernating)))
+		if (wait_event_killable(dmap_pm_wait,
+					!READ_ONCE(dmap_hibernating)))
 			return false;
 	}
 }

@@ -13,6 +13,7 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/sched/signal.h>
 #include <linux/suspend.h>
 
 #include "helpers-kunit.h"
@@ -86,6 +87,8 @@ static int dmap_htest_alloc(void *data)
 {
 	struct dmap_htest_waiter *h = data;
 
+	/* as a task's: a signal that does not kill it */
+	allow_signal(SIGUSR1);
 	h->page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
 	complete(&h->done);
 	return 0;
@@ -101,6 +104,7 @@ static int dmap_htest_alloc(void *data)
 static void dmap_htest_window(struct kunit *test)
 {
 	struct dmap_htest_waiter *h;
+	struct task_struct *t;
 	struct page *page;
 	int ret;
 
@@ -110,9 +114,15 @@ static void dmap_htest_window(struct kunit *test)
 	dmap_drain();
 	ret = dmap_pm_notify(NULL, PM_HIBERNATION_PREPARE, NULL);
 	KUNIT_ASSERT_EQ(test, ret, NOTIFY_OK);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(dmap_htest_alloc, h,
-						    "dmap-hib")));
+	t = kthread_run(dmap_htest_alloc, h, "dmap-hib");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	get_task_struct(t);
 	msleep(500);
+	KUNIT_EXPECT_FALSE(test, completion_done(&h->done));
+	/* a signal that does not kill it does not fail the allocation */
+	send_sig(SIGUSR1, t, 0);
+	put_task_struct(t);
+	msleep(200);
 	KUNIT_EXPECT_FALSE(test, completion_done(&h->done));
 	KUNIT_EXPECT_FALSE(test, directmap_active());
 	dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL);
