@@ -13,6 +13,10 @@
 #                arm64 KUnit in the BBML2 mode, on 6.12 unless KERNEL=7.2
 #                (make check runs it on 7.2; on 6.12 only the gate builds
 #                arm64, with directmap and without)
+#   make kunit-i386
+#                a 32-bit x86 (PAE) boot of the patched tree (directmap
+#                itself is 64-bit), a minimal KUnit kernel (make check
+#                runs it on 7.2)
 #   make stress  the full reliability storm: 60 s on 4 vCPUs and 10,000
 #                injected failures, under KASAN, lockdep and DEBUG_VM
 #   make bench   the benchmarks with directmap off and on, side by side
@@ -177,7 +181,7 @@ audit: kernel
 # The suites without the kernel dependency, for check to run once built
 .PHONY: run-harness run-kunit run-integration run-audit run-kunit-arm64 \
 	run-kunit-arm64-bbml2 run-integration-arm64 kunit-arm64 integration-arm64 \
-	kunit-arm64-bbml2
+	kunit-arm64-bbml2 kunit-i386
 run-harness:
 	@mkdir -p $(BUILD)/logs
 	@$(MAKE) -s -C $(T)/harness run > $(BUILD)/logs/harness.out 2>&1 || \
@@ -225,6 +229,19 @@ run-integration:
 		echo "not ok 99 integration.py crashed" >> $(BUILD)/logs/integration$(SUFFIX).out
 	@$(T)/tap-summary.py integration$(SUFFIX) $(BUILD)/logs/integration$(SUFFIX).out \
 		> $(BUILD)/logs/integration$(SUFFIX).sum
+
+# A 32-bit x86 (PAE) boot of the series: the boot-time walks of the
+# direct map on folded page-table levels; a minimal KUnit kernel of its own
+KOBJ_I386 := $(BUILD)/kernel-i386$(SUFFIX)
+kunit-i386: tree
+	@mkdir -p $(BUILD)/logs
+	@rm -f $(KOBJ_I386)/test.log
+	-@$(KUNIT) run --arch=i386 --build_dir=$(KOBJ_I386) --jobs=$(JOBS) \
+		--kunitconfig=$(T)/i386.kunitconfig --timeout=300 2>&1 | \
+		tee $(BUILD)/logs/kunit-i386$(SUFFIX).log
+	@cp $(KOBJ_I386)/test.log $(BUILD)/logs/kunit-i386$(SUFFIX)-kernel.log 2>/dev/null || true
+	@$(T)/tap-summary.py kunit-i386$(SUFFIX) $(BUILD)/logs/kunit-i386$(SUFFIX).log \
+		$(BUILD)/logs/kunit-i386$(SUFFIX)-kernel.log > $(BUILD)/logs/kunit-i386$(SUFFIX).sum
 
 kunit-arm64: kernel-arm64 run-kunit-arm64
 kunit-arm64-bbml2: kernel-arm64 run-kunit-arm64-bbml2
@@ -351,6 +368,7 @@ check: deps
 		$(MAKE) -s KERNEL=7.2 run-audit; \
 		$(MAKE) -s KERNEL=7.2 run-kunit; \
 		$(MAKE) -s KERNEL=7.2 run-integration; \
+		$(MAKE) -s KERNEL=7.2 kunit-i386; \
 	else \
 		echo "not ok 1 Linux 7.2 kernel build" > $(BUILD)/logs/kernel-7.2.out; \
 		$(T)/tap-summary.py kernel-7.2 $(BUILD)/logs/kernel-7.2.out \

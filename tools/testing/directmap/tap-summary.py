@@ -29,7 +29,7 @@ SUITES = ["harness", "gate", "series", "audit", "kunit", "kunit-pagealloc",
           "kunit-small",
           # Linux 7.2, the mainline base: the integration runs here
           "kunit-7.2", "kunit-pagealloc-7.2", "kunit-small-7.2",
-          "gate-7.2", "audit-7.2", "integration-7.2",
+          "gate-7.2", "audit-7.2", "integration-7.2", "kunit-i386-7.2",
           "kunit-arm64-7.2", "kunit-arm64-4k-7.2", "kunit-arm64-kpti-7.2",
           "kunit-arm64-pagealloc-7.2", "integration-arm64-7.2"]
 
