@@ -154,7 +154,7 @@ int dmap_free_single(struct page *page, unsigned int order,
 	struct dmap_node *pn = dmap_nodes[page_to_nid(page)];
 	unsigned long pfn = page_to_pfn(page);
 	void *entry = xa_mk_value(order);
-	bool out, poisoned, shared, unmapped = false;
+	bool out, shared, poisoned = false, unmapped = false;
 	unsigned int i;
 
 	/* no share of these pages may run while they go back */
@@ -173,13 +173,12 @@ int dmap_free_single(struct page *page, unsigned int order,
 	 * mapped, anything that reads the direct map could see the secret.
 	 * Unmapping split what was needed: putting the map back cannot fail.
 	 */
-	poisoned = dmap_poisoned(page, order);
 	for (i = 0; i < (1U << order); i++) {
 		shared = xa_erase(&dmap_singles_shared, pfn + i);
 		if (shared)
 			count_vm_event(DIRECTMAP_PAGES_UNSHARED);
 		if (PageHWPoison(page + i)) {
-			/* kept for good, even if marked since the check above */
+			/* kept for good, with the whole allocation */
 			poisoned = true;
 			/* and absent, as a retired page must be */
 			if (shared) {
