@@ -58,7 +58,7 @@ static const char *const node_keys[] = {
 };
 
 /* The collapse worker's counters: /sys/kernel/mm/directmap/collapse_NAME */
-static const char *const worker_keys[] = { "passes", "slept" };
+static const char *const worker_keys[] = { "passes", "slept", "pending" };
 
 static long read_worker(const char *name)
 {
@@ -232,12 +232,76 @@ static long owner_pages(const char *name)
 	return pages;
 }
 
+#define MPOL_DEFAULT	0
+#define MPOL_BIND	2
+
+/*
+ * The worker sleeps through the passes that would only count while a 1G
+ * area waits for an idle direct map.  Whether the workload above leaves
+ * one waiting is up to the page allocator and to where KASLR put the
+ * kernel: take one region on node 1, free it, and let it go back after a
+ * short release_idle_ms.  Its 1G area then waits in the worker's queue
+ * (collapse_pending) until the worker tries it, once the direct map is
+ * idle, whether or not the region split it.  Snapshots "w1g_*".
+ */
+static void wait_1g(long boot_4k, long boot_1g)
+{
+	unsigned long node1 = 1UL << 1, i, n = 512;
+	long idle = read_long(RELEASE_IDLE), pending, p;
+	int fd, queued = 0, done = 0;
+	unsigned char *map;
+	char buf[32];
+	double t;
+
+	/*
+	 * A pass under way after the drain may still have areas queued; with
+	 * any other area waiting, "only a 1G area waits" would not hold
+	 */
+	for (t = now(); read_worker("pending") > 0 && now() - t < 5.0;)
+		usleep(50000);
+	pending = read_worker("pending");
+	printf("METRIC w1g.pending_before %ld\n", pending);
+	if (pending)
+		return;
+	if (syscall(__NR_set_mempolicy, MPOL_BIND, &node1, 8 * sizeof(node1))) {
+		perror("set_mempolicy");
+		return;
+	}
+	write_str(RELEASE_IDLE, "200");
+	snapshot("w1g_start");
+	fd = syscall(__NR_memfd_secret, 0);
+	map = fd < 0 || ftruncate(fd, n * PAGE) ? MAP_FAILED :
+		mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map != MAP_FAILED) {
+		for (i = 0; i < n; i++)
+			map[i * PAGE] = 1;
+		snapshot("w1g_held");
+		munmap(map, n * PAGE);
+	}
+	if (fd >= 0)
+		close(fd);
+	syscall(__NR_set_mempolicy, MPOL_DEFAULT, NULL, 0);
+	/* queued for at least idle passes of collapse_delay_ms: seen */
+	for (t = now(); !done && now() - t < 30.0; usleep(50000)) {
+		p = read_worker("pending");
+		queued |= p > pending;
+		done = queued && p <= pending && !dmap_sum("regions") &&
+		       as_booted(boot_4k, boot_1g);
+	}
+	printf("METRIC w1g.idle_ms %.0f\n", done ? (now() - t) * 1e3 : -1.0);
+	snapshot("w1g_idle");
+	if (idle >= 0) {
+		snprintf(buf, sizeof(buf), "%ld", idle);
+		write_str(RELEASE_IDLE, buf);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
 	unsigned long npages, i, dirty = 0;
 	double t0, t1, t2, t3;
-	long boot_large, large, boot_4k, boot_1g;
+	long boot_large, large, boot_4k, boot_1g, owned;
 	unsigned char *p;
 	int fd, tries, traced;
 	pid_t sampler = -1;
@@ -286,7 +350,8 @@ int main(int argc, char **argv)
 	}
 	t1 = now();
 	snapshot("held");
-	printf("METRIC held.secretmem_owned %ld\n", owner_pages("secretmem"));
+	owned = owner_pages("secretmem");
+	printf("METRIC held.secretmem_owned %ld\n", owned);
 
 	munmap(p, npages * PAGE);
 	close(fd);
@@ -351,5 +416,9 @@ int main(int argc, char **argv)
 	printf("METRIC run.nonzero_pages %lu\n", dirty);
 	printf("METRIC run.fault_ms %.1f\n", (t1 - t0) * 1e3);
 	printf("METRIC run.free_ms %.1f\n", (t2 - t1) * 1e3);
+	/* only where secretmem takes its pages from directmap's caches */
+	if (!sampling && owned > 0 &&
+	    access(RELEASE_IDLE, F_OK) == 0)
+		wait_1g(boot_4k, boot_1g);
 	return 0;
 }
