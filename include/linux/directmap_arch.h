@@ -44,7 +44,9 @@ int arch_directmap_init(void);
  * @addr:	a direct-map address
  * @present:	set to whether that entry is present (valid)
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; arm64 takes the memory hotplug
+ * lock and the mutex of linear-map changes, so not under either, nor
+ * under mmap_lock.
  * Return: a DIRECTMAP_LEVEL_*, DIRECTMAP_LEVEL_NONE if nothing maps @addr.
  */
 int arch_directmap_level(unsigned long addr, bool *present);
@@ -65,7 +67,7 @@ unsigned long arch_directmap_pages(int level);
  * @walked:	entries found per level (DIRECTMAP_LEVEL_NUM of them)
  * @counted:	what the DirectMap counters say, per level
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; as arch_directmap_level().
  * Return: true if @walked and @counted are one snapshot; false if the
  * direct map changed during the walk (x86 walks one 1G area at a time).
  */
@@ -127,14 +129,17 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages);
  * @not_present: directmap owns the whole 2M area, so 4K entries that are
  *		all not present may become one absent 2M entry too
  *
- * Takes the memory hotplug lock unless @not_present: memory directmap
- * holds cannot be removed, and a refill or a release (in a fault that
- * holds mmap_lock) must not wait for memory online (which takes mmap_lock
- * with that lock).  Present entries that are uniform are re-formed either
- * way.
+ * Memory hot-remove frees direct-map tables under the memory hotplug
+ * lock alone, so the caller excludes it (get_online_mems()), unless it
+ * holds the 2M area as one of directmap's regions, whose memory cannot go
+ * offline meanwhile.  That holder takes no lock: a refill or a release
+ * may run in a fault that holds mmap_lock, which memory online takes
+ * under the hotplug lock.  Present entries that are uniform are re-formed
+ * either way.
  *
- * Context: process context, may sleep; not from reclaim (x86: memory
- * hotplug allocates with its lock held).
+ * Context: process context, may sleep; not from reclaim (arm64 takes the
+ * mutex under which splits allocate).  Memory hotplug excluded, or the
+ * area a region the caller holds.
  * Return: 1 if re-formed now, 0 if a large entry mapped it already,
  * -EAGAIN if the entries under it differ, -EBUSY if a lock was contended,
  * -ENOENT if @pfn is offline, -EOPNOTSUPP where the direct map keeps no
@@ -146,7 +151,8 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present);
  * arch_directmap_collapse_pud - re-form the 1G entry over a frame
  * @pfn:	a frame in the direct map
  *
- * Context: process context, may sleep; not from reclaim.
+ * Context: process context, may sleep; not from reclaim.  Memory hotplug
+ * excluded (get_online_mems()).
  * Return: as arch_directmap_collapse_pmd(); -EAGAIN also if more than one
  * System RAM resource lies under the area (directmap_pud_one_resource()).
  */

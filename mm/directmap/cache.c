@@ -840,8 +840,8 @@ static bool dmap_list_has(struct list_head *list, unsigned long pfn,
  *
  * Memory offline isolates the range before it asks: that fails on any
  * page in use, so the regions of the range are empty unless a slot was
- * taken since.  They go back without a collapse, which would wait for
- * the memory hotplug lock that the caller holds.
+ * taken since.  They go back without a collapse: their memory goes
+ * away, and so do the tables over it if it is removed.
  *
  * Return: the number of regions given back, or -EBUSY if a region of the
  * range holds pages (nothing changed) or a poisoned slot (the others of

@@ -572,9 +572,7 @@ VISIBLE_IF_KUNIT void dmap_wipe_kick(struct dmap_node *pn)
  * @pn:		the node
  *
  * Pages another flush took may still be on their way back: no wait for
- * them, since giving a region back on the way may wait for memory
- * hotplug, and a caller may hold what hotplug waits for (a fault's
- * mmap_lock).
+ * them, their taker gives them back (dmap_wipe_wait() waits).
  *
  * Context: process context.
  * Return: true if it took any page.
@@ -601,11 +599,10 @@ bool dmap_wipe_flush(struct dmap_node *pn)
  *
  * For hibernation's PREPARE, after which no region may stay out: a wipe
  * that the work or another CPU's free took is still under way, and the
- * regions of its pages empty only once it is done.  A region given back
- * on the way may wait for memory hotplug, so the wait is bounded: a page
- * still on its way then counts as handed out, and PREPARE refuses.
+ * regions of its pages empty only once it is done.  The wait is bounded:
+ * a page still on its way then counts as handed out, and PREPARE refuses.
  *
- * Context: process context, holding nothing memory hotplug waits for.
+ * Context: process context.
  */
 void dmap_wipe_wait(void)
 {

@@ -153,8 +153,8 @@ void dmap_env_pages_unmap(unsigned long pfn, unsigned long nr_pages)
  *
  * Re-forms the block's absent 4K entries into one absent 2M entry, so that
  * a restore gives back a 2M mapping.  If that cannot be done now (a
- * contended lock, or reclaim, which must not wait for memory hotplug),
- * the collapse worker is told to try again later.  For the architecture's
+ * contended lock, or reclaim, which must not wait for the locks of a
+ * collapse), the collapse worker is told to try again later.  For the architecture's
  * region removal and for the cache, once a region's last shared page is
  * private again.
  *
@@ -187,9 +187,10 @@ void dmap_env_region_absent(unsigned long pfn)
  * and the share lock keeps shares off it meanwhile.  Whether the area is
  * one of directmap's regions, to be re-formed absent, is looked up under
  * that lock too: a refill or a release may have changed it since the
- * policy asked.
+ * policy asked, and may still change it before the walk.
  *
- * Context: process context, may sleep; not from reclaim.
+ * Context: process context, may sleep; not from reclaim.  Memory hotplug
+ * excluded, or the area a region the caller holds (directmap_arch.h).
  * Return: as arch_directmap_collapse_pmd(); -EAGAIN while pages are
  * shared, -EBUSY if the share lock is contended.
  */

@@ -54,6 +54,11 @@ static bool dmap_collapse_ready;
  * pass is to try every marked area at once
  */
 static unsigned long dmap_collapse_kicked;
+/*
+ * Under dmap_collapse_mutex: the collapses under way are those of a
+ * region's holder, which need not exclude memory hotplug
+ */
+static bool dmap_collapse_holder;
 
 static bool dmap_collapse_enabled = true;
 static unsigned int dmap_collapse_delay_ms = DMAP_COLLAPSE_DELAY_MS;
@@ -78,29 +83,54 @@ static int dmap_collapse_pfn_nid(unsigned long pfn)
 	return page ? page_to_nid(page) : NUMA_NO_NODE;
 }
 
+/*
+ * Memory hot-remove frees direct-map tables under the hotplug lock alone:
+ * each try holds it, from before the look-up that tells whether the area
+ * is a region (whose release, offline and removal may follow at once)
+ * until its walk is done.  It is taken before the share lock and never
+ * under it: a fault that holds mmap_lock may wait for a share lock (the
+ * free of a single page), and memory online takes mmap_lock under the
+ * hotplug lock.  Only a region's holder collapses without it: its memory
+ * cannot go offline meanwhile, and its give-back may run in a fault.
+ */
 int dmap_env_collapse_pmd(unsigned long pfn, bool not_present)
 {
 	u64 start = ktime_get_ns();
-	int ret;
+	bool locked;
+	int ret, nid;
 
+	lockdep_assert_held(&dmap_collapse_mutex);
+	locked = !dmap_collapse_holder;
+	/* a holder's range is its own region, or it needs the lock */
+	VM_WARN_ON_ONCE(!locked && !dmap_region_of(pfn));
+	if (locked)
+		get_online_mems();
 	/*
 	 * A region of directmap's is re-formed absent, as one entry; which
 	 * areas are regions is looked up again under the share lock, so
 	 * @not_present only tells the policy's view.
 	 */
 	ret = dmap_area_collapse(pfn);
-	trace_directmap_collapse(dmap_collapse_pfn_nid(pfn), pfn, 2, ret,
-				 ktime_get_ns() - start);
+	/* the memmap is not read once hot-remove may run */
+	nid = dmap_collapse_pfn_nid(pfn);
+	if (locked)
+		put_online_mems();
+	trace_directmap_collapse(nid, pfn, 2, ret, ktime_get_ns() - start);
 	return ret;
 }
 
 int dmap_env_collapse_pud(unsigned long pfn)
 {
 	u64 start = ktime_get_ns();
-	int ret = arch_directmap_collapse_pud(pfn);
+	int ret, nid;
 
-	trace_directmap_collapse(dmap_collapse_pfn_nid(pfn), pfn, 3, ret,
-				 ktime_get_ns() - start);
+	lockdep_assert_held(&dmap_collapse_mutex);
+	get_online_mems();
+	ret = arch_directmap_collapse_pud(pfn);
+	nid = dmap_collapse_pfn_nid(pfn);
+	put_online_mems();
+
+	trace_directmap_collapse(nid, pfn, 3, ret, ktime_get_ns() - start);
 	return ret;
 }
 
@@ -250,8 +280,9 @@ bool directmap_pud_one_resource(unsigned long pfn)
 
 /* ---- collapsing ---- */
 
+/* @holder: the range is a region that the caller holds */
 static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
-			     bool pud_now)
+			     bool pud_now, bool holder)
 {
 	bool contended = false;
 	unsigned long p;
@@ -264,8 +295,10 @@ static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
 	if (!dmap_in_reclaim() && mutex_trylock(&dmap_collapse_mutex)) {
 		unsigned long busy = dmap_collapse_state.stats.busy;
 
+		dmap_collapse_holder = holder;
 		ret = dmap_collapse_range(&dmap_collapse_state, pfn, nr_pages,
 					  pud_now);
+		dmap_collapse_holder = false;
 		/* an area met a contended lock, whatever error came first */
 		contended = dmap_collapse_state.stats.busy != busy;
 		mutex_unlock(&dmap_collapse_mutex);
@@ -295,7 +328,8 @@ static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
  * Never waits for a pass of the worker: if one is running, or if called
  * from reclaim, the range is marked and left to it.
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; waits for memory hotplug, so not
+ * with mmap_lock held.
  * Return: 0 if every 2M area of the range is mapped by a large entry and
  * every 1G area it touches by a 1G entry (where the CPU has them);
  * -EAGAIN if entries under them still differ; -EBUSY if a lock was
@@ -304,7 +338,7 @@ static int dmap_collapse_now(unsigned long pfn, unsigned long nr_pages,
  */
 int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
 {
-	return dmap_collapse_now(pfn, nr_pages, true);
+	return dmap_collapse_now(pfn, nr_pages, true, false);
 }
 
 /**
@@ -313,14 +347,15 @@ int directmap_collapse(unsigned long pfn, unsigned long nr_pages)
  *
  * As directmap_collapse(), but the 1G area is left to the worker, which
  * re-forms it once the direct map is idle: the next refill would likely
- * split it again.
+ * split it again.  The caller still holds the region, so this does not
+ * wait for memory hotplug.
  *
  * Context: process context, may sleep.
  * Return: as directmap_collapse() for the 2M area.
  */
 int dmap_collapse_region(unsigned long pfn)
 {
-	return dmap_collapse_now(pfn, DMAP_REGION_PAGES, false);
+	return dmap_collapse_now(pfn, DMAP_REGION_PAGES, false, true);
 }
 
 /*
@@ -345,9 +380,12 @@ static void dmap_collapse_pass_now(void)
 }
 
 /**
- * dmap_collapse_flush - try every marked area now, without waiting
+ * dmap_collapse_flush - try every marked area now
  *
- * Context: process context, may sleep.
+ * Waits for a pass under way, then runs one.
+ *
+ * Context: process context, may sleep; waits for memory hotplug, so not
+ * with mmap_lock held.
  */
 void dmap_collapse_flush(void)
 {
@@ -363,7 +401,8 @@ void dmap_collapse_flush(void)
  * As dmap_collapse_flush() if no pass is running; otherwise the worker's
  * next pass does it, so that the caller never waits for a pass.
  *
- * Context: process context.
+ * Context: process context, may sleep; waits for memory hotplug, so not
+ * with mmap_lock held.
  */
 void dmap_collapse_flush_soon(void)
 {

@@ -60,7 +60,8 @@ static bool dmap_lm_blocks __ro_after_init;
  * set_direct_map_*() by pgtable_split_lock, so that no table is freed
  * under them.  Splits allocate under it, with direct reclaim: directmap's
  * shrinker never takes it.  Whoever walks tables that memory hot-remove
- * may free takes get_online_mems() first; a collapse, which frees a
+ * may free takes get_online_mems() first, but for a region's holder
+ * (directmap_arch.h); a collapse, which frees a
  * table, also takes init_mm's mmap lock for writing (ptdump and kexec's
  * copy walk under it) and frees the table after an RCU grace period
  * (walkers with interrupts off).
@@ -667,12 +668,9 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	if (!dmap_lm_blocks || dmap_overlaps_kfence(addr, PMD_SIZE))
 		return -EOPNOTSUPP;
 	/*
-	 * Memory hot-remove frees tables too, but never over a 2M block
-	 * directmap holds, and a refill or a release must not wait for it
-	 * (see x86's); ptdump walks under init_mm's lock.
+	 * The caller excludes memory hot-remove, or holds the area as a
+	 * region (directmap_arch.h); ptdump walks under init_mm's lock.
 	 */
-	if (!not_present)
-		get_online_mems();
 	mmap_write_lock(&init_mm);
 	mutex_lock(&pgtable_split_lock);
 	if (dmap_batch.owner != current)
@@ -682,8 +680,6 @@ int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 	mutex_unlock(&dmap_restore_lock);
 	mutex_unlock(&pgtable_split_lock);
 	mmap_write_unlock(&init_mm);
-	if (!not_present)
-		put_online_mems();
 	return ret;
 }
 
@@ -698,7 +694,7 @@ int arch_directmap_collapse_pud(unsigned long pfn)
 	    dmap_overlaps_kfence(addr, PUD_SIZE))
 		return -EOPNOTSUPP;
 
-	get_online_mems();
+	/* memory hotplug excluded by the caller */
 	mmap_write_lock(&init_mm);
 	mutex_lock(&pgtable_split_lock);
 	if (dmap_batch.owner != current)
@@ -733,7 +729,6 @@ out:
 	mutex_unlock(&dmap_restore_lock);
 	mutex_unlock(&pgtable_split_lock);
 	mmap_write_unlock(&init_mm);
-	put_online_mems();
 	return ret;
 }
 

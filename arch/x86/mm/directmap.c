@@ -113,26 +113,16 @@ void arch_directmap_unmap_pages(struct page *page, unsigned long nr_pages)
 	WARN_ON_ONCE(set_memory_np(addr, nr_pages));
 }
 
-/* The checks are set_direct_map_collapse_pmd()'s */
+/*
+ * The checks are set_direct_map_collapse_pmd()'s.  The caller excludes
+ * memory hotplug, or holds the area as a region (directmap_arch.h).
+ */
 int arch_directmap_collapse_pmd(unsigned long pfn, bool not_present)
 {
-	int ret = -ENOENT;
-
-	/*
-	 * Memory hot-remove frees direct-map tables under this lock alone,
-	 * but never those over a 2M block directmap holds: its memory cannot
-	 * go offline.  A refill or a release must not wait for the lock:
-	 * memory online holds it while it waits for mmap_lock (cpuset's
-	 * rebind), which a secretmem fault that refills or frees holds.
-	 */
-	if (!not_present)
-		get_online_mems();
-	if (pfn_to_online_page(pfn))
-		ret = set_direct_map_collapse_pmd((unsigned long)pfn_to_kaddr(pfn),
-						  not_present);
-	if (!not_present)
-		put_online_mems();
-	return ret;
+	if (!pfn_to_online_page(pfn))
+		return -ENOENT;
+	return set_direct_map_collapse_pmd((unsigned long)pfn_to_kaddr(pfn),
+					   not_present);
 }
 
 /* A pass's collapses share one TLB flush, at its end */
@@ -146,20 +136,14 @@ void arch_directmap_collapse_end(void)
 	set_direct_map_collapse_end();
 }
 
-/* The checks are set_direct_map_collapse_pud()'s */
+/* The checks are set_direct_map_collapse_pud()'s; memory hotplug excluded */
 int arch_directmap_collapse_pud(unsigned long pfn)
 {
-	int ret;
-
-	get_online_mems();
 	if (!pfn_to_online_page(pfn))
-		ret = -ENOENT;
-	else if (!directmap_pud_one_resource(pfn))
-		ret = -EAGAIN;
-	else
-		ret = set_direct_map_collapse_pud((unsigned long)pfn_to_kaddr(pfn));
-	put_online_mems();
-	return ret;
+		return -ENOENT;
+	if (!directmap_pud_one_resource(pfn))
+		return -EAGAIN;
+	return set_direct_map_collapse_pud((unsigned long)pfn_to_kaddr(pfn));
 }
 
 int arch_directmap_level(unsigned long addr, bool *present)

@@ -436,7 +436,7 @@ static void dmap_ctest_batch_then_unmap(struct kunit *test)
 		c = READ_ONCE(*(char *)(ct->a + i * PAGE_SIZE));
 	f0 = nr_kernel_tlb_flushes();
 	arch_directmap_collapse_begin();
-	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pmd(pfn, false), 1);
+	KUNIT_EXPECT_EQ(test, dmap_test_collapse_pmd(pfn), 1);
 	f1 = nr_kernel_tlb_flushes();
 	KUNIT_EXPECT_EQ(test, arch_directmap_unmap_region(ct->block), 0);
 	f2 = nr_kernel_tlb_flushes();
@@ -589,8 +589,8 @@ static void dmap_ctest_4k_pinned(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
 	KUNIT_ASSERT_EQ(test, set_memory_4k(ct->b, 1), 0);
 	KUNIT_ASSERT_EQ(test, dmap_same(ct->b + PAGE_SIZE, 1), 0);
-	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pmd(PHYS_PFN(__pa(ct->b)),
-							  false), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, dmap_test_collapse_pmd(PHYS_PFN(__pa(ct->b))),
+			-EAGAIN);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->b), DIRECTMAP_LEVEL_4K);
@@ -643,7 +643,7 @@ static int dmap_ctest_split_then_reform(unsigned long addr)
 		__free_page(pt);
 	if (!dmap_ctest_split_calls++) {
 		dmap_ctest_reformed =
-			arch_directmap_collapse_pud(PHYS_PFN(__pa(addr)));
+			dmap_test_collapse_pud(PHYS_PFN(__pa(addr)));
 		/* and CPA's own split of it finds no memory */
 		kunit_activate_static_stub(kunit_get_current_test(),
 					   cpa_split_alloc_table,
@@ -685,7 +685,7 @@ static void dmap_ctest_unmap_race(struct kunit *test)
 	arch_directmap_level(ct->a, &present);
 	KUNIT_EXPECT_TRUE(test, present);
 	dmap_ctest_audit(test, &au);
-	KUNIT_EXPECT_GE(test, arch_directmap_collapse_pud(PHYS_PFN(__pa(ct->a))), 0);
+	KUNIT_EXPECT_GE(test, dmap_test_collapse_pud(PHYS_PFN(__pa(ct->a))), 0);
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(ct->a), DIRECTMAP_LEVEL_1G);
 }
 
@@ -812,7 +812,7 @@ static void dmap_ctest_early_pinned(struct kunit *test)
 	pfn = PHYS_PFN(__pa(addr));
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(addr), DIRECTMAP_LEVEL_4K);
 	/* the rest of the area is at the default: only the pin holds it */
-	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pmd(pfn, false), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, dmap_test_collapse_pmd(pfn), -EAGAIN);
 	KUNIT_EXPECT_EQ(test, directmap_collapse(pfn, 1), -EAGAIN);
 	dmap_collapse_flush();
 	KUNIT_EXPECT_EQ(test, dmap_ctest_level(addr), DIRECTMAP_LEVEL_4K);
@@ -968,6 +968,129 @@ static void dmap_ctest_race(struct kunit *test)
 	dmap_ctest_audit(test, &au);
 }
 
+struct dmap_ctest_locker {
+	struct completion	done;
+	int			nid;
+};
+
+/* A pass, as the worker runs one */
+static int dmap_ctest_flush_fn(void *data)
+{
+	struct dmap_ctest_locker *lk = data;
+
+	dmap_collapse_flush();
+	complete(&lk->done);
+	return 0;
+}
+
+/* What an unshare or the free of a single page does first */
+static int dmap_ctest_share_lock_fn(void *data)
+{
+	struct dmap_ctest_locker *lk = data;
+
+	dmap_env_share_lock(lk->nid);
+	dmap_env_share_unlock(lk->nid);
+	complete(&lk->done);
+	return 0;
+}
+
+static struct task_struct *dmap_ctest_locker_run(struct kunit *test,
+						 struct dmap_ctest_locker *lk,
+						 int (*fn)(void *data))
+{
+	struct task_struct *t;
+
+	init_completion(&lk->done);
+	t = kthread_run(fn, lk, "dmap_locker");
+	KUNIT_EXPECT_FALSE(test, IS_ERR(t));
+	return t;
+}
+
+/*
+ * A region may go back, and its memory offline and away, between the
+ * look-up that finds it and the walk of its tables: a pass over a
+ * region's area excludes memory hot-remove too.
+ */
+static void dmap_ctest_hotplug_region(struct kunit *test)
+{
+	struct dmap_ctest_locker pass;
+	struct task_struct *t;
+	struct page *page;
+	long waited;
+
+	if (!IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		kunit_skip(test, "CONFIG_MEMORY_HOTPLUG is off");
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	if (!page)
+		kunit_skip(test, "directmap=off");
+	if (!dmap_region_of(page_to_pfn(page))) {
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+		kunit_skip(test, "no region to take the page from");
+	}
+	/* what the refill marked goes first: the pass has this area only */
+	dmap_collapse_flush();
+	directmap_note_pte((unsigned long)page_address(page));
+	mutex_lock(&dmap_collapse_mutex);
+	waited = dmap_collapse_waiting(&dmap_collapse_state, false) == 1 &&
+		 !dmap_collapse_waiting(&dmap_collapse_state, true);
+	mutex_unlock(&dmap_collapse_mutex);
+	if (!waited) {
+		KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+		kunit_skip(test, "the direct map changed meanwhile");
+	}
+
+	mem_hotplug_begin();
+	t = dmap_ctest_locker_run(test, &pass, dmap_ctest_flush_fn);
+	waited = IS_ERR(t) ? -1 :
+		 wait_for_completion_timeout(&pass.done, HZ / 2);
+	mem_hotplug_done();
+	if (!waited)
+		wait_for_completion(&pass.done);
+	if (!IS_ERR(t))
+		KUNIT_EXPECT_EQ_MSG(test, waited, 0L,
+				    "a pass walked a region's tables during memory hotplug");
+	KUNIT_EXPECT_EQ(test, directmap_free_pages(page, 0), 0);
+	/* the empty region goes back: later cases want whole 1G entries */
+	dmap_test_wipe_queued();
+	dmap_drain();
+}
+
+/*
+ * A pass never waits for memory hotplug with a share lock held: a fault
+ * (holding mmap_lock) may wait for that lock to free a single page, and
+ * memory online waits for mmap_lock under the hotplug lock.
+ */
+static void dmap_ctest_hotplug_share_lock(struct kunit *test)
+{
+	struct dmap_ctest_locker pass, share;
+	struct dmap_ctest *ct = test->priv;
+	struct task_struct *t, *s;
+	long done;
+
+	if (!IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		kunit_skip(test, "CONFIG_MEMORY_HOTPLUG is off");
+	share.nid = page_to_nid(ct->block);
+	if (!dmap_nodes[share.nid])
+		kunit_skip(test, "directmap=off");
+	/* an area that is not a region's: the pass tries it */
+	dmap_collapse_flush();
+	directmap_note_pte(ct->a);
+
+	mem_hotplug_begin();
+	t = dmap_ctest_locker_run(test, &pass, dmap_ctest_flush_fn);
+	/* the pass is under way, or waits for the hotplug lock */
+	msleep(100);
+	s = dmap_ctest_locker_run(test, &share, dmap_ctest_share_lock_fn);
+	done = IS_ERR(s) ? 0 : wait_for_completion_timeout(&share.done, 5 * HZ);
+	mem_hotplug_done();
+	if (!IS_ERR(t))
+		wait_for_completion(&pass.done);
+	if (!IS_ERR(s) && !done)
+		wait_for_completion(&share.done);
+	KUNIT_EXPECT_NE_MSG(test, done, 0L,
+			    "the share lock waited for memory hotplug");
+}
+
 static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_pte_to_pmd),
 	KUNIT_CASE(dmap_ctest_pmd_to_pud),
@@ -988,6 +1111,8 @@ static struct kunit_case dmap_collapse_cases[] = {
 	KUNIT_CASE(dmap_ctest_early_pinned),
 #endif
 	KUNIT_CASE(dmap_ctest_reclaim_no_wait),
+	KUNIT_CASE(dmap_ctest_hotplug_region),
+	KUNIT_CASE(dmap_ctest_hotplug_share_lock),
 	KUNIT_CASE_SLOW(dmap_ctest_race),
 #ifdef CONFIG_X86
 	/*

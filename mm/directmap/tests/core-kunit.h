@@ -233,7 +233,7 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, dmap_test_readable(page + 511));
 	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), before1g - 1);
 	/* no 1G entry while one of its 2M entries is not present */
-	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pud(page_to_pfn(page)),
+	KUNIT_EXPECT_EQ(test, dmap_test_collapse_pud(page_to_pfn(page)),
 			-EAGAIN);
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_2M);
 	arch_directmap_restore_region(page);
@@ -242,7 +242,7 @@ static void dmap_test_unmap_enomem(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, present);
 
 	/* uniform again: the PUD is re-formed and its table freed */
-	KUNIT_EXPECT_EQ(test, arch_directmap_collapse_pud(page_to_pfn(page)), 1);
+	KUNIT_EXPECT_EQ(test, dmap_test_collapse_pud(page_to_pfn(page)), 1);
 	KUNIT_EXPECT_EQ(test, dmap_test_level(page, &present), DIRECTMAP_LEVEL_1G);
 	KUNIT_EXPECT_TRUE(test, present);
 	KUNIT_EXPECT_EQ(test, arch_directmap_pages(DIRECTMAP_LEVEL_1G), before1g);

@@ -15,6 +15,7 @@
 #include <kunit/test.h>
 #include <linux/cpumask.h>
 #include <linux/directmap.h>
+#include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -100,6 +101,27 @@ static inline int dmap_test_walk(pgd_t *pgd, unsigned long addr, u64 *leaf)
 	}
 	*leaf = pte_val(ptep_get(pte_offset_kernel(pmdp, addr)));
 	return *leaf ? DIRECTMAP_LEVEL_4K : DIRECTMAP_LEVEL_NONE;
+}
+
+/* The architecture's collapses, with memory hotplug excluded as required */
+static inline int dmap_test_collapse_pmd(unsigned long pfn)
+{
+	int ret;
+
+	get_online_mems();
+	ret = arch_directmap_collapse_pmd(pfn, false);
+	put_online_mems();
+	return ret;
+}
+
+static inline int dmap_test_collapse_pud(unsigned long pfn)
+{
+	int ret;
+
+	get_online_mems();
+	ret = arch_directmap_collapse_pud(pfn);
+	put_online_mems();
+	return ret;
 }
 
 static inline bool dmap_test_readable(struct page *page)

@@ -739,7 +739,7 @@ static void t_offline(void)
 	CHECK(dmap_cache_offline(&drv_caches[0], start, SIM_PUD_PAGES) >= 1);
 	CHECK(drv_caches[0].nr_empty == 0 && drv_caches[0].nr_regions == 0);
 	CHECK(sim_present(a) && sim_present(b));
-	/* the worker re-forms it later: no collapse under the hotplug lock */
+	/* no collapse for memory that goes offline */
 	CHECK(sim.pud_collapses == collapses);
 	CHECK(drv_check() == 0);
 	CHECK(sim.blocks_out == 0 && sim.allocs_out == 0);
