@@ -932,10 +932,12 @@ static unsigned long dmap_shrink_scan(struct shrinker *shrinker,
 }
 
 /*
- * Release every empty region of every node and re-form the 1G entries
- * they split; for tests, hibernation and the demo
+ * Release every empty region of every node, leaving the 1G entries they
+ * split to the worker.  For hibernation's PREPARE, which must not wait
+ * for memory hotplug: memory online may wait for the mmap_lock of a
+ * fault that waits for hibernation to end.
  */
-unsigned long dmap_drain(void)
+unsigned long dmap_drain_regions(void)
 {
 	unsigned long done = 0;
 	struct dmap_node *pn;
@@ -950,7 +952,17 @@ unsigned long dmap_drain(void)
 		dmap_reclaim_pending(pn);
 		done += dmap_cache_shrink(&pn->cache, ULONG_MAX, 0);
 	}
-	/* and the 1G entries of the regions given back, now or next pass */
+	return done;
+}
+
+/*
+ * As dmap_drain_regions(), and re-form the 1G entries the regions split,
+ * now or in the worker's next pass; for tests and the demo
+ */
+unsigned long dmap_drain(void)
+{
+	unsigned long done = dmap_drain_regions();
+
 	if (!dmap_in_reclaim())
 		dmap_collapse_flush_soon();
 	return done;

@@ -126,7 +126,8 @@ VISIBLE_IF_KUNIT int dmap_pm_notify(struct notifier_block *nb,
 		smp_mb();	/* the flag before the wipe queues: dmap_wipe_now() */
 		/* wipes under way first: their regions empty once they are done */
 		dmap_wipe_wait();
-		dmap_drain();
+		/* no collapse: that would wait for memory hotplug */
+		dmap_drain_regions();
 		if (directmap_active()) {
 			pr_warn("pages are handed out: no hibernation\n");
 			/* a notifier that fails PREPARE gets no POST */

@@ -226,6 +226,7 @@ void dmap_idle_arm(void);
 void dmap_idle_run(void);
 bool dmap_page_owned(unsigned long pfn);
 void dmap_count_misuse(int nid);
+unsigned long dmap_drain_regions(void);
 unsigned long dmap_drain(void);
 unsigned long dmap_vm_event(enum vm_event_item item);
 long dmap_pages_unaccounted(void);

@@ -216,6 +216,47 @@ static void dmap_htest_wipe_in_flight(struct kunit *test)
 }
 
 /*
+ * PREPARE never waits for memory hotplug: memory online may wait for the
+ * mmap_lock of a fault that waits for hibernation to end.  The regions it
+ * gives back leave their 1G entries to the worker.
+ */
+static void dmap_htest_prepare_hotplug(struct kunit *test)
+{
+	struct dmap_htest_prepare *p;
+	struct task_struct *t;
+	struct page *page;
+	long done;
+
+	if (!IS_ENABLED(CONFIG_HIBERNATION) || !IS_ENABLED(CONFIG_MEMORY_HOTPLUG))
+		kunit_skip(test, "CONFIG_HIBERNATION or CONFIG_MEMORY_HOTPLUG is off");
+	p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	init_completion(&p->started);
+	init_completion(&p->done);
+	/* an empty region for PREPARE to give back */
+	page = directmap_alloc_pages(NUMA_NO_NODE, 0, 0);
+	KUNIT_ASSERT_NOT_NULL(test, page);
+	KUNIT_ASSERT_EQ(test, directmap_free_pages(page, 0), 0);
+	dmap_test_wipe_queued();
+
+	mem_hotplug_begin();
+	t = kthread_run(dmap_htest_prepare_fn, p, "dmap-hib");
+	done = IS_ERR(t) ? 0 : wait_for_completion_timeout(&p->done, 5 * HZ);
+	mem_hotplug_done();
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	if (!done)
+		wait_for_completion(&p->done);
+	KUNIT_EXPECT_NE_MSG(test, done, 0L, "PREPARE waited for memory hotplug");
+	KUNIT_EXPECT_EQ(test, p->ret, NOTIFY_OK);
+	KUNIT_EXPECT_EQ(test, dmap_nodes[page_to_nid(page)]->cache.nr_regions,
+			0UL);
+	if (p->ret == NOTIFY_OK)
+		KUNIT_EXPECT_EQ(test,
+				dmap_pm_notify(NULL, PM_POST_HIBERNATION, NULL),
+				NOTIFY_OK);
+}
+
+/*
  * A freed page that waits for its wipe does not hold hibernation off, and
  * PREPARE wipes it; from then on a free wipes at once.
  */
@@ -281,6 +322,7 @@ static struct kunit_case dmap_htest_cases[] = {
 	KUNIT_CASE(dmap_htest_window),
 	KUNIT_CASE(dmap_htest_wipe_queue),
 	KUNIT_CASE(dmap_htest_wipe_in_flight),
+	KUNIT_CASE(dmap_htest_prepare_hotplug),
 	{}
 };
 
